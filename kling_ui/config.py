@@ -1,0 +1,119 @@
+"""Settings read once from the environment, and the `Secret` wrapper that keeps the key out of sight.
+
+Every environment variable the app reads is here (the README's configuration table mirrors it).
+`load_settings()` takes the mapping to read, so tests pass a dict instead of touching os.environ.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+DEFAULT_BASE_URL = "https://api.replicate.com"  # same default as the official clients
+DEFAULT_MODEL = "kwaivgi/kling-o1"
+
+
+class Secret:
+    """An API token that never shows itself in a repr, str, log line or f-string.
+
+    Call `reveal()` at the one place that puts it in an Authorization header.
+    """
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value.strip()
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        return repr(self)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        raise TypeError("a Secret cannot be pickled")
+
+
+def secret_or_none(value: str | None) -> Secret | None:
+    value = (value or "").strip()
+    return Secret(value) if value else None
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be a number, got {raw!r}") from exc
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    return int(_float(env, name, default))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable. See README "Configuration" for each variable."""
+
+    token: Secret | None = None  # REPLICATE_API_TOKEN: the host's key
+    base_url: str = DEFAULT_BASE_URL  # REPLICATE_BASE_URL
+    model: str = DEFAULT_MODEL  # KLING_MODEL: owner/name, or owner/name:version to pin
+    backend: str = "simulator"  # KLING_BACKEND: simulator | replicate (auto from the token)
+    host: str = "127.0.0.1"  # GRADIO_SERVER_NAME
+    port: int = 7860  # GRADIO_SERVER_PORT
+    app_password: Secret | None = None  # APP_PASSWORD: require a login to use the app
+    runs_per_hour: int = 0  # KLING_RUNS_PER_HOUR: per visitor on the host key, 0 = unlimited
+    daily_budget_usd: float = 0.0  # KLING_DAILY_BUDGET_USD: host key, estimated, 0 = unlimited
+    sim_seconds: float = 6.0  # KLING_SIM_SECONDS: how long the simulator's "model" runs
+    job_timeout: float = 900.0  # KLING_JOB_TIMEOUT: our deadline; the prediction is cancelled
+    queue_size: int = 32  # KLING_QUEUE_SIZE: jobs waiting before new ones are refused
+    concurrency: int = 4  # KLING_CONCURRENCY: jobs running at once in this app
+    max_age_hours: float = 24.0  # KLING_MAX_AGE_HOURS: uploads/outputs older than this are deleted
+    data_dir: str = field(default="")  # KLING_DATA_DIR: outputs and fixed files; default temp
+
+    @property
+    def uses_simulator(self) -> bool:
+        return self.backend == "simulator"
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read settings from `env` (default: os.environ). Raises ValueError on a bad value."""
+    env = os.environ if env is None else env
+    token = secret_or_none(env.get("REPLICATE_API_TOKEN"))
+    backend = env.get("KLING_BACKEND", "").strip().lower() or ("replicate" if token else "simulator")
+    if backend not in ("simulator", "replicate"):
+        raise ValueError(f"KLING_BACKEND must be 'simulator' or 'replicate', got {backend!r}")
+    return Settings(
+        token=token,
+        base_url=(env.get("REPLICATE_BASE_URL", "").strip() or DEFAULT_BASE_URL).rstrip("/"),
+        model=env.get("KLING_MODEL", "").strip() or DEFAULT_MODEL,
+        backend=backend,
+        host=env.get("GRADIO_SERVER_NAME", "").strip() or "127.0.0.1",
+        port=_int(env, "GRADIO_SERVER_PORT", 7860),
+        app_password=secret_or_none(env.get("APP_PASSWORD")),
+        runs_per_hour=_int(env, "KLING_RUNS_PER_HOUR", 0),
+        daily_budget_usd=_float(env, "KLING_DAILY_BUDGET_USD", 0.0),
+        sim_seconds=_float(env, "KLING_SIM_SECONDS", 6.0),
+        job_timeout=_float(env, "KLING_JOB_TIMEOUT", 900.0),
+        queue_size=_int(env, "KLING_QUEUE_SIZE", 32),
+        concurrency=_int(env, "KLING_CONCURRENCY", 4),
+        max_age_hours=_float(env, "KLING_MAX_AGE_HOURS", 24.0),
+        data_dir=env.get("KLING_DATA_DIR", "").strip(),
+    )

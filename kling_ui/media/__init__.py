@@ -1,0 +1,8 @@
+"""Media: the only package that reads media files with Pillow or starts ffmpeg.
+
+- `ffmpeg`:  locating and running the bundled ffmpeg binary (from the imageio-ffmpeg wheel).
+- `probe`:   what an image or video really is (`ImageInfo`, `VideoInfo`), from headers.
+- `fix`:     the input doctor: applies the remedies the rules core names.
+- `preview`: browser-playable previews, poster frames, badge lines.
+- `render`:  the simulator's real mp4 outputs, rendered locally from the inputs.
+"""

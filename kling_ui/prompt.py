@@ -1,0 +1,140 @@
+"""Prompt tokens: `<<<image_N>>>` and `<<<video_1>>>`, how they are numbered, inserted and checked.
+
+Numbering (kling-o1.md, "Prompt references", **we use**): images count start_image, end_image,
+then reference_images in upload order; the one video is `<<<video_1>>>`. Spellings other tools
+teach (`@Image1`, `@image_1`, `@Video1`, `@video`) are rewritten to the canonical form.
+Pure functions: no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .models import JobRequest, Problem
+
+VIDEO_TOKEN = "<<<video_1>>>"
+
+# Canonical tokens, tolerant of case and spaces inside the brackets when reading.
+_TOKEN_RE = re.compile(r"<<<\s*(image|video)_(\d+)\s*>>>", re.IGNORECASE)
+# @Image1, @image_1, @IMAGE 1 (a space only before a digit), @Video1, @video (bare = video 1).
+_AT_RE = re.compile(r"@(image|video)(?:[_ ]?(\d+))?\b", re.IGNORECASE)
+# Near-misses with too few or too many angle brackets: <<image_1>>, <image_1>, <<<<image_1>>>>.
+_LOOSE_RE = re.compile(r"<{1,4}\s*(image|video)_(\d+)\s*>{1,4}", re.IGNORECASE)
+
+
+def image_token(n: int) -> str:
+    return f"<<<image_{n}>>>"
+
+
+def token_labels(job: JobRequest) -> list[tuple[str, str]]:
+    """(token, what it points at) for every input of `job`, in numbering order."""
+    labels: list[tuple[str, str]] = []
+    n = 0
+    if job.start_image is not None:
+        n += 1
+        labels.append((image_token(n), "start frame"))
+    if job.end_image is not None:
+        n += 1
+        labels.append((image_token(n), "end frame"))
+    for i, _ in enumerate(job.reference_images, start=1):
+        n += 1
+        labels.append((image_token(n), f"reference image {i}"))
+    if job.reference_video is not None:
+        labels.append((VIDEO_TOKEN, "video"))
+    return labels
+
+
+def token_numbers(has_start: bool, has_end: bool, n_references: int) -> dict[str, list[int]]:
+    """Image numbers per input slot, for showing each upload's token beside it."""
+    n = 0
+    out: dict[str, list[int]] = {"start_image": [], "end_image": [], "reference_images": []}
+    if has_start:
+        n += 1
+        out["start_image"].append(n)
+    if has_end:
+        n += 1
+        out["end_image"].append(n)
+    for _ in range(n_references):
+        n += 1
+        out["reference_images"].append(n)
+    return out
+
+
+def normalize_tokens(prompt: str) -> str:
+    """Rewrite every known spelling of a reference into the canonical `<<<kind_N>>>` form."""
+
+    def at(m: re.Match[str]) -> str:
+        kind = m.group(1).lower()
+        return f"<<<{kind}_{int(m.group(2) or 1)}>>>"
+
+    def loose(m: re.Match[str]) -> str:
+        return f"<<<{m.group(1).lower()}_{int(m.group(2))}>>>"
+
+    prompt = _AT_RE.sub(at, prompt)
+    return _LOOSE_RE.sub(loose, prompt)
+
+
+def insert_token(prompt: str, token: str, cursor: int | None) -> tuple[str, int]:
+    """Insert `token` at `cursor` (end when None), with a space either side where needed.
+
+    Returns the new prompt and the cursor position just after the token. A cursor inside an
+    existing token moves to that token's end, so a click never splits one.
+    """
+    pos = len(prompt) if cursor is None else max(0, min(int(cursor), len(prompt)))
+    for m in _TOKEN_RE.finditer(prompt):
+        if m.start() < pos < m.end():
+            pos = m.end()
+    before, after = prompt[:pos], prompt[pos:]
+    left = "" if not before or before[-1].isspace() else " "
+    right = "" if not after or after[0].isspace() or after[0] in ".,;:!?)" else " "
+    new = f"{before}{left}{token}{right}{after}"
+    return new, len(before) + len(left) + len(token)
+
+
+def tokens_in(prompt: str) -> list[tuple[str, int]]:
+    """(kind, number) of every canonical token in `prompt`, in order."""
+    return [(m.group(1).lower(), int(m.group(2))) for m in _TOKEN_RE.finditer(prompt)]
+
+
+def check_tokens(prompt: str, *, n_images: int, has_video: bool) -> list[Problem]:
+    """Errors for tokens that point at no input; warnings for inputs the prompt never mentions.
+
+    Reads the prompt as it will be sent, so callers normalise it first.
+    """
+    problems: list[Problem] = []
+    raw = prompt
+    prompt = normalize_tokens(prompt)
+    if prompt != raw:
+        problems.append(Problem(
+            "prompt", "uses @Image1-style references; they will be sent as <<<image_1>>>.",
+            fix="rewrite_tokens", severity="warning"))
+    found = tokens_in(prompt)
+    seen_images: set[int] = set()
+    seen_video = False
+    for kind, n in found:
+        if kind == "image":
+            if not 1 <= n <= n_images:
+                have = f"there are {n_images} images" if n_images != 1 else "there is 1 image"
+                if n_images == 0:
+                    have = "no images are uploaded"
+                problems.append(Problem(
+                    "prompt", f"{image_token(n)} points at no image: {have}. Remove the token "
+                    "or upload the image."))
+            seen_images.add(n)
+        else:
+            if n != 1 or not has_video:
+                what = "no video is uploaded" if not has_video else "there is only <<<video_1>>>"
+                problems.append(Problem(
+                    "prompt", f"<<<video_{n}>>> points at no video: {what}. Remove the token "
+                    "or upload the video."))
+            seen_video = seen_video or n == 1
+    for n in range(1, n_images + 1):
+        if n not in seen_images:
+            problems.append(Problem(
+                "prompt", f"never mentions {image_token(n)}; Kling may ignore that image. "
+                "Click its chip to insert it.", severity="warning"))
+    if has_video and not seen_video:
+        problems.append(Problem(
+            "prompt", f"never mentions {VIDEO_TOKEN}; say what to do with the video.",
+            severity="warning"))
+    return problems

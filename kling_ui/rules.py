@@ -1,0 +1,221 @@
+"""The rules core: every Kling O1 limit, and validation that reports every problem at once.
+
+Pure functions over `models` values: no file, clock, environment or network. Each limit cites its
+source in shared/reference/kling-o1.md. Where sources disagree we follow the stricter Kling Omni
+API limits, so a job we let through is not rejected after the user has paid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .models import ASPECT_RATIOS, QUALITY_MODES, ImageInfo, JobRequest, Problem, Tab, VideoInfo
+from .prompt import check_tokens
+
+# Prompt: 1..2500 characters [Kling API doc; ComfyUI nodes].
+PROMPT_MAX_CHARS = 2500
+
+# Images: jpg/jpeg/png, <= 10 MB, each side >= 300 px, aspect 1:2.5..2.5:1 [Kling Omni API doc].
+# "10 MB" read as 10,000,000 bytes, the stricter of the decimal and binary readings.
+IMAGE_FORMATS = ("JPEG", "PNG")
+IMAGE_MAX_BYTES = 10_000_000
+IMAGE_MIN_SIDE = 300
+IMAGE_MAX_ASPECT = 2.5
+# Counts: start + end + references <= 7 without a video, <= 4 with one [model page; Kling doc].
+MAX_IMAGES_WITHOUT_VIDEO = 7
+MAX_IMAGES_WITH_VIDEO = 4
+# An end frame cannot be combined with more than 2 images in total [Kling Omni API doc].
+MAX_IMAGES_WITH_END_FRAME = 2
+
+# Video: mp4/mov, 3..10 s (ComfyUI accepts up to 10.05 s), each side 720..2160 px, 24..60 fps,
+# <= 200 MB [Kling Omni API doc; model page].
+VIDEO_CONTAINERS = ("mp4", "mov")
+# Codecs we send as they are: H.264 plays everywhere; HEVC is accepted by Kling but is re-encoded
+# for the browser preview only. Anything else is re-encoded to H.264 before upload.
+VIDEO_CODECS = ("h264", "hevc")
+VIDEO_MIN_SECONDS = 3.0
+VIDEO_MAX_SECONDS = 10.05
+VIDEO_MIN_SIDE = 720
+VIDEO_MAX_SIDE = 2160
+VIDEO_MIN_FPS = 24.0
+VIDEO_MAX_FPS = 60.0
+VIDEO_MAX_BYTES = 200_000_000
+# Replicate's Files API refuses files of 100 MiB or more (413) [kling-o1.md, Files API].
+UPLOAD_MAX_BYTES = 100 * 1024 * 1024
+
+# Durations: 5 or 10 for text and frames/references; 3..10 with a feature video; none for a base
+# edit, whose output follows its input [model page, `duration`].
+DURATIONS_PLAIN = (5, 10)
+DURATIONS_FEATURE = tuple(range(3, 11))
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1_000_000:.1f} MB"
+
+
+def check_image(info: ImageInfo, field: str) -> list[Problem]:
+    """Every problem with one image, each naming the doctor's fix where there is one."""
+    problems: list[Problem] = []
+    if info.animated:
+        problems.append(Problem(
+            field, f"is animated ({info.frames} frames); Kling takes a still image. "
+            "Fix uses the first frame.", fix="convert"))
+    if info.format not in IMAGE_FORMATS:
+        problems.append(Problem(
+            field, f"is {info.format}; Kling accepts JPEG or PNG. Fix converts it.", fix="convert"))
+    elif info.mode not in ("RGB", "RGBA", "L"):
+        problems.append(Problem(
+            field, f"uses {info.mode} colour; Kling expects 8-bit RGB. Fix converts it.",
+            fix="convert"))
+    if info.orientation not in (0, 1):
+        problems.append(Problem(
+            field, "is stored rotated (EXIF orientation); Fix turns the pixels upright so Kling "
+            "sees what you see.", fix="rotate", severity="warning"))
+    if info.bytes > IMAGE_MAX_BYTES:
+        problems.append(Problem(
+            field, f"is {_mb(info.bytes)}; Kling accepts up to 10 MB. Fix recompresses it.",
+            fix="recompress"))
+    if min(info.width, info.height) < IMAGE_MIN_SIDE:
+        problems.append(Problem(
+            field, f"is {info.width}x{info.height} px; each side must be at least "
+            f"{IMAGE_MIN_SIDE} px. Fix upscales it (it may look soft), or use a larger image.",
+            fix="upscale"))
+    if info.height and info.width and not (
+        1 / IMAGE_MAX_ASPECT <= info.width / info.height <= IMAGE_MAX_ASPECT
+    ):
+        problems.append(Problem(
+            field, f"has aspect ratio {info.width / info.height:.2f}:1; Kling accepts 1:2.5 to "
+            "2.5:1. Fix pads or centre-crops it.", fix="pad"))
+    return problems
+
+
+def check_video(info: VideoInfo, field: str = "reference_video") -> list[Problem]:
+    """Every problem with the reference video, each naming the doctor's fix where there is one."""
+    problems: list[Problem] = []
+    if info.container not in VIDEO_CONTAINERS or info.video_codec not in VIDEO_CODECS:
+        what = f"{info.container} / {info.video_codec}"
+        problems.append(Problem(
+            field, f"is {what}; Kling accepts MP4 or MOV video. Fix re-encodes it to H.264 MP4.",
+            fix="transcode"))
+    if info.duration < VIDEO_MIN_SECONDS:
+        problems.append(Problem(
+            field, f"is {info.duration:.2f} s; Kling needs at least 3 s. Use a longer clip "
+            "(a short clip cannot be fixed without inventing frames)."))
+    elif info.duration > VIDEO_MAX_SECONDS:
+        problems.append(Problem(
+            field, f"is {info.duration:.1f} s; Kling accepts 3-10 s. Pick a window with the "
+            "trim slider.", fix="trim"))
+    if info.width < 2 or info.height < 2:
+        problems.append(Problem(
+            field, f"is {info.width}x{info.height} px, too small to be a real video. "
+            "Use another clip."))
+    elif min(info.width, info.height) < VIDEO_MIN_SIDE or max(info.width, info.height) > VIDEO_MAX_SIDE:
+        problems.append(Problem(
+            field, f"is {info.width}x{info.height} px; each side must be {VIDEO_MIN_SIDE}-"
+            f"{VIDEO_MAX_SIDE} px. Fix scales it, keeping its shape.", fix="scale"))
+    if not (VIDEO_MIN_FPS <= info.fps <= VIDEO_MAX_FPS):
+        problems.append(Problem(
+            field, f"runs at {info.fps:.2f} fps; Kling accepts 24-60 fps. Fix converts the "
+            "frame rate.", fix="fps"))
+    elif info.variable_fps:
+        problems.append(Problem(
+            field, "has a variable frame rate; Kling may misjudge its timing. Fix makes it "
+            "constant.", fix="fps", severity="warning"))
+    if info.bytes >= UPLOAD_MAX_BYTES:
+        limit = "200 MB (Kling)" if info.bytes > VIDEO_MAX_BYTES else "100 MiB (Replicate upload)"
+        problems.append(Problem(
+            field, f"is {_mb(info.bytes)}; files must be under {limit}. Fix re-encodes it "
+            "smaller at good quality.", fix="shrink"))
+    return problems
+
+
+def allowed_durations(tab: Tab) -> tuple[int, ...]:
+    """Durations the duration control offers in `tab` (empty: the output follows the input)."""
+    if tab is Tab.EDIT:
+        return ()
+    return DURATIONS_FEATURE if tab is Tab.FEATURE else DURATIONS_PLAIN
+
+
+def sends_aspect_ratio(job: JobRequest) -> bool:
+    """aspect_ratio is ignored with a start image or a base edit, so we do not send it."""
+    return job.tab is not Tab.EDIT and job.start_image is None
+
+
+def sends_duration(job: JobRequest) -> bool:
+    """duration is ignored for a base edit: the output follows the input's length."""
+    return job.tab is not Tab.EDIT
+
+
+def _structure(job: JobRequest) -> Iterable[Problem]:
+    """Which inputs each tab needs and allows, and the count rules between them."""
+    tab = job.tab
+    video = job.reference_video
+    if tab is Tab.TEXT and (job.images or video):
+        yield Problem("tab", "Text to video takes no images or video; use another tab for those.")
+    if tab is Tab.FRAMES and job.start_image is None:
+        yield Problem("start_image", "Frames to video needs a start frame. Upload one.")
+    if tab is Tab.REFERENCES and not job.reference_images:
+        yield Problem("reference_images", "References to video needs at least one reference "
+                      "image. Upload one to seven.")
+    if tab in (Tab.FEATURE, Tab.EDIT) and video is None:
+        yield Problem("reference_video", "This tab needs a video. Upload an MP4 or MOV of 3-10 s.")
+    if tab not in (Tab.FEATURE, Tab.EDIT) and video is not None:
+        yield Problem("reference_video", "Only the Video reference and Edit video tabs take a video.")
+    if job.end_image is not None and job.start_image is None:
+        yield Problem("end_image", "An end frame needs a start frame. Upload a start frame too, "
+                      "or remove the end frame.")
+    if job.end_image is not None and len(job.images) > MAX_IMAGES_WITH_END_FRAME:
+        yield Problem("end_image", f"An end frame cannot be combined with more than "
+                      f"{MAX_IMAGES_WITH_END_FRAME} images in total; you have {len(job.images)}. "
+                      "Remove the reference images or the end frame.")
+    if tab is Tab.EDIT and (job.start_image is not None or job.end_image is not None):
+        yield Problem("start_image", "Start/end frames cannot be combined with video editing. "
+                      "Remove them, or use the Video reference tab.")
+    limit = MAX_IMAGES_WITH_VIDEO if video is not None else MAX_IMAGES_WITHOUT_VIDEO
+    if len(job.images) > limit:
+        with_ = "with a video" if video is not None else "without a video"
+        yield Problem("reference_images", f"{len(job.images)} images; Kling takes at most "
+                      f"{limit} {with_}. Remove {len(job.images) - limit}.")
+
+
+def _settings(job: JobRequest) -> Iterable[Problem]:
+    if job.quality not in QUALITY_MODES:
+        yield Problem("mode", f"Mode must be std or pro, got {job.quality!r}.")
+    if sends_aspect_ratio(job) and job.aspect_ratio not in ASPECT_RATIOS:
+        yield Problem("aspect_ratio", f"Aspect ratio must be one of {', '.join(ASPECT_RATIOS)}.")
+    durations = allowed_durations(job.tab)
+    if durations and job.duration not in durations:
+        allowed = "5 or 10" if durations == DURATIONS_PLAIN else "3 to 10"
+        yield Problem("duration", f"Duration must be {allowed} seconds in this tab, "
+                      f"got {job.duration}.")
+
+
+def _prompt(job: JobRequest) -> Iterable[Problem]:
+    text = job.prompt.strip()
+    if not text:
+        yield Problem("prompt", "The prompt is empty. Describe the video you want.")
+        return
+    if len(job.prompt) > PROMPT_MAX_CHARS:
+        yield Problem("prompt", f"The prompt is {len(job.prompt)} characters; Kling accepts up to "
+                      f"{PROMPT_MAX_CHARS}. Shorten it by {len(job.prompt) - PROMPT_MAX_CHARS}.")
+    yield from check_tokens(job.prompt, n_images=len(job.images), has_video=job.reference_video is not None)
+
+
+def validate(job: JobRequest) -> list[Problem]:
+    """Every problem with `job`, errors and warnings, in the order a user would fix them."""
+    problems: list[Problem] = []
+    problems.extend(_structure(job))
+    problems.extend(_settings(job))
+    problems.extend(_prompt(job))
+    named = [("start_image", job.start_image), ("end_image", job.end_image)]
+    named += [(f"reference_images[{i + 1}]", img) for i, img in enumerate(job.reference_images)]
+    for field, image in named:
+        if image is not None:
+            problems.extend(check_image(image, field))
+    if job.reference_video is not None:
+        problems.extend(check_video(job.reference_video))
+    return problems
+
+
+def errors_of(problems: Iterable[Problem]) -> list[Problem]:
+    return [p for p in problems if p.is_error]
