@@ -1,0 +1,26 @@
+"""Shared test setup: no real key, Gradio's temp files in a temp dir, media fixtures made here."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+
+import pytest
+
+# Test helpers import as `tests.x` or plain `x`, whichever a file prefers.
+sys.path.insert(0, os.path.dirname(__file__))
+
+# Before anything imports gradio: keep every test offline and its files in one temp folder.
+os.environ.pop("REPLICATE_API_TOKEN", None)
+os.environ.pop("REPLICATE_BASE_URL", None)
+os.environ.pop("KLING_BACKEND", None)
+os.environ.setdefault("GRADIO_TEMP_DIR", tempfile.mkdtemp(prefix="kling-test-gradio-"))
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["KLING_TESTING"] = "1"  # unexpected errors are re-raised, not hidden
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
