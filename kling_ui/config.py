@@ -76,6 +76,7 @@ class Settings:
     base_url: str = DEFAULT_BASE_URL  # REPLICATE_BASE_URL
     model: str = DEFAULT_MODEL  # KLING_MODEL: owner/name, or owner/name:version to pin
     backend: str = "simulator"  # KLING_BACKEND: simulator | replicate (auto from the token)
+    backend_forced: bool = False  # True when KLING_BACKEND was set explicitly
     host: str = "127.0.0.1"  # GRADIO_SERVER_NAME
     port: int = 7860  # GRADIO_SERVER_PORT
     app_password: Secret | None = None  # APP_PASSWORD: require a login to use the app
@@ -97,7 +98,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read settings from `env` (default: os.environ). Raises ValueError on a bad value."""
     env = os.environ if env is None else env
     token = secret_or_none(env.get("REPLICATE_API_TOKEN"))
-    backend = env.get("KLING_BACKEND", "").strip().lower() or ("replicate" if token else "simulator")
+    forced = env.get("KLING_BACKEND", "").strip().lower()
+    backend = forced or ("replicate" if token else "simulator")
     if backend not in ("simulator", "replicate"):
         raise ValueError(f"KLING_BACKEND must be 'simulator' or 'replicate', got {backend!r}")
     return Settings(
@@ -105,6 +107,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         base_url=(env.get("REPLICATE_BASE_URL", "").strip() or DEFAULT_BASE_URL).rstrip("/"),
         model=env.get("KLING_MODEL", "").strip() or DEFAULT_MODEL,
         backend=backend,
+        backend_forced=bool(forced),
         host=env.get("GRADIO_SERVER_NAME", "").strip() or "127.0.0.1",
         port=_int(env, "GRADIO_SERVER_PORT", 7860),
         app_password=secret_or_none(env.get("APP_PASSWORD")),

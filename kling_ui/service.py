@@ -7,10 +7,31 @@ the event loop stays responsive. Every visitor's key travels as an argument, nev
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import asyncio
+import contextlib
+import os
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
-from .models import Fix, ImageInfo, Problem, Tab, VideoInfo
+import httpx
+
+from . import rules
+from .access import Guard
+from .client import ReplicateClient, UploadedFile
+from .config import Secret, Settings
+from .errors import AccessError, InputError, KlingError, PredictionError
+from .media import fix, preview, probe
+from .models import Fix, ImageInfo, JobRequest, Problem, Progress, Tab, VideoInfo
+from .payload import build_input, shorten_urls
+from .pricing import describe_cost, estimate_cost
+from .prompt import normalize_tokens, token_labels
+from .snippets import snippets
 
 
 @dataclass(frozen=True)
@@ -105,3 +126,391 @@ class Preflight:
     @property
     def ok(self) -> bool:
         return not self.errors
+
+
+# ---------------------------------------------------------------------------------------------
+# The Studio: one per app, shared by every session. Holds no visitor key.
+# ---------------------------------------------------------------------------------------------
+
+SIMULATOR_TOKEN = Secret("simulator-token-not-a-secret")
+UPLOAD_CONCURRENCY = 4
+
+
+def _facts(info: ImageInfo | VideoInfo | None) -> dict[str, Any]:
+    """The facts shown beside a result and returned in the API summary."""
+    if isinstance(info, VideoInfo):
+        return {
+            "kind": "video", "duration": round(info.duration, 2), "width": info.width,
+            "height": info.height, "fps": round(info.fps, 2), "has_audio": info.has_audio,
+            "codec": info.video_codec, "bytes": info.bytes,
+        }
+    if isinstance(info, ImageInfo):
+        return {"kind": "image", "width": info.width, "height": info.height,
+                "format": info.format, "bytes": info.bytes}
+    return {}
+
+
+class Studio:
+    """Runs Kling O1 jobs for every session of the app: checks, fixes, uploads, runs, downloads.
+
+    `settings` picks the backend for the host's key: Replicate at settings.base_url, or the
+    simulator started in-process on 127.0.0.1. A visitor who brings their own key always goes to
+    Replicate (settings.base_url) with that key, for that visitor's requests only.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        data_dir: str | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.settings = settings
+        self.backend = settings.backend
+        self.guard = Guard(
+            runs_per_hour=settings.runs_per_hour,
+            daily_budget_usd=settings.daily_budget_usd,
+            password=settings.app_password,
+        )
+        root = data_dir or settings.data_dir or os.path.join(tempfile.gettempdir(), "kling-studio")
+        self.data_dir = Path(root)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._clock = clock
+        self._transport = transport
+        self._clients: dict[tuple[int, str], ReplicateClient] = {}
+        self._probe_cache: dict[tuple[str, int, int], ImageInfo | VideoInfo] = {}
+        self._sim: Any = None  # the in-process simulator server, started on first use
+        self._sim_lock = threading.Lock()
+
+    # -- backends --------------------------------------------------------------------------
+
+    def backend_for(self, visitor_token: Secret | None) -> str:
+        """Which backend runs a job: a visitor's own key goes to Replicate, unless the host
+        forced the simulator (KLING_BACKEND=simulator)."""
+        if self.settings.backend == "replicate":
+            return "replicate"
+        if visitor_token and not self.settings.backend_forced:
+            return "replicate"
+        return "simulator"
+
+    def backend_note(self, visitor_token: Secret | None) -> str:
+        """Plain words for the banner: which backend runs this visitor's jobs and who pays."""
+        backend = self.backend_for(visitor_token)
+        if backend == "simulator":
+            return ("Offline simulator: no Replicate key is set, so outputs are simulated "
+                    "locally (stamped SIMULATED) and nothing is billed. Enter your own key to "
+                    "run the real model.")
+        if visitor_token:
+            return "Running on Replicate with your own key; it stays in this browser session only."
+        return "Running on Replicate with the host's key. Limits may apply; your own key lifts them."
+
+    def simulator_url(self) -> str:
+        """Start the in-process simulator on 127.0.0.1 (once) and return its base URL."""
+        with self._sim_lock:
+            if self._sim is None:
+                from .simulator import SimulatorServer
+
+                self._sim = SimulatorServer(model_seconds=self.settings.sim_seconds)
+                self._sim.start()
+            return str(self._sim.base_url)
+
+    def _route(self, visitor_token: Secret | None) -> tuple[ReplicateClient, Secret, str]:
+        backend = self.backend_for(visitor_token)
+        if backend == "simulator":
+            base, token = self.simulator_url(), SIMULATOR_TOKEN
+        else:
+            token_ = visitor_token or self.settings.token
+            if token_ is None:
+                raise AccessError("KLING_BACKEND=replicate but no key is set: set "
+                                  "REPLICATE_API_TOKEN, or enter your own key.")
+            base, token = self.settings.base_url, token_
+        key = (id(asyncio.get_running_loop()), base)
+        client = self._clients.get(key)
+        if client is None:
+            # httpx clients are bound to the loop they are used in: one per loop and backend.
+            client = ReplicateClient(base, model=self.settings.model, transport=self._transport)
+            self._clients[key] = client
+        return client, token, backend
+
+    async def aclose(self) -> None:
+        for client in list(self._clients.values()):
+            with contextlib.suppress(Exception):
+                await client.aclose()
+        self._clients.clear()
+        if self._sim is not None:
+            self._sim.stop()
+            self._sim = None
+
+    # -- files -----------------------------------------------------------------------------
+
+    def session_dir(self, session_id: str) -> Path:
+        safe = "".join(c for c in session_id if c.isalnum() or c in "-_")[:64] or "anon"
+        path = self.data_dir / "sessions" / safe
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def forget_session(self, session_id: str) -> None:
+        """Delete everything a session uploaded, fixed or generated (when it ends)."""
+        shutil.rmtree(self.session_dir(session_id), ignore_errors=True)
+
+    def sweep(self, max_age_hours: float | None = None) -> int:
+        """Delete session files older than the configured age; returns how many went."""
+        age = (max_age_hours if max_age_hours is not None else self.settings.max_age_hours) * 3600
+        cutoff = time.time() - age
+        removed = 0
+        for path in (self.data_dir / "sessions").glob("*/**/*"):
+            try:
+                if path.is_file() and path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+            except OSError:
+                continue
+        return removed
+
+    async def _probe(self, path: str, kind: str) -> ImageInfo | VideoInfo:
+        st = os.stat(path)
+        key = (os.path.abspath(path), st.st_size, st.st_mtime_ns)
+        cached = self._probe_cache.get(key)
+        if cached is None:
+            fn = probe.probe_image if kind == "image" else probe.probe_video
+            cached = await asyncio.to_thread(fn, path)
+            if len(self._probe_cache) > 512:
+                self._probe_cache.clear()
+            self._probe_cache[key] = cached
+        return cached
+
+    async def check_image(self, path: str, field: str = "image") -> UploadCheck:
+        info = await self._probe(path, "image")
+        assert isinstance(info, ImageInfo)
+        problems = tuple(rules.check_image(info, field))
+        return UploadCheck(path=path, info=info, problems=problems,
+                           badge=preview.badge(info, problems))
+
+    async def check_video(self, path: str, *, out_dir: str | None = None) -> UploadCheck:
+        info = await self._probe(path, "video")
+        assert isinstance(info, VideoInfo)
+        problems = tuple(rules.check_video(info))
+        where = out_dir or str(self.data_dir / "previews")
+        os.makedirs(where, exist_ok=True)
+        poster: str | None = None
+        with contextlib.suppress(KlingError):
+            poster = await asyncio.to_thread(preview.make_poster, info, where)
+        if preview.browser_playable(info):
+            playable: str | None = path
+        else:
+            playable = await asyncio.to_thread(preview.make_preview, info, where)
+        return UploadCheck(path=path, info=info, problems=problems,
+                           badge=preview.badge(info, problems), preview_path=playable,
+                           poster_path=poster)
+
+    async def fix_image(
+        self, path: str, *, aspect_fix: str = "pad", out_dir: str | None = None
+    ) -> tuple[UploadCheck, list[Fix]]:
+        info = await self._probe(path, "image")
+        assert isinstance(info, ImageInfo)
+        where = out_dir or str(self.data_dir / "fixed")
+        os.makedirs(where, exist_ok=True)
+        new_path, fixes = await asyncio.to_thread(fix.fix_image, info, where, aspect_fix=aspect_fix)
+        return await self.check_image(new_path), list(fixes)
+
+    async def fix_video(
+        self,
+        path: str,
+        *,
+        start: float = 0.0,
+        length: float | None = None,
+        out_dir: str | None = None,
+        on_progress: Callable[[float], None] | None = None,
+    ) -> tuple[UploadCheck, list[Fix]]:
+        info = await self._probe(path, "video")
+        assert isinstance(info, VideoInfo)
+        where = out_dir or str(self.data_dir / "fixed")
+        os.makedirs(where, exist_ok=True)
+        new_path, fixes = await asyncio.to_thread(
+            fix.fix_video, info, where, start=start, length=length, on_progress=on_progress)
+        return await self.check_video(new_path, out_dir=where), list(fixes)
+
+    # -- checks before a run ---------------------------------------------------------------
+
+    async def _request(self, spec: JobSpec) -> JobRequest:
+        """Probe every file of `spec` (cached) into a JobRequest. InputError for a bad file."""
+
+        async def img(path: str | None) -> ImageInfo | None:
+            if not path:
+                return None
+            info = await self._probe(path, "image")
+            assert isinstance(info, ImageInfo)
+            return info
+
+        start, end = await img(spec.start_image), await img(spec.end_image)
+        refs = [await img(p) for p in spec.reference_images if p]
+        video: VideoInfo | None = None
+        if spec.reference_video:
+            v = await self._probe(spec.reference_video, "video")
+            assert isinstance(v, VideoInfo)
+            video = v
+        return JobRequest(
+            tab=spec.tab, prompt=spec.prompt, start_image=start, end_image=end,
+            reference_images=tuple(r for r in refs if r is not None), reference_video=video,
+            aspect_ratio=spec.aspect_ratio, duration=int(spec.duration), quality=spec.quality,
+            keep_original_sound=spec.keep_original_sound,
+        )
+
+    async def preflight(self, spec: JobSpec) -> Preflight:
+        """Every problem, the tokens and the cost, without raising for bad input."""
+        try:
+            job = await self._request(spec)
+        except InputError as exc:
+            problems = exc.problems or (Problem("file", exc.message),)
+            return Preflight(problems=tuple(problems), tokens=(), cost_usd=0.0,
+                             cost_text="Estimated cost: fix the files first",
+                             prompt=normalize_tokens(spec.prompt))
+        problems = tuple(rules.validate(job))
+        return Preflight(
+            problems=problems, tokens=tuple(token_labels(job)), cost_usd=estimate_cost(job),
+            cost_text=describe_cost(job), prompt=normalize_tokens(spec.prompt))
+
+    async def _doctor(
+        self, spec: JobSpec, job: JobRequest, out_dir: Path, emit: Callable[[Progress], None]
+    ) -> tuple[JobRequest, list[Fix]]:
+        """Apply the doctor's fix to every file with a fixable problem (or a trim window)."""
+        fixes: list[Fix] = []
+        where = str(out_dir / "fixed")
+        os.makedirs(where, exist_ok=True)
+
+        async def fix_img(info: ImageInfo | None, field: str) -> ImageInfo | None:
+            if info is None or not any(p.fixable for p in rules.check_image(info, field)):
+                return info
+            emit(Progress(stage="fixing", log_line=f"Fixing {field}"))
+            path, done = await asyncio.to_thread(
+                fix.fix_image, info, where, aspect_fix=spec.aspect_fix)
+            fixes.extend(Fix(field, f.action, f.detail) for f in done)
+            new = await self._probe(path, "image")
+            assert isinstance(new, ImageInfo)
+            return new
+
+        start = await fix_img(job.start_image, "start_image")
+        end = await fix_img(job.end_image, "end_image")
+        refs = tuple([
+            r for i, img in enumerate(job.reference_images, 1)
+            if (r := await fix_img(img, f"reference_images[{i}]")) is not None
+        ])
+        video = job.reference_video
+        if video is not None:
+            wants_window = spec.video_start > 0 or (
+                spec.video_length is not None and spec.video_length < video.duration - 0.05)
+            if wants_window or any(p.fixable for p in rules.check_video(video)):
+                emit(Progress(stage="fixing", log_line="Fixing the video (this can take a while)"))
+
+                def on_frac(frac: float) -> None:
+                    emit(Progress(stage="fixing", fraction=frac,
+                                  log_line=f"Fixing the video: {frac:.0%}"))
+
+                path, done = await asyncio.to_thread(
+                    fix.fix_video, video, where, start=spec.video_start,
+                    length=spec.video_length, on_progress=on_frac)
+                fixes.extend(Fix("reference_video", f.action, f.detail) for f in done)
+                new_v = await self._probe(path, "video")
+                assert isinstance(new_v, VideoInfo)
+                video = new_v
+        return replace(job, start_image=start, end_image=end, reference_images=refs,
+                       reference_video=video), fixes
+
+    # -- the run ---------------------------------------------------------------------------
+
+    async def run(
+        self,
+        spec: JobSpec,
+        *,
+        visitor_token: Secret | None,
+        visitor_id: str,
+        on_progress: Callable[[Progress], None] | None = None,
+        cancel_event: asyncio.Event | None = None,
+    ) -> JobResult:
+        """probe -> validate -> (fix) -> upload -> create -> wait -> download, for one visitor.
+
+        Raises InputError before anything is sent when the job cannot run as it is.
+        """
+        t0 = self._clock()
+
+        def emit(p: Progress) -> None:
+            if on_progress is not None:
+                on_progress(replace(p, elapsed=p.elapsed or self._clock() - t0))
+
+        emit(Progress(stage="checking", log_line="Checking inputs"))
+        out_dir = self.session_dir(visitor_id)
+        job = await self._request(spec)
+        problems = rules.validate(job)
+        fixes: list[Fix] = []
+        wants_window = bool(job.reference_video) and (
+            spec.video_start > 0 or spec.video_length is not None)
+        if spec.auto_fix and (wants_window or any(p.fixable for p in problems)):
+            job, fixes = await self._doctor(spec, job, out_dir, emit)
+            problems = rules.validate(job)
+        if rules.errors_of(problems):
+            raise InputError.from_problems(problems)
+        warnings = tuple(f"{p.field}: {p.message}" for p in problems if not p.is_error)
+
+        cost = estimate_cost(job)
+        client, token, backend = self._route(visitor_token)
+        reservation = None if visitor_token else self.guard.admit(visitor_id, cost)
+        created = False
+        uploaded: list[UploadedFile] = []
+        try:
+            emit(Progress(stage="uploading", log_line="Uploading inputs"))
+            paths = [i.path for i in job.images]
+            if job.reference_video is not None:
+                paths.append(job.reference_video.path)
+            urls, uploaded = await client.input_urls(paths, token)
+            body = build_input(job, urls)
+            if cancel_event is not None and cancel_event.is_set():
+                raise PredictionError("Cancelled before the job started; nothing was billed.",
+                                      prediction_id=None, status="canceled")
+            emit(Progress(stage="starting", log_line="Creating the prediction"))
+
+            def on_update(p: Progress) -> None:
+                emit(replace(p, elapsed=self._clock() - t0))
+
+            output_path = out_dir / f"kling-{int(time.time())}-{os.urandom(3).hex()}.mp4"
+            prediction = await client.run(
+                body, token, dest=str(output_path), on_update=on_update,
+                cancel_event=cancel_event, deadline=self.settings.job_timeout,
+                on_created=lambda _p: None,
+            )
+            created = True
+        except BaseException as exc:
+            if reservation is not None and not getattr(exc, "prediction_id", None) and not created:
+                # Never reached Replicate as a paid run: give the visitor their run back.
+                self.guard.release(reservation)
+            raise
+        finally:
+            for f in uploaded:
+                await client.delete_file(f.id, token)
+
+        emit(Progress(stage="downloading", status=prediction.status, log_line="Checking the output"))
+        out_info = await self._probe(str(output_path), "video")
+        original = job.reference_video or job.start_image or (
+            job.reference_images[0] if job.reference_images else None)
+        result = JobResult(
+            output_path=str(output_path),
+            original_path=original.path if original is not None else None,
+            prediction_id=prediction.id,
+            status=prediction.status,
+            predict_time=prediction.predict_time,
+            estimated_cost_usd=cost,
+            input_sent=shorten_urls(body),
+            output_facts=_facts(out_info),
+            original_facts=_facts(original),
+            fixes=tuple(fixes),
+            warnings=warnings,
+            backend=backend,
+            spec=spec,
+        )
+        emit(Progress(stage="done", status=prediction.status, log_line="Done",
+                      prediction_id=prediction.id, fraction=1.0))
+        return result
+
+    def code_snippets(self, spec: JobSpec) -> tuple[str, str]:
+        """The same request as Python (official client) and cURL, with the key as a placeholder."""
+        return snippets(spec, self.settings.model)
