@@ -473,7 +473,7 @@ class Studio:
                 emit(replace(p, elapsed=self._clock() - t0))
 
             output_path = out_dir / f"kling-{int(time.time())}-{os.urandom(3).hex()}.mp4"
-            prediction = await client.run(
+            prediction, _ = await client.run(
                 body, token, dest=str(output_path), on_update=on_update,
                 cancel_event=cancel_event, deadline=self.settings.job_timeout,
                 on_created=lambda _p: None,

@@ -1,0 +1,730 @@
+"""The async Replicate client: files, predictions, polling, downloads, and the one error mapper.
+
+One `httpx.AsyncClient` (built by `make_http_client`) serves every visitor: the API key is never
+stored on the client but passed to each call as a `config.Secret`, revealed only where the
+Authorization header is built (`_request`). Every response passes `raise_for_status`, which
+turns problem details (and a proxy's HTML page) into `errors.ApiError` subclasses.
+
+Retries follow one rule (kling-o1.md, "A POST that created a paid prediction must never be
+repeated blindly"): GETs (poll, download, file info) and cancels retry on 429, 5xx and network
+errors; a create or upload POST retries only when the server certainly created nothing: a 429,
+or a connection that was refused before the request was sent (`httpx.ConnectError`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import inspect
+import logging
+import math
+import mimetypes
+import os
+import random
+import re
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from . import __version__
+from .config import DEFAULT_BASE_URL, DEFAULT_MODEL, Secret
+from .errors import (
+    ApiError,
+    AuthError,
+    BillingError,
+    InputError,
+    KlingConnectionError,
+    KlingError,
+    KlingTimeoutError,
+    NotFoundError,
+    PayloadTooLargeError,
+    PredictionError,
+    RateLimitError,
+    ServerError,
+    ValidationError,
+    redact,
+)
+from .models import Problem, Progress
+from .rules import UPLOAD_MAX_BYTES
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = f"kling-o1-studio/{__version__}"
+# Timeouts: a create may hold the connection for `Prefer: wait` (at most 60 s, OpenAPI
+# parameters_prefer_header), so reads get 65 s; writes are long enough for a 100 MiB upload.
+CONNECT_TIMEOUT = 10.0
+READ_TIMEOUT = 65.0
+WRITE_TIMEOUT = 600.0
+POOL_TIMEOUT = 30.0
+# Replicate advises data: URIs only for small files: 256 KB in the OpenAPI spec (kling-o1.md).
+INLINE_MAX_BYTES = 256 * 1024
+UPLOAD_CONCURRENCY = 4
+# Polling: quick first look, then back off with jitter to a few seconds.
+POLL_FIRST = 0.5
+POLL_FACTOR = 1.5
+POLL_MAX = 5.0
+POLL_JITTER = 0.2
+RETRY_ATTEMPTS = 4  # retries after the first try, for requests that are safe to repeat
+RETRY_AFTER_CAP = 30.0  # never sleep longer than this on a server's Retry-After
+CHUNK = 1024 * 1024
+TERMINAL = frozenset({"succeeded", "failed", "canceled", "aborted"})
+
+Sleep = Callable[[float], Awaitable[None]]
+Clock = Callable[[], float]
+OnUpdate = Callable[[Progress], Any]
+
+
+def make_http_client(
+    base_url: str = DEFAULT_BASE_URL,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    timeout: httpx.Timeout | None = None,
+) -> httpx.AsyncClient:
+    """The one place an `httpx.AsyncClient` is built: timeouts, User-Agent, no credentials."""
+    return httpx.AsyncClient(
+        base_url=base_url.rstrip("/"),
+        transport=transport,
+        timeout=timeout or httpx.Timeout(
+            connect=CONNECT_TIMEOUT, read=READ_TIMEOUT, write=WRITE_TIMEOUT, pool=POOL_TIMEOUT
+        ),
+        headers={"User-Agent": USER_AGENT},
+        follow_redirects=False,
+    )
+
+
+# -- values ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Prediction:
+    """A prediction as Replicate describes it (OpenAPI schemas_prediction_response)."""
+
+    id: str
+    status: str
+    output: Any = None
+    error: str | None = None
+    logs: str = ""
+    model: str = ""
+    version: str = ""
+    input: dict[str, Any] = field(default_factory=dict)
+    created_at: str | None = None
+    started_at: str | None = None
+    completed_at: str | None = None
+    predict_time: float | None = None
+    data_removed: bool = False
+    get_url: str = ""
+    cancel_url: str = ""
+    web_url: str = ""
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Prediction:
+        urls = data.get("urls") or {}
+        metrics = data.get("metrics") or {}
+        predict_time = metrics.get("predict_time")
+        return cls(
+            id=str(data.get("id", "")),
+            status=str(data.get("status", "")),
+            output=data.get("output"),
+            error=None if data.get("error") is None else str(data.get("error")),
+            logs=str(data.get("logs") or ""),
+            model=str(data.get("model") or ""),
+            version=str(data.get("version") or ""),
+            input=dict(data.get("input") or {}),
+            created_at=data.get("created_at"),
+            started_at=data.get("started_at"),
+            completed_at=data.get("completed_at"),
+            predict_time=float(predict_time) if isinstance(predict_time, (int, float)) else None,
+            data_removed=bool(data.get("data_removed", False)),
+            get_url=str(urls.get("get") or ""),
+            cancel_url=str(urls.get("cancel") or ""),
+            web_url=str(urls.get("web") or ""),
+        )
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL
+
+    @property
+    def is_done(self) -> bool:
+        """Succeeded, or already holding its output while status still reads processing.
+
+        Replicate can answer a create with `Prefer: wait` with the output in place while status
+        still says "processing" (kling-o1.md, API); kling-o1's output is one URI, so it is final.
+        """
+        if self.status == "succeeded":
+            return True
+        return self.status in ("starting", "processing") and bool(self.output)
+
+    @property
+    def last_log_line(self) -> str:
+        lines = [line for line in self.logs.splitlines() if line.strip()]
+        return lines[-1].strip() if lines else ""
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    """A file on Replicate's Files API; `url` is what goes into a prediction's input."""
+
+    id: str
+    url: str
+    size: int
+    name: str = ""
+    content_type: str = ""
+
+
+# -- pure helpers ------------------------------------------------------------------------------
+def backoff_delay(attempt: int, rng: random.Random | None = None, *, first: float = POLL_FIRST,
+                  factor: float = POLL_FACTOR, cap: float = POLL_MAX,
+                  jitter: float = POLL_JITTER) -> float:
+    """Delay before poll/retry number `attempt` (0-based): first*factor**attempt, capped, +-jitter.
+
+    Jitter (a fraction of the delay) spreads many visitors' polls so they do not arrive in step.
+    """
+    base = min(cap, first * factor ** max(0, attempt))
+    spread = (rng or random).uniform(-jitter, jitter) if jitter else 0.0
+    return max(0.05, min(cap, base * (1 + spread)))
+
+
+def poll_delays(rng: random.Random | None = None) -> Iterator[float]:
+    """The endless polling schedule: about 0.5, 0.75, 1.1, 1.7, 2.5, 3.8, 5, 5, ... seconds."""
+    attempt = 0
+    while True:
+        yield backoff_delay(attempt, rng)
+        attempt += 1
+
+
+def parse_retry_after(response: httpx.Response, body: Any = None) -> float | None:
+    """Seconds to wait from a Retry-After header (seconds or HTTP date) or a `retry_after` field."""
+    raw = response.headers.get("retry-after")
+    if raw:
+        with contextlib.suppress(ValueError):
+            return max(0.0, float(raw))
+        with contextlib.suppress(TypeError, ValueError, IndexError):
+            return max(0.0, parsedate_to_datetime(raw).timestamp() - time.time())
+    if isinstance(body, dict) and isinstance(body.get("retry_after"), (int, float)):
+        return max(0.0, float(body["retry_after"]))
+    return None
+
+
+def _progress_fraction(logs: str) -> float | None:
+    found = re.findall(r"(\d{1,3}(?:\.\d+)?)\s*%", logs)
+    return min(1.0, float(found[-1]) / 100) if found else None
+
+
+# -- the one error mapper ----------------------------------------------------------------------
+_STATUS_ERRORS: dict[int, type[ApiError]] = {
+    401: AuthError, 402: BillingError, 404: NotFoundError, 413: PayloadTooLargeError,
+    422: ValidationError, 429: RateLimitError,
+}
+
+
+def raise_for_status(response: httpx.Response, *, secrets: Sequence[str] = ()) -> None:
+    """Raise the `errors.ApiError` subclass for an error response; return for 1xx-3xx.
+
+    Reads RFC 7807 problem details (title, detail, status, invalid_fields, retry_after) when the
+    body is JSON, and copes with anything else (a proxy's HTML 413). `secrets` are scrubbed from
+    every text that ends up in the exception.
+    """
+    status = response.status_code
+    if status < 400:
+        return
+    body: Any = None
+    with contextlib.suppress(ValueError, UnicodeDecodeError):
+        body = response.json()
+    problem = body if isinstance(body, dict) else {}
+    title = str(problem.get("title") or "")
+    detail = str(problem.get("detail") or "")
+    invalid = [f for f in problem.get("invalid_fields") or [] if isinstance(f, dict)]
+    retry_after = parse_retry_after(response, problem)
+
+    def scrub(text: str) -> str:
+        return redact(text, *secrets)
+
+    said = f" Replicate said: {detail}" if detail else ""
+    if status == 401:
+        message = ("Replicate did not accept the API key. Check REPLICATE_API_TOKEN or the key "
+                   "you entered.")
+    elif status == 402:
+        message = ("Replicate needs billing set up for this account before it runs paid models. "
+                   "Add a payment method at replicate.com/account/billing." + said)
+    elif status == 404:
+        message = f"Not found: {response.request.method} {response.request.url.path}.{said}"
+    elif status == 413:
+        message = ("The file is too large for Replicate (files must be under 100 MiB). "
+                   "Let the input doctor re-encode it smaller." + said)
+    elif status == 422:
+        fields = "; ".join(
+            f"{f.get('field', '?')}: {f.get('description', f.get('type', 'invalid'))}"
+            for f in invalid
+        )
+        message = "Replicate rejected the input: " + (fields or detail or title or "invalid input")
+    elif status == 429:
+        wait = f" Try again in {max(1, math.ceil(retry_after))} s." if retry_after is not None else (
+            " Wait a moment and try again.")
+        message = "Replicate is throttling requests (rate limit)." + wait
+    elif status >= 500:
+        message = (f"Replicate had a server error ({status}). This is usually brief; try again "
+                   "in a minute." + said)
+    else:
+        message = f"Replicate answered {status} {title or response.reason_phrase}.{said}"
+    cls = _STATUS_ERRORS.get(status, ServerError if status >= 500 else ApiError)
+    raise cls(scrub(message), status=status, title=scrub(title), detail=scrub(detail),
+              invalid_fields=invalid, retry_after=retry_after)
+
+
+def _transport_error(exc: httpx.HTTPError, what: str, secrets: Sequence[str]) -> KlingError:
+    """A network-level httpx error as our KlingTimeoutError / KlingConnectionError."""
+    reason = redact(str(exc) or type(exc).__name__, *secrets)
+    if isinstance(exc, httpx.TimeoutException):
+        return KlingTimeoutError(f"{what}: the server did not answer in time ({reason}). "
+                                 "Check your connection and try again.")
+    return KlingConnectionError(f"{what}: could not reach the server or it dropped the "
+                                f"connection ({reason}). Check your connection and try again.")
+
+
+def _retryable(exc: BaseException, *, idempotent: bool) -> bool:
+    """Whether a failed request may be sent again without risk of doing its work twice."""
+    if isinstance(exc, RateLimitError):
+        return True  # throttled: the server did nothing
+    if isinstance(exc, httpx.ConnectError):
+        return True  # refused before the request was sent
+    if not idempotent:
+        return False  # a create/upload may have happened: never repeat it blindly
+    return isinstance(exc, (ServerError, httpx.TransportError))
+
+
+# -- the client --------------------------------------------------------------------------------
+class ReplicateClient:
+    """Async client for `kwaivgi/kling-o1` on Replicate (or the simulator). One per process.
+
+    `model` is "owner/name" (official-model route) or "owner/name:version" (pinned version,
+    POST /v1/predictions). Every call takes the visitor's `token`; nothing keeps it.
+    """
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_BASE_URL,
+        model: str = DEFAULT_MODEL,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        timeout: httpx.Timeout | None = None,
+        sleep: Sleep | None = None,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+        retry_attempts: int = RETRY_ATTEMPTS,
+        upload_concurrency: int = UPLOAD_CONCURRENCY,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.model, _, self.version = model.partition(":")
+        self._http = make_http_client(self.base_url, transport=transport, timeout=timeout)
+        self._sleep: Sleep = sleep or asyncio.sleep
+        self._clock: Clock = clock or time.monotonic
+        self._rng = rng or random.Random()
+        self._retry_attempts = retry_attempts
+        self._upload_limit = asyncio.Semaphore(upload_concurrency)
+
+    def __repr__(self) -> str:
+        pinned = f":{self.version}" if self.version else ""
+        return f"ReplicateClient(base_url={self.base_url!r}, model={self.model + pinned!r})"
+
+    async def __aenter__(self) -> ReplicateClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # -- transport ---------------------------------------------------------------------------
+    def _is_api_host(self, url: str) -> bool:
+        target, api = urlsplit(url), urlsplit(self.base_url)
+        return (target.scheme, target.hostname, target.port) == (api.scheme, api.hostname, api.port)
+
+    async def _request(
+        self,
+        method: str,
+        url: str,
+        token: Secret | None,
+        *,
+        what: str,
+        idempotent: bool,
+        build: Callable[[], dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+        stream_to: Callable[[httpx.Response], Awaitable[Any]] | None = None,
+    ) -> Any:
+        """Send one logical request with the retry rule; returns parsed JSON (or stream_to's value).
+
+        `build` makes fresh request arguments per attempt (an upload reopens its file). The
+        token goes only to the API host: never to delivery or any other host.
+        """
+        if not urlsplit(url).scheme:
+            url = self.base_url + url
+        secrets: tuple[str, ...] = ()
+        send_headers = dict(headers or {})
+        if token is not None and self._is_api_host(url):
+            revealed = token.reveal()
+            secrets = (revealed,)
+            send_headers["Authorization"] = f"Bearer {revealed}"
+        attempt = 0
+        while True:
+            try:
+                extra = build() if build else {}
+                request = self._http.build_request(method, url, headers=send_headers, **extra)
+                response = await self._http.send(request, stream=True)
+                try:
+                    if response.status_code >= 400:
+                        await response.aread()
+                    raise_for_status(response, secrets=secrets)
+                    if stream_to is not None:
+                        return await stream_to(response)
+                    await response.aread()
+                    if not response.content:
+                        return None
+                    try:
+                        return response.json()
+                    except ValueError as exc:
+                        raise ServerError(f"{what}: the server sent a reply that is not JSON.",
+                                          status=response.status_code) from exc
+                finally:
+                    await response.aclose()
+            except (ApiError, httpx.HTTPError) as exc:
+                if attempt >= self._retry_attempts or not _retryable(exc, idempotent=idempotent):
+                    if isinstance(exc, httpx.HTTPError):
+                        raise _transport_error(exc, what, secrets) from exc
+                    raise
+                delay = backoff_delay(attempt, self._rng, first=1.0, factor=2.0, cap=RETRY_AFTER_CAP)
+                if isinstance(exc, ApiError) and exc.retry_after is not None:
+                    delay = min(RETRY_AFTER_CAP, max(exc.retry_after, 0.1))
+                log.warning("%s failed (%s); retrying in %.1f s", what,
+                            redact(type(exc).__name__ + ": " + str(exc), *secrets), delay)
+                attempt += 1
+                await self._sleep(delay)
+
+    # -- files -------------------------------------------------------------------------------
+    async def upload_file(
+        self, path: str | os.PathLike[str], token: Secret, *, content_type: str | None = None
+    ) -> UploadedFile:
+        """POST /v1/files with the file streamed from disk (never read whole into memory)."""
+        p = Path(path)
+        size = p.stat().st_size
+        if size >= UPLOAD_MAX_BYTES:
+            raise InputError(
+                f"{p.name} is {size / 1_000_000:.1f} MB; Replicate accepts files under 100 MiB "
+                f"({UPLOAD_MAX_BYTES / 1_000_000:.1f} MB). Let the input doctor re-encode it "
+                "smaller, or pick a shorter clip.",
+                [Problem("file", "is too large to upload", fix="shrink")],
+            )
+        ctype = content_type or mimetypes.guess_type(p.name)[0] or "application/octet-stream"
+
+        handles: list[Any] = []
+
+        def build() -> dict[str, Any]:
+            handle = p.open("rb")  # httpx streams file objects in 64 KiB chunks
+            handles.append(handle)
+            return {"files": {"content": (p.name, handle, ctype)}}
+
+        try:
+            async with self._upload_limit:
+                data = await self._request("POST", "/v1/files", token, what=f"Uploading {p.name}",
+                                           idempotent=False, build=build)
+        finally:
+            for handle in handles:
+                handle.close()
+        return UploadedFile(
+            id=str(data["id"]), url=str((data.get("urls") or {}).get("get", "")),
+            size=int(data.get("size", size)), name=str(data.get("name", p.name)),
+            content_type=str(data.get("content_type", ctype)),
+        )
+
+    async def upload_files(
+        self, paths: Iterable[str | os.PathLike[str]], token: Secret
+    ) -> list[UploadedFile]:
+        """Upload one job's files in parallel (at most `upload_concurrency` at once), in order."""
+        return list(await asyncio.gather(*(self.upload_file(p, token) for p in paths)))
+
+    async def as_input_url(self, path: str | os.PathLike[str], token: Secret) -> str:
+        """A URL for a prediction input: a data: URI for files <= 256 KB, else an upload's URL."""
+        p = Path(path)
+        if p.stat().st_size <= INLINE_MAX_BYTES:
+            ctype = mimetypes.guess_type(p.name)[0] or "application/octet-stream"
+            return f"data:{ctype};base64," + base64.b64encode(p.read_bytes()).decode()
+        return (await self.upload_file(p, token)).url
+
+    async def input_urls(
+        self, paths: Sequence[str | os.PathLike[str]], token: Secret
+    ) -> tuple[dict[str, str], list[UploadedFile]]:
+        """URLs for one job's files (small ones inline, the rest uploaded in parallel).
+
+        Returns {path: url} and the uploads, so the caller can delete them after the run.
+        """
+        urls: dict[str, str] = {}
+        to_upload: list[str] = []
+        for path in dict.fromkeys(str(p) for p in paths):
+            if Path(path).stat().st_size <= INLINE_MAX_BYTES:
+                urls[path] = await self.as_input_url(path, token)
+            else:
+                to_upload.append(path)
+        uploaded = await self.upload_files(to_upload, token)
+        urls.update({p: u.url for p, u in zip(to_upload, uploaded, strict=True)})
+        return urls, uploaded
+
+    async def delete_file(self, file_id: str, token: Secret) -> bool:
+        """DELETE /v1/files/{id}; best effort: failures are logged, never raised."""
+        try:
+            await self._request("DELETE", f"/v1/files/{file_id}", token,
+                                what="Deleting an uploaded file", idempotent=True)
+        except KlingError as exc:
+            log.warning("could not delete uploaded file %s: %s", file_id, exc)
+            return False
+        return True
+
+    # -- predictions -------------------------------------------------------------------------
+    async def create_prediction(
+        self,
+        input: dict[str, Any],
+        token: Secret,
+        *,
+        wait: int = 5,
+        cancel_after: str | None = "30m",
+    ) -> Prediction:
+        """Start a prediction; answers 201 or 202. Never repeated unless nothing was created."""
+        headers: dict[str, str] = {}
+        if wait:
+            headers["Prefer"] = f"wait={max(1, min(60, int(wait)))}"
+        if cancel_after:
+            headers["Cancel-After"] = cancel_after
+        if self.version:
+            url, body = "/v1/predictions", {"version": self.version, "input": input}
+        else:
+            url, body = f"/v1/models/{self.model}/predictions", {"input": input}
+        data = await self._request("POST", url, token, what="Starting the prediction",
+                                   idempotent=False, headers=headers,
+                                   build=lambda: {"json": body})
+        return Prediction.from_json(data)
+
+    async def get_prediction(self, prediction: Prediction | str, token: Secret) -> Prediction:
+        url = (prediction.get_url if isinstance(prediction, Prediction) else "") or (
+            f"/v1/predictions/{_id_of(prediction)}")
+        data = await self._request("GET", url, token, what="Checking the prediction",
+                                   idempotent=True)
+        return Prediction.from_json(data)
+
+    async def cancel(self, prediction: Prediction | str, token: Secret) -> Prediction:
+        """POST /v1/predictions/{id}/cancel (idempotent: cancelling twice is harmless)."""
+        url = (prediction.cancel_url if isinstance(prediction, Prediction) else "") or (
+            f"/v1/predictions/{_id_of(prediction)}/cancel")
+        data = await self._request("POST", url, token, what="Cancelling the prediction",
+                                   idempotent=True)
+        return Prediction.from_json(data)
+
+    async def _cancel_quietly(self, prediction: Prediction, token: Secret) -> None:
+        try:
+            await self.cancel(prediction, token)
+        except KlingError as exc:
+            log.warning("could not cancel prediction %s: %s", prediction.id, exc)
+
+    async def wait(
+        self,
+        prediction: Prediction,
+        token: Secret,
+        *,
+        on_update: OnUpdate | None = None,
+        deadline: float | None = None,
+        cancel_event: asyncio.Event | None = None,
+    ) -> Prediction:
+        """Poll until the prediction ends; returns it when done, else raises PredictionError.
+
+        `on_update` (sync or async) gets a `Progress` after every poll. When `cancel_event` is
+        set or `deadline` seconds pass, the prediction is cancelled on the server first.
+        """
+        start = self._clock()
+        current = prediction
+        attempt = 0
+        while True:
+            elapsed = self._clock() - start
+            await _notify(on_update, _progress(current, elapsed))
+            if current.is_done:
+                return current
+            if current.is_terminal:
+                raise _ended_badly(current)
+            if cancel_event is not None and cancel_event.is_set():
+                await self._cancel_quietly(current, token)
+                raise PredictionError("Cancelled: the prediction was stopped on Replicate.",
+                                      prediction_id=current.id, status="canceled")
+            if deadline is not None and elapsed >= deadline:
+                await self._cancel_quietly(current, token)
+                raise PredictionError(
+                    f"Timed out: no result after {deadline:.0f} s, so the prediction was "
+                    "cancelled on Replicate. Try again later or raise KLING_JOB_TIMEOUT.",
+                    prediction_id=current.id, status="timed out")
+            delay = backoff_delay(attempt, self._rng)
+            if deadline is not None:
+                delay = max(0.0, min(delay, deadline - elapsed))
+            attempt += 1
+            await self._pause(delay, cancel_event)
+            if cancel_event is not None and cancel_event.is_set():
+                continue
+            current = await self.get_prediction(current, token)
+
+    async def _pause(self, delay: float, cancel_event: asyncio.Event | None) -> None:
+        """Sleep `delay`, waking early when `cancel_event` is set."""
+        if cancel_event is None:
+            await self._sleep(delay)
+            return
+        sleeper = asyncio.ensure_future(self._sleep(delay))
+        waiter = asyncio.ensure_future(cancel_event.wait())
+        try:
+            await asyncio.wait({sleeper, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sleeper, waiter):
+                task.cancel()
+            await asyncio.gather(sleeper, waiter, return_exceptions=True)
+
+    # -- output ------------------------------------------------------------------------------
+    async def download_output(
+        self, output: Any, dest_path: str | os.PathLike[str], token: Secret | None = None
+    ) -> Path:
+        """Save a prediction's output (URL, list of URLs, or data: URI) to `dest_path` at once.
+
+        Streams to a `.part` file and renames it when complete. `token` is sent only when the
+        URL is on the API host; delivery hosts never see it.
+        """
+        url = output[0] if isinstance(output, (list, tuple)) and output else output
+        if not isinstance(url, str) or not url:
+            raise PredictionError("The prediction finished without an output video.",
+                                  prediction_id=None, status="succeeded")
+        dest = Path(dest_path)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        part = dest.with_name(dest.name + ".part")
+        try:
+            if url.startswith("data:"):
+                _write_data_uri(url, part)
+            else:
+                await self._download_url(url, part, token)
+            if part.stat().st_size == 0:
+                raise KlingConnectionError("The output video downloaded empty. Try again.")
+            part.replace(dest)
+        finally:
+            part.unlink(missing_ok=True)
+        return dest
+
+    async def _download_url(self, url: str, part: Path, token: Secret | None) -> None:
+        async def save(response: httpx.Response) -> None:
+            with part.open("wb") as out:  # rewritten from scratch on every attempt
+                async for chunk in response.aiter_bytes(CHUNK):
+                    out.write(chunk)
+
+        try:
+            await self._request("GET", url, token, what="Downloading the output video",
+                                idempotent=True, stream_to=save)
+        except NotFoundError as exc:
+            raise NotFoundError(
+                "The output video is already gone: Replicate deletes outputs about an hour "
+                "after a prediction ends. Run the job again.",
+                status=exc.status, title=exc.title, detail=exc.detail) from exc
+        except ApiError as exc:
+            if exc.status != 410:
+                raise
+            raise NotFoundError(
+                "The output video is already gone (410). Run the job again.",
+                status=exc.status, title=exc.title, detail=exc.detail) from exc
+
+    # -- everything at once ------------------------------------------------------------------
+    async def run(
+        self,
+        input: dict[str, Any],
+        token: Secret,
+        *,
+        on_update: OnUpdate | None = None,
+        cancel_event: asyncio.Event | None = None,
+        deadline: float | None = None,
+        dest_dir: str | os.PathLike[str] | None = None,
+        dest: str | os.PathLike[str] | None = None,
+        on_created: Callable[[Prediction], Any] | None = None,
+        wait: int = 5,
+        cancel_after: str | None = "30m",
+    ) -> tuple[Prediction, Path]:
+        """Create, wait and download to `dest` (or `dest_dir`/<id>.mp4).
+
+        Any exit without success after the create cancels the prediction (shielded), so an
+        abandoned job cannot run on. `on_created` (sync or async) gets the new prediction.
+        """
+        prediction = await self.create_prediction(input, token, wait=wait, cancel_after=cancel_after)
+        finished = prediction.is_terminal
+        try:
+            if on_created is not None:
+                result = on_created(prediction)
+                if inspect.isawaitable(result):
+                    await result
+            prediction = await self.wait(prediction, token, on_update=on_update,
+                                         deadline=deadline, cancel_event=cancel_event)
+            finished = True
+            folder = Path(dest_dir) if dest_dir else Path(tempfile.gettempdir()) / "kling-outputs"
+            await _notify(on_update, Progress(stage="downloading", status=prediction.status,
+                                              prediction_id=prediction.id))
+            target = Path(dest) if dest else folder / f"{prediction.id}.mp4"
+            path = await self.download_output(prediction.output, target, token)
+        except PredictionError:
+            raise  # wait() already cancelled it when that was needed
+        except BaseException:
+            if not finished:
+                # An abandoned job must not run on (and bill) after we stopped waiting for it.
+                await asyncio.shield(self._cancel_quietly(prediction, token))
+            raise
+        await _notify(on_update, Progress(stage="done", status=prediction.status,
+                                          prediction_id=prediction.id, fraction=1.0))
+        return prediction, path
+
+
+# -- module helpers ------------------------------------------------------------------------------
+def _id_of(prediction: Prediction | str) -> str:
+    return prediction.id if isinstance(prediction, Prediction) else prediction
+
+
+def _progress(p: Prediction, elapsed: float) -> Progress:
+    stage = "starting" if p.status == "starting" else "processing"
+    if p.is_done:
+        stage = "processing"
+    return Progress(stage=stage, status=p.status, elapsed=elapsed, log_line=p.last_log_line,
+                    fraction=_progress_fraction(p.logs), prediction_id=p.id)
+
+
+async def _notify(on_update: OnUpdate | None, progress: Progress) -> None:
+    if on_update is None:
+        return
+    result = on_update(progress)
+    if inspect.isawaitable(result):
+        await result
+
+
+def _ended_badly(p: Prediction) -> PredictionError:
+    if p.status == "failed":
+        text = (p.error or "no reason given").strip()
+        return PredictionError(f"The prediction failed on Replicate: {text}",
+                               prediction_id=p.id, status="failed")
+    if p.status == "aborted":
+        return PredictionError(
+            "The prediction was aborted: its deadline (Cancel-After) passed before it started "
+            "running, usually because Replicate was busy. Try again.",
+            prediction_id=p.id, status="aborted")
+    return PredictionError("The prediction was cancelled on Replicate before it finished.",
+                           prediction_id=p.id, status="canceled")
+
+
+def _write_data_uri(uri: str, dest: Path) -> None:
+    head, sep, payload = uri.partition(",")
+    if not sep:
+        raise ServerError("The output is a malformed data: URI.", status=200)
+    try:
+        data = base64.b64decode(payload) if head.endswith(";base64") else payload.encode()
+    except (ValueError, binascii.Error) as exc:
+        raise ServerError("The output data: URI could not be decoded.", status=200) from exc
+    dest.write_bytes(data)

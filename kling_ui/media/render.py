@@ -1,0 +1,235 @@
+"""The simulator's outputs: real, small mp4 files rendered locally from a prediction's inputs.
+
+Each mode gets a look a person can tell apart at a glance (kling-o1.md, "Modes"):
+
+- text:       a title card with the prompt, slowly zooming in;
+- frames:     the start frame pushed in (zoompan), cross-fading (xfade) to the end frame if any;
+- references: the reference images as a slideshow;
+- feature:    the reference video restyled (hue cycle), looped or cut to `duration`;
+- base:       the reference video restyled (edges + colour), keeping its own length.
+
+Every output is stamped "SIMULATED · Kling O1 Studio". Text is drawn with Pillow into PNG
+overlays because ffmpeg's drawtext needs fonts the bundled binary may not find. Sizes are kept
+small (std 854x480, pro 1280x720, 24 fps, x264 ultrafast) so a render takes seconds on 2 cores.
+This module is the only place the simulator starts ffmpeg (through `ffmpeg.run_ffmpeg`).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+
+from ..errors import MediaError
+from .ffmpeg import run_ffmpeg
+
+STAMP_TEXT = "SIMULATED · Kling O1 Studio"
+FPS = 24  # Kling's output is always 24 fps (kling-o1.md)
+# Long x short side per quality; real Kling renders 720p/1080p, far too slow for a simulator.
+SIZES = {"std": (854, 480), "pro": (1280, 720)}
+RENDER_TIMEOUT = 120.0
+XFADE_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class RenderJob:
+    """What to render: the simulator's reading of one kling-o1 input."""
+
+    kind: str  # "text", "frames", "references", "feature", "base"
+    prompt: str
+    mode: str = "pro"
+    aspect_ratio: str = "16:9"
+    duration: int = 5
+    images: Sequence[str] = field(default_factory=tuple)  # start, end or references, local paths
+    video: str | None = None
+    keep_sound: bool = True
+
+
+def output_size(mode: str, aspect_ratio: str) -> tuple[int, int]:
+    """Width and height of the output for a quality mode and aspect ratio (both even)."""
+    long, short = SIZES.get(mode, SIZES["pro"])
+    if aspect_ratio == "9:16":
+        return short, long
+    if aspect_ratio == "1:1":
+        return short, short
+    return long, short
+
+
+def nearest_aspect(width: int, height: int) -> str:
+    """The kling aspect ratio closest to an image's shape (a start frame decides the output's)."""
+    ratio = width / height if height else 1.0
+    choices = {"16:9": 16 / 9, "9:16": 9 / 16, "1:1": 1.0}
+    return min(choices, key=lambda k: abs(choices[k] - ratio))
+
+
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    try:
+        return ImageFont.load_default(size=size)
+    except (TypeError, OSError):  # pragma: no cover - Pillow without FreeType
+        return ImageFont.load_default()
+
+
+def _stamp_png(path: Path, width: int) -> Path:
+    """A translucent badge with the stamp text, sized to the output's width."""
+    size = max(14, width // 40)
+    font = _font(size)
+    probe = ImageDraw.Draw(Image.new("RGBA", (1, 1)))
+    left, top, right, bottom = (int(v) for v in probe.textbbox((0, 0), STAMP_TEXT, font=font))
+    pad = size // 2
+    img = Image.new("RGBA", (right - left + 2 * pad, bottom - top + 2 * pad), (0, 0, 0, 150))
+    ImageDraw.Draw(img).text((pad - left, pad - top), STAMP_TEXT, font=font, fill=(255, 220, 60, 255))
+    img.save(path)
+    return path
+
+
+def _title_png(path: Path, width: int, height: int, prompt: str) -> Path:
+    """A title card: dark gradient, the prompt wrapped to fit, a small heading."""
+    img = Image.new("RGB", (width, height))
+    draw = ImageDraw.Draw(img)
+    for y in range(height):
+        shade = int(20 + 60 * y / height)
+        draw.line([(0, y), (width, y)], fill=(shade // 2, shade // 3, shade))
+    size = max(16, min(width, height) // 16)
+    font = _font(size)
+    chars = max(10, int(width / (size * 0.55)))
+    text = prompt.strip() or "(empty prompt)"
+    lines = textwrap.wrap(text, chars)[: max(1, (height // (size + 8)) - 3)]
+    draw.text((size, size), "Text to video", font=_font(size // 2 + 4), fill=(160, 170, 255))
+    y = size * 3
+    for line in lines:
+        draw.text((size, y), line, font=font, fill=(240, 240, 240))
+        y += size + 8
+    img.save(path)
+    return path
+
+
+def _fit(width: int, height: int) -> str:
+    """Scale to cover the output and centre-crop, so any input fills the frame."""
+    return (
+        f"scale={width}:{height}:force_original_aspect_ratio=increase,"
+        f"crop={width}:{height},setsar=1"
+    )
+
+
+def _encode_args(out: Path, *, audio: bool) -> list[str]:
+    args = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-r", str(FPS)]
+    args += ["-c:a", "aac", "-b:a", "96k"] if audio else ["-an"]
+    return [*args, "-movflags", "+faststart", "-y", str(out)]
+
+
+def _stamp_chain(last: str, stamp_index: int) -> str:
+    return f"[{last}][{stamp_index}:v]overlay=W-w-12:H-h-12:format=auto,format=yuv420p[out]"
+
+
+def render(job: RenderJob, out_path: str | os.PathLike[str]) -> Path:
+    """Render `job` to `out_path` (an mp4); MediaError if ffmpeg fails or writes nothing."""
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="kling-render-") as tmp_name:
+        tmp = Path(tmp_name)
+        args = _build_args(job, tmp, out)
+        run_ffmpeg(args, timeout=RENDER_TIMEOUT, what=f"Rendering the simulated {job.kind} video")
+    if not out.is_file() or out.stat().st_size == 0:
+        raise MediaError(f"Rendering the simulated {job.kind} video produced no file.")
+    return out
+
+
+def _image_aspect(path: str) -> str:
+    with Image.open(path) as img:
+        return nearest_aspect(*img.size)
+
+
+def _build_args(job: RenderJob, tmp: Path, out: Path) -> list[str]:
+    if job.kind in ("feature", "base"):
+        return _video_args(job, tmp, out)
+    duration = max(1, int(job.duration))
+    aspect = _image_aspect(job.images[0]) if job.kind == "frames" and job.images else job.aspect_ratio
+    width, height = output_size(job.mode, aspect)
+    stamp = _stamp_png(tmp / "stamp.png", width)
+    frames = duration * FPS
+    if job.kind == "text" or not job.images:
+        card = _title_png(tmp / "title.png", width, height, job.prompt)
+        inputs = ["-loop", "1", "-framerate", str(FPS), "-t", str(duration), "-i", str(card)]
+        graph = (
+            f"[0:v]zoompan=z='min(1+on*0.0015,1.3)':x='iw/2-(iw/zoom/2)':y='ih/2-(ih/zoom/2)'"
+            f":d=1:s={width}x{height}:fps={FPS},fade=in:0:12[v]"
+        )
+        return [*inputs, "-i", str(stamp), "-filter_complex", graph + ";" + _stamp_chain("v", 1),
+                "-map", "[out]", "-frames:v", str(frames), *_encode_args(out, audio=False)]
+    if job.kind == "frames":
+        return _frames_args(job, width, height, duration, stamp, out)
+    return _slideshow_args(job, width, height, duration, stamp, out)
+
+
+def _frames_args(
+    job: RenderJob, width: int, height: int, duration: int, stamp: Path, out: Path
+) -> list[str]:
+    """Push in on the start frame; with an end frame, cross-fade into it for the last second."""
+    images = list(job.images[:2])
+    inputs: list[str] = []
+    parts: list[str] = []
+    seg = duration if len(images) == 1 else (duration + XFADE_SECONDS) / 2
+    for i, path in enumerate(images):
+        inputs += ["-loop", "1", "-framerate", str(FPS), "-t", f"{seg:.3f}", "-i", path]
+        parts.append(
+            f"[{i}:v]{_fit(width, height)},zoompan=z='min(1+on*0.002,1.4)':x='iw/2-(iw/zoom/2)'"
+            f":y='ih/2-(ih/zoom/2)':d=1:s={width}x{height}:fps={FPS},format=yuv420p[s{i}]"
+        )
+    last = "s0"
+    if len(images) == 2:
+        offset = seg - XFADE_SECONDS
+        parts.append(f"[s0][s1]xfade=transition=fade:duration={XFADE_SECONDS}:offset={offset:.3f}[x]")
+        last = "x"
+    n = len(images)
+    graph = ";".join([*parts, _stamp_chain(last, n)])
+    return [*inputs, "-i", str(stamp), "-filter_complex", graph, "-map", "[out]",
+            "-frames:v", str(duration * FPS), *_encode_args(out, audio=False)]
+
+
+def _slideshow_args(
+    job: RenderJob, width: int, height: int, duration: int, stamp: Path, out: Path
+) -> list[str]:
+    """Each reference image for an equal share of the duration, concatenated."""
+    images = list(job.images)
+    each = duration / len(images)
+    inputs: list[str] = []
+    parts: list[str] = []
+    for i, path in enumerate(images):
+        inputs += ["-loop", "1", "-framerate", str(FPS), "-t", f"{each:.3f}", "-i", path]
+        parts.append(f"[{i}:v]{_fit(width, height)},fps={FPS},format=yuv420p[s{i}]")
+    joined = "".join(f"[s{i}]" for i in range(len(images)))
+    parts.append(f"{joined}concat=n={len(images)}:v=1:a=0[v]")
+    graph = ";".join([*parts, _stamp_chain("v", len(images))])
+    return [*inputs, "-i", str(stamp), "-filter_complex", graph, "-map", "[out]",
+            "-frames:v", str(duration * FPS), *_encode_args(out, audio=False)]
+
+
+def _video_args(job: RenderJob, tmp: Path, out: Path) -> list[str]:
+    """Restyle the reference video: feature loops/cuts to `duration`, base keeps its length."""
+    if not job.video:
+        raise MediaError("The simulated video render needs a reference video.")
+    long, short = SIZES.get(job.mode, SIZES["pro"])
+    stamp = _stamp_png(tmp / "stamp.png", long)
+    if job.kind == "feature":
+        width, height = output_size(job.mode, job.aspect_ratio)
+        inputs = ["-stream_loop", "-1", "-i", job.video]
+        look = f"{_fit(width, height)},hue=h=t*40:s=1.4"
+        limit = ["-t", str(max(1, int(job.duration)))]
+    else:
+        # A base edit keeps the input's shape and length: scale its short side to the mode's.
+        inputs = ["-i", job.video]
+        scale = (
+            f"scale=w='if(gte(iw,ih),-2,{short})':h='if(gte(iw,ih),{short},-2)',"
+            f"crop='min(iw,{long})':'min(ih,{long})',setsar=1"
+        )
+        look = f"{scale},edgedetect=mode=colormix:high=0.2,eq=saturation=1.6"
+        limit = []
+    graph = f"[0:v]{look},fps={FPS},format=yuv420p[v];" + _stamp_chain("v", 1)
+    audio = ["-map", "0:a?"] if job.keep_sound else []
+    return [*inputs, "-i", str(stamp), "-filter_complex", graph, "-map", "[out]", *audio,
+            *limit, *_encode_args(out, audio=job.keep_sound)]
