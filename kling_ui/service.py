@@ -17,9 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from . import rules
 from .access import Guard
@@ -32,6 +30,9 @@ from .payload import build_input, shorten_urls
 from .pricing import describe_cost, estimate_cost
 from .prompt import normalize_tokens, token_labels
 from .snippets import snippets
+
+if TYPE_CHECKING:  # the service is handed its transport; it never builds HTTP itself
+    import httpx
 
 
 @dataclass(frozen=True)
@@ -384,8 +385,8 @@ class Studio:
                 return info
             emit(Progress(stage="fixing", log_line=f"Fixing {field}"))
             path, done = await asyncio.to_thread(
-                fix.fix_image, info, where, aspect_fix=spec.aspect_fix)
-            fixes.extend(Fix(field, f.action, f.detail) for f in done)
+                fix.fix_image, info, where, aspect_fix=spec.aspect_fix, field=field)
+            fixes.extend(done)
             new = await self._probe(path, "image")
             assert isinstance(new, ImageInfo)
             return new
@@ -410,7 +411,7 @@ class Studio:
                 path, done = await asyncio.to_thread(
                     fix.fix_video, video, where, start=spec.video_start,
                     length=spec.video_length, on_progress=on_frac)
-                fixes.extend(Fix("reference_video", f.action, f.detail) for f in done)
+                fixes.extend(done)
                 new_v = await self._probe(path, "video")
                 assert isinstance(new_v, VideoInfo)
                 video = new_v

@@ -5,7 +5,9 @@ from __future__ import annotations
 import functools
 import logging
 import subprocess
-from collections.abc import Sequence
+import threading
+from collections import deque
+from collections.abc import Callable, Sequence
 
 from ..errors import MediaError
 
@@ -56,3 +58,63 @@ def run_ffmpeg(
         tail = " / ".join(line.strip() for line in proc.stderr.strip().splitlines()[-3:])
         raise MediaError(f"{what} failed: {tail or 'ffmpeg exited with ' + str(proc.returncode)}")
     return proc
+
+
+def run_ffmpeg_progress(
+    args: Sequence[str],
+    *,
+    duration: float,
+    on_progress: Callable[[float], None] | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    what: str = "ffmpeg",
+) -> None:
+    """Run ffmpeg with `args`, calling `on_progress(fraction)` as it works through `duration` s.
+
+    Progress comes from `-progress pipe:1` (key=value lines on stdout, about twice a second);
+    stderr is drained in a thread keeping only its last lines, so memory stays flat however
+    chatty ffmpeg is. Raises MediaError like `run_ffmpeg` (timeout, start failure, non-zero exit).
+    """
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-progress", "pipe:1", *args]
+    log.debug("running %s", " ".join(cmd))
+    try:
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True, errors="replace",
+        )
+    except OSError as exc:
+        raise MediaError(f"Could not start ffmpeg: {exc}") from exc
+    tail: deque[str] = deque(maxlen=20)
+    assert proc.stdout is not None and proc.stderr is not None
+    drain = threading.Thread(target=lambda: tail.extend(proc.stderr), daemon=True)  # type: ignore[arg-type]
+    drain.start()
+    timed_out = threading.Event()
+
+    def _kill() -> None:
+        timed_out.set()
+        proc.kill()
+
+    watchdog = threading.Timer(timeout, _kill)
+    watchdog.start()
+    try:
+        done = 0.0
+        for line in proc.stdout:
+            key, _, value = line.strip().partition("=")
+            if on_progress is not None and key == "out_time_us" and value.isdigit() and duration > 0:
+                fraction = min(1.0, int(value) / 1e6 / duration)
+                if fraction > done:  # streams are muxed out of step: never run backwards
+                    done = fraction
+                    on_progress(fraction)
+        proc.wait()
+    finally:
+        watchdog.cancel()
+        if proc.poll() is None:  # an on_progress callback raised: do not leave ffmpeg running
+            proc.kill()
+            proc.wait()
+        drain.join(timeout=5)
+    if timed_out.is_set():
+        raise MediaError(f"{what} took longer than {timeout:.0f} s and was stopped.")
+    if proc.returncode != 0:
+        lines = [line.strip() for line in tail if line.strip()][-3:]
+        raise MediaError(f"{what} failed: {' / '.join(lines) or 'ffmpeg exited with ' + str(proc.returncode)}")
+    if on_progress is not None and done < 1.0:
+        on_progress(1.0)

@@ -1,0 +1,171 @@
+"""The service end to end on the simulator: each mode runs, fixes are applied, keys are routed."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from sim_fixtures import MARK_A, MARK_B, TOKEN_A, TOKEN_B, make_clip, make_png, running_simulator
+
+from kling_ui.config import Secret, Settings
+from kling_ui.errors import AccessError, InputError, PredictionError
+from kling_ui.models import Tab
+from kling_ui.service import JobSpec, Studio
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def sim():
+    with running_simulator() as (base_url, state):
+        yield base_url, state
+
+
+@pytest.fixture
+def studio(sim, tmp_path):
+    base_url, _ = sim
+    settings = Settings(token=Secret("r8_HostKeyForTests00000000000000"), base_url=base_url,
+                        backend="replicate", backend_forced=True, sim_seconds=0.3)
+    s = Studio(settings, data_dir=str(tmp_path / "data"))
+    return s
+
+
+@pytest.fixture
+def media(tmp_path):
+    return {
+        "a": str(make_png(tmp_path / "a.png", (640, 480))),
+        "b": str(make_png(tmp_path / "b.png", (640, 480), (20, 90, 200))),
+        "clip": str(make_clip(tmp_path / "clip.mp4", seconds=3.5, size=(1280, 720))),
+    }
+
+
+async def test_each_mode_runs_and_sends_the_documented_input(studio, sim, media):
+    _, state = sim
+    specs = [
+        JobSpec(Tab.TEXT, "A red fox in snow", aspect_ratio="9:16", duration=5),
+        JobSpec(Tab.FRAMES, "<<<image_1>>> turns into <<<image_2>>>", start_image=media["a"],
+                end_image=media["b"]),
+        JobSpec(Tab.REFERENCES, "Make the person in @Image1 wave", reference_images=(media["a"],),
+                aspect_ratio="1:1"),
+        JobSpec(Tab.FEATURE, "Based on <<<video_1>>>, generate the next shot",
+                reference_video=media["clip"], duration=3),
+        JobSpec(Tab.EDIT, "Put the crown from <<<image_1>>> on <<<video_1>>>",
+                reference_images=(media["a"],), reference_video=media["clip"]),
+    ]
+    seen: list[str] = []
+    for spec in specs:
+        result = await studio.run(spec, visitor_token=None, visitor_id="v1",
+                                  on_progress=lambda p: seen.append(p.stage))
+        assert Path(result.output_path).stat().st_size > 1000
+        assert result.status == "succeeded" and result.backend == "replicate"
+        assert result.output_facts["kind"] == "video" and result.output_facts["duration"] > 2
+    sent = [c.body["input"] for c in state.creates()]
+    assert [set(i) for i in sent] == [
+        {"prompt", "mode", "aspect_ratio", "duration"},
+        {"prompt", "mode", "start_image", "end_image", "duration"},
+        {"prompt", "mode", "reference_images", "aspect_ratio", "duration"},
+        {"prompt", "mode", "reference_video", "video_reference_type", "keep_original_sound",
+         "aspect_ratio", "duration"},
+        {"prompt", "mode", "reference_images", "reference_video", "video_reference_type",
+         "keep_original_sound"},
+    ]
+    assert sent[2]["prompt"] == "Make the person in <<<image_1>>> wave"
+    assert sent[4]["video_reference_type"] == "base"
+    assert {"checking", "uploading", "starting", "done"} <= set(seen)
+    # every uploaded file was deleted once its prediction was over
+    assert len(state.deleted_files) == len(state.files) or not state.files
+
+
+async def test_bad_input_never_reaches_replicate(studio, sim, media, tmp_path):
+    _, state = sim
+    bad = tmp_path / "notes.png"
+    bad.write_text("this is not an image")
+    with pytest.raises(InputError, match="not an image"):
+        await studio.run(JobSpec(Tab.FRAMES, "x", start_image=str(bad)), visitor_token=None,
+                         visitor_id="v")
+    with pytest.raises(InputError) as err:
+        await studio.run(JobSpec(Tab.REFERENCES, "<<<image_3>>>", reference_images=(media["a"],)),
+                         visitor_token=None, visitor_id="v")
+    assert "<<<image_3>>> points at no image" in str(err.value)
+    assert state.creates() == []
+
+
+async def test_preflight_reports_without_raising(studio, media, tmp_path):
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"GIF89a<script>alert(1)</script>")
+    pf = await studio.preflight(JobSpec(Tab.FRAMES, "x", start_image=str(bad)))
+    assert not pf.ok and pf.cost_usd == 0.0
+    pf = await studio.preflight(JobSpec(Tab.EDIT, "@video1 at night", reference_video=media["clip"],
+                                        quality="std"))
+    assert pf.ok and pf.prompt == "<<<video_1>>> at night"
+    assert pf.tokens == (("<<<video_1>>>", "video"),)
+    assert pf.cost_usd == pytest.approx(0.50)  # 3.5 s rounds to 4 s x 0.126
+
+
+async def test_auto_fix_trims_and_upscales_before_upload(studio, sim, tmp_path):
+    _, state = sim
+    long_clip = str(make_clip(tmp_path / "long.mp4", seconds=12, size=(1280, 720)))
+    small = str(make_png(tmp_path / "small.png", (200, 200)))
+    spec = JobSpec(Tab.EDIT, "<<<image_1>>> on <<<video_1>>>", reference_images=(small,),
+                   reference_video=long_clip)
+    result = await studio.run(spec, visitor_token=None, visitor_id="v")
+    actions = {(f.field, f.action) for f in result.fixes}
+    assert ("reference_video", "trim") in actions
+    assert any(f == "reference_images[1]" for f, _ in actions)
+    assert len(state.creates()) == 1
+    with pytest.raises(InputError, match="Kling accepts 3-10 s"):
+        await studio.run(replace(spec, auto_fix=False), visitor_token=None, visitor_id="v")
+
+
+async def test_visitor_keys_reach_the_server_for_their_own_requests_only(studio, sim, media):
+    _, state = sim
+    spec = JobSpec(Tab.REFERENCES, "<<<image_1>>> waves", reference_images=(media["a"],))
+    await asyncio.gather(
+        studio.run(spec, visitor_token=TOKEN_A, visitor_id="a"),
+        studio.run(spec, visitor_token=TOKEN_B, visitor_id="b"),
+    )
+    markers = {r.key for r in state.requests if r.path.startswith("/v1/")}
+    assert {MARK_A, MARK_B} <= markers
+    creates = state.creates()
+    assert sorted(c.key for c in creates) == sorted([MARK_A, MARK_B])
+
+
+async def test_cancel_stops_the_prediction(sim, tmp_path):
+    base_url, state = sim
+    settings = Settings(token=Secret("r8_HostKeyForTests00000000000000"), base_url=base_url,
+                        backend="replicate", backend_forced=True)
+    studio = Studio(settings, data_dir=str(tmp_path))
+    state.options.model_seconds = 30.0
+    cancel = asyncio.Event()
+
+    def on_progress(p):
+        if p.stage == "processing" or p.status in ("starting", "processing"):
+            cancel.set()
+
+    with pytest.raises(PredictionError) as err:
+        await asyncio.wait_for(
+            studio.run(JobSpec(Tab.TEXT, "slow"), visitor_token=None, visitor_id="v",
+                       on_progress=on_progress, cancel_event=cancel), 20)
+    assert err.value.status == "canceled"
+    assert len(state.cancels) == 1
+
+
+async def test_host_limits_apply_to_the_host_key_only(sim, media, tmp_path):
+    base_url, _ = sim
+    settings = Settings(token=Secret("r8_HostKeyForTests00000000000000"), base_url=base_url,
+                        backend="replicate", backend_forced=True, runs_per_hour=1)
+    studio = Studio(settings, data_dir=str(tmp_path))
+    spec = JobSpec(Tab.TEXT, "a fox")
+    await studio.run(spec, visitor_token=None, visitor_id="v")
+    with pytest.raises(AccessError, match="1 runs per visitor per hour"):
+        await studio.run(spec, visitor_token=None, visitor_id="v")
+    await studio.run(spec, visitor_token=TOKEN_A, visitor_id="v")  # own key: no host limit
+
+
+async def test_session_files_are_deleted_when_it_ends(studio, media):
+    result = await studio.run(JobSpec(Tab.TEXT, "a fox"), visitor_token=None, visitor_id="gone")
+    assert Path(result.output_path).exists()
+    studio.forget_session("gone")
+    assert not Path(result.output_path).exists()
