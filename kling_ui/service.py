@@ -273,13 +273,17 @@ class Studio:
         st = os.stat(path)
         key = (os.path.abspath(path), st.st_size, st.st_mtime_ns)
         cached = self._probe_cache.get(key)
-        if cached is None:
-            fn = probe.probe_image if kind == "image" else probe.probe_video
-            cached = await asyncio.to_thread(fn, path)
-            if len(self._probe_cache) > 512:
-                self._probe_cache.clear()
-            self._probe_cache[key] = cached
-        return cached
+        if cached is not None:
+            return cached
+        info: ImageInfo | VideoInfo
+        if kind == "image":
+            info = await asyncio.to_thread(probe.probe_image, path)
+        else:
+            info = await asyncio.to_thread(probe.probe_video, path)
+        if len(self._probe_cache) > 512:
+            self._probe_cache.clear()
+        self._probe_cache[key] = info
+        return info
 
     async def check_image(self, path: str, field: str = "image") -> UploadCheck:
         info = await self._probe(path, "image")

@@ -1,0 +1,35 @@
+"""Kling O1 Studio: `python app.py` serves the Studio on http://127.0.0.1:7860.
+
+GRADIO_SERVER_NAME / GRADIO_SERVER_PORT choose the address; every other setting is in the README's
+configuration table (kling_ui/config.py reads them). `create_app()` is what tests launch in-process.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import gradio as gr
+
+from kling_ui.config import Settings, load_settings
+from kling_ui.service import Studio
+from kling_ui.ui import build_ui, launch_options
+
+
+def create_app(settings: Settings, studio: Studio) -> gr.Blocks:
+    """The Blocks with its queue: one shared pool of `settings.concurrency` jobs, bounded size."""
+    demo = build_ui(settings, studio)
+    demo.queue(max_size=max(1, settings.queue_size),
+               default_concurrency_limit=max(1, settings.concurrency))
+    return demo
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = load_settings()
+    studio = Studio(settings)
+    demo = create_app(settings, studio)
+    demo.launch(**launch_options(settings, studio))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+// Kling O1 Studio browser helpers, installed once on page load (passed to launch(js=...)).
+// 1. Token chips: a click inserts the chip's token at the cursor of the tab's prompt.
+// 2. Compare player: play/pause/seek of one video follows the other; the wipe slider clips B.
+// Listeners are delegated to the document, so they keep working when Gradio re-renders HTML.
+(function () {
+  if (window.__klingStudio) return;
+  window.__klingStudio = true;
+  const lastCursor = new WeakMap(); // textarea -> [start, end] before focus moved to a chip
+
+  function promptFor(el) {
+    const tab = el.closest(".kling-tab") || document;
+    return tab.querySelector(".kling-prompt textarea");
+  }
+
+  document.addEventListener("selectionchange", function () {
+    const el = document.activeElement;
+    if (el && el.tagName === "TEXTAREA" && el.closest(".kling-prompt")) {
+      lastCursor.set(el, [el.selectionStart, el.selectionEnd]);
+    }
+  });
+
+  function insertToken(textarea, token) {
+    const value = textarea.value;
+    const saved = lastCursor.get(textarea);
+    let start = saved ? saved[0] : value.length;
+    let end = saved ? saved[1] : value.length;
+    // Never split an existing token: move to its end (same rule as prompt.insert_token).
+    const re = /<<<\s*(image|video)_\d+\s*>>>/gi;
+    let m;
+    while ((m = re.exec(value)) !== null) {
+      if (m.index < start && start < m.index + m[0].length) { start = end = m.index + m[0].length; }
+    }
+    const before = value.slice(0, start), after = value.slice(end);
+    const left = before && !/\s$/.test(before) ? " " : "";
+    const right = after && !/^[\s.,;:!?)]/.test(after) ? " " : "";
+    textarea.value = before + left + token + right + after;
+    const caret = before.length + left.length + token.length;
+    textarea.focus();
+    textarea.setSelectionRange(caret, caret);
+    lastCursor.set(textarea, [caret, caret]);
+    textarea.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+
+  document.addEventListener("mousedown", function (e) {
+    // Keep the prompt's selection when the chip takes focus.
+    const chip = e.target.closest && e.target.closest(".kling-chip");
+    if (chip) e.preventDefault();
+  });
+
+  document.addEventListener("click", function (e) {
+    const chip = e.target.closest && e.target.closest(".kling-chip");
+    if (chip) {
+      const textarea = promptFor(chip);
+      if (textarea) insertToken(textarea, chip.dataset.token);
+      return;
+    }
+    const btn = e.target.closest && e.target.closest('.kling-compare [data-kc="toggle"]');
+    if (btn) {
+      const root = btn.closest(".kling-compare");
+      const vids = videos(root);
+      if (!vids.length) return;
+      const playing = vids.some(function (v) { return !v.paused; });
+      vids.forEach(function (v) { if (playing) v.pause(); else v.play().catch(function () {}); });
+    }
+  });
+
+  function videos(root) { return root ? Array.from(root.querySelectorAll("video.kc-media")) : []; }
+
+  function label(root, t) {
+    const el = root.querySelector(".kc-time");
+    if (el) el.textContent = t.toFixed(1) + " s";
+    const btn = root.querySelector('[data-kc="toggle"]');
+    if (btn) btn.textContent = videos(root).some(function (v) { return !v.paused; }) ? "❚❚ Pause both" : "▶ Play both";
+  }
+
+  function follow(type) {
+    document.addEventListener(type, function (e) {
+      const v = e.target;
+      if (!(v instanceof HTMLVideoElement) || !v.classList.contains("kc-media")) return;
+      const root = v.closest(".kling-compare");
+      if (!root || root.dataset.syncing === "1") { if (root) label(root, v.currentTime); return; }
+      root.dataset.syncing = "1";
+      videos(root).forEach(function (o) {
+        if (o === v) return;
+        if (Math.abs(o.currentTime - v.currentTime) > 0.08) o.currentTime = Math.min(v.currentTime, o.duration || v.currentTime);
+        if (type === "play" && o.paused) o.play().catch(function () {});
+        if (type === "pause" && !o.paused) o.pause();
+      });
+      setTimeout(function () { root.dataset.syncing = "0"; }, 60);
+      label(root, v.currentTime);
+    }, true); // media events do not bubble: listen in the capture phase
+  }
+  ["play", "pause", "seeked"].forEach(follow);
+
+  document.addEventListener("timeupdate", function (e) {
+    const v = e.target;
+    if (!(v instanceof HTMLVideoElement) || !v.classList.contains("kc-b")) return;
+    const root = v.closest(".kling-compare");
+    const seek = root && root.querySelector('[data-kc="seek"]');
+    if (seek && v.duration) seek.value = String(Math.round((v.currentTime / v.duration) * 1000));
+    if (root) label(root, v.currentTime);
+  }, true);
+
+  document.addEventListener("input", function (e) {
+    const el = e.target;
+    if (!el.closest) return;
+    const root = el.closest(".kling-compare");
+    if (!root) return;
+    if (el.dataset.kc === "seek") {
+      const vids = videos(root);
+      const ref = root.querySelector("video.kc-b") || vids[0];
+      if (!ref || !ref.duration) return;
+      const t = (Number(el.value) / 1000) * ref.duration;
+      vids.forEach(function (v) { v.currentTime = Math.min(t, v.duration || t); });
+      label(root, t);
+    } else if (el.dataset.kc === "wipe") {
+      root.style.setProperty("--kc-wipe", el.value + "%");
+    }
+  }, true);
+
+  document.addEventListener("change", function (e) {
+    const el = e.target;
+    if (el.dataset && el.dataset.kc === "wipe-mode") {
+      const root = el.closest(".kling-compare");
+      if (root) root.dataset.mode = el.checked ? "wipe" : "side";
+    }
+  }, true);
+})();

@@ -1,0 +1,65 @@
+"""Regenerate docs/screenshots/*.png: each tab after a run (its first preset), plus a phone view.
+
+    python app.py &                      # the simulator is enough: KLING_SIM_SECONDS=2 is quick
+    python docs/screenshots.py [--url http://127.0.0.1:7860/]
+
+Uses Debian's Chromium (/usr/bin/chromium) through Playwright, headless.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from playwright.sync_api import expect, sync_playwright
+
+OUT = Path(__file__).resolve().parent / "screenshots"
+TABS = [("text", "Text to video"), ("frames", "Frames to video"),
+        ("references", "References to video"), ("feature", "Video reference"),
+        ("edit", "Edit video")]
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default="http://127.0.0.1:7860/")
+    parser.add_argument("--chromium", default="/usr/bin/chromium")
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=args.chromium, args=ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(60_000)
+        page.goto(args.url)
+        for key, label in TABS:
+            page.get_by_role("tab", name=label, exact=True).click()
+            page.locator(f"#tab-{key} .kling-preset").first.click()
+            expect(page.locator(f"#tab-{key} .kling-ok", has_text="Ready to run")).to_be_visible()
+            page.locator(f"#{key}-run").click()
+            expect(page.locator(f"#{key}-compare video.kc-b")).to_be_attached(timeout=120_000)
+            page.wait_for_function(
+                "el => el.readyState >= 2",
+                arg=page.locator(f"#{key}-compare video.kc-b").element_handle())
+            page.evaluate("document.querySelectorAll('video.kc-media').forEach(v => {"
+                          "v.currentTime = Math.min(1.5, (v.duration || 2) / 2); })")
+            page.wait_for_timeout(2500)  # let both videos finish seeking and paint
+            page.screenshot(path=str(OUT / f"{key}.png"), full_page=True)
+            print("wrote", OUT / f"{key}.png")
+        page.get_by_role("tab", name="History").click()
+        page.wait_for_timeout(800)
+        page.screenshot(path=str(OUT / "history.png"), full_page=True)
+        phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                 device_scale_factor=2)
+        phone.goto(args.url)
+        phone.get_by_role("tab", name="Edit video", exact=True).click()
+        phone.locator("#tab-edit .kling-preset").first.click()
+        expect(phone.locator("#tab-edit .kling-ok", has_text="Ready to run")).to_be_visible()
+        phone.wait_for_timeout(800)
+        phone.screenshot(path=str(OUT / "phone.png"), full_page=False)
+        print("wrote", OUT / "phone.png")
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+"""The Studio's Gradio 6 Blocks: banner and keys, five mode tabs, session history, API endpoints.
+
+This module builds the page and wires events; it never touches files or the network itself. Every
+handler calls the `Studio` (kling_ui.service) and is wrapped by `ui_common.guarded`, the one place
+errors become `gr.Error`. Layout pieces live beside it: `ui_tabs` (a mode tab), `ui_compare`
+(synchronized compare player), `ui_history` (the session's runs), `ui_api` (named endpoints).
+
+Gradio 6 takes theme, css and js in `launch()`, so `launch_options()` returns them with the
+hosting settings (max file size, SSR off, no run history: nothing keyed may be recorded).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from .config import Secret, Settings
+from .models import Tab
+from .ui_api import build_api
+from .ui_common import Session, guarded
+from .ui_history import render, restore_handler
+from .ui_tabs import ASSETS, TabHandlers, build_tab, load_presets, wire_tab
+
+MAX_FILE_SIZE = "200mb"  # Kling accepts videos up to 200 MB (kling-o1.md)
+TITLE = "Kling O1 Studio"
+
+
+def _banner(studio: Any, key: Secret | None) -> str:
+    note = studio.backend_note(key)
+    cls = "kling-banner-sim" if getattr(studio, "backend", "") == "simulator" else "kling-banner"
+    return f'<div class="{cls}" id="kling-banner">{note}</div>'
+
+
+def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
+    """The whole page. Queue settings are applied by the caller (app.create_app)."""
+    presets = load_presets()
+    with gr.Blocks(title=TITLE, fill_width=False) as demo:
+        session = gr.State(Session())
+        gr.HTML(f'<header class="kling-header"><h1>{TITLE}</h1><p>Try every input mode of '
+                "Kling O1 (<code>kwaivgi/kling-o1</code> on Replicate): checks before you pay, "
+                "the result beside the original.</p></header>", js_on_load=None)
+        banner = gr.HTML(_banner(studio, None), js_on_load=None, elem_id="kling-banner-html")
+        with gr.Accordion("Use your own Replicate key", open=False, elem_id="kling-key"):
+            gr.Markdown("Kept in this browser session only, on the server; never shown again or "
+                        "saved. Clear it with *Forget*. API callers can send the "
+                        "`X-Replicate-Api-Token` header instead.")
+            with gr.Row():
+                key_box = gr.Textbox(type="password", label="Replicate API token",
+                                     placeholder="r8_…", scale=3, elem_id="kling-key-box")
+                use_key = gr.Button("Use for this session", scale=1, min_width=120)
+                forget_key = gr.Button("Forget", scale=0, min_width=90)
+            key_status = gr.Markdown("")
+
+        handlers: dict[Tab, TabHandlers] = {}
+        with gr.Tabs(elem_id="kling-tabs", overflow_behavior="wrap") as tabs:
+            for tab in Tab:
+                with gr.Tab(tab.label, id=tab.value, elem_id=f"tab-{tab.value}",
+                            elem_classes=["kling-tab"]):
+                    ui = build_tab(tab, presets.get(tab.value, []))
+                    handlers[tab] = TabHandlers(studio, ui)
+            with gr.Tab("History", id="history", elem_id="tab-history"):
+                history_gallery = gr.Gallery(label="Runs of this session", columns=3, height=360,
+                                             allow_preview=False, elem_id="kling-history-gallery",
+                                             interactive=False)
+                history_table = gr.HTML(render(Session())[1], js_on_load=None,
+                                        elem_id="kling-history-table")
+
+        def show_history(s: Session) -> tuple[Any, str]:
+            return render(s)
+
+        for h in handlers.values():
+            wire_tab(h.ui, h, session, concurrency=max(1, settings.concurrency),
+                     on_result=show_history, result_outputs=[history_gallery, history_table])
+
+        restore_outputs: list[Any] = [tabs]
+        for h in handlers.values():
+            restore_outputs += h.input_components()
+        history_gallery.select(guarded(restore_handler(handlers)), inputs=[session],
+                               outputs=restore_outputs, api_visibility="private")
+
+        @guarded
+        def set_key(value: str, s: Session) -> tuple[str, str, str]:
+            value = (value or "").strip()
+            if not value:
+                return "", "Paste a key first.", _banner(studio, s.key)
+            s.key = Secret(value)
+            return ("", "Your own key is in use for this session.", _banner(studio, s.key))
+
+        @guarded
+        def clear_key(s: Session) -> tuple[str, str, str]:
+            s.key = None
+            return "", "Your key is forgotten.", _banner(studio, None)
+
+        key_outputs = [key_box, key_status, banner]
+        use_key.click(set_key, inputs=[key_box, session], outputs=key_outputs,
+                      api_visibility="private", queue=False, show_progress="hidden")
+        key_box.submit(set_key, inputs=[key_box, session], outputs=key_outputs,
+                       api_visibility="private", queue=False, show_progress="hidden")
+        forget_key.click(clear_key, inputs=[session], outputs=key_outputs,
+                         api_visibility="private", queue=False, show_progress="hidden")
+
+        build_api(studio, concurrency=max(1, settings.concurrency))
+    return demo
+
+
+def _read(name: str) -> str:
+    return (ASSETS / name).read_text(encoding="utf-8")
+
+
+def launch_options(settings: Settings, studio: Any) -> dict[str, Any]:
+    """Keyword arguments for `Blocks.launch()` (Gradio 6: theme, css and js live here)."""
+    allowed = [str(ASSETS)]
+    data_dir = getattr(studio, "data_dir", None) or settings.data_dir
+    if data_dir:
+        allowed.append(str(Path(data_dir)))
+    opts: dict[str, Any] = {
+        "server_name": settings.host,
+        "server_port": settings.port,
+        "max_file_size": MAX_FILE_SIZE,
+        "ssr_mode": False,
+        "run_history": False,  # a visitor's key must never be replayable from the browser
+        "allowed_paths": allowed,
+        "theme": gr.themes.Soft(primary_hue="indigo", secondary_hue="sky"),
+        "css": _read("studio.css"),
+        "js": "() => {\n" + _read("studio.js") + "\n}",
+        "footer_links": ["api", "gradio"],
+        "show_error": True,
+    }
+    if settings.app_password:
+        guard = getattr(studio, "guard", None)
+        password = settings.app_password
+
+        def check(_user: str, attempt: str) -> bool:
+            if guard is not None:
+                return bool(guard.check_password(attempt))
+            return attempt == password.reveal()
+
+        opts["auth"] = check
+        opts["auth_message"] = "This Studio is protected by a password (APP_PASSWORD)."
+    return opts

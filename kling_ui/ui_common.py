@@ -1,0 +1,326 @@
+"""Shared pieces of the Studio UI: the one error wrapper, the session state, and small renderers.
+
+`guarded()` is the only place that turns our errors into what Gradio shows: a `KlingError` becomes a
+`gr.Error` with its own message (an `InputError` lists every problem); anything unexpected is
+logged and shown generically, but re-raised when `KLING_TESTING=1` so a friendly message never
+hides a bug. Renderers return HTML strings built with `html.escape` on every user value.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import html
+import inspect
+import logging
+import os
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import gradio as gr
+
+from .config import Secret
+from .errors import KlingError
+from .models import Problem, Progress
+from .service import JobResult, Preflight, UploadCheck
+
+log = logging.getLogger("kling_ui.ui")
+
+GENERIC_ERROR = (
+    "Something went wrong inside the Studio. Your inputs are kept; please try again, and if it "
+    "happens again tell the host (the details are in the server log)."
+)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def testing() -> bool:
+    return os.environ.get("KLING_TESTING", "") == "1"
+
+
+def to_gr_error(exc: KlingError) -> gr.Error:
+    """The user-facing form of one of our errors (messages are already redacted)."""
+    title = type(exc).__name__.replace("Error", " problem").replace("Kling", "").strip()
+    return gr.Error(exc.message, duration=None, title=title or "Problem", print_exception=False)
+
+
+def _translate(exc: Exception) -> BaseException:
+    if isinstance(exc, gr.Error):
+        return exc
+    if isinstance(exc, KlingError):
+        return to_gr_error(exc)
+    if testing():
+        return exc
+    log.exception("unexpected error in a UI handler")
+    return gr.Error(GENERIC_ERROR, title="Unexpected error", print_exception=False)
+
+
+def guarded(fn: F) -> F:
+    """Wrap a handler (sync, async or async generator) so errors reach the user as one message."""
+    if inspect.isasyncgenfunction(fn):
+
+        @functools.wraps(fn)
+        async def agen(*args: Any, **kwargs: Any) -> Any:
+            try:
+                async for item in fn(*args, **kwargs):
+                    yield item
+            except Exception as exc:
+                out = _translate(exc)
+                if out is exc:
+                    raise
+                raise out from exc
+
+        return agen  # type: ignore[return-value]
+    if inspect.iscoroutinefunction(fn):
+
+        @functools.wraps(fn)
+        async def coro(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await fn(*args, **kwargs)
+            except Exception as exc:
+                out = _translate(exc)
+                if out is exc:
+                    raise
+                raise out from exc
+
+        return coro  # type: ignore[return-value]
+
+    @functools.wraps(fn)
+    def sync(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            out = _translate(exc)
+            if out is exc:
+                raise
+            raise out from exc
+
+    return sync  # type: ignore[return-value]
+
+
+class Session:
+    """One browser session's private state (a gr.State): never sent to the browser.
+
+    `key` is the visitor's own Replicate key; `cancels` holds the running job's cancel event per
+    tab; `history` every finished run of this session, newest last.
+    """
+
+    def __init__(self) -> None:
+        self.key: Secret | None = None
+        self.cancels: dict[str, asyncio.Event] = {}
+        self.history: list[JobResult] = []
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Session:
+        # Gradio deep-copies a State's initial value for each new session: start empty (a Secret
+        # refuses to be copied anyway, as it cannot be pickled).
+        return Session()
+
+    def __repr__(self) -> str:
+        return f"Session(key={'set' if self.key else 'none'}, runs={len(self.history)})"
+
+
+def new_session() -> Session:
+    """A fresh, empty Session (gr.State calls this once per browser session)."""
+    return Session()
+
+
+def visitor_id(request: gr.Request | None) -> str:
+    """Who is asking, for the host's per-visitor limits: login name, else the client address."""
+    if request is None:
+        return "local"
+    if getattr(request, "username", None):
+        return f"user:{request.username}"
+    headers = getattr(request, "headers", None) or {}
+    forwarded = headers.get("x-forwarded-for", "") if hasattr(headers, "get") else ""
+    if forwarded:
+        return "ip:" + forwarded.split(",")[0].strip()
+    client = getattr(request, "client", None)
+    return f"ip:{getattr(client, 'host', 'unknown')}"
+
+
+def header_token(request: gr.Request | None) -> Secret | None:
+    """An API caller's own key from the `X-Replicate-Api-Token` header, if sent."""
+    if request is None:
+        return None
+    headers = getattr(request, "headers", None) or {}
+    value = headers.get("x-replicate-api-token", "") if hasattr(headers, "get") else ""
+    value = (value or "").strip()
+    return Secret(value) if value else None
+
+
+def path_of(value: Any) -> str | None:
+    """The local path inside whatever a file component hands us (str, FileData, dict)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Mapping):
+        if "video" in value and isinstance(value["video"], Mapping | str):
+            return path_of(value["video"])
+        if "image" in value and isinstance(value["image"], Mapping | str):
+            return path_of(value["image"])
+        path = value.get("path")
+        return str(path) if path else None
+    if isinstance(value, list | tuple) and value:
+        return path_of(value[0])
+    path = getattr(value, "path", None)
+    return str(path) if path else None
+
+
+def paths_of(values: Any) -> tuple[str, ...]:
+    if not values:
+        return ()
+    if isinstance(values, str | Mapping):
+        values = [values]
+    return tuple(p for p in (path_of(v) for v in values) if p)
+
+
+def file_url(path: str) -> str:
+    """Relative URL Gradio serves a local file under (the path must be allowed or cached)."""
+    return "gradio_api/file=" + quote(path)
+
+
+def esc(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def chip(token: str, what: str = "") -> str:
+    """A token chip: clicking it inserts `token` at the prompt's cursor (assets/studio.js)."""
+    title = f"Insert {token} ({what}) at the cursor" if what else f"Insert {token}"
+    return (f'<button type="button" class="kling-chip" data-token="{esc(token)}" '
+            f'title="{esc(title)}">{esc(token)}</button>')
+
+
+def problems_html(problems: Iterable[Problem], *, empty: str = "") -> str:
+    items = []
+    for p in problems:
+        icon, cls = ("✗", "kling-err") if p.is_error else ("⚠", "kling-warn")
+        fix = ' <span class="kling-fixable">Fix available</span>' if p.fixable and p.is_error else ""
+        items.append(f'<li class="{cls}">{icon} <b>{esc(p.field)}</b> {esc(p.message)}{fix}</li>')
+    if not items:
+        return f'<p class="kling-ok">{esc(empty)}</p>' if empty else ""
+    return '<ul class="kling-problems">' + "".join(items) + "</ul>"
+
+
+def card_html(token: str | None, what: str, check: UploadCheck | None, error: str | None = None,
+              *, thumb: bool = False, note: str = "") -> str:
+    """The line under an upload: its token chip, its badge, its problems."""
+    if check is None and error is None:
+        return ""
+    parts = ['<div class="kling-card">']
+    head = chip(token, what) + f' <span class="kling-what">{esc(what)}</span>' if token else ""
+    if thumb and check is not None:
+        head = f'<img class="kling-thumb" src="{file_url(check.path)}" alt="{esc(what)}"> ' + head
+    parts.append(f'<div class="kling-card-head">{head}</div>')
+    if error:
+        parts.append(f'<p class="kling-err">✗ {esc(error)}</p>')
+    if check is not None:
+        parts.append(f'<div class="kling-badge">{esc(check.badge)}</div>')
+        parts.append(problems_html(check.problems))
+        if check.preview_path and check.preview_path != check.path:
+            parts.append(
+                '<p class="kling-note">Your browser may not play this file as it is; here is a '
+                'preview made for it:</p>'
+                f'<video class="kling-preview" src="{file_url(check.preview_path)}" controls muted '
+                'playsinline preload="metadata"></video>')
+    if note:
+        parts.append(f'<p class="kling-note">{esc(note)}</p>')
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def tokens_html(tokens: Iterable[tuple[str, str]]) -> str:
+    tokens = list(tokens)
+    if not tokens:
+        return ('<div class="kling-chips"><span class="kling-note">Upload an image or video to get '
+                'its token chip here.</span></div>')
+    chips = " ".join(f'<span class="kling-chip-wrap">{chip(t, w)}<small>{esc(w)}</small></span>'
+                     for t, w in tokens)
+    return ('<div class="kling-chips"><span class="kling-note">Click to insert at the cursor:'
+            f'</span> {chips}</div>')
+
+
+def preflight_html(pre: Preflight, original_prompt: str) -> str:
+    parts = ['<div class="kling-checks">']
+    if pre.ok:
+        parts.append('<p class="kling-ok">✓ Ready to run.</p>')
+    parts.append(problems_html(pre.problems))
+    if pre.prompt.strip() != (original_prompt or "").strip() and original_prompt.strip():
+        parts.append('<p class="kling-note">Will be sent as: <code>'
+                     f"{esc(pre.prompt)}</code></p>")
+    parts.append("</div>")
+    return "".join(parts)
+
+
+STAGE_LABELS = {
+    "checking": "Checking inputs",
+    "fixing": "Fixing inputs",
+    "uploading": "Uploading files",
+    "starting": "Starting",
+    "processing": "Generating",
+    "downloading": "Downloading the output",
+    "done": "Done",
+}
+
+
+def progress_html(p: Progress | None, elapsed: float, *, state: str = "running",
+                  message: str = "") -> str:
+    """Live status: our stage, Replicate's own status, elapsed time, the latest log line."""
+    cls = {"running": "kling-run", "done": "kling-done", "failed": "kling-failed",
+           "canceled": "kling-canceled"}.get(state, "kling-run")
+    stage = STAGE_LABELS.get(p.stage, p.stage) if p else "Queued"
+    rows = [f'<div class="kling-progress {cls}">',
+            f'<div><b>{esc(message or stage)}</b> · {elapsed:.0f} s</div>']
+    if p is not None and p.status:
+        rows.append(f'<div>Replicate status: <code>{esc(p.status)}</code>'
+                    + (f" · prediction <code>{esc(p.prediction_id)}</code>" if p.prediction_id else "")
+                    + "</div>")
+    if p is not None and p.fraction is not None and state == "running":
+        pct = max(0.0, min(1.0, p.fraction)) * 100
+        rows.append(f'<div class="kling-bar"><span style="width:{pct:.0f}%"></span></div>')
+    if p is not None and p.log_line:
+        rows.append(f'<pre class="kling-log">{esc(p.log_line)}</pre>')
+    rows.append("</div>")
+    return "".join(rows)
+
+
+def _fmt_fact(key: str, facts: Mapping[str, Any]) -> str:
+    if not facts:
+        return "—"
+    if key == "duration":
+        d = facts.get("duration")
+        return f"{float(d):.2f} s" if d else "still image"
+    if key == "size":
+        w, h = facts.get("width"), facts.get("height")
+        return f"{w}x{h}" if w and h else "—"
+    if key == "fps":
+        fps = facts.get("fps")
+        return f"{float(fps):g} fps" if fps else "—"
+    if key == "audio":
+        if "has_audio" not in facts:
+            return "—"
+        return "yes" if facts.get("has_audio") else "no"
+    return str(facts.get(key, "—"))
+
+
+def facts_html(result: JobResult) -> str:
+    """Output facts against the original's, one row per fact."""
+    rows = "".join(
+        f"<tr><th>{label}</th><td>{esc(_fmt_fact(key, result.original_facts))}</td>"
+        f"<td>{esc(_fmt_fact(key, result.output_facts))}</td></tr>"
+        for key, label in (("duration", "Duration"), ("size", "Size"), ("fps", "Frame rate"),
+                           ("audio", "Audio"))
+    )
+    extra = []
+    if result.predict_time is not None:
+        extra.append(f"model time {result.predict_time:.1f} s")
+    extra.append(f"estimated cost ${result.estimated_cost_usd:.2f}")
+    extra.append(f"prediction <code>{esc(result.prediction_id)}</code>")
+    fixes = "".join(f"<li>{esc(f.field)}: {esc(f.detail)}</li>" for f in result.fixes)
+    warns = "".join(f"<li>{esc(w)}</li>" for w in result.warnings)
+    return ('<div class="kling-facts"><table><thead><tr><th></th><th>Original</th><th>Output</th>'
+            f"</tr></thead><tbody>{rows}</tbody></table>"
+            f'<p class="kling-note">{" · ".join(extra)}</p>'
+            + (f"<p>Fixes applied:</p><ul>{fixes}</ul>" if fixes else "")
+            + (f"<p>Warnings:</p><ul>{warns}</ul>" if warns else "")
+            + "</div>")

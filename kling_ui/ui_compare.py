@@ -1,0 +1,55 @@
+"""The compare view: the output beside the original, played in sync, with an A/B wipe.
+
+Rendered as plain HTML into a gr.HTML; assets/studio.js drives it with delegated listeners
+(play/pause/seek of one video follows the other; the wipe slider clips the output over the
+original), so it keeps working each time the HTML is replaced by a new result.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .service import JobResult
+from .ui_common import esc, file_url
+
+VIDEO_SUFFIXES = (".mp4", ".mov", ".webm", ".m4v", ".mkv")
+
+EMPTY = ('<div class="kling-compare kling-compare-empty"><p>The result plays here beside the '
+         "original after a run.</p></div>")
+
+
+def _media(path: str | None, label: str, cls: str, *, muted: bool) -> str:
+    if not path:
+        return (f'<div class="kc-slot {cls} kc-none"><span>{esc(label)}: none (text only)'
+                "</span></div>")
+    url = file_url(path)
+    if Path(path).suffix.lower() in VIDEO_SUFFIXES:
+        mute = " muted" if muted else ""
+        return (f'<video class="kc-media {cls}" src="{url}" playsinline preload="auto" loop'
+                f'{mute} aria-label="{esc(label)}"></video>')
+    return f'<img class="kc-media {cls}" src="{url}" alt="{esc(label)}">'
+
+
+def compare_html(result: JobResult | None) -> str:
+    """Original (A) and output (B) with shared controls; the original starts muted."""
+    if result is None:
+        return EMPTY
+    original = result.original_path
+    a_label = "Original" if original else "No original (text to video)"
+    if original and Path(original).suffix.lower() not in VIDEO_SUFFIXES:
+        a_label = "Start frame"
+    return f"""<div class="kling-compare" data-mode="side">
+  <div class="kc-stage">
+    <figure class="kc-fig kc-fig-a"><figcaption>A · {esc(a_label)}</figcaption>
+      {_media(original, a_label, "kc-a", muted=True)}</figure>
+    <figure class="kc-fig kc-fig-b"><figcaption>B · Kling O1 output</figcaption>
+      {_media(result.output_path, "Kling O1 output", "kc-b", muted=False)}</figure>
+  </div>
+  <div class="kc-controls">
+    <button type="button" class="kc-btn" data-kc="toggle" aria-label="Play or pause both">▶ Play both</button>
+    <input type="range" class="kc-seek" data-kc="seek" min="0" max="1000" value="0" aria-label="Seek both">
+    <span class="kc-time">0.0 s</span>
+    <label class="kc-mode"><input type="checkbox" data-kc="wipe-mode"> A/B wipe</label>
+    <input type="range" class="kc-wipe" data-kc="wipe" min="0" max="100" value="50" aria-label="Wipe position">
+  </div>
+</div>"""

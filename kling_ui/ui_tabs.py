@@ -1,0 +1,494 @@
+"""One tab per Kling O1 mode: its controls, upload cards, token chips, live checks, run and result.
+
+`build_tab()` lays out a tab and returns its `TabUI`; `TabHandlers` holds the event handlers,
+which only call the `Studio` and render what it answers. Which controls a tab shows follows the
+rules core (`rules.allowed_durations`, `rules.sends_aspect_ratio`) so the UI never offers a value
+Kling would ignore or refuse.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from .errors import InputError, KlingError, PredictionError
+from .models import ASPECT_RATIOS, QUALITY_MODES, Progress, Tab
+from .prompt import image_token, token_numbers
+from .rules import VIDEO_MAX_SECONDS, allowed_durations
+from .service import JobResult, JobSpec, UploadCheck
+from .ui_common import (
+    Session,
+    card_html,
+    facts_html,
+    guarded,
+    path_of,
+    paths_of,
+    preflight_html,
+    progress_html,
+    tokens_html,
+    visitor_id,
+)
+from .ui_compare import EMPTY, compare_html
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+RUN_POOL = "kling-run"  # one shared concurrency pool for every run (UI and API)
+
+TAB_INTRO = {
+    Tab.TEXT: "Describe a video; Kling O1 makes it from text alone.",
+    Tab.FRAMES: "Animate from a start frame (and optionally land on an end frame). The output "
+                "takes the start frame's shape, so there is no aspect ratio to pick.",
+    Tab.REFERENCES: "Give 1-7 reference images (people, objects, places) and say what they do.",
+    Tab.FEATURE: "Use a 3-10 s clip as a reference for style or camera movement, or ask for the "
+                 "next or previous shot.",
+    Tab.EDIT: "Edit a 3-10 s clip with words and up to 4 images. The output keeps the clip's "
+              "length and shape.",
+}
+SLOT_LABELS = {"start_image": "start frame", "end_image": "end frame"}
+
+
+def load_presets() -> dict[str, list[dict[str, Any]]]:
+    try:
+        data = json.loads((ASSETS / "presets.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in data.items() if not k.startswith("_")}
+
+
+@dataclass
+class TabUI:
+    """The components of one tab. `controls` maps JobSpec-ish names to input components."""
+
+    tab: Tab
+    controls: dict[str, Any] = field(default_factory=dict)
+    cards: dict[str, gr.HTML] = field(default_factory=dict)
+    fix_buttons: dict[str, gr.Button] = field(default_factory=dict)
+    presets: list[tuple[gr.Button, dict[str, Any]]] = field(default_factory=list)
+    chips: Any = None
+    checks: Any = None
+    cost: Any = None
+    run: Any = None
+    cancel: Any = None
+    progress: Any = None
+    compare: Any = None
+    facts: Any = None
+    download: Any = None
+    summary: Any = None
+    code_py: Any = None
+    code_curl: Any = None
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.controls)
+
+    @property
+    def inputs(self) -> list[Any]:
+        return list(self.controls.values())
+
+
+def spec_from(tab: Tab, values: dict[str, Any]) -> JobSpec:
+    """A JobSpec from a tab's control values (absent controls take JobSpec's defaults)."""
+    durations = allowed_durations(tab)
+    duration = values.get("duration")
+    length = values.get("video_length")
+    return JobSpec(
+        tab=tab,
+        prompt=str(values.get("prompt") or ""),
+        start_image=path_of(values.get("start_image")),
+        end_image=path_of(values.get("end_image")),
+        reference_images=paths_of(values.get("reference_images")),
+        reference_video=path_of(values.get("reference_video")),
+        aspect_ratio=str(values.get("aspect_ratio") or "16:9"),
+        duration=int(duration) if duration not in (None, "") else (durations[0] if durations else 5),
+        quality=str(values.get("mode") or "pro"),
+        keep_original_sound=bool(values.get("keep_original_sound", True)),
+        auto_fix=True,
+        video_start=float(values.get("video_start") or 0.0),
+        video_length=float(length) if length and float(length) < 10 else None,
+    )
+
+
+def _image_input(label: str, elem_id: str) -> gr.Image:
+    return gr.Image(label=label, type="filepath", image_mode=None, sources=["upload", "clipboard"],
+                    height=220, elem_id=elem_id, buttons=[])
+
+
+def _card_with_fix(ui: TabUI, slot: str) -> None:
+    with gr.Row(elem_classes=["kling-card-row"]):
+        ui.cards[slot] = gr.HTML("", js_on_load=None, elem_classes=["kling-card-html"])
+        ui.fix_buttons[slot] = gr.Button("Fix", size="sm", visible=False, scale=0, min_width=80,
+                                         elem_classes=["kling-fix"], elem_id=f"{ui.tab.value}-fix-{slot}")
+
+
+def build_tab(tab: Tab, presets: list[dict[str, Any]]) -> TabUI:
+    """Lay out one tab (call inside a gr.Tab)."""
+    ui = TabUI(tab=tab)
+    c = ui.controls
+    key = tab.value
+    gr.Markdown(TAB_INTRO[tab], elem_classes=["kling-intro"])
+    if presets:
+        with gr.Row(elem_classes=["kling-presets"]):
+            gr.Markdown("**Presets:**", elem_classes=["kling-presets-label"])
+            for preset in presets:
+                btn = gr.Button(preset["name"], size="sm", scale=0, min_width=90,
+                                elem_classes=["kling-preset"])
+                ui.presets.append((btn, preset))
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3, min_width=300):
+            if tab in (Tab.FEATURE, Tab.EDIT):
+                c["reference_video"] = gr.Video(
+                    label="Video to edit" if tab is Tab.EDIT else "Reference video (3-10 s)",
+                    sources=["upload"], height=260, elem_id=f"{key}-video")
+                _card_with_fix(ui, "reference_video")
+                with gr.Row(visible=False, elem_classes=["kling-trim"]) as trim_row:
+                    c["video_start"] = gr.Slider(0, 60, value=0, step=0.1, label="Trim: start (s)")
+                    c["video_length"] = gr.Slider(3, 10, value=10, step=0.1,
+                                                  label="Trim: length (s)")
+                ui.controls["_trim_row"] = trim_row
+            if tab in (Tab.FRAMES, Tab.REFERENCES):
+                with gr.Row():
+                    with gr.Column(min_width=200):
+                        label = "Start frame" if tab is Tab.FRAMES else "Start frame (optional)"
+                        c["start_image"] = _image_input(label, f"{key}-start")
+                        _card_with_fix(ui, "start_image")
+                    if tab is Tab.FRAMES:
+                        with gr.Column(min_width=200):
+                            c["end_image"] = _image_input("End frame (optional)", f"{key}-end")
+                            _card_with_fix(ui, "end_image")
+            if tab in (Tab.REFERENCES, Tab.FEATURE, Tab.EDIT):
+                most = 7 if tab is Tab.REFERENCES else 4
+                c["reference_images"] = gr.File(
+                    label=f"Reference images (up to {most}, JPG or PNG)", file_count="multiple",
+                    file_types=["image"], height=120, elem_id=f"{key}-refs")
+                _card_with_fix(ui, "reference_images")
+            c["prompt"] = gr.Textbox(
+                label="Prompt", lines=3, max_lines=10, max_length=2600,
+                placeholder="Describe the video. Click a token chip to refer to an upload.",
+                elem_id=f"prompt-{key}", elem_classes=["kling-prompt"])
+            ui.chips = gr.HTML(tokens_html([]), js_on_load=None, elem_classes=["kling-chips-html"])
+            with gr.Row(elem_classes=["kling-settings"]):
+                if tab is not Tab.EDIT and tab is not Tab.FRAMES:
+                    c["aspect_ratio"] = gr.Radio(list(ASPECT_RATIOS), value="16:9",
+                                                 label="Aspect ratio", min_width=150)
+                durations = allowed_durations(tab)
+                if durations:
+                    if len(durations) > 2:
+                        c["duration"] = gr.Slider(durations[0], durations[-1], value=5, step=1,
+                                                  label="Duration (s)", min_width=150)
+                    else:
+                        c["duration"] = gr.Radio(list(durations), value=durations[0],
+                                                 label="Duration (s)", min_width=120)
+                c["mode"] = gr.Radio(list(QUALITY_MODES), value="pro", label="Quality",
+                                     info="std = 720p, pro = 1080p", min_width=150)
+                if tab in (Tab.FEATURE, Tab.EDIT):
+                    c["keep_original_sound"] = gr.Checkbox(value=True, label="Keep original sound",
+                                                           min_width=150)
+            if tab is Tab.EDIT:
+                gr.Markdown("The output follows the clip's length: no duration to pick.",
+                            elem_classes=["kling-note"])
+        with gr.Column(scale=2, min_width=280, elem_classes=["kling-runbox"]):
+            ui.checks = gr.HTML("", js_on_load=None, elem_classes=["kling-checks-html"])
+            with gr.Row(elem_classes=["kling-run-row"]):
+                ui.run = gr.Button("Run", variant="primary", elem_id=f"{key}-run", min_width=100)
+                ui.cancel = gr.Button("Cancel", variant="stop", elem_id=f"{key}-cancel",
+                                      min_width=90, scale=0)
+            ui.cost = gr.Markdown("", elem_classes=["kling-cost"], elem_id=f"{key}-cost")
+            ui.progress = gr.HTML("", js_on_load=None, elem_id=f"{key}-progress")
+    ui.compare = gr.HTML(EMPTY, js_on_load=None, elem_id=f"{key}-compare")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3, min_width=300):
+            ui.facts = gr.HTML("", js_on_load=None, elem_id=f"{key}-facts")
+            ui.download = gr.File(label="Download output", interactive=False, height=80)
+        with gr.Column(scale=2, min_width=280):
+            ui.summary = gr.JSON(label="Summary (as the API returns it)", open=True,
+                                 elem_id=f"{key}-summary", max_height=320)
+    with gr.Accordion("Copy as code", open=False):
+        ui.code_py = gr.Code(language="python", label="Python", interactive=False)
+        ui.code_curl = gr.Code(language="shell", label="cURL", interactive=False)
+    return ui
+
+
+class TabHandlers:
+    """Event handlers for one tab; every one is `guarded` (errors become one clear message)."""
+
+    CHECK_CACHE_MAX = 256
+
+    def __init__(self, studio: Any, ui: TabUI) -> None:
+        self.studio = studio
+        self.ui = ui
+        self._checks: dict[tuple[str, str], UploadCheck] = {}
+
+    # -- checks -------------------------------------------------------------------------------
+
+    async def _check(self, path: str, kind: str, slot: str) -> tuple[UploadCheck | None, str | None]:
+        key = (path, kind + slot)
+        if key in self._checks:
+            return self._checks[key], None
+        try:
+            if kind == "video":
+                check = await self.studio.check_video(path)
+            else:
+                check = await self.studio.check_image(path, slot)
+        except InputError as exc:
+            return None, exc.message
+        if len(self._checks) >= self.CHECK_CACHE_MAX:
+            self._checks.pop(next(iter(self._checks)))
+        self._checks[key] = check
+        return check, None
+
+    def outputs_refresh(self) -> list[Any]:
+        ui = self.ui
+        outs: list[Any] = [ui.cards[s] for s in ui.cards] + [ui.fix_buttons[s] for s in ui.cards]
+        outs += [ui.chips, ui.checks, ui.cost, ui.code_py, ui.code_curl]
+        if "_trim_row" in ui.controls:
+            outs += [ui.controls["_trim_row"], ui.controls["video_start"]]
+        if "aspect_ratio" in ui.controls and "start_image" in ui.controls:
+            outs.append(ui.controls["aspect_ratio"])
+        return outs
+
+    async def refresh(self, *values: Any) -> list[Any]:
+        """Live checks on every change: upload cards, token chips, problems, cost, code."""
+        ui = self.ui
+        v = dict(zip(self.input_names(), values, strict=False))
+        spec = spec_from(ui.tab, v)
+        numbers = token_numbers(spec.start_image is not None, spec.end_image is not None,
+                                len(spec.reference_images))
+        cards: dict[str, str] = {}
+        fixable: dict[str, bool] = {}
+        for slot in ("start_image", "end_image"):
+            if slot not in ui.cards:
+                continue
+            path = getattr(spec, slot)
+            check, err = (await self._check(path, "image", slot)) if path else (None, None)
+            token = image_token(numbers[slot][0]) if path else None
+            cards[slot] = card_html(token, SLOT_LABELS[slot], check, err)
+            fixable[slot] = bool(check and check.fixable)
+        if "reference_images" in ui.cards:
+            parts, any_fix = [], False
+            for i, path in enumerate(spec.reference_images):
+                check, err = await self._check(path, "image", f"reference_images[{i + 1}]")
+                n = numbers["reference_images"][i]
+                parts.append(card_html(image_token(n), f"reference image {i + 1}", check, err,
+                                       thumb=True))
+                any_fix = any_fix or bool(check and check.fixable)
+            cards["reference_images"] = '<div class="kling-cards">' + "".join(parts) + "</div>"
+            fixable["reference_images"] = any_fix
+        trim: list[Any] = []
+        if "reference_video" in ui.cards:
+            path = spec.reference_video
+            check, err = (await self._check(path, "video", "")) if path else (None, None)
+            note = ""
+            duration = float(getattr(check.info, "duration", 0.0)) if check else 0.0
+            long_clip = duration > VIDEO_MAX_SECONDS
+            if long_clip:
+                note = ("Pick a 3-10 s window with the trim sliders; Run (or Fix) cuts it before "
+                        "upload.")
+            cards["reference_video"] = card_html("<<<video_1>>>" if path else None, "video",
+                                                 check, err, note=note)
+            fixable["reference_video"] = bool(check and check.fixable)
+            trim = [gr.Row(visible=long_clip),
+                    gr.Slider(maximum=max(0.1, duration - 3.0)) if long_clip else gr.skip()]
+        pre = await self.studio.preflight(spec)
+        py, curl = self.studio.code_snippets(spec)
+        out: list[Any] = [cards[s] for s in ui.cards]
+        out += [gr.Button(visible=fixable.get(s, False)) for s in ui.cards]
+        out += [tokens_html(pre.tokens), preflight_html(pre, spec.prompt), f"**{pre.cost_text}**",
+                py, curl]
+        out += trim
+        if "aspect_ratio" in ui.controls and "start_image" in ui.controls:
+            out.append(gr.Radio(visible=spec.start_image is None))
+        return out
+
+    def input_names(self) -> list[str]:
+        return [n for n in self.ui.controls if not n.startswith("_")]
+
+    def input_components(self) -> list[Any]:
+        return [self.ui.controls[n] for n in self.input_names()]
+
+    # -- fixes --------------------------------------------------------------------------------
+
+    def fix_handler(self, slot: str) -> Callable[..., Any]:
+        @guarded
+        async def fix(*values: Any) -> Any:
+            v = dict(zip(self.input_names(), values, strict=False))
+            spec = spec_from(self.ui.tab, v)
+            done: list[str] = []
+            if slot == "reference_video":
+                assert spec.reference_video  # noqa: S101 - the button shows only with a video
+                check, fixes = await self.studio.fix_video(
+                    spec.reference_video, start=spec.video_start, length=spec.video_length)
+                new: Any = check.path
+            elif slot == "reference_images":
+                paths = []
+                for i, path in enumerate(spec.reference_images):
+                    check, fixes = await self.studio.fix_image(path)
+                    paths.append(check.path)
+                    done += [f"reference image {i + 1}: {f.detail}" for f in fixes]
+                new, fixes = paths, []
+            else:
+                path = getattr(spec, slot)
+                check, fixes = await self.studio.fix_image(path)
+                new = check.path
+            done += [f"{f.field}: {f.detail}" for f in fixes]
+            gr.Info("Fixed: " + "; ".join(done) if done else "Nothing left to fix.")
+            return new
+
+        return fix
+
+    # -- presets ------------------------------------------------------------------------------
+
+    def preset_handler(self, preset: dict[str, Any]) -> Callable[[], list[Any]]:
+        def fill() -> list[Any]:
+            out = []
+            for name in self.input_names():
+                if name not in preset:
+                    out.append(gr.skip() if name in ("mode", "video_start", "video_length")
+                               else _empty(name))
+                    continue
+                value = preset[name]
+                if name in ("start_image", "end_image", "reference_video"):
+                    value = str(ASSETS / value)
+                elif name == "reference_images":
+                    value = [str(ASSETS / p) for p in value]
+                out.append(value)
+            return out
+
+        return fill
+
+    # -- run / cancel -------------------------------------------------------------------------
+
+    def outputs_run(self) -> list[Any]:
+        ui = self.ui
+        return [ui.progress, ui.compare, ui.facts, ui.download, ui.summary]
+
+    async def run(self, request: gr.Request, session: Session, *values: Any) -> Any:
+        """Run the job, yielding live progress; on success the compare view and summary."""
+        ui = self.ui
+        v = dict(zip(self.input_names(), values, strict=False))
+        spec = spec_from(ui.tab, v)
+        cancel = asyncio.Event()
+        session.cancels[ui.tab.value] = cancel
+        updates: asyncio.Queue[Progress] = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+
+        def on_progress(p: Progress) -> None:
+            loop.call_soon_threadsafe(updates.put_nowait, p)
+
+        started = time.monotonic()
+        task = asyncio.ensure_future(self.studio.run(
+            spec, visitor_token=session.key, visitor_id=visitor_id(request),
+            on_progress=on_progress, cancel_event=cancel))
+        last: Progress | None = None
+        skip = [gr.skip()] * 4
+        try:
+            yield [progress_html(None, 0.0, message="Checking your inputs"), *skip]
+            while not task.done():
+                try:
+                    last = await asyncio.wait_for(updates.get(), timeout=1.0)
+                except asyncio.TimeoutError:
+                    pass
+                yield [progress_html(last, time.monotonic() - started), *skip]
+            result: JobResult = task.result()
+        except PredictionError as exc:
+            if exc.status == "canceled" and cancel.is_set():
+                yield [progress_html(last, time.monotonic() - started, state="canceled",
+                                     message="Canceled: the prediction was stopped."), *skip]
+                return
+            yield [progress_html(last, time.monotonic() - started, state="failed",
+                                 message=f"Failed: {exc.message}"), *skip]
+            raise
+        except KlingError as exc:
+            yield [progress_html(last, time.monotonic() - started, state="failed",
+                                 message=f"Not run: {exc.message.splitlines()[0]}"), *skip]
+            raise
+        finally:
+            if not task.done():
+                # The event was cancelled (Cancel, or the tab closed): stop the prediction too.
+                cancel.set()
+                _keep_until_done(task)
+            if session.cancels.get(ui.tab.value) is cancel:
+                session.cancels.pop(ui.tab.value, None)
+        session.history.append(result)
+        done = Progress(stage="done", status=result.status, prediction_id=result.prediction_id)
+        yield [progress_html(done, time.monotonic() - started, state="done",
+                             message=f"Done in {time.monotonic() - started:.0f} s"),
+               compare_html(result), facts_html(result), result.output_path, result.summary()]
+
+    def cancel(self, session: Session) -> str:
+        event = session.cancels.get(self.ui.tab.value)
+        if event is None:
+            return progress_html(None, 0.0, state="canceled", message="Nothing is running.")
+        event.set()
+        return progress_html(None, 0.0, state="canceled",
+                             message="Canceling: stopping the prediction…")
+
+
+_BACKGROUND: set[asyncio.Future[Any]] = set()
+
+
+def _keep_until_done(task: asyncio.Future[Any]) -> None:
+    """Let a cancelled run finish cancelling its prediction; swallow its expected error."""
+    _BACKGROUND.add(task)
+
+    def done(t: asyncio.Future[Any]) -> None:
+        _BACKGROUND.discard(t)
+        if not t.cancelled():
+            t.exception()
+
+    task.add_done_callback(done)
+
+
+def _empty(name: str) -> Any:
+    if name == "reference_images":
+        return None
+    if name == "prompt":
+        return ""
+    if name in ("start_image", "end_image", "reference_video"):
+        return None
+    return gr.skip()
+
+
+def wire_tab(ui: TabUI, handlers: TabHandlers, session: gr.State, *, concurrency: int,
+             on_result: Callable[..., Any], result_outputs: list[Any]) -> None:
+    """Connect one tab's events. UI-internal events are private: not part of the API.
+
+    Events reading uploads skip Gradio's preprocessing (`preprocess=False`): gr.Image would open
+    the file with Pillow first and fail with a generic error on a bad file; we want the Studio's
+    own clear message. Gradio still checks every path is an upload of this app before we see it.
+    """
+    inputs = handlers.input_components()
+    refresh = guarded(handlers.refresh)
+    triggers = []
+    for name, comp in ui.controls.items():
+        if name.startswith("_"):
+            continue
+        triggers.append(comp.change)
+    gr.on(triggers, refresh, inputs=inputs, outputs=handlers.outputs_refresh(),
+          trigger_mode="always_last", show_progress="hidden", api_visibility="private",
+          preprocess=False)
+    for slot, btn in ui.fix_buttons.items():
+        btn.click(handlers.fix_handler(slot), inputs=inputs, outputs=ui.controls[slot],
+                  api_visibility="private", preprocess=False)
+    for btn, preset in ui.presets:
+        btn.click(handlers.preset_handler(preset), inputs=None, outputs=inputs,
+                  api_visibility="private")
+    run_event = ui.run.click(
+        guarded(handlers.run), inputs=[session, *inputs], outputs=handlers.outputs_run(),
+        api_visibility="private", concurrency_id=RUN_POOL, concurrency_limit=concurrency,
+        preprocess=False,
+        show_progress="minimal", show_progress_on=[ui.progress])
+    run_event.then(on_result, inputs=[session], outputs=result_outputs, api_visibility="private",
+                   show_progress="hidden")
+    # Cancel sets this session's event; the service then cancels the prediction and the run
+    # handler reports it (a confirmed "Canceled"). We do not also pass `cancels=[run_event]`:
+    # killing the generator raced with its own last yields and could leave a stale "Generating"
+    # on screen, and the prediction is stopped either way (the handler's `finally` sets the event
+    # if Gradio ever drops the run, e.g. when the tab closes).
+    ui.cancel.click(guarded(handlers.cancel), inputs=[session], outputs=[ui.progress],
+                    api_visibility="private", queue=False, show_progress="hidden")

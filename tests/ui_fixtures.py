@@ -1,0 +1,108 @@
+"""Launch the Studio in-process on a free 127.0.0.1 port (simulator backend) for UI and API tests.
+
+    with launched_app(sim_seconds=0.5) as app:   # app.url, app.studio, app.demo
+        Client(app.url)...
+
+Media helpers come from tests/media_factory.py when it is there; the small fallbacks below keep
+these tests independent of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+from PIL import Image
+
+from kling_ui.config import Settings
+from kling_ui.service import Studio
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class LaunchedApp:
+    url: str
+    demo: gr.Blocks
+    studio: Studio
+    settings: Settings
+
+
+def test_settings(**overrides: Any) -> Settings:
+    base = Settings(backend="simulator", sim_seconds=0.5, concurrency=4, queue_size=16,
+                    data_dir=tempfile.mkdtemp(prefix="kling-ui-test-"))
+    return replace(base, **overrides)
+
+
+test_settings.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
+
+
+@contextlib.contextmanager
+def launched_app(**overrides: Any) -> Iterator[LaunchedApp]:
+    """The real app (create_app + launch_options) on a free port, closed afterwards."""
+    from app import create_app
+    from kling_ui.ui import launch_options
+
+    settings = test_settings(port=free_port(), **overrides)
+    studio = Studio(settings)
+    demo = create_app(settings, studio)
+    opts = launch_options(settings, studio)
+    opts.update(prevent_thread_lock=True, quiet=True)
+    demo.launch(**opts)
+    try:
+        yield LaunchedApp(f"http://127.0.0.1:{settings.port}/", demo, studio, settings)
+    finally:
+        demo.close()
+        with contextlib.suppress(Exception):
+            asyncio.run(studio.aclose())
+
+
+# -- media ------------------------------------------------------------------------------------
+
+def make_image(path: Path, size: tuple[int, int] = (800, 600), fmt: str = "PNG") -> Path:
+    try:
+        from tests.media_factory import make_image as factory  # type: ignore[import-not-found]
+    except ImportError:
+        img = Image.new("RGB", size, (40, 90, 200))
+        for x in range(0, size[0], 50):
+            img.paste((250, 250, 250), (x, 0, x + 10, size[1]))
+        img.save(path, fmt)
+        return path
+    return Path(factory(path, size=size, fmt=fmt))
+
+
+def make_video(path: Path, seconds: float = 4, size: tuple[int, int] = (1280, 720),
+               fps: int = 30) -> Path:
+    try:
+        from tests.media_factory import make_video as factory  # type: ignore[import-not-found]
+    except ImportError:
+        import imageio_ffmpeg
+
+        subprocess.run(
+            [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "lavfi", "-i",
+             f"testsrc=size={size[0]}x{size[1]}:rate={fps}:duration={seconds}", "-f", "lavfi",
+             "-i", f"sine=frequency=440:duration={seconds}", "-c:v", "libx264", "-preset",
+             "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(path)],
+            check=True)
+        return path
+    return Path(factory(path, seconds=seconds, size=size, fps=fps))
+
+
+def make_fake_png(path: Path) -> Path:
+    """A text file wearing a .png name: the classic bad upload."""
+    path.write_text("this is not an image, just text pretending\n", encoding="utf-8")
+    return path
