@@ -339,22 +339,29 @@ class Studio:
     # -- checks before a run ---------------------------------------------------------------
 
     async def _request(self, spec: JobSpec) -> JobRequest:
-        """Probe every file of `spec` (cached) into a JobRequest. InputError for a bad file."""
+        """Probe every file of `spec` (cached) into a JobRequest.
 
-        async def img(path: str | None) -> ImageInfo | None:
+        Raises one InputError naming every unreadable file by its field, so the user sees all
+        of them at once.
+        """
+        problems: list[Problem] = []
+
+        async def probe_as(path: str | None, kind: str, field: str) -> Any:
             if not path:
                 return None
-            info = await self._probe(path, "image")
-            assert isinstance(info, ImageInfo)
-            return info
+            try:
+                return await self._probe(path, kind)
+            except InputError as exc:
+                problems.append(Problem(field, exc.message))
+                return None
 
-        start, end = await img(spec.start_image), await img(spec.end_image)
-        refs = [await img(p) for p in spec.reference_images if p]
-        video: VideoInfo | None = None
-        if spec.reference_video:
-            v = await self._probe(spec.reference_video, "video")
-            assert isinstance(v, VideoInfo)
-            video = v
+        start = await probe_as(spec.start_image, "image", "start_image")
+        end = await probe_as(spec.end_image, "image", "end_image")
+        refs = [await probe_as(p, "image", f"reference_images[{i}]")
+                for i, p in enumerate(spec.reference_images, 1) if p]
+        video = await probe_as(spec.reference_video, "video", "reference_video")
+        if problems:
+            raise InputError.from_problems(problems)
         return JobRequest(
             tab=spec.tab, prompt=spec.prompt, start_image=start, end_image=end,
             reference_images=tuple(r for r in refs if r is not None), reference_video=video,
@@ -363,7 +370,10 @@ class Studio:
         )
 
     async def preflight(self, spec: JobSpec) -> Preflight:
-        """Every problem, the tokens and the cost, without raising for bad input."""
+        """Every problem, the tokens and the cost, without raising for bad input.
+
+        The cost follows the trim window when one is set, since that is what will be billed.
+        """
         try:
             job = await self._request(spec)
         except InputError as exc:
@@ -372,9 +382,17 @@ class Studio:
                              cost_text="Estimated cost: fix the files first",
                              prompt=normalize_tokens(spec.prompt))
         problems = tuple(rules.validate(job))
+        billed = job
+        video = job.reference_video
+        if video is not None and spec.auto_fix and (
+            spec.video_start > 0 or spec.video_length is not None or video.duration > rules.VIDEO_MAX_SECONDS
+        ):
+            start = max(0.0, min(spec.video_start, video.duration))
+            length = min(spec.video_length or 10.0, 10.0, video.duration - start)
+            billed = replace(job, reference_video=replace(video, duration=max(0.0, length)))
         return Preflight(
-            problems=problems, tokens=tuple(token_labels(job)), cost_usd=estimate_cost(job),
-            cost_text=describe_cost(job), prompt=normalize_tokens(spec.prompt))
+            problems=problems, tokens=tuple(token_labels(job)), cost_usd=estimate_cost(billed),
+            cost_text=describe_cost(billed), prompt=normalize_tokens(spec.prompt))
 
     async def _doctor(
         self, spec: JobSpec, job: JobRequest, out_dir: Path, emit: Callable[[Progress], None]

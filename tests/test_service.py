@@ -169,3 +169,19 @@ async def test_session_files_are_deleted_when_it_ends(studio, media):
     assert Path(result.output_path).exists()
     studio.forget_session("gone")
     assert not Path(result.output_path).exists()
+
+
+async def test_preflight_names_every_bad_file_and_prices_the_trim_window(studio, tmp_path):
+    a = tmp_path / "a.png"
+    a.write_text("text, not a picture")
+    b = tmp_path / "b.png"
+    b.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 20)
+    pf = await studio.preflight(JobSpec(Tab.FRAMES, "x", start_image=str(a), end_image=str(b)))
+    assert [p.field for p in pf.errors] == ["start_image", "end_image"]
+    clip = str(make_clip(tmp_path / "long.mp4", seconds=12, size=(1280, 720)))
+    pf = await studio.preflight(JobSpec(Tab.EDIT, "<<<video_1>>>", reference_video=clip,
+                                        quality="std"))
+    assert pf.cost_usd == pytest.approx(1.26)  # 10 s window, not 12 s
+    pf = await studio.preflight(JobSpec(Tab.EDIT, "<<<video_1>>>", reference_video=clip,
+                                        quality="std", video_start=4, video_length=5))
+    assert pf.cost_usd == pytest.approx(0.63)
