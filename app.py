@@ -18,6 +18,8 @@ from kling_ui.ui import build_ui, launch_options
 def create_app(settings: Settings, studio: Studio) -> gr.Blocks:
     """The Blocks with its queue: one shared pool of `settings.concurrency` jobs, bounded size."""
     demo = build_ui(settings, studio)
+    if getattr(studio, "_sweeper_stop", None) is None:
+        studio.start_sweeper()  # old uploads and outputs go by age, even when nobody runs
     demo.queue(max_size=max(1, settings.queue_size),
                default_concurrency_limit=max(1, settings.concurrency))
     return demo
@@ -25,6 +27,7 @@ def create_app(settings: Settings, studio: Studio) -> gr.Blocks:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per poll drowns the log
     settings = load_settings()
     studio = Studio(settings)
     demo = create_app(settings, studio)

@@ -71,6 +71,12 @@ def check_image(info: ImageInfo, field: str) -> list[Problem]:
         problems.append(Problem(
             field, "is stored rotated (EXIF orientation); Fix turns the pixels upright so Kling "
             "sees what you see.", fix="rotate", severity="warning"))
+    if info.has_metadata:
+        # EXIF/XMP/text chunks can carry GPS, camera serials or arbitrary text (even script);
+        # none of it helps Kling, so the doctor rewrites the pixels without it before upload.
+        problems.append(Problem(
+            field, "carries metadata (EXIF/XMP/text: camera, location, comments); it is removed "
+            "before upload.", fix="convert", severity="warning"))
     if info.bytes > IMAGE_MAX_BYTES:
         problems.append(Problem(
             field, f"is {_mb(info.bytes)}; Kling accepts up to 10 MB. Fix recompresses it.",

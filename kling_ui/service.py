@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
+import secrets
 import shutil
 import tempfile
 import threading
@@ -133,6 +135,8 @@ class Preflight:
 # The Studio: one per app, shared by every session. Holds no visitor key.
 # ---------------------------------------------------------------------------------------------
 
+log = logging.getLogger(__name__)
+
 SIMULATOR_TOKEN = Secret("simulator-token-not-a-secret")
 UPLOAD_CONCURRENCY = 4
 
@@ -166,6 +170,7 @@ class Studio:
         data_dir: str | None = None,
         clock: Callable[[], float] = time.monotonic,
         transport: httpx.AsyncBaseTransport | None = None,
+        timeout: httpx.Timeout | None = None,
     ) -> None:
         self.settings = settings
         self.backend = settings.backend
@@ -179,6 +184,11 @@ class Studio:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._clock = clock
         self._transport = transport
+        self._timeout = timeout
+        self._active: dict[str, int] = {}  # session -> runs in flight
+        self._doomed: set[str] = set()  # sessions that ended while a run was in flight
+        self._last_sweep = 0.0
+        self._sweeper_stop: threading.Event | None = None
         self._clients: dict[tuple[int, str], ReplicateClient] = {}
         self._probe_cache: dict[tuple[str, int, int], ImageInfo | VideoInfo] = {}
         self._sim: Any = None  # the in-process simulator server, started on first use
@@ -230,7 +240,8 @@ class Studio:
         client = self._clients.get(key)
         if client is None:
             # httpx clients are bound to the loop they are used in: one per loop and backend.
-            client = ReplicateClient(base, model=self.settings.model, transport=self._transport)
+            client = ReplicateClient(base, model=self.settings.model, transport=self._transport,
+                                     timeout=self._timeout)
             self._clients[key] = client
         return client, token, backend
 
@@ -239,6 +250,8 @@ class Studio:
             with contextlib.suppress(Exception):
                 await client.aclose()
         self._clients.clear()
+        if self._sweeper_stop is not None:
+            self._sweeper_stop.set()
         if self._sim is not None:
             self._sim.stop()
             self._sim = None
@@ -252,15 +265,64 @@ class Studio:
         return path
 
     def forget_session(self, session_id: str) -> None:
-        """Delete everything a session uploaded, fixed or generated (when it ends)."""
+        """Delete everything a session fixed or generated (when it ends).
+
+        A run still in flight for that session keeps its files until it finishes.
+        """
+        if self._active.get(session_id):
+            self._doomed.add(session_id)
+            return
+        self._doomed.discard(session_id)
         shutil.rmtree(self.session_dir(session_id), ignore_errors=True)
 
+    def _begin(self, session_id: str) -> None:
+        self._active[session_id] = self._active.get(session_id, 0) + 1
+
+    def _end(self, session_id: str) -> None:
+        left = self._active.get(session_id, 1) - 1
+        if left > 0:
+            self._active[session_id] = left
+            return
+        self._active.pop(session_id, None)
+        if session_id in self._doomed:
+            self.forget_session(session_id)
+
+    def maybe_sweep(self) -> None:
+        """Sweep old files at most every 10 minutes (called as runs start)."""
+        now = time.time()
+        if now - self._last_sweep >= 600:
+            self._last_sweep = now
+            self.sweep()
+
+    def start_sweeper(self) -> threading.Event:
+        """Sweep old files in a daemon thread, a few times per max age (at most every 10 min).
+
+        Returns the event that stops it. The app starts one at launch, so files go even when
+        nobody runs anything.
+        """
+        stop = threading.Event()
+        interval = min(600.0, max(1.0, self.settings.max_age_hours * 3600 / 4))
+
+        def loop() -> None:
+            while not stop.wait(interval):
+                try:
+                    self.sweep()
+                except Exception:  # never let cleanup take the app down
+                    log.exception("sweeping old files failed")
+
+        threading.Thread(target=loop, name="kling-sweeper", daemon=True).start()
+        self._sweeper_stop = stop
+        return stop
+
     def sweep(self, max_age_hours: float | None = None) -> int:
-        """Delete session files older than the configured age; returns how many went."""
+        """Delete files in the data folder older than the configured age; returns how many."""
         age = (max_age_hours if max_age_hours is not None else self.settings.max_age_hours) * 3600
         cutoff = time.time() - age
         removed = 0
-        for path in (self.data_dir / "sessions").glob("*/**/*"):
+        busy = [self.data_dir / "sessions" / s for s in list(self._active)]
+        for path in self.data_dir.glob("**/*"):
+            if any(path.is_relative_to(b) for b in busy):
+                continue  # a run in flight keeps its files, however old the setting says
             try:
                 if path.is_file() and path.stat().st_mtime < cutoff:
                     path.unlink()
@@ -448,13 +510,36 @@ class Studio:
         *,
         visitor_token: Secret | None,
         visitor_id: str,
+        session_id: str | None = None,
         on_progress: Callable[[Progress], None] | None = None,
         cancel_event: asyncio.Event | None = None,
     ) -> JobResult:
         """probe -> validate -> (fix) -> upload -> create -> wait -> download, for one visitor.
 
-        Raises InputError before anything is sent when the job cannot run as it is.
+        `visitor_id` is who counts against the host's limits; `session_id` (default: the same)
+        is whose folder holds the fixed files and the output. Raises InputError before anything
+        is sent when the job cannot run as it is.
         """
+        session = session_id or visitor_id
+        self.maybe_sweep()
+        self._begin(session)
+        try:
+            return await self._run(spec, visitor_token=visitor_token, visitor_id=visitor_id,
+                                   session=session, on_progress=on_progress,
+                                   cancel_event=cancel_event)
+        finally:
+            self._end(session)
+
+    async def _run(
+        self,
+        spec: JobSpec,
+        *,
+        visitor_token: Secret | None,
+        visitor_id: str,
+        session: str,
+        on_progress: Callable[[Progress], None] | None,
+        cancel_event: asyncio.Event | None,
+    ) -> JobResult:
         t0 = self._clock()
 
         def emit(p: Progress) -> None:
@@ -462,7 +547,7 @@ class Studio:
                 on_progress(replace(p, elapsed=p.elapsed or self._clock() - t0))
 
         emit(Progress(stage="checking", log_line="Checking inputs"))
-        out_dir = self.session_dir(visitor_id)
+        out_dir = self.session_dir(session)
         job = await self._request(spec)
         problems = rules.validate(job)
         fixes: list[Fix] = []
@@ -478,7 +563,7 @@ class Studio:
         cost = estimate_cost(job)
         client, token, backend = self._route(visitor_token)
         reservation = None if visitor_token else self.guard.admit(visitor_id, cost)
-        created = False
+        created: list[str] = []  # the prediction id, once Replicate has made one (and billed)
         uploaded: list[UploadedFile] = []
         try:
             emit(Progress(stage="uploading", log_line="Uploading inputs"))
@@ -495,16 +580,16 @@ class Studio:
             def on_update(p: Progress) -> None:
                 emit(replace(p, elapsed=self._clock() - t0))
 
-            output_path = out_dir / f"kling-{int(time.time())}-{os.urandom(3).hex()}.mp4"
+            output_path = out_dir / f"kling-{int(time.time())}-{secrets.token_hex(8)}.mp4"
             prediction, _ = await client.run(
                 body, token, dest=str(output_path), on_update=on_update,
                 cancel_event=cancel_event, deadline=self.settings.job_timeout,
-                on_created=lambda _p: None,
+                on_created=lambda p: created.append(p.id),
             )
-            created = True
-        except BaseException as exc:
-            if reservation is not None and not getattr(exc, "prediction_id", None) and not created:
-                # Never reached Replicate as a paid run: give the visitor their run back.
+        except BaseException:
+            if reservation is not None and not created:
+                # Never reached Replicate as a paid run: give the visitor their run back. Once a
+                # prediction exists it counts, even if the download fails afterwards.
                 self.guard.release(reservation)
             raise
         finally:

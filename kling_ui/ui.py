@@ -19,7 +19,7 @@ import gradio as gr
 from .config import Secret, Settings
 from .models import Tab
 from .ui_api import build_api
-from .ui_common import Session, guarded
+from .ui_common import Session, guarded, session_id
 from .ui_history import render, restore_handler
 from .ui_tabs import ASSETS, TabHandlers, build_tab, load_presets, wire_tab
 
@@ -36,7 +36,10 @@ def _banner(studio: Any, key: Secret | None) -> str:
 def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
     """The whole page. Queue settings are applied by the caller (app.create_app)."""
     presets = load_presets()
-    with gr.Blocks(title=TITLE, fill_width=False) as demo:
+    max_age = max(60, int(settings.max_age_hours * 3600))
+    # Gradio's own cached copies of uploads and outputs go after the same age as ours.
+    with gr.Blocks(title=TITLE, fill_width=False,
+                   delete_cache=(min(3600, max_age), max_age)) as demo:
         session = gr.State(Session())
         gr.HTML(f'<header class="kling-header"><h1>{TITLE}</h1><p>Try every input mode of '
                 "Kling O1 (<code>kwaivgi/kling-o1</code> on Replicate): checks before you pay, "
@@ -102,6 +105,13 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
                          api_visibility="private", queue=False, show_progress="hidden")
 
         build_api(studio, concurrency=max(1, settings.concurrency))
+
+        def end_session(request: gr.Request) -> None:
+            # A closed tab's fixed files and outputs go at once (a run still in flight keeps
+            # its files until it ends); older leftovers are swept by age as runs start.
+            studio.forget_session(session_id(request))
+
+        demo.unload(end_session)
     return demo
 
 

@@ -20,7 +20,7 @@ import gradio as gr
 
 from .models import ASPECT_RATIOS, QUALITY_MODES, Tab
 from .service import JobSpec
-from .ui_common import guarded, header_token, path_of, paths_of, visitor_id
+from .ui_common import guarded, header_token, path_of, paths_of, session_id, visitor_id
 from .ui_tabs import RUN_POOL
 
 
@@ -29,7 +29,8 @@ def build_api(studio: Any, *, concurrency: int) -> None:
 
     async def _run(spec: JobSpec, request: gr.Request | None) -> tuple[str, dict[str, Any]]:
         result = await studio.run(spec, visitor_token=header_token(request),
-                                  visitor_id=visitor_id(request))
+                                  visitor_id=visitor_id(request),
+                                  session_id=session_id(request))
         return result.output_path, result.summary()
 
     @guarded

@@ -133,9 +133,16 @@ def visitor_id(request: gr.Request | None) -> str:
     headers = getattr(request, "headers", None) or {}
     forwarded = headers.get("x-forwarded-for", "") if hasattr(headers, "get") else ""
     if forwarded:
-        return "ip:" + forwarded.split(",")[0].strip()
+        # The last entry is the one the host's own proxy added; earlier ones are whatever the
+        # caller chose to send, so trusting them would let anyone dodge the per-visitor limit.
+        return "ip:" + forwarded.split(",")[-1].strip()
     client = getattr(request, "client", None)
     return f"ip:{getattr(client, 'host', 'unknown')}"
+
+
+def session_id(request: gr.Request | None) -> str:
+    """The browser tab's (or API client's) session: whose files are whose. Not for limits."""
+    return str(getattr(request, "session_hash", None) or "anon")
 
 
 def header_token(request: gr.Request | None) -> Secret | None:

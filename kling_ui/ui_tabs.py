@@ -32,6 +32,7 @@ from .ui_common import (
     paths_of,
     preflight_html,
     progress_html,
+    session_id,
     tokens_html,
     visitor_id,
 )
@@ -383,6 +384,7 @@ class TabHandlers:
         started = time.monotonic()
         task = asyncio.ensure_future(self.studio.run(
             spec, visitor_token=session.key, visitor_id=visitor_id(request),
+            session_id=session_id(request),
             on_progress=on_progress, cancel_event=cancel))
         last: Progress | None = None
         skip = [gr.skip()] * 4

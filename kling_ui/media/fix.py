@@ -118,6 +118,10 @@ def _flatten(im: Image.Image) -> Image.Image:
 
 
 def _encode(im: Image.Image, fmt: str, quality: int = JPEG_QUALITY) -> bytes:
+    # Pillow writes some of `im.info` back on save (a JPEG's comment, EXIF, ICC): start from a
+    # copy with none of it, so no metadata (or script hidden in it) survives the fix.
+    im = im.copy()
+    im.info = {}
     buf = io.BytesIO()
     if fmt == "JPEG":
         _flatten(im).save(buf, "JPEG", quality=quality, optimize=True)
