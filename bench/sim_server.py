@@ -1,0 +1,26 @@
+"""`python -m bench.sim_server MODEL_SECONDS [START_SECONDS]`: the simulator as a child process.
+
+Prints its base URL on the first line of stdout, then serves until stdin closes (the parent
+exits or closes the pipe), so it can never outlive the benchmark.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from kling_ui.simulator import start_simulator
+
+
+def main() -> None:
+    model_seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 3.0
+    start_seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 0.3
+    sim = start_simulator(model_seconds=model_seconds, start_seconds=start_seconds)
+    try:
+        print(sim.base_url, flush=True)
+        sys.stdin.read()
+    finally:
+        sim.stop()
+
+
+if __name__ == "__main__":
+    main()
