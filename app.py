@@ -7,6 +7,7 @@ configuration table (kling_ui/config.py reads them). `create_app()` is what test
 from __future__ import annotations
 
 import logging
+import threading
 
 import gradio as gr
 
@@ -30,6 +31,8 @@ def main() -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per poll drowns the log
     settings = load_settings()
     studio = Studio(settings)
+    if studio.backend_for(None) == "simulator":
+        threading.Thread(target=studio.simulator_url, daemon=True).start()  # warm, off the path
     demo = create_app(settings, studio)
     demo.launch(**launch_options(settings, studio))
 

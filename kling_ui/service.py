@@ -226,10 +226,11 @@ class Studio:
                 self._sim.start()
             return str(self._sim.base_url)
 
-    def _route(self, visitor_token: Secret | None) -> tuple[ReplicateClient, Secret, str]:
+    async def _route(self, visitor_token: Secret | None) -> tuple[ReplicateClient, Secret, str]:
         backend = self.backend_for(visitor_token)
         if backend == "simulator":
-            base, token = self.simulator_url(), SIMULATOR_TOKEN
+            # Starting it waits for its socket: keep that off the event loop every visitor shares.
+            base, token = await asyncio.to_thread(self.simulator_url), SIMULATOR_TOKEN
         else:
             token_ = visitor_token or self.settings.token
             if token_ is None:
@@ -561,7 +562,7 @@ class Studio:
         warnings = tuple(f"{p.field}: {p.message}" for p in problems if not p.is_error)
 
         cost = estimate_cost(job)
-        client, token, backend = self._route(visitor_token)
+        client, token, backend = await self._route(visitor_token)
         reservation = None if visitor_token else self.guard.admit(visitor_id, cost)
         created: list[str] = []  # the prediction id, once Replicate has made one (and billed)
         uploaded: list[UploadedFile] = []

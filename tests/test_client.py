@@ -77,13 +77,13 @@ def mock_client(handler: Any, **kwargs: Any) -> tuple[ReplicateClient, Sleeps]:
 
 
 # -- pure pieces -------------------------------------------------------------------------------
-def test_backoff_schedule_starts_quick_and_caps_at_five_seconds() -> None:
+def test_backoff_schedule_starts_quick_and_caps_at_two_seconds() -> None:
     rng = random.Random(0)
     delays = [backoff_delay(i, rng) for i in range(20)]
     assert 0.4 <= delays[0] <= 0.6
-    assert all(d <= 5.0 for d in delays)
-    assert delays[-1] >= 4.0  # settled near the cap, jitter keeps it a little below
-    assert backoff_delay(3, None, jitter=0) == pytest.approx(0.5 * 1.5**3)
+    assert all(d <= 2.0 for d in delays)
+    assert delays[-1] >= 1.6  # settled near the cap, jitter keeps it a little below
+    assert backoff_delay(3, None, jitter=0) == pytest.approx(0.5 * 1.3**3)
     schedule = poll_delays(random.Random(0))
     assert [round(next(schedule), 6) for _ in range(20)] == [round(d, 6) for d in delays]
 

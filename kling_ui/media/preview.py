@@ -50,7 +50,7 @@ def make_preview(info: VideoInfo, out_dir: str) -> str:
             "-map", "0:V:0", "-map", "0:a:0?", "-vf", ",".join(chain),
             "-c:v", "libx264", "-preset", "ultrafast", "-crf", "28", "-pix_fmt", "yuv420p",
             "-c:a", "aac", "-b:a", "96k", "-movflags", "+faststart", "-f", "mp4", out]
-    run_ffmpeg(args, what="Making the preview")
+    run_ffmpeg(args, what="Making the preview", background=True)
     return out
 
 

@@ -133,7 +133,8 @@ def render(job: RenderJob, out_path: str | os.PathLike[str]) -> Path:
     with tempfile.TemporaryDirectory(prefix="kling-render-") as tmp_name:
         tmp = Path(tmp_name)
         args = _build_args(job, tmp, out)
-        run_ffmpeg(args, timeout=RENDER_TIMEOUT, what=f"Rendering the simulated {job.kind} video")
+        run_ffmpeg(args, timeout=RENDER_TIMEOUT, what=f"Rendering the simulated {job.kind} video",
+                   background=True)
     if not out.is_file() or out.stat().st_size == 0:
         raise MediaError(f"Rendering the simulated {job.kind} video produced no file.")
     return out
