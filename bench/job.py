@@ -53,8 +53,7 @@ async def _ours(client: ReplicateClient, files: list[Path], dest: Path,
         body = _input([urls[str(files[0])], urls[str(files[1])]], urls[str(files[2])])
         await client.run(body, token, dest=str(dest))
     finally:
-        for f in uploaded:
-            await client.delete_file(f.id, token)
+        await client.delete_files(uploaded, token)
     elapsed = time.monotonic() - t0
     assert dest.stat().st_size > 0
     return elapsed

@@ -489,6 +489,11 @@ class ReplicateClient:
             return False
         return True
 
+    async def delete_files(self, files: Sequence[UploadedFile], token: Secret) -> int:
+        """Delete one job's uploads in parallel (best effort); returns how many went."""
+        done = await asyncio.gather(*(self.delete_file(f.id, token) for f in files))
+        return sum(done)
+
     # -- predictions -------------------------------------------------------------------------
     async def create_prediction(
         self,

@@ -594,8 +594,7 @@ class Studio:
                 self.guard.release(reservation)
             raise
         finally:
-            for f in uploaded:
-                await client.delete_file(f.id, token)
+            await client.delete_files(uploaded, token)
 
         emit(Progress(stage="downloading", status=prediction.status, log_line="Checking the output"))
         out_info = await self._probe(str(output_path), "video")

@@ -30,6 +30,7 @@ from kling_ui.client import (
     USER_AGENT,
     Prediction,
     ReplicateClient,
+    UploadedFile,
     backoff_delay,
     make_http_client,
     parse_retry_after,
@@ -767,3 +768,20 @@ async def test_95_mb_upload_streams_with_little_memory(tmp_path: Path) -> None:
         assert state.files[uploaded.id].size == uploaded.size
     print(f"95 MB upload: peak traced memory {peak / 1e6:.1f} MB (client and simulator together)")
     assert peak < 32 * 1024 * 1024
+
+
+async def test_delete_files_deletes_every_upload_and_survives_a_failure() -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        if request.url.path.endswith("/b"):
+            return httpx.Response(500, json={"title": "boom", "status": 500})
+        return httpx.Response(204)
+
+    client = ReplicateClient(BASE, transport=httpx.MockTransport(handler), sleep=Sleeps(),
+                             retry_attempts=0)
+    files = [UploadedFile(id=i, url=f"https://x/{i}", size=1) for i in ("a", "b", "c")]
+    async with client:
+        assert await client.delete_files(files, Secret("r8_testtesttesttest")) == 2
+    assert sorted(seen) == ["/v1/files/a", "/v1/files/b", "/v1/files/c"]

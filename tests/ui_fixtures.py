@@ -3,8 +3,7 @@
     with launched_app(sim_seconds=0.5) as app:   # app.url, app.studio, app.demo
         Client(app.url)...
 
-Media helpers come from tests/media_factory.py when it is there; the small fallbacks below keep
-these tests independent of it.
+Media helpers wrap tests/media_factory.py, which makes every file with Pillow and the bundled ffmpeg.
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -20,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
-from PIL import Image
 
 from kling_ui.config import Settings
 from kling_ui.service import Studio
+from tests import media_factory
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
@@ -74,32 +72,12 @@ def launched_app(**overrides: Any) -> Iterator[LaunchedApp]:
 # -- media ------------------------------------------------------------------------------------
 
 def make_image(path: Path, size: tuple[int, int] = (800, 600), fmt: str = "PNG") -> Path:
-    try:
-        from tests.media_factory import make_image as factory  # type: ignore[import-not-found]
-    except ImportError:
-        img = Image.new("RGB", size, (40, 90, 200))
-        for x in range(0, size[0], 50):
-            img.paste((250, 250, 250), (x, 0, x + 10, size[1]))
-        img.save(path, fmt)
-        return path
-    return Path(factory(path, size=size, fmt=fmt))
+    return Path(media_factory.make_image(path, size=size, fmt=fmt))
 
 
 def make_video(path: Path, seconds: float = 4, size: tuple[int, int] = (1280, 720),
                fps: int = 30) -> Path:
-    try:
-        from tests.media_factory import make_video as factory  # type: ignore[import-not-found]
-    except ImportError:
-        import imageio_ffmpeg
-
-        subprocess.run(
-            [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "lavfi", "-i",
-             f"testsrc=size={size[0]}x{size[1]}:rate={fps}:duration={seconds}", "-f", "lavfi",
-             "-i", f"sine=frequency=440:duration={seconds}", "-c:v", "libx264", "-preset",
-             "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", str(path)],
-            check=True)
-        return path
-    return Path(factory(path, seconds=seconds, size=size, fps=fps))
+    return Path(media_factory.make_video(path, seconds=seconds, size=size, fps=fps))
 
 
 def make_fake_png(path: Path) -> Path:
