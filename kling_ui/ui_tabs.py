@@ -47,9 +47,11 @@ TAB_INTRO = {
                 "takes the start frame's shape, so there is no aspect ratio to pick.",
     Tab.REFERENCES: "Give 1-7 reference images (people, objects, places) and say what they do.",
     Tab.FEATURE: "Use a 3-10 s clip as a reference for style or camera movement, or ask for the "
-                 "next or previous shot.",
+                 "next or previous shot. Any phone clip up to 200 MB works: longer, larger or "
+                 "HEVC clips are trimmed and re-encoded before upload.",
     Tab.EDIT: "Edit a 3-10 s clip with words and up to 4 images. The output keeps the clip's "
-              "length and shape.",
+              "length and shape. Any phone clip up to 200 MB works: longer, larger or HEVC "
+              "clips are trimmed and re-encoded before upload.",
 }
 SLOT_LABELS = {"start_image": "start frame", "end_image": "end frame"}
 
@@ -337,7 +339,7 @@ class TabHandlers:
                 check, fixes = await self.studio.fix_image(path)
                 new = check.path
             done += [f"{f.field}: {f.detail}" for f in fixes]
-            gr.Info("Fixed: " + "; ".join(done) if done else "Nothing left to fix.")
+            gr.Info("Fixed: " + " ".join(done) if done else "Nothing left to fix.")
             return new
 
         return fix
