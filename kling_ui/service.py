@@ -93,6 +93,7 @@ class JobResult:
     fixes: tuple[Fix, ...] = ()
     warnings: tuple[str, ...] = ()
     backend: str = "simulator"
+    original_label: str = "Original"  # what the original is: "Original clip", "Start frame", ...
     spec: JobSpec | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -598,11 +599,19 @@ class Studio:
 
         emit(Progress(stage="downloading", status=prediction.status, log_line="Checking the output"))
         out_info = await self._probe(str(output_path), "video")
-        original = job.reference_video or job.start_image or (
-            job.reference_images[0] if job.reference_images else None)
+        original: ImageInfo | VideoInfo | None
+        if job.reference_video is not None:
+            original, label = job.reference_video, "Original clip"
+        elif job.start_image is not None:
+            original, label = job.start_image, "Start frame"
+        elif job.reference_images:
+            original, label = job.reference_images[0], "Reference image 1"
+        else:
+            original, label = None, "No original (text to video)"
         result = JobResult(
             output_path=str(output_path),
             original_path=original.path if original is not None else None,
+            original_label=label,
             prediction_id=prediction.id,
             status=prediction.status,
             predict_time=prediction.predict_time,

@@ -35,9 +35,7 @@ def compare_html(result: JobResult | None) -> str:
     if result is None:
         return EMPTY
     original = result.original_path
-    a_label = "Original" if original else "No original (text to video)"
-    if original and Path(original).suffix.lower() not in VIDEO_SUFFIXES:
-        a_label = "Start frame"
+    a_label = result.original_label
     return f"""<div class="kling-compare" data-mode="side">
   <div class="kc-stage">
     <figure class="kc-fig kc-fig-a"><figcaption>A · {esc(a_label)}</figcaption>

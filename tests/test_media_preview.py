@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -47,6 +48,8 @@ def test_badge_marks_what_fails() -> None:
 def test_badge_for_images() -> None:
     ok = ImageInfo(path="a.png", format="PNG", bytes=1_200_000, width=1024, height=768)
     assert badge(ok, rules.check_image(ok, "x")) == "PNG · 1024x768 · 1.2 MB"
+    small = replace(ok, bytes=6_012)
+    assert badge(small, rules.check_image(small, "x")) == "PNG · 1024x768 · 6 KB"
     bad = ImageInfo(path="a.gif", format="GIF", bytes=12_000_000, width=200, height=200,
                     animated=True, frames=12)
     assert badge(bad, rules.check_image(bad, "x")) == "✗ GIF (12 frames) · ✗ 200x200 · ✗ 12.0 MB"

@@ -55,12 +55,16 @@ async def test_each_mode_runs_and_sends_the_documented_input(studio, sim, media)
                 reference_images=(media["a"],), reference_video=media["clip"]),
     ]
     seen: list[str] = []
+    labels: list[str] = []
     for spec in specs:
         result = await studio.run(spec, visitor_token=None, visitor_id="v1",
                                   on_progress=lambda p: seen.append(p.stage))
+        labels.append(result.original_label)
         assert Path(result.output_path).stat().st_size > 1000
         assert result.status == "succeeded" and result.backend == "replicate"
         assert result.output_facts["kind"] == "video" and result.output_facts["duration"] > 2
+    assert labels == ["No original (text to video)", "Start frame", "Reference image 1",
+                      "Original clip", "Original clip"]
     sent = [c.body["input"] for c in state.creates()]
     assert [set(i) for i in sent] == [
         {"prompt", "mode", "aspect_ratio", "duration"},

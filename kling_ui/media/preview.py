@@ -70,7 +70,8 @@ def make_poster(info: VideoInfo, out_dir: str) -> str:
 
 
 def _mb(n: int) -> str:
-    return f"{n / 1_000_000:.1f} MB"
+    """Bytes as a person reads them: "612 KB" below a megabyte, "24.0 MB" above."""
+    return f"{n / 1_000:.0f} KB" if n < 1_000_000 else f"{n / 1_000_000:.1f} MB"
 
 
 def _mark(text: str, severity: str | None) -> str:
