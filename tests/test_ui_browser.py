@@ -224,3 +224,60 @@ def test_cancel_stops_a_slow_job(browser: Browser) -> None:
         pg.locator("#prompt-text textarea").fill("Another try")
         expect(pg.locator("#tab-text .kling-ok", has_text="Ready to run")).to_be_visible()
         context.close()
+
+
+def test_a_visitors_own_key_runs_on_replicate_for_them_only(browser: Browser,
+                                                           media: dict[str, Path]) -> None:
+    """Paste a key: the banner says so, the run reaches "Replicate" (a simulator standing in at
+    REPLICATE_BASE_URL) with that key, another visitor stays on the host's simulator, and the
+    key never appears in the page."""
+    from sim_fixtures import MARK_A, TOKEN_A, running_simulator
+
+    key = TOKEN_A.reveal()
+    with running_simulator() as (base_url, state), \
+            launched_app(sim_seconds=0.5, base_url=base_url) as app:
+        mine = browser.new_context(viewport={"width": 1280, "height": 900})
+        theirs = browser.new_context(viewport={"width": 1280, "height": 900})
+        try:
+            page = mine.new_page()
+            page.set_default_timeout(15_000)
+            page.goto(app.url)
+            page.locator("#kling-key").click()
+            page.locator("#kling-key-box input").fill(key)
+            page.get_by_role("button", name="Use for this session").click()
+            expect(page.locator("#kling-banner")).to_contain_text("your own key")
+            expect(page.locator("#kling-key-box input")).to_have_value("")
+            open_tab(page, "text", "Text to video")
+            page.locator("#prompt-text textarea").fill("A paper boat on a puddle")
+            run_and_see_result(page, "text", original="none")
+            assert [c.key for c in state.creates()] == [MARK_A]
+            assert key not in page.content()
+
+            other = theirs.new_page()
+            other.goto(app.url)
+            expect(other.locator("#kling-banner")).to_contain_text("simulator")
+            open_tab(other, "text", "Text to video")
+            other.locator("#prompt-text textarea").fill("A kite over the sea")
+            run_and_see_result(other, "text", original="none")
+            assert len(state.creates()) == 1  # the other visitor never used the key
+        finally:
+            mine.close()
+            theirs.close()
+
+
+def test_one_click_fix_trims_a_long_clip_to_the_chosen_window(page: Page, tmp_path: Path) -> None:
+    clip = make_video(tmp_path / "long.mp4", seconds=13, size=(1280, 720), fps=30)
+    open_tab(page, "edit", "Edit video")
+    upload(page, "edit-video", clip)
+    card = page.locator("#tab-edit .kling-card-html.prose", has_text="<<<video_1>>>")
+    expect(card).to_contain_text("13.0 s")
+    expect(card).to_contain_text("Kling accepts 3-10 s. Pick a window with the trim slider.")
+    expect(page.locator("#edit-cost")).to_contain_text("10 s ×")  # billed for the window
+    length = page.locator("#tab-edit .kling-trim input[type=number]").nth(1)
+    length.fill("6")
+    length.press("Enter")
+    expect(page.locator("#edit-cost")).to_contain_text("6 s ×")
+    page.locator("#edit-fix-reference_video").click()
+    expect(card).to_contain_text("6.0 s", timeout=RUN_TIMEOUT)
+    expect(card).not_to_contain_text("Kling accepts 3-10 s")
+    expect(page.locator("#edit-fix-reference_video")).to_be_hidden()
