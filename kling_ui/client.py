@@ -28,6 +28,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,9 @@ POLL_FACTOR = 1.3
 POLL_MAX = 2.0
 POLL_JITTER = 0.2
 RETRY_ATTEMPTS = 4  # retries after the first try, for requests that are safe to repeat
+# After a create with no clear answer, predictions made since this long before it are checked
+# (our clock and Replicate's may disagree by a little).
+CREATE_CLOCK_SLACK = 30.0
 RETRY_AFTER_CAP = 30.0  # never sleep longer than this on a server's Retry-After
 CHUNK = 1024 * 1024
 TERMINAL = frozenset({"succeeded", "failed", "canceled", "aborted"})
@@ -226,6 +230,15 @@ _STATUS_ERRORS: dict[int, type[ApiError]] = {
     401: AuthError, 402: BillingError, 404: NotFoundError, 413: PayloadTooLargeError,
     422: ValidationError, 429: RateLimitError,
 }
+
+
+def _unverified(cause: KlingError) -> KlingError:
+    """`cause` again, saying we could not tell whether the create it hit went through."""
+    msg = (f"{cause.message} We could not check whether Replicate started it anyway; look at "
+           "your predictions on replicate.com before running again, so you are not billed twice.")
+    if isinstance(cause, ApiError):
+        return type(cause)(msg, status=cause.status, title=cause.title, detail=cause.detail)
+    return type(cause)(msg)
 
 
 def raise_for_status(response: httpx.Response, *, secrets: Sequence[str] = ()) -> None:
@@ -513,10 +526,42 @@ class ReplicateClient:
             url, body = "/v1/predictions", {"version": self.version, "input": input}
         else:
             url, body = f"/v1/models/{self.model}/predictions", {"input": input}
-        data = await self._request("POST", url, token, what="Starting the prediction",
-                                   idempotent=False, headers=headers,
-                                   build=lambda: {"json": body})
+        sent_at = time.time()
+        try:
+            data = await self._request("POST", url, token, what="Starting the prediction",
+                                       idempotent=False, headers=headers,
+                                       build=lambda: {"json": body})
+        except (KlingTimeoutError, KlingConnectionError, ServerError) as exc:
+            # No reply, or a 5xx from a proxy: Replicate may still have made (and will bill)
+            # the prediction. Find it and carry on with it, so a retry can never pay twice.
+            found = await self._find_created(input, token, since=sent_at, cause=exc)
+            if found is None:
+                raise
+            log.warning("starting the prediction got no clear answer; found it as %s", found.id)
+            return found
         return Prediction.from_json(data)
+
+    async def _find_created(
+        self, input: dict[str, Any], token: Secret, *, since: float, cause: KlingError
+    ) -> Prediction | None:
+        """The prediction a create with no clear answer made, if any (GET /v1/predictions).
+
+        Matches this key's newest prediction created since just before the request whose input
+        carries the same prompt and fields. Raises when even that look-up fails, since then we
+        cannot say whether the user is being billed.
+        """
+        after = datetime.fromtimestamp(since - CREATE_CLOCK_SLACK, tz=timezone.utc).isoformat()
+        try:
+            page = await self._request("GET", "/v1/predictions", token, idempotent=True,
+                                       what="Checking whether the prediction started",
+                                       build=lambda: {"params": {"created_after": after}})
+        except KlingError as exc:
+            raise _unverified(cause) from exc
+        for item in (page or {}).get("results", []):
+            other = item.get("input") or {}
+            if other.get("prompt") == input.get("prompt") and set(other) == set(input):
+                return Prediction.from_json(item)
+        return None
 
     async def get_prediction(self, prediction: Prediction | str, token: Secret) -> Prediction:
         url = (prediction.get_url if isinstance(prediction, Prediction) else "") or (

@@ -233,6 +233,8 @@ async def test_create_is_never_retried_when_the_server_may_have_created_it(
 
     def handler(request: httpx.Request) -> httpx.Response:
         nonlocal calls
+        if request.method == "GET":  # the look-up for a prediction it may have made: none
+            return httpx.Response(200, json={"next": None, "previous": None, "results": []})
         calls += 1
         if failure == "read_timeout":
             raise httpx.ReadTimeout("timed out", request=request)
@@ -785,3 +787,47 @@ async def test_delete_files_deletes_every_upload_and_survives_a_failure() -> Non
     async with client:
         assert await client.delete_files(files, Secret("r8_testtesttesttest")) == 2
     assert sorted(seen) == ["/v1/files/a", "/v1/files/b", "/v1/files/c"]
+
+
+async def test_a_create_that_times_out_after_replicate_made_it_is_found_not_repeated(
+        tmp_path: Path) -> None:
+    """Replicate made (and bills) the prediction but the reply never came: the client finds it
+    through GET /v1/predictions and carries on with it, so the user pays once and gets it."""
+    with running_simulator(model_seconds=0.5) as (base, state):
+        state.stall_creates.append(3.0)
+        short = httpx.Timeout(10.0, read=1.0)
+        async with ReplicateClient(base, timeout=short) as client:
+            prediction, out = await client.run({"prompt": "a lighthouse", "duration": 5},
+                                               TOKEN_A, dest_dir=tmp_path, deadline=60)
+        assert len(state.creates()) == 1
+        assert prediction.id in state.predictions and prediction.status == "succeeded"
+        assert out.stat().st_size > 0
+
+
+async def test_a_create_with_no_answer_and_no_prediction_says_nothing_started() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            raise httpx.ReadTimeout("no answer", request=request)
+        assert request.url.params.get("created_after")
+        return httpx.Response(200, json={"next": None, "previous": None, "results": [
+            pred_json("processing", pid="someone-else") | {"input": {"prompt": "other"}}]})
+
+    client, _ = mock_client(handler)
+    async with client:
+        with pytest.raises(errors.KlingTimeoutError) as err:
+            await client.create_prediction({"prompt": "x"}, TOKEN_A)
+    assert "billed twice" not in str(err.value)
+
+
+async def test_when_even_the_check_fails_the_user_is_told_to_look_before_rerunning() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            return httpx.Response(504, text="<html>Gateway Timeout</html>")
+        raise httpx.ConnectError("down", request=request)
+
+    client, _ = mock_client(handler)
+    async with client:
+        with pytest.raises(errors.ServerError) as err:
+            await client.create_prediction({"prompt": "x"}, TOKEN_A)
+    assert "so you are not billed twice" in str(err.value)
+    assert TOKEN_A.reveal() not in str(err.value)

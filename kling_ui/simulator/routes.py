@@ -11,6 +11,7 @@ import json
 import re
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -228,11 +229,15 @@ async def _create(request: Request, *, version_route: bool) -> Response:
     version = "hidden"
     if version_route:
         version = str(body["version"]).rsplit(":", 1)[-1]
+    record = state.requests[request.scope["state"]["record_index"]]
     pred = SimPrediction(_new_id(), body["input"], _base(request), time.time(), version=version,
-                         cancel_after=cancel_after, outcome=outcome)
+                         cancel_after=cancel_after, outcome=outcome, key=record.key)
     pred.render = state.executor.submit(_render_prediction, state, pred)
     with state.lock:
         state.predictions[pred.id] = pred
+        stall = state.stall_creates.pop(0) if state.stall_creates else 0.0
+    if stall:
+        await asyncio.sleep(stall)  # created (and billed), but the caller hears nothing in time
     if early_output:
         # Replicate can answer 201 with output while status still reads "processing".
         with contextlib.suppress(Exception):  # a failed render shows up as a failed prediction
@@ -312,6 +317,24 @@ def _local_input(state: SimState, url: str, work: Path, name: str) -> str:
     raise ValueError(f"{name}: could not download {url[:60]} (the simulator has no internet)")
 
 
+async def list_predictions(request: Request) -> Response:
+    """GET /v1/predictions: this key's predictions, newest first (`created_after` filters)."""
+    state = _state(request)
+    key = state.requests[request.scope["state"]["record_index"]].key
+    after = request.query_params.get("created_after")
+    since = 0.0
+    if after:
+        try:
+            since = datetime.fromisoformat(after.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            return problem(400, "Bad request", "created_after must be an ISO 8601 date-time")
+    with state.lock:
+        preds = [p for p in state.predictions.values() if p.key == key and p.created >= since]
+    preds.sort(key=lambda p: p.created, reverse=True)
+    results = [state.prediction_json(p) for p in preds[:100]]
+    return JSONResponse({"next": None, "previous": None, "results": results})
+
+
 async def get_prediction(request: Request) -> Response:
     state = _state(request)
     pred = state.predictions.get(request.path_params["prediction_id"])
@@ -361,6 +384,7 @@ def create_app(state: SimState | None = None) -> Starlette:
         Route("/v1/files/{file_id}", delete_file, methods=["DELETE"]),
         Route("/v1/models/{owner}/{name}/predictions", create_model_prediction, methods=["POST"]),
         Route("/v1/predictions", create_version_prediction, methods=["POST"]),
+        Route("/v1/predictions", list_predictions, methods=["GET"]),
         Route("/v1/predictions/{prediction_id}", get_prediction, methods=["GET"]),
         Route("/v1/predictions/{prediction_id}/cancel", cancel_prediction, methods=["POST"]),
         Route("/delivery/{prediction_id}/output.mp4", delivery, methods=["GET"]),

@@ -144,6 +144,7 @@ class SimPrediction:
     outcome: str = "succeeded"  # forced outcome: succeeded, failed, canceled, aborted, data_uri
     render: Future[Path] | None = None
     data_removed: bool = False
+    key: str = ""  # key_marker of the token that created it: list shows an account its own
 
 
 @dataclass
@@ -172,6 +173,9 @@ class SimState:
         self.predictions: dict[str, SimPrediction] = {}
         self.files: dict[str, SimFile] = {}
         self.cancels: list[str] = []
+        # Creates that make the prediction and then answer nothing for this many seconds (the
+        # client's read timeout fires): "Replicate accepted it, but the reply never came".
+        self.stall_creates: list[float] = []
         self.deleted_files: list[str] = []
         self.faults: list[Fault] = []
         self.outcomes: list[str] = []  # forced outcomes for the next creates, in order
