@@ -1,9 +1,10 @@
-"""The async Replicate client: files, predictions, polling, downloads, and the one error mapper.
+"""The async Replicate client: files, predictions, polling, cancel and downloads.
 
 One `httpx.AsyncClient` (built by `make_http_client`) serves every visitor: the API key is never
 stored on the client but passed to each call as a `config.Secret`, revealed only where the
-Authorization header is built (`_request`). Every response passes `raise_for_status`, which
-turns problem details (and a proxy's HTML page) into `errors.ApiError` subclasses.
+Authorization header is built (`_request`). Every response passes `protocol.raise_for_status`,
+which turns problem details (and a proxy's HTML page) into `errors.ApiError` subclasses; the
+values and the backoff schedule live in `protocol` too and are re-exported here.
 
 Retries follow one rule (kling-o1.md, "A POST that created a paid prediction must never be
 repeated blindly"): GETs (poll, download, file info) and cancels retry on 429, 5xx and network
@@ -16,20 +17,15 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import contextlib
 import inspect
 import logging
-import math
 import mimetypes
 import os
 import random
-import re
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -40,21 +36,26 @@ from . import __version__
 from .config import DEFAULT_BASE_URL, DEFAULT_MODEL, Secret
 from .errors import (
     ApiError,
-    AuthError,
-    BillingError,
     InputError,
     KlingConnectionError,
     KlingError,
     KlingTimeoutError,
     NotFoundError,
-    PayloadTooLargeError,
     PredictionError,
-    RateLimitError,
     ServerError,
-    ValidationError,
     redact,
 )
 from .models import Problem, Progress
+from .protocol import (
+    Prediction,
+    UploadedFile,
+    backoff_delay,
+    is_retryable,
+    progress_fraction,
+    raise_for_status,
+    transport_error,
+    unverified_error,
+)
 from .rules import UPLOAD_MAX_BYTES
 
 log = logging.getLogger(__name__)
@@ -69,21 +70,12 @@ POOL_TIMEOUT = 30.0
 # Replicate advises data: URIs only for small files: 256 KB in the OpenAPI spec (kling-o1.md).
 INLINE_MAX_BYTES = 256 * 1024
 UPLOAD_CONCURRENCY = 4
-# Polling: quick first look, then back off with jitter to a few seconds.
-POLL_FIRST = 0.5
-# A 2 s cap (not 5 s): the end of a multi-minute Kling run is noticed ~1 s late on average
-# instead of ~2.5 s, at 30 GETs/min per job; 20 jobs stay at 600/min, well inside Replicate's
-# 3000/min for non-create endpoints (kling-o1.md, rate limits). Measured in bench/ figure 1.
-POLL_FACTOR = 1.3
-POLL_MAX = 2.0
-POLL_JITTER = 0.2
 RETRY_ATTEMPTS = 4  # retries after the first try, for requests that are safe to repeat
 # After a create with no clear answer, predictions made since this long before it are checked
 # (our clock and Replicate's may disagree by a little).
 CREATE_CLOCK_SLACK = 30.0
 RETRY_AFTER_CAP = 30.0  # never sleep longer than this on a server's Retry-After
 CHUNK = 1024 * 1024
-TERMINAL = frozenset({"succeeded", "failed", "canceled", "aborted"})
 
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
@@ -108,215 +100,6 @@ def make_http_client(
     )
 
 
-# -- values ------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Prediction:
-    """A prediction as Replicate describes it (OpenAPI schemas_prediction_response)."""
-
-    id: str
-    status: str
-    output: Any = None
-    error: str | None = None
-    logs: str = ""
-    model: str = ""
-    version: str = ""
-    input: dict[str, Any] = field(default_factory=dict)
-    created_at: str | None = None
-    started_at: str | None = None
-    completed_at: str | None = None
-    predict_time: float | None = None
-    data_removed: bool = False
-    get_url: str = ""
-    cancel_url: str = ""
-    web_url: str = ""
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Prediction:
-        urls = data.get("urls") or {}
-        metrics = data.get("metrics") or {}
-        predict_time = metrics.get("predict_time")
-        return cls(
-            id=str(data.get("id", "")),
-            status=str(data.get("status", "")),
-            output=data.get("output"),
-            error=None if data.get("error") is None else str(data.get("error")),
-            logs=str(data.get("logs") or ""),
-            model=str(data.get("model") or ""),
-            version=str(data.get("version") or ""),
-            input=dict(data.get("input") or {}),
-            created_at=data.get("created_at"),
-            started_at=data.get("started_at"),
-            completed_at=data.get("completed_at"),
-            predict_time=float(predict_time) if isinstance(predict_time, (int, float)) else None,
-            data_removed=bool(data.get("data_removed", False)),
-            get_url=str(urls.get("get") or ""),
-            cancel_url=str(urls.get("cancel") or ""),
-            web_url=str(urls.get("web") or ""),
-        )
-
-    @property
-    def is_terminal(self) -> bool:
-        return self.status in TERMINAL
-
-    @property
-    def is_done(self) -> bool:
-        """Succeeded, or already holding its output while status still reads processing.
-
-        Replicate can answer a create with `Prefer: wait` with the output in place while status
-        still says "processing" (kling-o1.md, API); kling-o1's output is one URI, so it is final.
-        """
-        if self.status == "succeeded":
-            return True
-        return self.status in ("starting", "processing") and bool(self.output)
-
-    @property
-    def last_log_line(self) -> str:
-        lines = [line for line in self.logs.splitlines() if line.strip()]
-        return lines[-1].strip() if lines else ""
-
-
-@dataclass(frozen=True)
-class UploadedFile:
-    """A file on Replicate's Files API; `url` is what goes into a prediction's input."""
-
-    id: str
-    url: str
-    size: int
-    name: str = ""
-    content_type: str = ""
-
-
-# -- pure helpers ------------------------------------------------------------------------------
-def backoff_delay(attempt: int, rng: random.Random | None = None, *, first: float = POLL_FIRST,
-                  factor: float = POLL_FACTOR, cap: float = POLL_MAX,
-                  jitter: float = POLL_JITTER) -> float:
-    """Delay before poll/retry number `attempt` (0-based): first*factor**attempt, capped, +-jitter.
-
-    Jitter (a fraction of the delay) spreads many visitors' polls so they do not arrive in step.
-    """
-    base = min(cap, first * factor ** max(0, attempt))
-    spread = (rng or random).uniform(-jitter, jitter) if jitter else 0.0
-    return max(0.05, min(cap, base * (1 + spread)))
-
-
-def poll_delays(rng: random.Random | None = None) -> Iterator[float]:
-    """The endless polling schedule: about 0.5, 0.65, 0.85, 1.1, 1.4, 1.9, 2, 2, ... seconds."""
-    attempt = 0
-    while True:
-        yield backoff_delay(attempt, rng)
-        attempt += 1
-
-
-def parse_retry_after(response: httpx.Response, body: Any = None) -> float | None:
-    """Seconds to wait from a Retry-After header (seconds or HTTP date) or a `retry_after` field."""
-    raw = response.headers.get("retry-after")
-    if raw:
-        with contextlib.suppress(ValueError):
-            return max(0.0, float(raw))
-        with contextlib.suppress(TypeError, ValueError, IndexError):
-            return max(0.0, parsedate_to_datetime(raw).timestamp() - time.time())
-    if isinstance(body, dict) and isinstance(body.get("retry_after"), (int, float)):
-        return max(0.0, float(body["retry_after"]))
-    return None
-
-
-def _progress_fraction(logs: str) -> float | None:
-    found = re.findall(r"(\d{1,3}(?:\.\d+)?)\s*%", logs)
-    return min(1.0, float(found[-1]) / 100) if found else None
-
-
-# -- the one error mapper ----------------------------------------------------------------------
-_STATUS_ERRORS: dict[int, type[ApiError]] = {
-    401: AuthError, 402: BillingError, 404: NotFoundError, 413: PayloadTooLargeError,
-    422: ValidationError, 429: RateLimitError,
-}
-
-
-def _unverified(cause: KlingError) -> KlingError:
-    """`cause` again, saying we could not tell whether the create it hit went through."""
-    msg = (f"{cause.message} We could not check whether Replicate started it anyway; look at "
-           "your predictions on replicate.com before running again, so you are not billed twice.")
-    if isinstance(cause, ApiError):
-        return type(cause)(msg, status=cause.status, title=cause.title, detail=cause.detail)
-    return type(cause)(msg)
-
-
-def raise_for_status(response: httpx.Response, *, secrets: Sequence[str] = ()) -> None:
-    """Raise the `errors.ApiError` subclass for an error response; return for 1xx-3xx.
-
-    Reads RFC 7807 problem details (title, detail, status, invalid_fields, retry_after) when the
-    body is JSON, and copes with anything else (a proxy's HTML 413). `secrets` are scrubbed from
-    every text that ends up in the exception.
-    """
-    status = response.status_code
-    if status < 400:
-        return
-    body: Any = None
-    with contextlib.suppress(ValueError, UnicodeDecodeError):
-        body = response.json()
-    problem = body if isinstance(body, dict) else {}
-    title = str(problem.get("title") or "")
-    detail = str(problem.get("detail") or "")
-    invalid = [f for f in problem.get("invalid_fields") or [] if isinstance(f, dict)]
-    retry_after = parse_retry_after(response, problem)
-
-    def scrub(text: str) -> str:
-        return redact(text, *secrets)
-
-    said = f" Replicate said: {detail}" if detail else ""
-    if status == 401:
-        message = ("Replicate did not accept the API key. Check REPLICATE_API_TOKEN or the key "
-                   "you entered.")
-    elif status == 402:
-        message = ("Replicate needs billing set up for this account before it runs paid models. "
-                   "Add a payment method at replicate.com/account/billing." + said)
-    elif status == 404:
-        message = f"Not found: {response.request.method} {response.request.url.path}.{said}"
-    elif status == 413:
-        message = ("The file is too large for Replicate (files must be under 100 MiB). "
-                   "Let the input doctor re-encode it smaller." + said)
-    elif status == 422:
-        fields = "; ".join(
-            f"{f.get('field', '?')}: {f.get('description', f.get('type', 'invalid'))}"
-            for f in invalid
-        )
-        message = "Replicate rejected the input: " + (fields or detail or title or "invalid input")
-    elif status == 429:
-        wait = f" Try again in {max(1, math.ceil(retry_after))} s." if retry_after is not None else (
-            " Wait a moment and try again.")
-        message = "Replicate is throttling requests (rate limit)." + wait
-    elif status >= 500:
-        message = (f"Replicate had a server error ({status}). This is usually brief; try again "
-                   "in a minute." + said)
-    else:
-        message = f"Replicate answered {status} {title or response.reason_phrase}.{said}"
-    cls = _STATUS_ERRORS.get(status, ServerError if status >= 500 else ApiError)
-    raise cls(scrub(message), status=status, title=scrub(title), detail=scrub(detail),
-              invalid_fields=invalid, retry_after=retry_after)
-
-
-def _transport_error(exc: httpx.HTTPError, what: str, secrets: Sequence[str]) -> KlingError:
-    """A network-level httpx error as our KlingTimeoutError / KlingConnectionError."""
-    reason = redact(str(exc) or type(exc).__name__, *secrets)
-    if isinstance(exc, httpx.TimeoutException):
-        return KlingTimeoutError(f"{what}: the server did not answer in time ({reason}). "
-                                 "Check your connection and try again.")
-    return KlingConnectionError(f"{what}: could not reach the server or it dropped the "
-                                f"connection ({reason}). Check your connection and try again.")
-
-
-def _retryable(exc: BaseException, *, idempotent: bool) -> bool:
-    """Whether a failed request may be sent again without risk of doing its work twice."""
-    if isinstance(exc, RateLimitError):
-        return True  # throttled: the server did nothing
-    if isinstance(exc, httpx.ConnectError):
-        return True  # refused before the request was sent
-    if not idempotent:
-        return False  # a create/upload may have happened: never repeat it blindly
-    return isinstance(exc, (ServerError, httpx.TransportError))
-
-
-# -- the client --------------------------------------------------------------------------------
 class ReplicateClient:
     """Async client for `kwaivgi/kling-o1` on Replicate (or the simulator). One per process.
 
@@ -412,9 +195,9 @@ class ReplicateClient:
                 finally:
                     await response.aclose()
             except (ApiError, httpx.HTTPError) as exc:
-                if attempt >= self._retry_attempts or not _retryable(exc, idempotent=idempotent):
+                if attempt >= self._retry_attempts or not is_retryable(exc, idempotent=idempotent):
                     if isinstance(exc, httpx.HTTPError):
-                        raise _transport_error(exc, what, secrets) from exc
+                        raise transport_error(exc, what, secrets) from exc
                     raise
                 delay = backoff_delay(attempt, self._rng, first=1.0, factor=2.0, cap=RETRY_AFTER_CAP)
                 if isinstance(exc, ApiError) and exc.retry_after is not None:
@@ -556,7 +339,7 @@ class ReplicateClient:
                                        what="Checking whether the prediction started",
                                        build=lambda: {"params": {"created_after": after}})
         except KlingError as exc:
-            raise _unverified(cause) from exc
+            raise unverified_error(cause) from exc
         for item in (page or {}).get("results", []):
             other = item.get("input") or {}
             if other.get("prompt") == input.get("prompt") and set(other) == set(input):
@@ -747,7 +530,7 @@ def _progress(p: Prediction, elapsed: float) -> Progress:
     if p.is_done:
         stage = "processing"
     return Progress(stage=stage, status=p.status, elapsed=elapsed, log_line=p.last_log_line,
-                    fraction=_progress_fraction(p.logs), prediction_id=p.id)
+                    fraction=progress_fraction(p.logs), prediction_id=p.id)
 
 
 async def _notify(on_update: OnUpdate | None, progress: Progress) -> None:

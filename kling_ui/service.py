@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import rules
 from .access import Guard
-from .client import ReplicateClient, UploadedFile
+from .client import ReplicateClient
 from .config import Secret, Settings
 from .errors import AccessError, InputError, KlingError, PredictionError
 from .media import fix, preview, probe
@@ -31,6 +31,7 @@ from .models import Fix, ImageInfo, JobRequest, Problem, Progress, Tab, VideoInf
 from .payload import build_input, shorten_urls
 from .pricing import describe_cost, estimate_cost
 from .prompt import normalize_tokens, token_labels
+from .protocol import UploadedFile
 from .snippets import snippets
 
 if TYPE_CHECKING:  # the service is handed its transport; it never builds HTTP itself

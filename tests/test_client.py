@@ -25,21 +25,18 @@ from sim_fixtures import (
 )
 
 from kling_ui import errors
-from kling_ui.client import (
-    INLINE_MAX_BYTES,
-    USER_AGENT,
+from kling_ui.client import INLINE_MAX_BYTES, USER_AGENT, ReplicateClient, make_http_client
+from kling_ui.config import Secret
+from kling_ui.models import ImageInfo, JobRequest, Progress, Tab, VideoInfo
+from kling_ui.payload import build_input
+from kling_ui.protocol import (
     Prediction,
-    ReplicateClient,
     UploadedFile,
     backoff_delay,
-    make_http_client,
     parse_retry_after,
     poll_delays,
     raise_for_status,
 )
-from kling_ui.config import Secret
-from kling_ui.models import ImageInfo, JobRequest, Progress, Tab, VideoInfo
-from kling_ui.payload import build_input
 from kling_ui.rules import UPLOAD_MAX_BYTES
 
 pytestmark = pytest.mark.anyio
