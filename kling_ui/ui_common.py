@@ -9,12 +9,13 @@ hides a bug. Renderers return HTML strings built with `html.escape` on every use
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import html
 import inspect
 import logging
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -61,41 +62,38 @@ def guarded(fn: F) -> F:
 
         @functools.wraps(fn)
         async def agen(*args: Any, **kwargs: Any) -> Any:
-            try:
+            with _translating():
                 async for item in fn(*args, **kwargs):
                     yield item
-            except Exception as exc:
-                out = _translate(exc)
-                if out is exc:
-                    raise
-                raise out from exc
 
         return agen  # type: ignore[return-value]
     if inspect.iscoroutinefunction(fn):
 
         @functools.wraps(fn)
         async def coro(*args: Any, **kwargs: Any) -> Any:
-            try:
+            with _translating():
                 return await fn(*args, **kwargs)
-            except Exception as exc:
-                out = _translate(exc)
-                if out is exc:
-                    raise
-                raise out from exc
 
         return coro  # type: ignore[return-value]
 
     @functools.wraps(fn)
     def sync(*args: Any, **kwargs: Any) -> Any:
-        try:
+        with _translating():
             return fn(*args, **kwargs)
-        except Exception as exc:
-            out = _translate(exc)
-            if out is exc:
-                raise
-            raise out from exc
 
     return sync  # type: ignore[return-value]
+
+
+@contextlib.contextmanager
+def _translating() -> Iterator[None]:
+    """Re-raise what `_translate` makes of an exception (itself when it is to propagate)."""
+    try:
+        yield
+    except Exception as exc:
+        out = _translate(exc)
+        if out is exc:
+            raise
+        raise out from exc
 
 
 class Session:
