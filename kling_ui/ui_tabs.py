@@ -318,25 +318,28 @@ class TabHandlers:
 
     def fix_handler(self, slot: str) -> Callable[..., Any]:
         @guarded
-        async def fix(*values: Any) -> Any:
+        async def fix(request: gr.Request, *values: Any) -> Any:
             v = dict(zip(self.input_names(), values, strict=False))
             spec = spec_from(self.ui.tab, v)
+            # Fixed files live with the session's other files: gone when the tab closes.
+            where = str(self.studio.session_dir(session_id(request)) / "fixed")
             done: list[str] = []
             if slot == "reference_video":
                 assert spec.reference_video  # noqa: S101 - the button shows only with a video
                 check, fixes = await self.studio.fix_video(
-                    spec.reference_video, start=spec.video_start, length=spec.video_length)
+                    spec.reference_video, start=spec.video_start, length=spec.video_length,
+                    out_dir=where)
                 new: Any = check.path
             elif slot == "reference_images":
                 paths = []
                 for i, path in enumerate(spec.reference_images):
-                    check, fixes = await self.studio.fix_image(path)
+                    check, fixes = await self.studio.fix_image(path, out_dir=where)
                     paths.append(check.path)
                     done += [f"reference image {i + 1}: {f.detail}" for f in fixes]
                 new, fixes = paths, []
             else:
                 path = getattr(spec, slot)
-                check, fixes = await self.studio.fix_image(path)
+                check, fixes = await self.studio.fix_image(path, out_dir=where)
                 new = check.path
             done += [f"{f.field}: {f.detail}" for f in fixes]
             gr.Info("Fixed: " + " ".join(done) if done else "Nothing left to fix.")

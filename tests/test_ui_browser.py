@@ -265,7 +265,8 @@ def test_a_visitors_own_key_runs_on_replicate_for_them_only(browser: Browser,
             theirs.close()
 
 
-def test_one_click_fix_trims_a_long_clip_to_the_chosen_window(page: Page, tmp_path: Path) -> None:
+def test_one_click_fix_trims_a_long_clip_to_the_chosen_window(page: Page, app: LaunchedApp,
+                                                               tmp_path: Path) -> None:
     clip = make_video(tmp_path / "long.mp4", seconds=13, size=(1280, 720), fps=30)
     open_tab(page, "edit", "Edit video")
     upload(page, "edit-video", clip)
@@ -281,3 +282,5 @@ def test_one_click_fix_trims_a_long_clip_to_the_chosen_window(page: Page, tmp_pa
     expect(card).to_contain_text("6.0 s", timeout=RUN_TIMEOUT)
     expect(card).not_to_contain_text("Kling accepts 3-10 s")
     expect(page.locator("#edit-fix-reference_video")).to_be_hidden()
+    # the fixed clip lives in this session's folder, which goes when the session ends
+    assert list((Path(app.studio.data_dir) / "sessions").glob("*/fixed/long-fixed-*.mp4"))
