@@ -70,6 +70,7 @@ def spec_values(spec: JobSpec, names: list[str]) -> list[Any]:
         "keep_original_sound": spec.keep_original_sound,
         "video_start": spec.video_start,
         "video_length": spec.video_length or 10,
+        "aspect_fix": spec.aspect_fix,
     }
     return [values.get(n, gr.skip()) for n in names]
 

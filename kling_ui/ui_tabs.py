@@ -114,6 +114,7 @@ def spec_from(tab: Tab, values: dict[str, Any]) -> JobSpec:
         auto_fix=True,
         video_start=float(values.get("video_start") or 0.0),
         video_length=float(length) if length and float(length) < 10 else None,
+        aspect_fix="crop" if values.get("aspect_fix") == "crop" else "pad",
     )
 
 
@@ -192,6 +193,11 @@ def build_tab(tab: Tab, presets: list[dict[str, Any]]) -> TabUI:
                 if tab in (Tab.FEATURE, Tab.EDIT):
                     c["keep_original_sound"] = gr.Checkbox(value=True, label="Keep original sound",
                                                            min_width=150)
+                if tab is not Tab.TEXT:
+                    # Kling takes 1:2.5 to 2.5:1; the user chooses how a panorama gets there.
+                    c["aspect_fix"] = gr.Radio(
+                        ["pad", "crop"], value="pad", label="Images too wide or tall",
+                        info="pad keeps all of it; crop fills the frame", min_width=150)
             if tab is Tab.EDIT:
                 gr.Markdown("The output follows the clip's length: no duration to pick.",
                             elem_classes=["kling-note"])
@@ -333,13 +339,15 @@ class TabHandlers:
             elif slot == "reference_images":
                 paths = []
                 for i, path in enumerate(spec.reference_images):
-                    check, fixes = await self.studio.fix_image(path, out_dir=where)
+                    check, fixes = await self.studio.fix_image(
+                        path, aspect_fix=spec.aspect_fix, out_dir=where)
                     paths.append(check.path)
                     done += [f"reference image {i + 1}: {f.detail}" for f in fixes]
                 new, fixes = paths, []
             else:
                 path = getattr(spec, slot)
-                check, fixes = await self.studio.fix_image(path, out_dir=where)
+                check, fixes = await self.studio.fix_image(
+                    path, aspect_fix=spec.aspect_fix, out_dir=where)
                 new = check.path
             done += [f"{f.field}: {f.detail}" for f in fixes]
             gr.Info("Fixed: " + " ".join(done) if done else "Nothing left to fix.")

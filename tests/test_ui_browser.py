@@ -284,3 +284,15 @@ def test_one_click_fix_trims_a_long_clip_to_the_chosen_window(page: Page, app: L
     expect(page.locator("#edit-fix-reference_video")).to_be_hidden()
     # the fixed clip lives in this session's folder, which goes when the session ends
     assert list((Path(app.studio.data_dir) / "sessions").glob("*/fixed/long-fixed-*.mp4"))
+
+
+def test_a_panorama_is_cropped_or_padded_as_the_user_chooses(page: Page, tmp_path: Path) -> None:
+    wide = make_image(tmp_path / "panorama.png", size=(900, 300))
+    open_tab(page, "references", "References to video")
+    upload(page, "references-refs", wide)
+    cards = page.locator("#tab-references .kling-card-html.prose", has_text="<<<image_1>>>")
+    expect(cards).to_contain_text("aspect ratio 3.00:1")
+    page.locator("#tab-references").get_by_label("crop").check()
+    page.locator("#references-fix-reference_images").click()
+    expect(cards).to_contain_text("750x300", timeout=RUN_TIMEOUT)  # centre-cropped to 2.5:1
+    expect(cards).not_to_contain_text("aspect ratio 3.00:1")
