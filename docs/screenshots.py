@@ -41,8 +41,12 @@ def main() -> None:
             page.wait_for_function(
                 "el => el.readyState >= 2",
                 arg=page.locator(f"#{key}-compare video.kc-b").element_handle())
+            # Headless Chromium (no GPU) sometimes leaves a loaded clip's box black until it
+            # has played a moment: play both briefly, then show the same frame side by side.
+            page.evaluate("document.querySelectorAll('video.kc-media').forEach(v => v.play())")
+            page.wait_for_timeout(800)
             page.evaluate("document.querySelectorAll('video.kc-media').forEach(v => {"
-                          "v.currentTime = Math.min(1.5, (v.duration || 2) / 2); })")
+                          "v.pause(); v.currentTime = Math.min(1.5, (v.duration || 2) / 2); })")
             page.wait_for_timeout(2500)  # let both videos finish seeking and paint
             page.screenshot(path=str(OUT / f"{key}.png"), full_page=True)
             print("wrote", OUT / f"{key}.png")

@@ -296,3 +296,9 @@ def test_a_panorama_is_cropped_or_padded_as_the_user_chooses(page: Page, tmp_pat
     page.locator("#references-fix-reference_images").click()
     expect(cards).to_contain_text("750x300", timeout=RUN_TIMEOUT)  # centre-cropped to 2.5:1
     expect(cards).not_to_contain_text("aspect ratio 3.00:1")
+
+
+def test_a_preset_fills_the_tab_and_runs_with_the_shipped_examples(page: Page) -> None:
+    open_tab(page, "edit", "Edit video")
+    page.locator("#tab-edit .kling-preset").first.click()
+    run_and_see_result(page, "edit", original="video")
