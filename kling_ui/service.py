@@ -189,7 +189,6 @@ class Studio:
         self._timeout = timeout
         self._active: dict[str, int] = {}  # session -> runs in flight
         self._doomed: set[str] = set()  # sessions that ended while a run was in flight
-        self._last_sweep = 0.0
         self._sweeper_stop: threading.Event | None = None
         self._clients: dict[tuple[int, str], ReplicateClient] = {}
         self._probe_cache: dict[tuple[str, int, int], ImageInfo | VideoInfo] = {}
@@ -289,13 +288,6 @@ class Studio:
         self._active.pop(session_id, None)
         if session_id in self._doomed:
             self.forget_session(session_id)
-
-    def maybe_sweep(self) -> None:
-        """Sweep old files at most every 10 minutes (called as runs start)."""
-        now = time.time()
-        if now - self._last_sweep >= 600:
-            self._last_sweep = now
-            self.sweep()
 
     def start_sweeper(self) -> threading.Event:
         """Sweep old files in a daemon thread, a few times per max age (at most every 10 min).
@@ -524,7 +516,6 @@ class Studio:
         is sent when the job cannot run as it is.
         """
         session = session_id or visitor_id
-        self.maybe_sweep()
         self._begin(session)
         try:
             return await self._run(spec, visitor_token=visitor_token, visitor_id=visitor_id,

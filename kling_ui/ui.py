@@ -108,7 +108,7 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
 
         def end_session(request: gr.Request) -> None:
             # A closed tab's fixed files and outputs go at once (a run still in flight keeps
-            # its files until it ends); older leftovers are swept by age as runs start.
+            # its files until it ends); older leftovers go with the sweeper (app.create_app).
             studio.forget_session(session_id(request))
 
         demo.unload(end_session)
