@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import io
 import math
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -22,6 +20,7 @@ from .. import rules
 from ..errors import InputError, MediaError
 from ..models import Fix, ImageInfo, VideoInfo
 from .ffmpeg import run_ffmpeg_progress
+from .paths import human_size, out_path
 from .probe import probe_image, probe_video
 
 # --- images -----------------------------------------------------------------------------------
@@ -55,19 +54,6 @@ CRF = 21
 PRESET = "veryfast"
 PRESET_HEAVY = "ultrafast"
 HEAVY_PIXEL_RATE = 3840 * 2160 * 31  # source pixels per second above which decoding dominates
-
-
-def _out_path(out_dir: str, src: str, tag: str, ext: str) -> str:
-    """A new, unique file in out_dir named after the source (never the source itself)."""
-    os.makedirs(out_dir, exist_ok=True)
-    stem = os.path.splitext(os.path.basename(src))[0][:40] or "upload"
-    fd, path = tempfile.mkstemp(dir=out_dir, prefix=f"{stem}-{tag}-", suffix=ext)
-    os.close(fd)
-    return path
-
-
-def _mb(n: int) -> str:
-    return f"{n / 1_000_000:.1f} MB"
 
 
 # =============================================================================================
@@ -213,13 +199,13 @@ def fix_image(
     data = b"" if oversized_png else _encode(im, fmt)
     if oversized_png or len(data) > rules.IMAGE_MAX_BYTES:
         data, fmt, im, how = _shrink(im, fmt, len(data) or info.bytes)
-        fixes.append(Fix(field, "recompress", f"Recompressed {_mb(info.bytes)} to "
-                         f"{_mb(len(data))} ({how}); Kling accepts up to 10 MB."))
+        fixes.append(Fix(field, "recompress", f"Recompressed {human_size(info.bytes)} to "
+                         f"{human_size(len(data))} ({how}); Kling accepts up to 10 MB."))
     if info.has_metadata:
         fixes.append(Fix(field, "strip", "Removed metadata (EXIF camera and location data, "
                          "colour profile, text) before upload."))
 
-    path = _out_path(out_dir, info.path, "fixed", ".jpg" if fmt == "JPEG" else ".png")
+    path = out_path(out_dir, info.path, "fixed", ".jpg" if fmt == "JPEG" else ".png")
     with open(path, "wb") as f:
         f.write(data)
     out = probe_image(path)
@@ -246,7 +232,7 @@ def _shrink(im: Image.Image, fmt: str, size: int) -> tuple[bytes, str, Image.Ima
         if len(data) <= rules.IMAGE_MAX_BYTES:
             return data, "JPEG", im, ", ".join(
                 notes + [f"quality {_SHRINK_QUALITIES[-1]}", f"downscaled to {im.width}x{im.height}"])
-    raise InputError(f"This image is still over 10 MB ({_mb(size)}) after recompressing. "
+    raise InputError(f"This image is still over 10 MB ({human_size(size)}) after recompressing. "
                      "Upload a smaller JPEG or PNG.")
 
 
@@ -363,7 +349,7 @@ def plan_video_fix(
     est = info.bytes * length / dur if dur else info.bytes
     if est >= COPY_MAX_SHARE * rules.UPLOAD_MAX_BYTES:
         actions.append("shrink")
-        steps.append(f"Re-encode smaller (about {_mb(int(est))} for this window; uploads must "
+        steps.append(f"Re-encode smaller (about {human_size(int(est))} for this window; uploads must "
                      "be under 100 MiB)")
 
     copy = not (set(actions) - {"trim"})
@@ -450,7 +436,7 @@ def fix_video(
     plan = plan_video_fix(info, start=start, length=length)
     if not plan.needed and not rules.check_video(info, field):
         return info.path, []
-    out = _out_path(out_dir, info.path, "fixed", ".mp4")
+    out = out_path(out_dir, info.path, "fixed", ".mp4")
     copied = plan.copy
     # A stream copy takes a blink; its progress is not reported, so the bar never runs backwards
     # when the copy has to be redone by re-encoding.
@@ -500,7 +486,7 @@ def _video_fixes(
                 else f"{info.fps:g} fps")
         fixes.append(Fix(field, "fps", f"Converted {what} to a constant {plan.fps:g} fps."))
     if "shrink" in plan.actions or (not copied and info.bytes >= rules.UPLOAD_MAX_BYTES):
-        fixes.append(Fix(field, "shrink", f"Re-encoded {_mb(info.bytes)} to {_mb(out.bytes)} "
+        fixes.append(Fix(field, "shrink", f"Re-encoded {human_size(info.bytes)} to {human_size(out.bytes)} "
                          "(uploads must be under 100 MiB)."))
     if plan.audio == "aac":
         fixes.append(Fix(field, "transcode", f"Converted the {info.audio_codec} sound to AAC."))

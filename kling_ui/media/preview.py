@@ -8,11 +8,11 @@ is uploaded to Kling is the original or the doctor's output (`fix.py`).
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterable
 
 from ..models import ImageInfo, Problem, VideoInfo
 from .ffmpeg import run_ffmpeg
+from .paths import human_size, out_path
 
 PREVIEW_MAX_HEIGHT = 640
 PREVIEW_MAX_SECONDS = 15.0
@@ -31,17 +31,9 @@ def browser_playable(info: VideoInfo) -> bool:
     return False
 
 
-def _out(out_dir: str, src: str, tag: str, ext: str) -> str:
-    os.makedirs(out_dir, exist_ok=True)
-    stem = os.path.splitext(os.path.basename(src))[0][:40] or "upload"
-    fd, path = tempfile.mkstemp(dir=out_dir, prefix=f"{stem}-{tag}-", suffix=ext)
-    os.close(fd)
-    return path
-
-
 def make_preview(info: VideoInfo, out_dir: str) -> str:
     """A small H.264 MP4 of the first 15 s (<= 640 px tall, <= 30 fps) that any browser plays."""
-    out = _out(out_dir, info.path, "preview", ".mp4")
+    out = out_path(out_dir, info.path, "preview", ".mp4")
     # ffmpeg's autorotate runs before this chain, so ih is the displayed height.
     chain = [f"fps={PREVIEW_MAX_FPS}"] if info.fps > PREVIEW_MAX_FPS else []
     chain += [f"scale=-2:'max(2,2*trunc(min({PREVIEW_MAX_HEIGHT},ih)/2))':flags=bilinear",
@@ -56,7 +48,7 @@ def make_preview(info: VideoInfo, out_dir: str) -> str:
 
 def make_poster(info: VideoInfo, out_dir: str) -> str:
     """A JPEG frame from about 1 s in (or the middle of a shorter clip), at most 1280 px wide."""
-    out = _out(out_dir, info.path, "poster", ".jpg")
+    out = out_path(out_dir, info.path, "poster", ".jpg")
     vf = (f"scale='min({POSTER_MAX_SIDE},iw)':'min({POSTER_MAX_SIDE},ih)'"
           ":force_original_aspect_ratio=decrease:force_divisible_by=2")
     # Raw streams cannot seek, and a seek past a lying duration writes nothing: then frame 0.
@@ -67,11 +59,6 @@ def make_poster(info: VideoInfo, out_dir: str) -> str:
         if proc.returncode == 0 and os.path.getsize(out) > 0:
             break
     return out
-
-
-def _mb(n: int) -> str:
-    """Bytes as a person reads them: "612 KB" below a megabyte, "24.0 MB" above."""
-    return f"{n / 1_000:.0f} KB" if n < 1_000_000 else f"{n / 1_000_000:.1f} MB"
 
 
 def _mark(text: str, severity: str | None) -> str:
@@ -129,7 +116,7 @@ def badge(info: VideoInfo | ImageInfo, problems: Iterable[Problem] = ()) -> str:
             _mark(info.format + (f" ({info.frames} frames)" if info.animated else ""),
                   marks.get("format")),
             _mark(f"{info.width}x{info.height}", marks.get("size")),
-            _mark(_mb(info.bytes), marks.get("bytes")),
+            _mark(human_size(info.bytes), marks.get("bytes")),
         ]
         return " · ".join(items)
     marks = _video_parts(problems)
@@ -141,7 +128,7 @@ def badge(info: VideoInfo | ImageInfo, problems: Iterable[Problem] = ()) -> str:
         _mark(f"{info.width}x{info.height}", marks.get("size")),
         _mark(fps, marks.get("fps")),
         "audio" if info.has_audio else "no audio",
-        _mark(_mb(info.bytes), marks.get("bytes")),
+        _mark(human_size(info.bytes), marks.get("bytes")),
     ]
     if "format" in marks:
         items.insert(0, _mark(f"{info.container.upper()} {info.video_codec}", marks["format"]))

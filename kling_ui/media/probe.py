@@ -177,14 +177,20 @@ def _check_complete(path: str, fmt: str) -> None:
         im.load()
 
 
-def probe_image(path: str) -> ImageInfo:
-    """What the image at `path` is, by content. InputError when it cannot or must not be used."""
+def _nonempty_size(path: str, wanted: str) -> int:
+    """The file's size; InputError when it cannot be read or is empty (upload `wanted`)."""
     try:
         size = os.path.getsize(path)
     except OSError as exc:
         raise InputError("This file could not be read; upload it again.") from exc
     if size == 0:
-        raise InputError("This file is empty. Upload a JPEG or PNG image.")
+        raise InputError(f"This file is empty. Upload {wanted}.")
+    return size
+
+
+def probe_image(path: str) -> ImageInfo:
+    """What the image at `path` is, by content. InputError when it cannot or must not be used."""
+    size = _nonempty_size(path, "a JPEG or PNG image")
     fmt = "image"
     # Pillow raises for > 2x its limit and warns above it; the warning is an error under tests.
     try:
@@ -414,12 +420,7 @@ def _decodes(path: str) -> bool:
 
 def probe_video(path: str) -> VideoInfo:
     """What the video at `path` holds, from one header read. InputError when it is unusable."""
-    try:
-        size = os.path.getsize(path)
-    except OSError as exc:
-        raise InputError("This file could not be read; upload it again.") from exc
-    if size == 0:
-        raise InputError("This file is empty. Upload an MP4 or MOV video.")
+    size = _nonempty_size(path, "an MP4 or MOV video")
     proc = run_ffmpeg(["-i", path], check=False, what="Reading the video")
     head = _parse_header(proc.stderr)
     if not head.demuxer:
