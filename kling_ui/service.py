@@ -356,12 +356,13 @@ class Studio:
         where = out_dir or str(self.data_dir / "previews")
         os.makedirs(where, exist_ok=True)
         poster: str | None = None
-        with contextlib.suppress(KlingError):
-            poster = await asyncio.to_thread(preview.make_poster, info, where)
         if preview.browser_playable(info):
-            playable: str | None = path
+            playable: str | None = path  # the browser shows its own first frame
         else:
+            # The card plays a preview made for the browser, with a poster until it loads.
             playable = await asyncio.to_thread(preview.make_preview, info, where)
+            with contextlib.suppress(KlingError):
+                poster = await asyncio.to_thread(preview.make_poster, info, where)
         return UploadCheck(path=path, info=info, problems=problems,
                            badge=preview.badge(info, problems), preview_path=playable,
                            poster_path=poster)

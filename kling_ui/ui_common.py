@@ -223,11 +223,12 @@ def card_html(token: str | None, what: str, check: UploadCheck | None, error: st
         parts.append(f'<div class="kling-badge">{esc(check.badge)}</div>')
         parts.append(problems_html(check.problems))
         if check.preview_path and check.preview_path != check.path:
+            poster = f' poster="{file_url(check.poster_path)}"' if check.poster_path else ""
             parts.append(
                 '<p class="kling-note">Your browser may not play this file as it is; here is a '
                 'preview made for it:</p>'
-                f'<video class="kling-preview" src="{file_url(check.preview_path)}" controls muted '
-                'playsinline preload="metadata"></video>')
+                f'<video class="kling-preview" src="{file_url(check.preview_path)}"{poster} '
+                'controls muted playsinline preload="metadata"></video>')
     if note:
         parts.append(f'<p class="kling-note">{esc(note)}</p>')
     parts.append("</div>")

@@ -189,3 +189,14 @@ async def test_preflight_names_every_bad_file_and_prices_the_trim_window(studio,
     pf = await studio.preflight(JobSpec(Tab.EDIT, "<<<video_1>>>", reference_video=clip,
                                         quality="std", video_start=4, video_length=5))
     assert pf.cost_usd == pytest.approx(0.63)
+
+
+async def test_only_clips_the_browser_cannot_play_get_a_preview_and_poster(studio, media, tmp_path):
+    from media_factory import make_video
+
+    plain = await studio.check_video(media["clip"])
+    assert plain.preview_path == media["clip"] and plain.poster_path is None
+    hevc = make_video(tmp_path / "phone.mov", seconds=3, size=(1280, 720), vcodec="libx265")
+    check = await studio.check_video(hevc)
+    assert check.preview_path != hevc and check.preview_path.endswith(".mp4")
+    assert check.poster_path is not None and Path(check.poster_path).stat().st_size > 0
