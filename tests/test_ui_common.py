@@ -9,7 +9,7 @@ import gradio as gr
 import pytest
 
 from kling_ui.errors import InputError, RateLimitError
-from kling_ui.ui_common import GENERIC_ERROR, guarded, visitor_id
+from kling_ui.ui.common import GENERIC_ERROR, guarded, visitor_id
 
 
 def _boom_sync() -> None:

@@ -10,10 +10,10 @@ from typing import Any
 
 import gradio as gr
 
-from .models import Tab
-from .service import JobResult, JobSpec
-from .ui_common import Session, esc
-from .ui_tabs import TabHandlers
+from ..models import Tab
+from ..service import JobResult, JobSpec
+from .common import Session, esc
+from .tabs import TabHandlers
 
 
 def settings_line(spec: JobSpec | None) -> str:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .service import JobResult
-from .ui_common import esc, file_url
+from ..service import JobResult
+from .common import esc, file_url
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".webm", ".m4v", ".mkv")
 

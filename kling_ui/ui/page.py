@@ -1,9 +1,9 @@
 """The Studio's Gradio 6 Blocks: banner and keys, five mode tabs, session history, API endpoints.
 
 This module builds the page and wires events; it never touches files or the network itself. Every
-handler calls the `Studio` (kling_ui.service) and is wrapped by `ui_common.guarded`, the one place
-errors become `gr.Error`. Layout pieces live beside it: `ui_tabs` (a mode tab), `ui_compare`
-(synchronized compare player), `ui_history` (the session's runs), `ui_api` (named endpoints).
+handler calls the `Studio` (kling_ui.service) and is wrapped by `common.guarded`, the one place
+errors become `gr.Error`. Layout pieces live beside it: `tabs` (a mode tab), `compare`
+(synchronized compare player), `history` (the runs), `api` (named endpoints).
 
 Gradio 6 takes theme, css and js in `launch()`, so `launch_options()` returns them with the
 hosting settings (max file size, SSR off, no run history: nothing keyed may be recorded).
@@ -16,12 +16,12 @@ from typing import Any
 
 import gradio as gr
 
-from .config import Secret, Settings
-from .models import Tab
-from .ui_api import build_api
-from .ui_common import Session, guarded, session_id
-from .ui_history import render, restore_handler
-from .ui_tabs import ASSETS, TabHandlers, build_tab, load_presets, wire_tab
+from ..config import Secret, Settings
+from ..models import Tab
+from .api import build_api
+from .common import Session, guarded, session_id
+from .history import render, restore_handler
+from .tabs import ASSETS, TabHandlers, build_tab, load_presets, wire_tab
 
 MAX_FILE_SIZE = "200mb"  # Kling accepts videos up to 200 MB (kling-o1.md)
 TITLE = "Kling O1 Studio"

@@ -18,12 +18,12 @@ from typing import Any
 
 import gradio as gr
 
-from .errors import InputError, KlingError, PredictionError
-from .models import ASPECT_RATIOS, QUALITY_MODES, Progress, Tab
-from .prompt import image_token, token_numbers
-from .rules import VIDEO_MAX_SECONDS, allowed_durations
-from .service import JobResult, JobSpec, UploadCheck
-from .ui_common import (
+from ..errors import InputError, KlingError, PredictionError
+from ..models import ASPECT_RATIOS, QUALITY_MODES, Progress, Tab
+from ..prompt import image_token, token_numbers
+from ..rules import VIDEO_MAX_SECONDS, allowed_durations
+from ..service import JobResult, JobSpec, UploadCheck
+from .common import (
     Session,
     card_html,
     facts_html,
@@ -36,9 +36,9 @@ from .ui_common import (
     tokens_html,
     visitor_id,
 )
-from .ui_compare import EMPTY, compare_html
+from .compare import EMPTY, compare_html
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
 RUN_POOL = "kling-run"  # one shared concurrency pool for every run (UI and API)
 
 TAB_INTRO = {

@@ -21,10 +21,10 @@ from urllib.parse import quote
 
 import gradio as gr
 
-from .config import Secret
-from .errors import KlingError
-from .models import Problem, Progress
-from .service import JobResult, Preflight, UploadCheck
+from ..config import Secret
+from ..errors import KlingError
+from ..models import Problem, Progress
+from ..service import JobResult, Preflight, UploadCheck
 
 log = logging.getLogger("kling_ui.ui")
 

@@ -18,10 +18,10 @@ from typing import Any
 
 import gradio as gr
 
-from .models import ASPECT_RATIOS, QUALITY_MODES, Tab
-from .service import JobSpec
-from .ui_common import guarded, header_token, path_of, paths_of, session_id, visitor_id
-from .ui_tabs import RUN_POOL
+from ..models import ASPECT_RATIOS, QUALITY_MODES, Tab
+from ..service import JobSpec
+from .common import guarded, header_token, path_of, paths_of, session_id, visitor_id
+from .tabs import RUN_POOL
 
 
 def build_api(studio: Any, *, concurrency: int) -> None:

@@ -1,0 +1,16 @@
+"""The Studio's Gradio 6 page, one module per panel.
+
+    page     the whole Blocks: header, banner, keys, the mode tabs, the library, the API
+    tabs     one mode tab: inputs, upload cards, token chips, live checks, run/cancel, result
+    compare  the synchronized compare player (original beside output, A/B wipe)
+    history  the runs panel and restoring a run into its tab
+    api      the named endpoints for gradio_client (and MCP)
+    common   the one error wrapper (`guarded`), the session state, small HTML renderers
+
+Handlers are plain functions over the `Studio` (kling_ui.service); nothing here touches files or
+the network itself.
+"""
+
+from .page import build_ui, launch_options
+
+__all__ = ["build_ui", "launch_options"]
