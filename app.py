@@ -12,15 +12,22 @@ import threading
 import gradio as gr
 
 from kling_ui.config import Settings, load_settings
+from kling_ui.resumer import resume_unfinished
 from kling_ui.service import Studio
 from kling_ui.ui import build_ui, launch_options
 
 
 def create_app(settings: Settings, studio: Studio) -> gr.Blocks:
-    """The Blocks with its queue: one shared pool of `settings.concurrency` jobs, bounded size."""
+    """The Blocks with its queue: one shared pool of `settings.concurrency` jobs, bounded size.
+
+    Also starts what runs without a visitor: the sweeper (temporary files by age, old runs by
+    KLING_KEEP_DAYS / KLING_MAX_GB) and the resumer (runs a previous process left in flight).
+    """
     demo = build_ui(settings, studio)
     if getattr(studio, "_sweeper_stop", None) is None:
-        studio.start_sweeper()  # old uploads and outputs go by age, even when nobody runs
+        studio.start_sweeper()
+    threading.Thread(target=resume_unfinished, args=(studio,), name="kling-resumer",
+                     daemon=True).start()
     demo.queue(max_size=max(1, settings.queue_size),
                default_concurrency_limit=max(1, settings.concurrency))
     return demo
@@ -31,6 +38,8 @@ def main() -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per poll drowns the log
     settings = load_settings()
     studio = Studio(settings)
+    logging.getLogger(__name__).info("library: %s (%s)", studio.data_dir,
+                                     studio.library_problem or "ok")
     if studio.backend_for(None) == "simulator":
         threading.Thread(target=studio.simulator_url, daemon=True).start()  # warm, off the path
     demo = create_app(settings, studio)

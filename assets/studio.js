@@ -125,4 +125,12 @@
       if (root) root.dataset.mode = el.checked ? "wipe" : "side";
     }
   }, true);
+  // 3. Leaving the page while a run is in flight: the run goes on (and is kept in the
+  // Library), but a person who closes the tab by mistake deserves the browser's question.
+  window.addEventListener("beforeunload", function (event) {
+    if (document.querySelector(".kling-progress.kling-run")) {
+      event.preventDefault();
+      event.returnValue = "";
+    }
+  });
 })();

@@ -4,6 +4,10 @@ Applies to runs on the host's key (or the host's simulator); a visitor who bring
 is limited only by Replicate. Limits: an optional password, runs per visitor per hour, and a daily
 budget in estimated USD. Each refusal is an `AccessError` that says why and when to come back.
 The clock is injected so tests need not wait.
+
+What was admitted is kept in a ledger: the library's SQLite table when the Studio has one, so the
+budget and the per-visitor counts survive a restart (and two processes on one folder share them);
+otherwise an in-memory one.
 """
 
 from __future__ import annotations
@@ -12,9 +16,9 @@ import hmac
 import math
 import threading
 import time
-from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from .config import Secret
 from .errors import AccessError
@@ -31,6 +35,48 @@ class Reservation:
     cost_usd: float
     at: float
     day: int
+    admission: int = 0
+
+
+class Ledger(Protocol):
+    """Where admissions are kept (kling_ui.library.Library is one; `MemoryLedger` another)."""
+
+    def admit(self, visitor: str, at: float, cost: float,
+              check: Callable[[list[float], float], None], *, hour: float = HOUR,
+              day_seconds: float = DAY) -> int: ...
+
+    def release(self, admission_id: int) -> None: ...
+
+    def spent_on(self, day: int) -> float: ...
+
+
+class MemoryLedger:
+    """Admissions in memory, for a Studio without a library (and for tests)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rows: dict[int, tuple[str, float, int, float]] = {}
+        self._next = 1
+
+    def admit(self, visitor: str, at: float, cost: float,
+              check: Callable[[list[float], float], None], *, hour: float = HOUR,
+              day_seconds: float = DAY) -> int:
+        day = int(at // day_seconds)
+        with self._lock:
+            times = sorted(t for v, t, _d, _c in self._rows.values() if v == visitor and t > at - hour)
+            spent = sum(c for _v, _t, d, c in self._rows.values() if d == day)
+            check(times, spent)
+            admission, self._next = self._next, self._next + 1
+            self._rows[admission] = (visitor, at, day, cost)
+        return admission
+
+    def release(self, admission_id: int) -> None:
+        with self._lock:
+            self._rows.pop(admission_id, None)
+
+    def spent_on(self, day: int) -> float:
+        with self._lock:
+            return round(sum(c for _v, _t, d, c in self._rows.values() if d == day), 2)
 
 
 class Guard:
@@ -43,14 +89,13 @@ class Guard:
         daily_budget_usd: float = 0.0,
         password: Secret | None = None,
         clock: Callable[[], float] = time.time,
+        ledger: Ledger | None = None,
     ) -> None:
         self.runs_per_hour = max(0, int(runs_per_hour))
         self.daily_budget_usd = max(0.0, float(daily_budget_usd))
         self._password = password
         self._clock = clock
-        self._lock = threading.Lock()
-        self._runs: dict[str, deque[float]] = defaultdict(deque)
-        self._spent: dict[int, float] = defaultdict(float)
+        self.ledger: Ledger = ledger or MemoryLedger()
 
     @property
     def needs_password(self) -> bool:
@@ -63,17 +108,13 @@ class Guard:
         return hmac.compare_digest((attempt or "").encode(), self._password.reveal().encode())
 
     def spent_today(self) -> float:
-        with self._lock:
-            return round(self._spent[int(self._clock() // DAY)], 2)
+        return self.ledger.spent_on(int(self._clock() // DAY))
 
     def admit(self, visitor_id: str, cost_usd: float) -> Reservation:
         """Reserve one run of `cost_usd` for `visitor_id`, or raise AccessError saying why not."""
         now = self._clock()
-        day = int(now // DAY)
-        with self._lock:
-            runs = self._runs[visitor_id]
-            while runs and runs[0] <= now - HOUR:
-                runs.popleft()
+
+        def check(runs: list[float], spent: float) -> None:
             if self.runs_per_hour and len(runs) >= self.runs_per_hour:
                 wait_min = max(1, math.ceil((runs[0] + HOUR - now) / 60))
                 raise AccessError(
@@ -81,7 +122,6 @@ class Guard:
                     f"host's key. Try again in about {wait_min} min, or enter your own "
                     "Replicate API key to run without this limit."
                 )
-            spent = self._spent[day]
             if self.daily_budget_usd and spent + cost_usd > self.daily_budget_usd + 1e-9:
                 left = max(0.0, self.daily_budget_usd - spent)
                 raise AccessError(
@@ -89,16 +129,10 @@ class Guard:
                     f"${self.daily_budget_usd:.2f} left; this run is estimated at ${cost_usd:.2f}). "
                     "It resets at midnight UTC; or enter your own Replicate API key."
                 )
-            runs.append(now)
-            self._spent[day] = spent + cost_usd
-        return Reservation(visitor_id, cost_usd, now, day)
+
+        admission = self.ledger.admit(visitor_id, now, cost_usd, check)
+        return Reservation(visitor_id, cost_usd, now, int(now // DAY), admission)
 
     def release(self, reservation: Reservation) -> None:
         """Give back a run that never reached Replicate (refused input, connection error)."""
-        with self._lock:
-            runs = self._runs[reservation.visitor_id]
-            try:
-                runs.remove(reservation.at)
-            except ValueError:
-                pass
-            self._spent[reservation.day] = max(0.0, self._spent[reservation.day] - reservation.cost_usd)
+        self.ledger.release(reservation.admission)

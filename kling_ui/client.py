@@ -494,6 +494,24 @@ class ReplicateClient:
         abandoned job cannot run on. `on_created` (sync or async) gets the new prediction.
         """
         prediction = await self.create_prediction(input, token, wait=wait, cancel_after=cancel_after)
+        return await self.follow(prediction, token, on_update=on_update, cancel_event=cancel_event,
+                                 deadline=deadline, dest_dir=dest_dir, dest=dest,
+                                 on_created=on_created)
+
+    async def follow(
+        self,
+        prediction: Prediction,
+        token: Secret,
+        *,
+        on_update: OnUpdate | None = None,
+        cancel_event: asyncio.Event | None = None,
+        deadline: float | None = None,
+        dest_dir: str | os.PathLike[str] | None = None,
+        dest: str | os.PathLike[str] | None = None,
+        on_created: Callable[[Prediction], Any] | None = None,
+    ) -> tuple[Prediction, Path]:
+        """Wait for an existing prediction and download its output (what `run` does after the
+        create; the resumer calls it for a prediction found in the library after a restart)."""
         finished = prediction.is_terminal
         try:
             if on_created is not None:

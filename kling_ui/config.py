@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 DEFAULT_BASE_URL = "https://api.replicate.com"  # same default as the official clients
 DEFAULT_MODEL = "kwaivgi/kling-o1"
+APP_DIR_NAME = "kling-o1-studio"
 
 
 class Secret:
@@ -86,12 +87,47 @@ class Settings:
     job_timeout: float = 900.0  # KLING_JOB_TIMEOUT: our deadline; the prediction is cancelled
     queue_size: int = 32  # KLING_QUEUE_SIZE: jobs waiting before new ones are refused
     concurrency: int = 4  # KLING_CONCURRENCY: jobs running at once in this app
-    max_age_hours: float = 24.0  # KLING_MAX_AGE_HOURS: uploads/outputs older than this are deleted
-    data_dir: str = field(default="")  # KLING_DATA_DIR: outputs and fixed files; default temp
+    max_age_hours: float = 24.0  # KLING_MAX_AGE_HOURS: temporary files (previews, fixes) go after
+    data_dir: str = field(default="")  # KLING_DATA_DIR: the library; "" = default_data_dir()
+    keep_days: float = 30.0  # KLING_KEEP_DAYS: finished runs are kept this long; 0 = forever
+    max_gb: float = 0.0  # KLING_MAX_GB: cap on the runs' files; oldest runs go first; 0 = no cap
+    library_scope: str = "visitor"  # KLING_LIBRARY_SCOPE: visitor (own runs) | all (single user)
 
     @property
     def uses_simulator(self) -> bool:
         return self.backend == "simulator"
+
+
+def default_data_dir(env: Mapping[str, str] | None = None) -> str:
+    """Where the library lives when KLING_DATA_DIR is unset.
+
+    On a Hugging Face Space with persistent storage attached, `/data` (the only folder that
+    survives a restart there); elsewhere the per-user data folder ($XDG_DATA_HOME or
+    ~/.local/share, ~/Library/Application Support on macOS).
+    """
+    env = os.environ if env is None else env
+    if env.get("SPACE_ID") and os.path.isdir("/data") and os.access("/data", os.W_OK):
+        return os.path.join("/data", APP_DIR_NAME)
+    base = env.get("XDG_DATA_HOME", "").strip()
+    if not base:
+        home = os.path.expanduser("~")
+        mac = os.path.join(home, "Library", "Application Support")
+        base = mac if os.uname().sysname == "Darwin" else os.path.join(home, ".local", "share")
+    return os.path.join(base, APP_DIR_NAME)
+
+
+def _scope(env: Mapping[str, str], host: str, password: Secret | None) -> str:
+    """visitor: each browser sees its own runs; all: one user's local Studio shows every run.
+
+    Auto: `all` only for a Studio bound to loopback with no password (nobody else can reach it).
+    """
+    raw = env.get("KLING_LIBRARY_SCOPE", "").strip().lower()
+    if raw:
+        if raw not in ("visitor", "all"):
+            raise ValueError(f"KLING_LIBRARY_SCOPE must be 'visitor' or 'all', got {raw!r}")
+        return raw
+    local = host in ("127.0.0.1", "localhost", "::1")
+    return "all" if local and not password else "visitor"
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -102,15 +138,17 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     backend = forced or ("replicate" if token else "simulator")
     if backend not in ("simulator", "replicate"):
         raise ValueError(f"KLING_BACKEND must be 'simulator' or 'replicate', got {backend!r}")
+    host = env.get("GRADIO_SERVER_NAME", "").strip() or "127.0.0.1"
+    password = secret_or_none(env.get("APP_PASSWORD"))
     return Settings(
         token=token,
         base_url=(env.get("REPLICATE_BASE_URL", "").strip() or DEFAULT_BASE_URL).rstrip("/"),
         model=env.get("KLING_MODEL", "").strip() or DEFAULT_MODEL,
         backend=backend,
         backend_forced=bool(forced),
-        host=env.get("GRADIO_SERVER_NAME", "").strip() or "127.0.0.1",
+        host=host,
         port=_int(env, "GRADIO_SERVER_PORT", 7860),
-        app_password=secret_or_none(env.get("APP_PASSWORD")),
+        app_password=password,
         runs_per_hour=_int(env, "KLING_RUNS_PER_HOUR", 0),
         daily_budget_usd=_float(env, "KLING_DAILY_BUDGET_USD", 0.0),
         sim_seconds=_float(env, "KLING_SIM_SECONDS", 6.0),
@@ -118,5 +156,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         queue_size=_int(env, "KLING_QUEUE_SIZE", 32),
         concurrency=_int(env, "KLING_CONCURRENCY", 4),
         max_age_hours=_float(env, "KLING_MAX_AGE_HOURS", 24.0),
-        data_dir=env.get("KLING_DATA_DIR", "").strip(),
+        data_dir=env.get("KLING_DATA_DIR", "").strip() or default_data_dir(env),
+        keep_days=_float(env, "KLING_KEEP_DAYS", 30.0),
+        max_gb=_float(env, "KLING_MAX_GB", 0.0),
+        library_scope=_scope(env, host, password),
     )

@@ -4,6 +4,7 @@
     ├── InputError            bad or unreadable input (validation, probe); carries `problems`
     ├── MediaError            ffmpeg/Pillow could not read or write a file we made
     ├── AccessError           the host's protection refused a run (password, rate, budget, queue)
+    ├── LibraryError          the run library's folder or database cannot be used
     ├── ApiError              Replicate answered with an error; carries status + problem details
     │   ├── AuthError             401 bad or missing key
     │   ├── BillingError          402 billing required
@@ -73,6 +74,10 @@ class InputError(KlingError):
 
 class MediaError(KlingError):
     """A media operation (probe, transcode, render) failed."""
+
+
+class LibraryError(KlingError):
+    """The library (runs kept on disk) cannot be used: read-only, full, or from a newer version."""
 
 
 class AccessError(KlingError):

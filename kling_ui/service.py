@@ -1,8 +1,14 @@
-"""The service: runs a job end to end, probe -> validate -> (fix) -> upload -> create -> wait -> download.
+"""The service: runs one job end to end, probe -> validate -> (fix) -> journal -> upload -> create
+-> wait -> download, and keeps it in the library at every step.
 
 It does not import gradio. It is handed its Replicate clients, its data folder and its clock, so
 tests can pass fakes or point it at the simulator. Blocking media work runs in worker threads so
 the event loop stays responsive. Every visitor's key travels as an argument, never in a global.
+
+What it leans on, each its own module: `library` (the runs, in SQLite: the only SQL), `files`
+(run folders, temporary files and their lifetimes), `runner` (the event loop jobs run on, so a
+job outlives the page that started it), `resumer` (finishes what a restart interrupted), `access`
+(the host's limits, kept in the library's ledger).
 """
 
 from __future__ import annotations
@@ -11,136 +17,50 @@ import asyncio
 import contextlib
 import logging
 import os
-import secrets
-import shutil
 import tempfile
-import threading
 import time
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import library as lib
 from . import rules
 from .access import Guard
 from .client import ReplicateClient
 from .config import Secret, Settings
-from .errors import AccessError, InputError, KlingError, PredictionError
-from .media import fix, preview, probe
+from .errors import (
+    AccessError,
+    InputError,
+    KlingError,
+    LibraryError,
+    NotFoundError,
+    PredictionError,
+)
+from .files import Files
+from .jobs import JobResult, JobSpec, Preflight, UploadCheck, result_from_run, spec_settings
+from .library import Library, Run, new_run_id
+from .media import fix, preview, probe, tags
 from .models import Fix, ImageInfo, JobRequest, Problem, Progress, Tab, VideoInfo
 from .payload import build_input, shorten_urls
 from .pricing import describe_cost, estimate_cost
 from .prompt import normalize_tokens, token_labels
-from .protocol import UploadedFile
+from .protocol import Prediction, UploadedFile
+from .runner import RunHandle, Runner
 from .snippets import snippets
 
 if TYPE_CHECKING:  # the service is handed its transport; it never builds HTTP itself
     import httpx
 
-
-@dataclass(frozen=True)
-class UploadCheck:
-    """What the app knows about one upload, for its preview card."""
-
-    path: str  # the file that will be sent (the original, or the doctor's output)
-    info: ImageInfo | VideoInfo
-    problems: tuple[Problem, ...]
-    badge: str  # "8.1 s · 1920x1080 · 30 fps · audio · 24.0 MB", failing parts marked
-    preview_path: str | None = None  # browser-playable video (the original when it plays)
-    poster_path: str | None = None  # a JPEG frame of a video
-
-    @property
-    def errors(self) -> tuple[Problem, ...]:
-        return tuple(p for p in self.problems if p.is_error)
-
-    @property
-    def fixable(self) -> bool:
-        return any(p.fixable for p in self.problems)
-
-
-@dataclass(frozen=True)
-class JobSpec:
-    """What a tab (or an API caller) asks for, with local file paths."""
-
-    tab: Tab
-    prompt: str
-    start_image: str | None = None
-    end_image: str | None = None
-    reference_images: tuple[str, ...] = ()
-    reference_video: str | None = None
-    aspect_ratio: str = "16:9"
-    duration: int = 5
-    quality: str = "pro"
-    keep_original_sound: bool = True
-    auto_fix: bool = True  # apply the doctor's fixes before upload (API default; UI passes True)
-    video_start: float = 0.0  # trim window start, seconds
-    video_length: float | None = None  # trim window length; None = up to 10 s
-    aspect_fix: str = "pad"  # "pad" or "crop" for images outside 1:2.5..2.5:1
-
-
-@dataclass(frozen=True)
-class JobResult:
-    """A finished run, as shown in the result panel, the history and the API summary."""
-
-    output_path: str
-    original_path: str | None  # what to play beside the output: the video or the start frame
-    prediction_id: str
-    status: str
-    predict_time: float | None
-    estimated_cost_usd: float
-    input_sent: dict[str, Any]  # exact Replicate input, file URLs shortened
-    output_facts: dict[str, Any]  # duration, width, height, fps, has_audio
-    original_facts: dict[str, Any]
-    fixes: tuple[Fix, ...] = ()
-    warnings: tuple[str, ...] = ()
-    backend: str = "simulator"
-    original_label: str = "Original"  # what the original is: "Original clip", "Start frame", ...
-    spec: JobSpec | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def summary(self) -> dict[str, Any]:
-        """The JSON summary the API endpoints return (no key, no local paths)."""
-        return {
-            "prediction_id": self.prediction_id,
-            "status": self.status,
-            "predict_time": self.predict_time,
-            "estimated_cost_usd": self.estimated_cost_usd,
-            "input": self.input_sent,
-            "output": self.output_facts,
-            "original": self.original_facts,
-            "fixes_applied": [f"{f.field}: {f.detail}" for f in self.fixes],
-            "warnings": list(self.warnings),
-            "backend": self.backend,
-        }
-
-
-@dataclass(frozen=True)
-class Preflight:
-    """The checks shown before a run: every problem, the tokens, and the cost estimate."""
-
-    problems: tuple[Problem, ...]
-    tokens: tuple[tuple[str, str], ...]  # (token, what it points at)
-    cost_usd: float
-    cost_text: str
-    prompt: str  # the prompt as it will be sent (@Image1 spellings rewritten)
-
-    @property
-    def errors(self) -> tuple[Problem, ...]:
-        return tuple(p for p in self.problems if p.is_error)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-
-# ---------------------------------------------------------------------------------------------
-# The Studio: one per app, shared by every session. Holds no visitor key.
-# ---------------------------------------------------------------------------------------------
+__all__ = ["JobResult", "JobSpec", "Preflight", "Studio", "UploadCheck"]
 
 log = logging.getLogger(__name__)
 
 SIMULATOR_TOKEN = Secret("simulator-token-not-a-secret")
-UPLOAD_CONCURRENCY = 4
+PROGRESS_WRITE_EVERY = 1.0  # seconds between journal writes of an unchanged status
+RECENT_TIMES = 20  # predict_times remembered per tab, for the expected model time
+RESUME_MIN_DEADLINE = 120.0  # a resumed run gets at least this long to finish
 
 
 def _facts(info: ImageInfo | VideoInfo | None) -> dict[str, Any]:
@@ -157,12 +77,36 @@ def _facts(info: ImageInfo | VideoInfo | None) -> dict[str, Any]:
     return {}
 
 
+def _original_of(job: JobRequest) -> tuple[ImageInfo | VideoInfo | None, str]:
+    """What plays beside the output, and what to call it."""
+    if job.reference_video is not None:
+        return job.reference_video, "Original clip"
+    if job.start_image is not None:
+        return job.start_image, "Start frame"
+    if job.reference_images:
+        return job.reference_images[0], "Reference image 1"
+    return None, "No original (text to video)"
+
+
+def open_library(root: str) -> tuple[Library, str | None]:
+    """The library in `root`, or, when that folder cannot be used, one in a temporary folder
+    with the reason (shown at start-up and in the page): runs still work, but are not kept."""
+    try:
+        return Library(root), None
+    except LibraryError as exc:
+        log.error("%s", exc.message)
+        fallback = tempfile.mkdtemp(prefix="kling-library-fallback-")
+        return Library(fallback), (exc.message + " Until then this Studio keeps runs in a "
+                                   "temporary folder, lost when it stops.")
+
+
 class Studio:
     """Runs Kling O1 jobs for every session of the app: checks, fixes, uploads, runs, downloads.
 
     `settings` picks the backend for the host's key: Replicate at settings.base_url, or the
     simulator started in-process on 127.0.0.1. A visitor who brings their own key always goes to
-    Replicate (settings.base_url) with that key, for that visitor's requests only.
+    Replicate (settings.base_url) with that key, for that visitor's requests only. Every run is
+    journaled in `self.library` from before its paid request to its last byte.
     """
 
     def __init__(
@@ -176,24 +120,29 @@ class Studio:
     ) -> None:
         self.settings = settings
         self.backend = settings.backend
+        root = data_dir or settings.data_dir or os.path.join(tempfile.gettempdir(), "kling-studio")
+        self.library, self.library_problem = open_library(root)
+        self.data_dir = self.library.root
+        self.files = Files(self.library, max_age_hours=settings.max_age_hours,
+                           keep_days=settings.keep_days, max_gb=settings.max_gb)
         self.guard = Guard(
             runs_per_hour=settings.runs_per_hour,
             daily_budget_usd=settings.daily_budget_usd,
             password=settings.app_password,
+            ledger=self.library,
         )
-        root = data_dir or settings.data_dir or os.path.join(tempfile.gettempdir(), "kling-studio")
-        self.data_dir = Path(root)
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.runner = Runner()
         self._clock = clock
         self._transport = transport
         self._timeout = timeout
-        self._active: dict[str, int] = {}  # session -> runs in flight
-        self._doomed: set[str] = set()  # sessions that ended while a run was in flight
-        self._sweeper_stop: threading.Event | None = None
+        self._sweeper_stop: Any = None
         self._clients: dict[tuple[int, str], ReplicateClient] = {}
         self._probe_cache: dict[tuple[str, int, int], ImageInfo | VideoInfo] = {}
         self._sim: Any = None  # the in-process simulator server, started on first use
+        import threading
+
         self._sim_lock = threading.Lock()
+        self._recent: dict[str, deque[float]] = {}
 
     # -- backends --------------------------------------------------------------------------
 
@@ -246,85 +195,33 @@ class Studio:
                                      timeout=self._timeout)
             self._clients[key] = client
         return client, token, backend
-
     async def aclose(self) -> None:
-        for client in list(self._clients.values()):
+        """Close every client (each on the loop it belongs to), the runner and the simulator."""
+        runner_loop = self.runner._loop
+        for (loop_id, _base), client in list(self._clients.items()):
             with contextlib.suppress(Exception):
-                await client.aclose()
+                if runner_loop is not None and loop_id == id(runner_loop):
+                    await asyncio.to_thread(self.runner.call, client.aclose(), 5.0)
+                else:
+                    await client.aclose()
         self._clients.clear()
-        if self._sweeper_stop is not None:
-            self._sweeper_stop.set()
+        self.runner.stop()
+        self.files.stop()
         if self._sim is not None:
             self._sim.stop()
             self._sim = None
 
-    # -- files -----------------------------------------------------------------------------
+    # -- files (kling_ui.files) ------------------------------------------------------------
 
     def session_dir(self, session_id: str) -> Path:
-        safe = "".join(c for c in session_id if c.isalnum() or c in "-_")[:64] or "anon"
-        path = self.data_dir / "sessions" / safe
-        path.mkdir(parents=True, exist_ok=True)
-        return path
+        return self.files.session_dir(session_id)
 
-    def forget_session(self, session_id: str) -> None:
-        """Delete everything a session fixed or generated (when it ends).
-
-        A run still in flight for that session keeps its files until it finishes.
-        """
-        if self._active.get(session_id):
-            self._doomed.add(session_id)
-            return
-        self._doomed.discard(session_id)
-        shutil.rmtree(self.session_dir(session_id), ignore_errors=True)
-
-    def _begin(self, session_id: str) -> None:
-        self._active[session_id] = self._active.get(session_id, 0) + 1
-
-    def _end(self, session_id: str) -> None:
-        left = self._active.get(session_id, 1) - 1
-        if left > 0:
-            self._active[session_id] = left
-            return
-        self._active.pop(session_id, None)
-        if session_id in self._doomed:
-            self.forget_session(session_id)
-
-    def start_sweeper(self) -> threading.Event:
-        """Sweep old files in a daemon thread, a few times per max age (at most every 10 min).
-
-        Returns the event that stops it. The app starts one at launch, so files go even when
-        nobody runs anything.
-        """
-        stop = threading.Event()
-        interval = min(600.0, max(1.0, self.settings.max_age_hours * 3600 / 4))
-
-        def loop() -> None:
-            while not stop.wait(interval):
-                try:
-                    self.sweep()
-                except Exception:  # never let cleanup take the app down
-                    log.exception("sweeping old files failed")
-
-        threading.Thread(target=loop, name="kling-sweeper", daemon=True).start()
-        self._sweeper_stop = stop
-        return stop
+    def start_sweeper(self) -> Any:
+        self._sweeper_stop = self.files.start_sweeper()
+        return self._sweeper_stop
 
     def sweep(self, max_age_hours: float | None = None) -> int:
-        """Delete files in the data folder older than the configured age; returns how many."""
-        age = (max_age_hours if max_age_hours is not None else self.settings.max_age_hours) * 3600
-        cutoff = time.time() - age
-        removed = 0
-        busy = [self.data_dir / "sessions" / s for s in list(self._active)]
-        for path in self.data_dir.glob("**/*"):
-            if any(path.is_relative_to(b) for b in busy):
-                continue  # a run in flight keeps its files, however old the setting says
-            try:
-                if path.is_file() and path.stat().st_mtime < cutoff:
-                    path.unlink()
-                    removed += 1
-            except OSError:
-                continue
-        return removed
+        return self.files.sweep(max_age_hours)
 
     async def _probe(self, path: str, kind: str) -> ImageInfo | VideoInfo:
         st = os.stat(path)
@@ -353,7 +250,7 @@ class Studio:
         info = await self._probe(path, "video")
         assert isinstance(info, VideoInfo)
         problems = tuple(rules.check_video(info))
-        where = out_dir or str(self.data_dir / "previews")
+        where = out_dir or str(self.files.temp_dir("previews"))
         os.makedirs(where, exist_ok=True)
         poster: str | None = None
         if preview.browser_playable(info):
@@ -372,7 +269,7 @@ class Studio:
     ) -> tuple[UploadCheck, list[Fix]]:
         info = await self._probe(path, "image")
         assert isinstance(info, ImageInfo)
-        where = out_dir or str(self.data_dir / "fixed")
+        where = out_dir or str(self.files.temp_dir("fixed"))
         os.makedirs(where, exist_ok=True)
         new_path, fixes = await asyncio.to_thread(fix.fix_image, info, where, aspect_fix=aspect_fix)
         return await self.check_image(new_path), list(fixes)
@@ -388,12 +285,11 @@ class Studio:
     ) -> tuple[UploadCheck, list[Fix]]:
         info = await self._probe(path, "video")
         assert isinstance(info, VideoInfo)
-        where = out_dir or str(self.data_dir / "fixed")
+        where = out_dir or str(self.files.temp_dir("fixed"))
         os.makedirs(where, exist_ok=True)
         new_path, fixes = await asyncio.to_thread(
             fix.fix_video, info, where, start=start, length=length, on_progress=on_progress)
         return await self.check_video(new_path, out_dir=where), list(fixes)
-
     # -- checks before a run ---------------------------------------------------------------
 
     async def _request(self, spec: JobSpec) -> JobRequest:
@@ -500,41 +396,56 @@ class Studio:
 
     # -- the run ---------------------------------------------------------------------------
 
+    def start(self, spec: JobSpec, *, visitor_token: Secret | None, visitor_id: str,
+              owner: str = "local", parent_id: str | None = None) -> RunHandle:
+        """Start a run on the runner and return its handle at once.
+
+        The run belongs to no page or connection: a reload, a closed tab or a caller that hangs
+        up does not stop it; `cancel_run` (the Cancel button), our deadline or Cancel-After do.
+        """
+        run_id = new_run_id()
+
+        async def job(handle: RunHandle) -> JobResult:
+            return await self.run(spec, visitor_token=visitor_token, visitor_id=visitor_id,
+                                  owner=owner, on_progress=handle.report,
+                                  cancel_event=handle.cancel_event, run_id=run_id,
+                                  parent_id=parent_id)
+
+        return self.runner.submit(run_id, job, tab=spec.tab.value, owner=owner)
+
+    def handle(self, run_id: str) -> RunHandle | None:
+        return self.runner.get(run_id)
+
+    def cancel_run(self, run_id: str) -> bool:
+        """Cancel a run in flight in this process; True when there was one to cancel."""
+        handle = self.runner.get(run_id)
+        if handle is None or handle.done:
+            return False
+        handle.cancel()
+        return True
+
     async def run(
         self,
         spec: JobSpec,
         *,
         visitor_token: Secret | None,
         visitor_id: str,
+        owner: str = "local",
         session_id: str | None = None,
         on_progress: Callable[[Progress], None] | None = None,
         cancel_event: asyncio.Event | None = None,
+        run_id: str | None = None,
+        parent_id: str | None = None,
     ) -> JobResult:
-        """probe -> validate -> (fix) -> upload -> create -> wait -> download, for one visitor.
+        """probe -> validate -> (fix) -> journal -> upload -> create -> wait -> download.
 
-        `visitor_id` is who counts against the host's limits; `session_id` (default: the same)
-        is whose folder holds the fixed files and the output. Raises InputError before anything
-        is sent when the job cannot run as it is.
+        `visitor_id` is who counts against the host's limits; `owner` whose library the run
+        goes into. Raises InputError before anything is journaled or sent when the job cannot
+        run as it is. The run's row is written before the paid request and updated after every
+        step, so a restart can finish it (kling_ui.resumer). `session_id` is accepted for
+        callers of the old signature and no longer used: files belong to runs, not sessions.
         """
-        session = session_id or visitor_id
-        self._begin(session)
-        try:
-            return await self._run(spec, visitor_token=visitor_token, visitor_id=visitor_id,
-                                   session=session, on_progress=on_progress,
-                                   cancel_event=cancel_event)
-        finally:
-            self._end(session)
-
-    async def _run(
-        self,
-        spec: JobSpec,
-        *,
-        visitor_token: Secret | None,
-        visitor_id: str,
-        session: str,
-        on_progress: Callable[[Progress], None] | None,
-        cancel_event: asyncio.Event | None,
-    ) -> JobResult:
+        del session_id
         t0 = self._clock()
 
         def emit(p: Progress) -> None:
@@ -542,14 +453,13 @@ class Studio:
                 on_progress(replace(p, elapsed=p.elapsed or self._clock() - t0))
 
         emit(Progress(stage="checking", log_line="Checking inputs"))
-        out_dir = self.session_dir(session)
         job = await self._request(spec)
         problems = rules.validate(job)
         fixes: list[Fix] = []
         wants_window = bool(job.reference_video) and (
             spec.video_start > 0 or spec.video_length is not None)
         if spec.auto_fix and (wants_window or any(p.fixable for p in problems)):
-            job, fixes = await self._doctor(spec, job, out_dir, emit)
+            job, fixes = await self._doctor(spec, job, self.files.temp_dir("work"), emit)
             problems = rules.validate(job)
         if rules.errors_of(problems):
             raise InputError.from_problems(problems)
@@ -558,69 +468,249 @@ class Studio:
         cost = estimate_cost(job)
         client, token, backend = await self._route(visitor_token)
         reservation = None if visitor_token else self.guard.admit(visitor_id, cost)
+        run_id = run_id or new_run_id()
+        journaled = False
         created: list[str] = []  # the prediction id, once Replicate has made one (and billed)
         uploaded: list[UploadedFile] = []
         try:
+            job, inputs = await asyncio.to_thread(self.files.keep_inputs, run_id, job, spec)
+            original, label = _original_of(job)
+            self.library.create(Run(
+                id=run_id, owner=owner, tab=spec.tab.value, status=lib.PREPARING,
+                created_at=time.time(), prompt=spec.prompt,
+                prompt_sent=normalize_tokens(spec.prompt), settings=spec_settings(spec),
+                inputs=inputs, backend=backend, key_kind="visitor" if visitor_token else "host",
+                estimated_cost=cost, original=original.path if original else None,
+                original_label=label, original_facts=_facts(original), warnings=list(warnings),
+                fixes=[{"field": f.field, "action": f.action, "detail": f.detail} for f in fixes],
+                parent_id=parent_id, log_line="Uploading inputs"))
+            journaled = True
             emit(Progress(stage="uploading", log_line="Uploading inputs"))
             paths = [i.path for i in job.images]
             if job.reference_video is not None:
                 paths.append(job.reference_video.path)
             urls, uploaded = await client.input_urls(paths, token)
             body = build_input(job, urls)
+            # The exact body, before the create: after a restart it identifies the prediction.
+            self.library.update(run_id, request=body, input_sent=shorten_urls(body),
+                                status=lib.STARTING, log_line="Creating the prediction")
             if cancel_event is not None and cancel_event.is_set():
                 raise PredictionError("Cancelled before the job started; nothing was billed.",
                                       prediction_id=None, status="canceled")
             emit(Progress(stage="starting", log_line="Creating the prediction"))
 
-            def on_update(p: Progress) -> None:
-                emit(replace(p, elapsed=self._clock() - t0))
+            def on_created(p: Prediction) -> None:
+                created.append(p.id)
+                self.library.update(run_id, prediction_id=p.id,
+                                    status=lib.STARTING if p.status == "starting" else lib.PROCESSING)
 
-            output_path = out_dir / f"kling-{int(time.time())}-{secrets.token_hex(8)}.mp4"
             prediction, _ = await client.run(
-                body, token, dest=str(output_path), on_update=on_update,
-                cancel_event=cancel_event, deadline=self.settings.job_timeout,
-                on_created=lambda p: created.append(p.id),
+                body, token, dest=str(self.library.run_dir(run_id) / "output.mp4"),
+                on_update=self._journal(run_id, emit), cancel_event=cancel_event,
+                deadline=self.settings.job_timeout, on_created=on_created,
             )
-        except BaseException:
+        except BaseException as exc:
             if reservation is not None and not created:
                 # Never reached Replicate as a paid run: give the visitor their run back. Once a
                 # prediction exists it counts, even if the download fails afterwards.
                 self.guard.release(reservation)
+            if journaled:
+                self._journal_failure(run_id, exc, created)
             raise
         finally:
             await client.delete_files(uploaded, token)
+        return await self._finish(run_id, prediction, emit)
 
-        emit(Progress(stage="downloading", status=prediction.status, log_line="Checking the output"))
-        out_info = await self._probe(str(output_path), "video")
-        original: ImageInfo | VideoInfo | None
-        if job.reference_video is not None:
-            original, label = job.reference_video, "Original clip"
-        elif job.start_image is not None:
-            original, label = job.start_image, "Start frame"
-        elif job.reference_images:
-            original, label = job.reference_images[0], "Reference image 1"
+    def _journal(self, run_id: str, emit: Callable[[Progress], None]) -> Callable[[Progress], None]:
+        """An on_update that shows progress and writes it to the run's row (status changes at
+        once, the rest at most every PROGRESS_WRITE_EVERY seconds)."""
+        last: dict[str, Any] = {"status": None, "at": 0.0}
+
+        def on_update(p: Progress) -> None:
+            emit(p)
+            if p.stage in ("downloading", "done") or p.status == "succeeded":
+                status = lib.DOWNLOADING
+            elif p.status in (lib.STARTING, lib.PROCESSING):
+                status = p.status
+            else:
+                return
+            now = time.monotonic()
+            if status == last["status"] and now - last["at"] < PROGRESS_WRITE_EVERY:
+                return
+            last.update(status=status, at=now)
+            try:
+                self.library.update(run_id, status=status, log_line=p.log_line or "",
+                                    fraction=p.fraction)
+            except LibraryError as exc:  # progress is a nicety; the run goes on
+                log.warning("could not journal progress of run %s: %s", run_id, exc)
+
+        return on_update
+
+    def _journal_failure(self, run_id: str, exc: BaseException, created: list[str]) -> None:
+        """Write how a run ended badly; what the user sees in the library."""
+        if isinstance(exc, PredictionError):
+            status = exc.status if exc.status in lib.TERMINAL else lib.FAILED
+            message = exc.message
+        elif isinstance(exc, asyncio.CancelledError):
+            status = lib.CANCELED if created else lib.FAILED
+            message = ("Stopped; the prediction was cancelled on Replicate." if created else
+                       "Stopped before it reached Replicate; nothing was billed.")
+        elif isinstance(exc, KlingError):
+            status, message = lib.FAILED, exc.message
         else:
-            original, label = None, "No original (text to video)"
-        result = JobResult(
-            output_path=str(output_path),
-            original_path=original.path if original is not None else None,
-            original_label=label,
-            prediction_id=prediction.id,
-            status=prediction.status,
-            predict_time=prediction.predict_time,
-            estimated_cost_usd=cost,
-            input_sent=shorten_urls(body),
-            output_facts=_facts(out_info),
-            original_facts=_facts(original),
-            fixes=tuple(fixes),
-            warnings=warnings,
-            backend=backend,
-            spec=spec,
-        )
+            status, message = lib.FAILED, "The Studio hit an unexpected error (see the server log)."
+        try:
+            self.library.update(run_id, status=status, error=message, log_line=message)
+        except LibraryError as write_error:
+            log.error("could not journal the end of run %s: %s", run_id, write_error)
+
+    async def _finish(self, run_id: str, prediction: Prediction,
+                      emit: Callable[[Progress], None]) -> JobResult:
+        """The output is on disk: poster, settings tag, facts; the run is done."""
+        emit(Progress(stage="downloading", status=prediction.status, log_line="Checking the output",
+                      prediction_id=prediction.id))
+        folder = self.library.run_dir(run_id)
+        output = folder / "output.mp4"
+        run = self.library.get(run_id)
+        facts: dict[str, Any] = {}
+        poster: str | None = None
+        try:
+            info = await self._probe(str(output), "video")
+            assert isinstance(info, VideoInfo)
+            facts = _facts(info)
+            poster = await asyncio.to_thread(preview.make_poster, info, str(folder),
+                                             at=info.duration / 2, dest=str(folder / "poster.jpg"))
+        except KlingError as exc:  # the paid file is kept whatever it holds; say what failed
+            log.warning("run %s: the output could not be checked: %s", run_id, exc)
+        if run is not None:
+            try:
+                await asyncio.to_thread(tags.write_settings_tag, output, _tag_of(run, prediction))
+            except KlingError as exc:
+                log.warning("run %s: settings not written into the video: %s", run_id, exc)
+        self.library.update(run_id, status=lib.SUCCEEDED, prediction_id=prediction.id,
+                            predict_time=prediction.predict_time, output=str(output),
+                            poster=poster, output_facts=facts, log_line="Done", fraction=1.0)
+        done = self.library.get(run_id)
+        assert done is not None
         emit(Progress(stage="done", status=prediction.status, log_line="Done",
                       prediction_id=prediction.id, fraction=1.0))
-        return result
+        return result_from_run(done)
+
+    # -- resuming (kling_ui.resumer decides what; this does it) ----------------------------
+
+    async def _route_run(self, run: Run, visitor_token: Secret | None
+                         ) -> tuple[ReplicateClient, Secret, str] | None:
+        """The client and key a journaled run was made with, or None when that key is gone."""
+        if run.backend == "simulator":
+            return await self._route(None) if self.backend_for(None) == "simulator" else (
+                await self._client_for(await asyncio.to_thread(self.simulator_url)),
+                SIMULATOR_TOKEN, "simulator")
+        token = visitor_token if run.key_kind == "visitor" else self.settings.token
+        if token is None:
+            return None
+        return await self._client_for(self.settings.base_url), token, "replicate"
+
+    async def _client_for(self, base: str) -> ReplicateClient:
+        key = (id(asyncio.get_running_loop()), base)
+        client = self._clients.get(key)
+        if client is None:
+            client = ReplicateClient(base, model=self.settings.model, transport=self._transport,
+                                     timeout=self._timeout)
+            self._clients[key] = client
+        return client
+
+    async def resume(
+        self,
+        run: Run,
+        *,
+        visitor_token: Secret | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+        cancel_event: asyncio.Event | None = None,
+    ) -> JobResult | None:
+        """Finish a run a restart interrupted: find or poll its one prediction, save the output.
+
+        Never creates a prediction. Returns the result, or None when the run ended otherwise
+        (written to its row: nothing was billed, the output is gone, the key is needed).
+        """
+        t0 = self._clock()
+
+        def emit(p: Progress) -> None:
+            if on_progress is not None:
+                on_progress(replace(p, elapsed=p.elapsed or self._clock() - t0))
+
+        route = await self._route_run(run, visitor_token)
+        if route is None:
+            self.library.update(run.id, status=lib.WAITING_FOR_KEY, log_line=(
+                "Waiting for the key this run was made with: enter it to fetch the result."))
+            return None
+        client, token, _backend = route
+        emit(Progress(stage="processing", log_line="Resuming after a restart",
+                      prediction_id=run.prediction_id))
+        try:
+            if run.prediction_id is None:
+                found = await self._find_journaled(client, token, run)
+                if found is None:
+                    self.library.update(run.id, status=lib.FAILED, error=(
+                        "The Studio stopped before this run reached Replicate, and no prediction "
+                        "was made for it, so nothing was billed. Run it again."))
+                    return None
+                prediction = found
+                self.library.update(run.id, prediction_id=found.id, status=lib.PROCESSING)
+            else:
+                prediction = await client.get_prediction(run.prediction_id, token)
+        except NotFoundError:
+            why = ("The offline simulator restarted with the Studio, so this simulated run was "
+                   "lost (nothing was billed). Run it again." if run.backend == "simulator" else
+                   "Replicate no longer has this prediction (outputs go about an hour after a "
+                   "run), so its video cannot be fetched.")
+            self.library.update(run.id, status=lib.LOST, error=why, log_line=why)
+            return None
+        age = time.time() - run.created_at
+        deadline = max(RESUME_MIN_DEADLINE, self.settings.job_timeout - age)
+        try:
+            prediction, _ = await client.follow(
+                prediction, token, dest=str(self.library.run_dir(run.id) / "output.mp4"),
+                on_update=self._journal(run.id, emit), cancel_event=cancel_event,
+                deadline=deadline)
+        except BaseException as exc:
+            self._journal_failure(run.id, exc, [prediction.id])
+            raise
+        return await self._finish(run.id, prediction, emit)
+
+    async def _find_journaled(self, client: ReplicateClient, token: Secret, run: Run
+                              ) -> Prediction | None:
+        """The prediction a journaled create made before the Studio stopped, if any."""
+        if run.request is None:
+            return None  # stopped before the body existed: nothing can have been created
+        cause = KlingError("The Studio stopped while starting this run.")
+        return await client._find_created(run.request, token, since=run.created_at, cause=cause)
+
+    async def spec_from_video(self, path: str) -> tuple[JobSpec, str | None]:
+        """The settings a Studio video carries in its comment tag, and the run it came from.
+
+        Raises InputError when the file carries none (not made by the Studio, or re-encoded).
+        """
+        try:
+            tag = await asyncio.to_thread(tags.read_settings_tag, path)
+        except KlingError as exc:
+            raise InputError(f"{exc.message} Drop an MP4 that the Studio saved.") from exc
+        settings = (tag or {}).get("settings")
+        if not isinstance(settings, dict) or settings.get("tab") not in {t.value for t in Tab}:
+            raise InputError("This video carries no Studio settings (it was not saved by the "
+                             "Studio, or it was re-encoded since). Drop an MP4 the Studio saved.")
+        known = {f.name for f in fields(JobSpec)} - {"tab", "start_image", "end_image",
+                                                      "reference_images", "reference_video"}
+        values = {k: v for k, v in settings.items() if k in known}
+        spec = JobSpec(tab=Tab(settings["tab"]), **values)
+        run_id = (tag or {}).get("run_id")
+        return spec, str(run_id) if run_id else None
 
     def code_snippets(self, spec: JobSpec) -> tuple[str, str]:
         """The same request as Python (official client) and cURL, with the key as a placeholder."""
         return snippets(spec, self.settings.model)
+
+
+def _tag_of(run: Run, prediction: Prediction) -> dict[str, Any]:
+    """What goes into the output's comment tag: enough to restore the run's settings."""
+    return {"run_id": run.id, "tab": run.tab, "prompt": run.prompt, "settings": run.settings,
+            "prediction_id": prediction.id, "created_at": run.created_at}

@@ -24,3 +24,21 @@ os.environ["KLING_TESTING"] = "1"  # unexpected errors are re-raised, not hidden
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's package; Playwright drives it (no browser download)
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def browser():  # noqa: ANN201 - a Playwright Browser; imported lazily for non-browser runs
+    """Headless Chromium for the browser tests. A missing Chromium fails; it never skips."""
+    from playwright.sync_api import sync_playwright
+
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()

@@ -168,11 +168,30 @@ async def test_host_limits_apply_to_the_host_key_only(sim, media, tmp_path):
     await studio.run(spec, visitor_token=TOKEN_A, visitor_id="v")  # own key: no host limit
 
 
-async def test_session_files_are_deleted_when_it_ends(studio, media):
-    result = await studio.run(JobSpec(Tab.TEXT, "a fox"), visitor_token=None, visitor_id="gone")
-    assert Path(result.output_path).exists()
-    studio.forget_session("gone")
-    assert not Path(result.output_path).exists()
+async def test_a_run_is_journaled_and_kept_with_its_inputs_output_and_settings(studio, sim, media):
+    _, state = sim
+    seen: list[str] = []
+    spec = JobSpec(Tab.EDIT, "Put the crown from @Image1 on <<<video_1>>>",
+                   reference_images=(media["a"],), reference_video=media["clip"])
+    result = await studio.run(spec, visitor_token=None, visitor_id="v", owner="alice",
+                              on_progress=lambda p: seen.append(p.stage))
+    run = studio.library.get(result.run_id)
+    assert run is not None and run.status == "succeeded" and run.owner == "alice"
+    assert run.prediction_id == result.prediction_id and len(state.creates()) == 1
+    assert run.prompt == spec.prompt and run.prompt_sent.startswith("Put the crown from <<<image_1>>>")
+    assert run.request is not None and run.request["prompt"] == run.prompt_sent
+    # The files live in the run's folder, not in a session's: nothing goes when a tab closes.
+    folder = studio.library.run_dir(run.id)
+    assert Path(result.output_path) == folder / "output.mp4" and Path(result.output_path).stat().st_size > 0
+    assert Path(run.poster).is_file() and Path(run.inputs["reference_video"]).is_relative_to(folder)
+    assert [Path(p).is_file() for p in run.inputs["reference_images"]] == [True]
+    # The settings ride in the MP4 (no re-encode) and restore the same spec.
+    from kling_ui.media.tags import read_settings_tag
+
+    tag = read_settings_tag(result.output_path)
+    assert tag is not None and tag["prompt"] == spec.prompt and tag["settings"]["tab"] == "edit"
+    assert result.spec is not None and result.spec.prompt == spec.prompt
+    assert "uploading" in seen and seen[-1] == "done"
 
 
 async def test_preflight_names_every_bad_file_and_prices_the_trim_window(studio, tmp_path):

@@ -12,26 +12,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from tests.ui_fixtures import LaunchedApp, launched_app, make_fake_png, make_image, make_video
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 RUN_TIMEOUT = 30_000  # ms: a simulated run of 0.5 s plus rendering, with room for a slow CI box
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
+# The `browser` fixture (Debian's Chromium, never skipped) is in conftest.py.
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +133,7 @@ def test_video_reference(page: Page, media: dict[str, Path]) -> None:
     expect(page.locator("#feature-summary")).to_contain_text("feature")
 
 
-def test_edit_video_and_restore_from_history(page: Page, media: dict[str, Path]) -> None:
+def test_edit_video_and_restore_from_the_library(page: Page, media: dict[str, Path]) -> None:
     open_tab(page, "edit", "Edit video")
     upload(page, "edit-video", media["clip"])
     upload(page, "edit-refs", media["img"])
@@ -161,12 +149,15 @@ def test_edit_video_and_restore_from_history(page: Page, media: dict[str, Path])
     compare = page.locator("#edit-compare .kling-compare")
     compare.locator('[data-kc="wipe-mode"]').check()
     expect(compare).to_have_attribute("data-mode", "wipe")
-    # History: the run is listed; clicking it restores its prompt into the Edit tab.
+    # Library: the run is listed; opening it and Restore puts its prompt back into Edit.
     box.fill("something else")
-    page.get_by_role("tab", name="History").click()
-    expect(page.locator("#kling-history-table")).to_contain_text("gets a crown")
-    page.locator("#kling-history-gallery").get_by_role(
-        "button", name=re.compile("Thumbnail 1")).click()
+    page.get_by_role("tab", name="Library").click()
+    gallery = page.locator("#kling-library-gallery")
+    expect(gallery).to_contain_text("gets a crown")
+    gallery.get_by_role("button", name=re.compile("Thumbnail 1")).click()
+    detail = page.locator("#kling-library-detail")
+    expect(detail.locator("video.kc-b")).to_be_attached()
+    detail.get_by_role("button", name="Restore into its tab").click()
     expect(box).to_have_value("<<<video_1>>> gets a crown. <<<image_1>>>")
     expect(box).to_be_visible()
 
@@ -282,8 +273,8 @@ def test_one_click_fix_trims_a_long_clip_to_the_chosen_window(page: Page, app: L
     expect(card).to_contain_text("6.0 s", timeout=RUN_TIMEOUT)
     expect(card).not_to_contain_text("Kling accepts 3-10 s")
     expect(page.locator("#edit-fix-reference_video")).to_be_hidden()
-    # the fixed clip lives in this session's folder, which goes when the session ends
-    assert list((Path(app.studio.data_dir) / "sessions").glob("*/fixed/long-fixed-*.mp4"))
+    # the fixed clip is a temporary file (swept by age); a run that sends it keeps its own copy
+    assert list(app.studio.files.tmp.glob("sessions/*/fixed/long-fixed-*.mp4"))
 
 
 def test_a_panorama_is_cropped_or_padded_as_the_user_chooses(page: Page, tmp_path: Path) -> None:

@@ -4,5 +4,6 @@
 - `probe`:   what an image or video really is (`ImageInfo`, `VideoInfo`), from headers.
 - `fix`:     the input doctor: applies the remedies the rules core names.
 - `preview`: browser-playable previews, poster frames, badge lines.
+- `tags`:    a run's settings in its MP4's comment tag (stream copy, no re-encode).
 - `render`:  the simulator's real mp4 outputs, rendered locally from the inputs.
 """

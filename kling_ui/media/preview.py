@@ -46,13 +46,16 @@ def make_preview(info: VideoInfo, out_dir: str) -> str:
     return out
 
 
-def make_poster(info: VideoInfo, out_dir: str) -> str:
-    """A JPEG frame from about 1 s in (or the middle of a shorter clip), at most 1280 px wide."""
-    out = out_path(out_dir, info.path, "poster", ".jpg")
+def make_poster(info: VideoInfo, out_dir: str, *, at: float | None = None,
+                dest: str | None = None) -> str:
+    """A JPEG frame, at most 1280 px wide: at `at` seconds, else about 1 s in (or the middle of a
+    shorter clip). `dest` names the file (else a new one in `out_dir`)."""
+    out = dest or out_path(out_dir, info.path, "poster", ".jpg")
+    when = min(1.0, info.duration / 2) if at is None else max(0.0, min(at, info.duration - 0.05))
     vf = (f"scale='min({POSTER_MAX_SIDE},iw)':'min({POSTER_MAX_SIDE},ih)'"
           ":force_original_aspect_ratio=decrease:force_divisible_by=2")
     # Raw streams cannot seek, and a seek past a lying duration writes nothing: then frame 0.
-    for seek in (["-ss", f"{min(1.0, info.duration / 2):.3f}"], []):
+    for seek in (["-ss", f"{when:.3f}"], []):
         args = ["-y", *seek, "-i", info.path, "-map", "0:V:0", "-frames:v", "1",
                 "-vf", vf, "-q:v", "3", "-update", "1", "-f", "image2", out]
         proc = run_ffmpeg(args, check=not seek, what="Making the poster frame")

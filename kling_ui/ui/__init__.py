@@ -3,7 +3,7 @@
     page     the whole Blocks: header, banner, keys, the mode tabs, the library, the API
     tabs     one mode tab: inputs, upload cards, token chips, live checks, run/cancel, result
     compare  the synchronized compare player (original beside output, A/B wipe)
-    history  the runs panel and restoring a run into its tab
+    library  the Library tab: every run kept, filters, restore, download, export, delete
     api      the named endpoints for gradio_client (and MCP)
     common   the one error wrapper (`guarded`), the session state, small HTML renderers
 

@@ -9,7 +9,8 @@
                           auto_fix
 
 Each returns (output video, JSON summary). They are wired to hidden components so the UI's own
-handlers stay private. A caller may send its own key in the `X-Replicate-Api-Token` header.
+handlers stay private. A caller may send its own key in the `X-Replicate-Api-Token` header, and
+an `X-Kling-Library-Key` header of its choosing to keep its runs in a library of its own.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import gradio as gr
 
 from ..models import ASPECT_RATIOS, QUALITY_MODES, Tab
 from ..service import JobSpec
-from .common import guarded, header_token, path_of, paths_of, session_id, visitor_id
+from .common import api_owner, guarded, header_token, path_of, paths_of, visitor_id
 from .tabs import RUN_POOL
 
 
@@ -28,9 +29,11 @@ def build_api(studio: Any, *, concurrency: int) -> None:
     """Add the five endpoints (call inside the Blocks)."""
 
     async def _run(spec: JobSpec, request: gr.Request | None) -> tuple[str, dict[str, Any]]:
-        result = await studio.run(spec, visitor_token=header_token(request),
-                                  visitor_id=visitor_id(request),
-                                  session_id=session_id(request))
+        # On the runner, not in this handler: a caller that hangs up does not stop the run,
+        # and its output is still saved in the library (under X-Kling-Library-Key, or "api").
+        handle = studio.start(spec, visitor_token=header_token(request),
+                              visitor_id=visitor_id(request), owner=api_owner(request))
+        result = await handle.wait()
         return result.output_path, result.summary()
 
     @guarded

@@ -11,10 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import hashlib
 import html
 import inspect
 import logging
 import os
+import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -99,14 +101,16 @@ def _translating() -> Iterator[None]:
 class Session:
     """One browser session's private state (a gr.State): never sent to the browser.
 
-    `key` is the visitor's own Replicate key; `cancels` holds the running job's cancel event per
-    tab; `history` every finished run of this session, newest last.
+    `key` is the visitor's own Replicate key (this session only); `owner` whose library this page
+    shows (the hash of the browser's library key, set on load); `watching` the run each tab
+    shows, so Cancel reaches it even after a reload reattached the page to it.
     """
 
     def __init__(self) -> None:
         self.key: Secret | None = None
+        self.owner: str = ANONYMOUS
+        self.watching: dict[str, str] = {}
         self.cancels: dict[str, asyncio.Event] = {}
-        self.history: list[JobResult] = []
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Session:
         # Gradio deep-copies a State's initial value for each new session: start empty (a Secret
@@ -114,7 +118,31 @@ class Session:
         return Session()
 
     def __repr__(self) -> str:
-        return f"Session(key={'set' if self.key else 'none'}, runs={len(self.history)})"
+        return f"Session(key={'set' if self.key else 'none'}, owner={self.owner[:8]})"
+
+
+ANONYMOUS = "anonymous"
+LIBRARY_KEY_HEADER = "x-kling-library-key"
+
+
+def owner_of(library_key: str | None) -> str:
+    """Who a run belongs to: a hash of the browser's (or API caller's) library key, so the
+    server never stores the key itself. No key: the anonymous owner."""
+    key = (library_key or "").strip()
+    if not key:
+        return ANONYMOUS
+    return "lib:" + hashlib.sha256(("kling-o1-studio:" + key).encode()).hexdigest()[:32]
+
+
+def new_library_key() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def api_owner(request: gr.Request | None) -> str:
+    """An API caller's library: the `X-Kling-Library-Key` header it chooses, else "api"."""
+    headers = getattr(request, "headers", None) or {}
+    value = headers.get(LIBRARY_KEY_HEADER, "") if hasattr(headers, "get") else ""
+    return owner_of(value) if (value or "").strip() else "api"
 
 
 def new_session() -> Session:
@@ -288,6 +316,36 @@ def progress_html(p: Progress | None, elapsed: float, *, state: str = "running",
         rows.append(f'<pre class="kling-log">{esc(p.log_line)}</pre>')
     rows.append("</div>")
     return "".join(rows)
+
+
+RUN_STATE = {"succeeded": "done", "failed": "failed", "lost": "failed", "timed out": "failed",
+             "aborted": "failed", "canceled": "canceled"}
+RUN_STATUS_TEXT = {
+    "preparing": "Uploading inputs", "starting": "Starting", "processing": "Generating",
+    "downloading": "Downloading the output", "waiting_for_key": "Waiting for your key",
+    "succeeded": "Done", "failed": "Failed", "canceled": "Canceled", "aborted": "Aborted",
+    "timed out": "Timed out", "lost": "Lost",
+}
+
+
+def run_progress_html(run: Any) -> str:
+    """A library run's journaled state, in the same box as live progress."""
+    state = RUN_STATE.get(run.status, "running")
+    message = RUN_STATUS_TEXT.get(run.status, run.status)
+    if run.error and state != "running":
+        message = f"{message}: {run.error}"
+    elif run.status == "waiting_for_key":
+        message = f"{message}: {run.log_line}"
+    progress = Progress(stage=run.status, status=run.status if run.prediction_id else "",
+                        log_line="" if run.error else run.log_line, fraction=run.fraction,
+                        prediction_id=run.prediction_id)
+    return progress_html(progress, max(0.0, run.updated_at - run.created_at), state=state,
+                         message=message)
+
+
+def session_owner_filter(studio: Any, session: Session) -> str | None:
+    """Whose runs this page lists: the session's own, or everyone's in a single-user Studio."""
+    return None if studio.settings.library_scope == "all" else session.owner
 
 
 def _fmt_fact(key: str, facts: Mapping[str, Any]) -> str:

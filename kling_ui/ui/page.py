@@ -1,9 +1,9 @@
-"""The Studio's Gradio 6 Blocks: banner and keys, five mode tabs, session history, API endpoints.
+"""The Studio's Gradio 6 Blocks: banner and keys, five mode tabs, the Library, API endpoints.
 
 This module builds the page and wires events; it never touches files or the network itself. Every
 handler calls the `Studio` (kling_ui.service) and is wrapped by `common.guarded`, the one place
 errors become `gr.Error`. Layout pieces live beside it: `tabs` (a mode tab), `compare`
-(synchronized compare player), `history` (the runs), `api` (named endpoints).
+(synchronized compare player), `library` (every run kept), `api` (named endpoints).
 
 Gradio 6 takes theme, css and js in `launch()`, so `launch_options()` returns them with the
 hosting settings (max file size, SSR off, no run history: nothing keyed may be recorded).
@@ -18,32 +18,49 @@ import gradio as gr
 
 from ..config import Secret, Settings
 from ..models import Tab
+from ..resumer import resume_with_key
 from .api import build_api
-from .common import Session, guarded, session_id
-from .history import render, restore_handler
+from .common import Session, esc, guarded, new_library_key, owner_of
+from .library import (
+    LibraryHandlers,
+    build_library,
+    listing_outputs,
+    refresh_after_run,
+    wire_library,
+)
 from .tabs import ASSETS, TabHandlers, build_tab, load_presets, wire_tab
 
 MAX_FILE_SIZE = "200mb"  # Kling accepts videos up to 200 MB (kling-o1.md)
+LIBRARY_STORAGE_KEY = "kling-o1-studio-library"
 TITLE = "Kling O1 Studio"
 
 
 def _banner(studio: Any, key: Secret | None) -> str:
     note = studio.backend_note(key)
     cls = "kling-banner-sim" if getattr(studio, "backend", "") == "simulator" else "kling-banner"
-    return f'<div class="{cls}" id="kling-banner">{note}</div>'
+    problem = getattr(studio, "library_problem", None)
+    extra = (f'<div class="kling-banner-problem" role="alert">⚠ {esc(problem)}</div>'
+             if problem else "")
+    return f'<div class="{cls}" id="kling-banner">{note}</div>{extra}'
 
 
 def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
     """The whole page. Queue settings are applied by the caller (app.create_app)."""
     presets = load_presets()
     max_age = max(60, int(settings.max_age_hours * 3600))
-    # Gradio's own cached copies of uploads and outputs go after the same age as ours.
+    # Gradio's own cached copies of uploads and outputs go after the same age as ours; what a
+    # run keeps is copied into the library first.
     with gr.Blocks(title=TITLE, fill_width=False,
                    delete_cache=(min(3600, max_age), max_age)) as demo:
         session = gr.State(Session())
+        # A random key per browser, kept in its localStorage (encrypted with the library's own
+        # secret, so it survives a restart); the server stores only its hash.
+        library_key = gr.BrowserState("", storage_key=LIBRARY_STORAGE_KEY,
+                                      secret=studio.library.browser_secret())
         gr.HTML(f'<header class="kling-header"><h1>{TITLE}</h1><p>Try every input mode of '
                 "Kling O1 (<code>kwaivgi/kling-o1</code> on Replicate): checks before you pay, "
-                "the result beside the original.</p></header>", js_on_load=None)
+                "the result beside the original, every run kept in your library.</p></header>",
+                js_on_load=None)
         banner = gr.HTML(_banner(studio, None), js_on_load=None, elem_id="kling-banner-html")
         with gr.Accordion("Use your own Replicate key", open=False, elem_id="kling-key"):
             gr.Markdown("Kept in this browser session only, on the server; never shown again or "
@@ -63,33 +80,33 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
                             elem_classes=["kling-tab"]):
                     ui = build_tab(tab, presets.get(tab.value, []))
                     handlers[tab] = TabHandlers(studio, ui)
-            with gr.Tab("History", id="history", elem_id="tab-history"):
-                history_gallery = gr.Gallery(label="Runs of this session", columns=3, height=360,
-                                             allow_preview=False, elem_id="kling-history-gallery",
-                                             interactive=False)
-                history_table = gr.HTML(render(Session())[1], js_on_load=None,
-                                        elem_id="kling-history-table")
+            with gr.Tab("Library", id="library", elem_id="tab-library"):
+                lib_ui = build_library()
+        lib_handlers = LibraryHandlers(studio, handlers)
 
-        def show_history(s: Session) -> tuple[Any, str]:
-            return render(s)
-
+        refresh, refresh_inputs = refresh_after_run(lib_handlers, lib_ui)
         for h in handlers.values():
             wire_tab(h.ui, h, session, concurrency=max(1, settings.concurrency),
-                     on_result=show_history, result_outputs=[history_gallery, history_table])
+                     on_result=guarded(refresh), result_outputs=listing_outputs(lib_ui),
+                     result_inputs=refresh_inputs)
 
         restore_outputs: list[Any] = [tabs]
         for h in handlers.values():
             restore_outputs += h.input_components()
-        history_gallery.select(guarded(restore_handler(handlers)), inputs=[session],
-                               outputs=restore_outputs, api_visibility="private")
+        wire_library(lib_ui, lib_handlers, session, restore_outputs=restore_outputs)
 
         @guarded
-        def set_key(value: str, s: Session) -> tuple[str, str, str]:
+        async def set_key(value: str, s: Session) -> tuple[str, str, str]:
             value = (value or "").strip()
             if not value:
                 return "", "Paste a key first.", _banner(studio, s.key)
             s.key = Secret(value)
-            return ("", "Your own key is in use for this session.", _banner(studio, s.key))
+            note = "Your own key is in use for this session."
+            resumed = await resume_with_key(studio, s.owner, s.key)
+            if resumed:
+                note += (f" It fetches {len(resumed)} run{'s' if len(resumed) != 1 else ''} "
+                         "that waited for it; see the Library.")
+            return "", note, _banner(studio, s.key)
 
         @guarded
         def clear_key(s: Session) -> tuple[str, str, str]:
@@ -98,20 +115,30 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
 
         key_outputs = [key_box, key_status, banner]
         use_key.click(set_key, inputs=[key_box, session], outputs=key_outputs,
-                      api_visibility="private", queue=False, show_progress="hidden")
+                      api_visibility="private", show_progress="hidden")
         key_box.submit(set_key, inputs=[key_box, session], outputs=key_outputs,
-                       api_visibility="private", queue=False, show_progress="hidden")
+                       api_visibility="private", show_progress="hidden")
         forget_key.click(clear_key, inputs=[session], outputs=key_outputs,
                          api_visibility="private", queue=False, show_progress="hidden")
 
         build_api(studio, concurrency=max(1, settings.concurrency))
 
-        def end_session(request: gr.Request) -> None:
-            # A closed tab's fixed files and outputs go at once (a run still in flight keeps
-            # its files until it ends); older leftovers go with the sweeper (app.create_app).
-            studio.forget_session(session_id(request))
+        def on_load(key: str, s: Session) -> tuple[str, str]:
+            key = key or new_library_key()
+            s.owner = owner_of(key)
+            return key, _banner(studio, s.key)
 
-        demo.unload(end_session)
+        loaded = demo.load(on_load, inputs=[library_key, session], outputs=[library_key, banner],
+                           api_visibility="private", show_progress="hidden")
+        loaded.then(guarded(lib_handlers.render), inputs=[session, *refresh_inputs],
+                    outputs=listing_outputs(lib_ui), api_visibility="private",
+                    show_progress="hidden")
+        for h in handlers.values():
+            # Each tab shows its latest run again, and follows it while it runs. Not in the run
+            # pool: watching costs nothing, and the run it watches already holds its place.
+            loaded.then(guarded(h.reattach), inputs=[session], outputs=h.outputs_reattach(),
+                        api_visibility="private", show_progress="hidden",
+                        concurrency_limit=None, preprocess=False)
     return demo
 
 
@@ -122,9 +149,15 @@ def _read(name: str) -> str:
 def launch_options(settings: Settings, studio: Any) -> dict[str, Any]:
     """Keyword arguments for `Blocks.launch()` (Gradio 6: theme, css and js live here)."""
     allowed = [str(ASSETS)]
+    blocked: list[str] = []
     data_dir = getattr(studio, "data_dir", None) or settings.data_dir
     if data_dir:
         allowed.append(str(Path(data_dir)))
+        library = getattr(studio, "library", None)
+        if library is not None:
+            # Files are served by path (run ids are unguessable); the database and the secret
+            # that encrypts browsers' library keys never are.
+            blocked += library.private_paths()
     opts: dict[str, Any] = {
         "server_name": settings.host,
         "server_port": settings.port,
@@ -132,6 +165,7 @@ def launch_options(settings: Settings, studio: Any) -> dict[str, Any]:
         "ssr_mode": False,
         "run_history": False,  # a visitor's key must never be replayable from the browser
         "allowed_paths": allowed,
+        "blocked_paths": blocked,
         "theme": gr.themes.Soft(primary_hue="indigo", secondary_hue="sky"),
         "css": _read("studio.css"),
         "js": "() => {\n" + _read("studio.js") + "\n}",

@@ -19,10 +19,10 @@ from typing import Any
 import gradio as gr
 
 from ..errors import InputError, KlingError, PredictionError
+from ..jobs import JobSpec, UploadCheck, result_from_run
 from ..models import ASPECT_RATIOS, QUALITY_MODES, Progress, Tab
 from ..prompt import image_token, token_numbers
 from ..rules import VIDEO_MAX_SECONDS, allowed_durations
-from ..service import JobResult, JobSpec, UploadCheck
 from .common import (
     Session,
     card_html,
@@ -32,7 +32,9 @@ from .common import (
     paths_of,
     preflight_html,
     progress_html,
+    run_progress_html,
     session_id,
+    session_owner_filter,
     tokens_html,
     visitor_id,
 )
@@ -116,6 +118,25 @@ def spec_from(tab: Tab, values: dict[str, Any]) -> JobSpec:
         video_length=float(length) if length and float(length) < 10 else None,
         aspect_fix="crop" if values.get("aspect_fix") == "crop" else "pad",
     )
+
+
+def spec_values(spec: JobSpec, names: list[str]) -> list[Any]:
+    """A run's settings as values for a tab's controls (in `names` order)."""
+    values: dict[str, Any] = {
+        "prompt": spec.prompt,
+        "start_image": spec.start_image,
+        "end_image": spec.end_image,
+        "reference_images": list(spec.reference_images) or None,
+        "reference_video": spec.reference_video,
+        "aspect_ratio": spec.aspect_ratio,
+        "duration": spec.duration,
+        "mode": spec.quality,
+        "keep_original_sound": spec.keep_original_sound,
+        "video_start": spec.video_start,
+        "video_length": spec.video_length or 10,
+        "aspect_fix": spec.aspect_fix,
+    }
+    return [values.get(n, gr.skip()) for n in names]
 
 
 def _image_input(label: str, elem_id: str) -> gr.Image:
@@ -381,82 +402,116 @@ class TabHandlers:
         ui = self.ui
         return [ui.progress, ui.compare, ui.facts, ui.download, ui.summary]
 
+    def outputs_reattach(self) -> list[Any]:
+        return self.outputs_run() + self.input_components()
+
     async def run(self, request: gr.Request, session: Session, *values: Any) -> Any:
-        """Run the job, yielding live progress; on success the compare view and summary."""
-        ui = self.ui
+        """Start the job on the Studio's runner, then watch it.
+
+        The job does not belong to this handler: when the page reloads or closes, Gradio drops
+        the handler and the job goes on; the reloaded page reattaches (`reattach`).
+        """
         v = dict(zip(self.input_names(), values, strict=False))
-        spec = spec_from(ui.tab, v)
-        cancel = asyncio.Event()
-        session.cancels[ui.tab.value] = cancel
-        updates: asyncio.Queue[Progress] = asyncio.Queue()
-        loop = asyncio.get_running_loop()
+        spec = spec_from(self.ui.tab, v)
+        handle = self.studio.start(spec, visitor_token=session.key,
+                                   visitor_id=visitor_id(request), owner=session.owner)
+        session.watching[self.ui.tab.value] = handle.run_id
+        yield [progress_html(None, 0.0, message="Checking your inputs"), *[gr.skip()] * 4]
+        async for update in self._watch(handle.run_id):
+            yield update
 
-        def on_progress(p: Progress) -> None:
-            loop.call_soon_threadsafe(updates.put_nowait, p)
+    async def _watch(self, run_id: str) -> Any:
+        """Yield the run's progress until it ends, then its result (or say how it ended).
 
-        started = time.monotonic()
-        task = asyncio.ensure_future(self.studio.run(
-            spec, visitor_token=session.key, visitor_id=visitor_id(request),
-            session_id=session_id(request),
-            on_progress=on_progress, cancel_event=cancel))
-        last: Progress | None = None
+        Reads the runner's live handle when this process runs the job, else the library's
+        journal (a run resumed elsewhere, or one that ended before the page came back).
+        """
         skip = [gr.skip()] * 4
-        try:
-            yield [progress_html(None, 0.0, message="Checking your inputs"), *skip]
-            while not task.done():
-                try:
-                    last = await asyncio.wait_for(updates.get(), timeout=1.0)
-                except asyncio.TimeoutError:
-                    pass
-                yield [progress_html(last, time.monotonic() - started), *skip]
-            result: JobResult = task.result()
-        except PredictionError as exc:
-            if exc.status == "canceled" and cancel.is_set():
-                yield [progress_html(last, time.monotonic() - started, state="canceled",
-                                     message="Canceled: the prediction was stopped."), *skip]
+        while True:
+            handle = self.studio.handle(run_id)
+            if handle is not None:
+                if handle.done:
+                    break
+                yield [progress_html(handle.progress, time.monotonic() - handle.started,
+                                     message=_canceling(handle)), *skip]
+            else:
+                run = self.studio.library.get(run_id)
+                if run is None or not run.in_flight:
+                    break
+                yield [run_progress_html(run), *skip]
+                if run.status == "waiting_for_key":
+                    return
+            await asyncio.sleep(WATCH_EVERY)
+        handle = self.studio.handle(run_id)
+        if handle is not None:
+            result, exc = handle.outcome()
+            elapsed = time.monotonic() - handle.started
+            if exc is not None:
+                yield [_failure_html(exc, handle.progress, elapsed), *skip]
+                if not _was_canceled(exc):
+                    raise exc  # `guarded` shows our errors as one message, re-raises bugs
                 return
-            yield [progress_html(last, time.monotonic() - started, state="failed",
-                                 message=f"Failed: {exc.message}"), *skip]
-            raise
-        except KlingError as exc:
-            yield [progress_html(last, time.monotonic() - started, state="failed",
-                                 message=f"Not run: {exc.message.splitlines()[0]}"), *skip]
-            raise
-        finally:
-            if not task.done():
-                # The event was cancelled (Cancel, or the tab closed): stop the prediction too.
-                cancel.set()
-                _keep_until_done(task)
-            if session.cancels.get(ui.tab.value) is cancel:
-                session.cancels.pop(ui.tab.value, None)
-        session.history.append(result)
+            message = f"Done in {elapsed:.0f} s"
+        else:
+            run = self.studio.library.get(run_id)
+            if run is None:
+                yield [progress_html(None, 0.0, state="failed", message="This run is gone."), *skip]
+                return
+            if run.status != "succeeded":
+                yield [run_progress_html(run), *skip]
+                return
+            result = result_from_run(run)
+            message = "Done"
         done = Progress(stage="done", status=result.status, prediction_id=result.prediction_id)
-        yield [progress_html(done, time.monotonic() - started, state="done",
-                             message=f"Done in {time.monotonic() - started:.0f} s"),
+        yield [progress_html(done, 0.0, state="done", message=message),
                compare_html(result), facts_html(result), result.output_path, result.summary()]
 
+    async def reattach(self, session: Session) -> Any:
+        """On page load: show this tab's latest run (its inputs too), and follow it while it
+        runs, so a reload or a new tab picks up where the last one was."""
+        ui = self.ui
+        run = self.studio.library.latest(session_owner_filter(self.studio, session), ui.tab.value)
+        names = self.input_names()
+        if run is None:
+            yield [gr.skip()] * (5 + len(names))
+            return
+        spec = result_from_run(run).spec
+        inputs = spec_values(spec, names) if spec is not None else [gr.skip()] * len(names)
+        session.watching[ui.tab.value] = run.id
+        first = True
+        async for update in self._watch(run.id):
+            yield update + (inputs if first else [gr.skip()] * len(names))
+            first = False
+
     def cancel(self, session: Session) -> str:
-        event = session.cancels.get(self.ui.tab.value)
-        if event is None:
+        run_id = session.watching.get(self.ui.tab.value)
+        if not run_id or not self.studio.cancel_run(run_id):
             return progress_html(None, 0.0, state="canceled", message="Nothing is running.")
-        event.set()
         return progress_html(None, 0.0, state="canceled",
                              message="Canceling: stopping the prediction…")
 
 
-_BACKGROUND: set[asyncio.Future[Any]] = set()
+WATCH_EVERY = 0.5  # seconds between progress updates on the page
 
 
-def _keep_until_done(task: asyncio.Future[Any]) -> None:
-    """Let a cancelled run finish cancelling its prediction; swallow its expected error."""
-    _BACKGROUND.add(task)
+def _was_canceled(exc: BaseException) -> bool:
+    return isinstance(exc, PredictionError) and exc.status == "canceled"
 
-    def done(t: asyncio.Future[Any]) -> None:
-        _BACKGROUND.discard(t)
-        if not t.cancelled():
-            t.exception()
 
-    task.add_done_callback(done)
+def _canceling(handle: Any) -> str:
+    return "Canceling: stopping the prediction…" if handle.cancel_requested else ""
+
+
+def _failure_html(exc: BaseException, last: Progress | None, elapsed: float) -> str:
+    if _was_canceled(exc):
+        return progress_html(last, elapsed, state="canceled",
+                             message="Canceled: the prediction was stopped.")
+    if isinstance(exc, PredictionError):
+        return progress_html(last, elapsed, state="failed", message=f"Failed: {exc.message}")
+    if isinstance(exc, KlingError):
+        return progress_html(last, elapsed, state="failed",
+                             message=f"Not run: {exc.message.splitlines()[0]}")
+    return progress_html(last, elapsed, state="failed", message="Failed: an unexpected error.")
 
 
 def _empty(name: str) -> Any:
@@ -470,7 +525,8 @@ def _empty(name: str) -> Any:
 
 
 def wire_tab(ui: TabUI, handlers: TabHandlers, session: gr.State, *, concurrency: int,
-             on_result: Callable[..., Any], result_outputs: list[Any]) -> None:
+             on_result: Callable[..., Any], result_outputs: list[Any],
+             result_inputs: list[Any] | None = None) -> None:
     """Connect one tab's events. UI-internal events are private: not part of the API.
 
     Events reading uploads skip Gradio's preprocessing (`preprocess=False`): gr.Image would open
@@ -498,12 +554,11 @@ def wire_tab(ui: TabUI, handlers: TabHandlers, session: gr.State, *, concurrency
         api_visibility="private", concurrency_id=RUN_POOL, concurrency_limit=concurrency,
         preprocess=False,
         show_progress="minimal", show_progress_on=[ui.progress])
-    run_event.then(on_result, inputs=[session], outputs=result_outputs, api_visibility="private",
-                   show_progress="hidden")
-    # Cancel sets this session's event; the service then cancels the prediction and the run
-    # handler reports it (a confirmed "Canceled"). We do not also pass `cancels=[run_event]`:
-    # killing the generator raced with its own last yields and could leave a stale "Generating"
-    # on screen, and the prediction is stopped either way (the handler's `finally` sets the event
-    # if Gradio ever drops the run, e.g. when the tab closes).
+    # `.then` runs after a failure too (as `.success` would not): the library shows either.
+    run_event.then(on_result, inputs=[session, *(result_inputs or [])], outputs=result_outputs,
+                   api_visibility="private", show_progress="hidden")
+    # Cancel asks the runner to cancel the run this tab watches; the service cancels the
+    # prediction and the watcher reports it (a confirmed "Canceled"). Nothing else cancels a
+    # run: not a reload, not a closed tab (issue #10), so there is no `cancels=[run_event]`.
     ui.cancel.click(guarded(handlers.cancel), inputs=[session], outputs=[ui.progress],
                     api_visibility="private", queue=False, show_progress="hidden")

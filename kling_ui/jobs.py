@@ -1,0 +1,167 @@
+"""What a run is, as plain values: the upload card, the request, the checks and the result.
+
+`JobSpec` is what a tab or an API caller asks for (local paths, trim window, fix choices);
+`JobResult` is a finished run as the result panel, the library and the API summary show it.
+`spec_settings()` / `spec_from_run()` / `result_from_run()` turn them into and out of the
+library's rows, so a run restored after a restart looks the same as one just made.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import TYPE_CHECKING, Any
+
+from .models import Fix, ImageInfo, Problem, Tab, VideoInfo
+
+if TYPE_CHECKING:
+    from .library import Run
+
+
+@dataclass(frozen=True)
+class UploadCheck:
+    """What the app knows about one upload, for its preview card."""
+
+    path: str  # the file that will be sent (the original, or the doctor's output)
+    info: ImageInfo | VideoInfo
+    problems: tuple[Problem, ...]
+    badge: str  # "8.1 s · 1920x1080 · 30 fps · audio · 24.0 MB", failing parts marked
+    preview_path: str | None = None  # browser-playable video (the original when it plays)
+    poster_path: str | None = None  # a JPEG frame of a video
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.is_error)
+
+    @property
+    def fixable(self) -> bool:
+        return any(p.fixable for p in self.problems)
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """What a tab (or an API caller) asks for, with local file paths."""
+
+    tab: Tab
+    prompt: str
+    start_image: str | None = None
+    end_image: str | None = None
+    reference_images: tuple[str, ...] = ()
+    reference_video: str | None = None
+    aspect_ratio: str = "16:9"
+    duration: int = 5
+    quality: str = "pro"
+    keep_original_sound: bool = True
+    auto_fix: bool = True  # apply the doctor's fixes before upload (API default; UI passes True)
+    video_start: float = 0.0  # trim window start, seconds
+    video_length: float | None = None  # trim window length; None = up to 10 s
+    aspect_fix: str = "pad"  # "pad" or "crop" for images outside 1:2.5..2.5:1
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """A finished run, as shown in the result panel, the history and the API summary."""
+
+    output_path: str
+    original_path: str | None  # what to play beside the output: the video or the start frame
+    prediction_id: str
+    status: str
+    predict_time: float | None
+    estimated_cost_usd: float
+    input_sent: dict[str, Any]  # exact Replicate input, file URLs shortened
+    output_facts: dict[str, Any]  # duration, width, height, fps, has_audio
+    original_facts: dict[str, Any]
+    fixes: tuple[Fix, ...] = ()
+    warnings: tuple[str, ...] = ()
+    backend: str = "simulator"
+    original_label: str = "Original"  # what the original is: "Original clip", "Start frame", ...
+    spec: JobSpec | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # metrics later steps add (motion, ...)
+    run_id: str = ""  # the library's id for this run
+    created_at: float = 0.0
+
+    def summary(self) -> dict[str, Any]:
+        """The JSON summary the API endpoints return (no key, no local paths)."""
+        return {
+            "run_id": self.run_id,
+            "prediction_id": self.prediction_id,
+            "status": self.status,
+            "predict_time": self.predict_time,
+            "estimated_cost_usd": self.estimated_cost_usd,
+            "input": self.input_sent,
+            "output": self.output_facts,
+            "original": self.original_facts,
+            "fixes_applied": [f"{f.field}: {f.detail}" for f in self.fixes],
+            "warnings": list(self.warnings),
+            "backend": self.backend,
+            **self.extra,
+        }
+
+
+@dataclass(frozen=True)
+class Preflight:
+    """The checks shown before a run: every problem, the tokens, and the cost estimate."""
+
+    problems: tuple[Problem, ...]
+    tokens: tuple[tuple[str, str], ...]  # (token, what it points at)
+    cost_usd: float
+    cost_text: str
+    prompt: str  # the prompt as it will be sent (@Image1 spellings rewritten)
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.is_error)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+_FILE_FIELDS = ("start_image", "end_image", "reference_images", "reference_video")
+
+
+def spec_settings(spec: JobSpec) -> dict[str, Any]:
+    """A spec's settings without its files (those are kept as the run's inputs)."""
+    values = {k: v for k, v in asdict(spec).items() if k not in _FILE_FIELDS}
+    values["tab"] = spec.tab.value
+    return values
+
+
+def spec_from_run(run: Run) -> JobSpec:
+    """The spec a run was made from, pointing at the library's copies of its inputs.
+
+    When the video was cut or re-encoded before upload, the kept source (the clip as uploaded)
+    comes back with the same trim window, so restoring a run shows what the user chose.
+    """
+    known = {f.name for f in fields(JobSpec)}
+    values = {k: v for k, v in run.settings.items() if k in known and k not in _FILE_FIELDS}
+    values["tab"] = Tab(run.tab)
+    inputs = run.inputs
+    video = inputs.get("source_video") or inputs.get("reference_video")
+    if not inputs.get("source_video"):
+        values["video_start"], values["video_length"] = 0.0, None  # the copy is the window
+    refs = inputs.get("reference_images") or ()
+    return JobSpec(start_image=inputs.get("start_image"), end_image=inputs.get("end_image"),
+                   reference_images=tuple(refs), reference_video=video, **values)
+
+
+def result_from_run(run: Run) -> JobResult:
+    """A library run as the result panel shows it (the output may still be missing)."""
+    return JobResult(
+        output_path=run.output or "",
+        original_path=run.original,
+        original_label=run.original_label or "Original",
+        prediction_id=run.prediction_id or "",
+        status=run.status,
+        predict_time=run.predict_time,
+        estimated_cost_usd=run.estimated_cost,
+        input_sent=run.input_sent,
+        output_facts=run.output_facts,
+        original_facts=run.original_facts,
+        fixes=tuple(Fix(**f) if isinstance(f, dict) else Fix("", "", str(f)) for f in run.fixes),
+        warnings=tuple(run.warnings),
+        backend=run.backend,
+        spec=spec_from_run(run),
+        run_id=run.id,
+        created_at=run.created_at,
+        extra=dict(run.metrics),
+    )

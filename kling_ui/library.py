@@ -1,0 +1,584 @@
+"""The library: every run the Studio makes, kept in one SQLite file beside the run folders.
+
+This module is the only place with SQL (STYLE.md, "What lasts, and where"). Layout on disk:
+
+    <data dir>/library.sqlite3      runs and the host's spending ledger (WAL mode)
+    <data dir>/runs/<run id>/       the inputs actually sent, output.mp4, poster.jpg
+    <data dir>/tmp/                 previews and half-made fixes, swept by age (not ours)
+
+A run's row is written before the paid request ("journal first") and updated at every step after
+it, so a restart can find what was in flight (`unfinished()`) and the resumer can finish it. Rows
+come back as frozen `Run` dataclasses with absolute paths; paths are stored relative to the data
+folder, so the folder can be moved.
+
+Concurrency: one connection per thread, short transactions, `BEGIN IMMEDIATE` where a read must
+decide a write (admissions, claims). Several processes may open one folder (SQLite's locking keeps
+the file whole); a run in flight is worked on by one process at a time through a lease
+(`claim()`), so two app processes never poll or download the same prediction twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import shutil
+import socket
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import LibraryError
+
+log = logging.getLogger(__name__)
+
+DB_NAME = "library.sqlite3"
+SECRET_NAME = "browser-secret"
+RUNS_DIR = "runs"
+TMP_DIR = "tmp"
+LEASE_SECONDS = 120.0  # a worker renews its lease on every update; a dead one's lapses
+BUSY_TIMEOUT_MS = 10_000
+
+# Statuses. In flight: the row may still change. Terminal: it will not (but for deletion).
+PREPARING = "preparing"  # inputs copied, uploads under way; no prediction yet
+STARTING, PROCESSING, DOWNLOADING = "starting", "processing", "downloading"
+WAITING_FOR_KEY = "waiting_for_key"  # a visitor's key run found after a restart
+SUCCEEDED, FAILED, CANCELED, ABORTED = "succeeded", "failed", "canceled", "aborted"
+TIMED_OUT, LOST = "timed out", "lost"
+IN_FLIGHT = (PREPARING, STARTING, PROCESSING, DOWNLOADING, WAITING_FOR_KEY)
+TERMINAL = (SUCCEEDED, FAILED, CANCELED, ABORTED, TIMED_OUT, LOST)
+
+# Numbered migrations, applied in order at start-up (PRAGMA user_version counts them). Never edit
+# one that has shipped: add the next.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        tab TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        finished_at REAL,
+        prompt TEXT NOT NULL DEFAULT '',
+        prompt_sent TEXT NOT NULL DEFAULT '',
+        settings TEXT NOT NULL DEFAULT '{}',
+        inputs TEXT NOT NULL DEFAULT '{}',
+        request TEXT,
+        input_sent TEXT NOT NULL DEFAULT '{}',
+        prediction_id TEXT,
+        backend TEXT NOT NULL DEFAULT 'simulator',
+        key_kind TEXT NOT NULL DEFAULT 'host',
+        estimated_cost REAL NOT NULL DEFAULT 0,
+        predict_time REAL,
+        output TEXT,
+        poster TEXT,
+        original TEXT,
+        original_label TEXT NOT NULL DEFAULT '',
+        output_facts TEXT NOT NULL DEFAULT '{}',
+        original_facts TEXT NOT NULL DEFAULT '{}',
+        warnings TEXT NOT NULL DEFAULT '[]',
+        fixes TEXT NOT NULL DEFAULT '[]',
+        parent_id TEXT,
+        metrics TEXT NOT NULL DEFAULT '{}',
+        error TEXT,
+        log_line TEXT NOT NULL DEFAULT '',
+        fraction REAL,
+        worker TEXT,
+        lease_until REAL
+    );
+    CREATE INDEX runs_owner_created ON runs (owner, created_at DESC);
+    CREATE INDEX runs_status ON runs (status);
+    CREATE TABLE admissions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        visitor TEXT NOT NULL,
+        at REAL NOT NULL,
+        day INTEGER NOT NULL,
+        cost REAL NOT NULL
+    );
+    CREATE INDEX admissions_visitor_at ON admissions (visitor, at);
+    CREATE INDEX admissions_day ON admissions (day);
+    """,
+)
+
+_JSON = ("settings", "inputs", "request", "input_sent", "output_facts", "original_facts",
+         "warnings", "fixes", "metrics")
+_PATHS = ("output", "poster", "original")
+
+
+@dataclass(frozen=True)
+class Run:
+    """One row of the library. Paths are absolute; `inputs` maps a field to its file(s)."""
+
+    id: str
+    owner: str
+    tab: str
+    status: str
+    created_at: float
+    updated_at: float = 0.0
+    finished_at: float | None = None
+    prompt: str = ""
+    prompt_sent: str = ""
+    settings: dict[str, Any] = field(default_factory=dict)
+    inputs: dict[str, Any] = field(default_factory=dict)  # field -> path or [paths]
+    request: dict[str, Any] | None = None  # the exact body sent on create (for exact matching)
+    input_sent: dict[str, Any] = field(default_factory=dict)  # shortened, for display
+    prediction_id: str | None = None
+    backend: str = "simulator"
+    key_kind: str = "host"  # host (the host's key or simulator) or visitor (their own key)
+    estimated_cost: float = 0.0
+    predict_time: float | None = None
+    output: str | None = None
+    poster: str | None = None
+    original: str | None = None
+    original_label: str = ""
+    output_facts: dict[str, Any] = field(default_factory=dict)
+    original_facts: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    fixes: list[dict[str, str]] = field(default_factory=list)  # {field, action, detail}
+    parent_id: str | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    log_line: str = ""
+    fraction: float | None = None
+    worker: str | None = None
+    lease_until: float | None = None
+
+    @property
+    def in_flight(self) -> bool:
+        return self.status in IN_FLIGHT
+
+    @property
+    def billed(self) -> bool:
+        """A prediction exists, so Replicate bills it (an estimate of what, not a receipt)."""
+        return self.prediction_id is not None
+
+
+@dataclass(frozen=True)
+class Totals:
+    runs: int
+    in_flight: int
+    spent_today: float
+    spent_all: float
+
+
+_COLUMNS = tuple(f.name for f in fields(Run))
+
+
+def new_run_id() -> str:
+    """A run's id: unguessable, since its files are served by path (96 random bits)."""
+    return secrets.token_hex(12)
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Library:
+    """The runs of this Studio, and the host's spending ledger, in `root`.
+
+    Raises LibraryError (never a bare OSError or sqlite3 error) when the folder cannot be used:
+    read-only, full, or holding a database from a newer version of the Studio.
+    """
+
+    def __init__(self, root: str | os.PathLike[str], *, clock: Callable[[], float] = time.time) -> None:
+        self.root = Path(root).expanduser().resolve()
+        self._clock = clock
+        self._local = threading.local()
+        self.worker = worker_name()
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            (self.root / RUNS_DIR).mkdir(exist_ok=True)
+            (self.root / TMP_DIR).mkdir(exist_ok=True)
+        except OSError as exc:
+            raise LibraryError(_folder_message(self.root, exc)) from exc
+        if not os.access(self.root, os.W_OK):
+            raise LibraryError(_folder_message(self.root, PermissionError("read-only")))
+        self.path = self.root / DB_NAME
+        self._migrate()
+
+    # -- connection and schema -------------------------------------------------------------
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            try:
+                conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000,
+                                       isolation_level=None, check_same_thread=False)
+                conn.row_factory = sqlite3.Row
+                conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = NORMAL")
+                conn.execute("PRAGMA foreign_keys = ON")
+            except sqlite3.Error as exc:
+                raise LibraryError(_db_message(self.path, exc)) from exc
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def _tx(self, immediate: bool = False) -> Iterator[sqlite3.Connection]:
+        """One short transaction; sqlite errors become LibraryError with a message to act on."""
+        conn = self._conn()
+        try:
+            conn.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise LibraryError(_db_message(self.path, exc)) from exc
+
+    def _migrate(self) -> None:
+        with self._tx(immediate=True) as conn:
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            if version > len(MIGRATIONS):
+                raise LibraryError(
+                    f"The library in {self.root} was made by a newer version of Kling O1 Studio "
+                    f"(schema {version}; this version knows {len(MIGRATIONS)}). Update the app, "
+                    "or point KLING_DATA_DIR at another folder. Nothing was changed or deleted.")
+            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                for statement in filter(str.strip, script.split(";")):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {number}")
+                log.info("library schema migrated to %d", number)
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # -- paths -----------------------------------------------------------------------------
+
+    def run_dir(self, run_id: str) -> Path:
+        safe = "".join(c for c in run_id if c.isalnum())[:64]
+        if not safe or safe != run_id:
+            raise LibraryError(f"{run_id!r} is not a run id.")
+        path = self.root / RUNS_DIR / safe
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @property
+    def tmp_dir(self) -> Path:
+        return self.root / TMP_DIR
+
+    def browser_secret(self) -> str:
+        """The secret that encrypts each browser's library key in its localStorage; made once
+        per data folder (0600), so keys still open after a restart."""
+        path = self.root / SECRET_NAME
+        try:
+            return path.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            pass
+        value = secrets.token_urlsafe(32)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(value)
+        return value
+
+    def private_paths(self) -> list[str]:
+        """Files in the data folder that must never be served to a browser."""
+        return [str(self.root / name) for name in
+                (DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm", SECRET_NAME)]
+
+    def _rel(self, path: str | None) -> str | None:
+        if not path:
+            return None
+        p = Path(path).resolve()
+        return str(p.relative_to(self.root)) if p.is_relative_to(self.root) else str(p)
+
+    def _abs(self, rel: str | None) -> str | None:
+        if not rel:
+            return None
+        return str(self.root / rel) if not os.path.isabs(rel) else rel
+
+    # -- rows ------------------------------------------------------------------------------
+
+    def _to_row(self, values: dict[str, Any]) -> dict[str, Any]:
+        row = dict(values)
+        for key in _JSON:
+            if key in row:
+                row[key] = None if row[key] is None else json.dumps(row[key], default=str)
+        for key in _PATHS:
+            if key in row:
+                row[key] = self._rel(row[key])
+        if "inputs" in values:
+            row["inputs"] = json.dumps({k: self._rel_any(v) for k, v in (values["inputs"] or {}).items()})
+        return row
+
+    def _rel_any(self, value: Any) -> Any:
+        if isinstance(value, (list, tuple)):
+            return [self._rel(v) for v in value]
+        return self._rel(value) if isinstance(value, str) else value
+
+    def _abs_any(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self._abs(v) for v in value]
+        return self._abs(value) if isinstance(value, str) else value
+
+    def _from_row(self, row: sqlite3.Row) -> Run:
+        values = {k: row[k] for k in row.keys() if k in _COLUMNS}  # noqa: SIM118 - a Row iterates values
+        for key in _JSON:
+            raw = values.get(key)
+            values[key] = None if raw is None else json.loads(raw)
+        for key in _PATHS:
+            values[key] = self._abs(values.get(key))
+        values["inputs"] = {k: self._abs_any(v) for k, v in (values.get("inputs") or {}).items()}
+        if values.get("settings") is None:
+            values["settings"] = {}
+        return Run(**values)
+
+    def create(self, run: Run) -> Run:
+        """Journal a new run (before anything is spent on it); returns it as stored."""
+        now = self._clock()
+        run = replace(run, created_at=run.created_at or now, updated_at=now,
+                      worker=self.worker, lease_until=now + LEASE_SECONDS)
+        row = self._to_row({name: getattr(run, name) for name in _COLUMNS})
+        cols = ", ".join(row)
+        marks = ", ".join(f":{k}" for k in row)
+        with self._tx() as conn:
+            conn.execute(f"INSERT INTO runs ({cols}) VALUES ({marks})", row)
+        return run
+
+    def update(self, run_id: str, **values: Any) -> None:
+        """Change some fields of a run (and renew this worker's lease on it)."""
+        unknown = set(values) - set(_COLUMNS)
+        if unknown:
+            raise ValueError(f"unknown run fields: {sorted(unknown)}")
+        now = self._clock()
+        values.setdefault("updated_at", now)
+        if values.get("status") in TERMINAL:
+            values.setdefault("finished_at", now)
+            values.setdefault("lease_until", None)
+        elif "lease_until" not in values:
+            values["lease_until"] = now + LEASE_SECONDS
+            values.setdefault("worker", self.worker)
+        row = self._to_row(values)
+        sets = ", ".join(f"{k} = :{k}" for k in row)
+        with self._tx() as conn:
+            conn.execute(f"UPDATE runs SET {sets} WHERE id = :_id", {**row, "_id": run_id})
+
+    def get(self, run_id: str) -> Run | None:
+        with self._tx() as conn:
+            row = conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return self._from_row(row) if row else None
+
+    def runs(
+        self,
+        *,
+        owner: str | None = None,
+        tab: str | None = None,
+        status: str | Sequence[str] | None = None,
+        search: str | None = None,
+        limit: int = 200,
+        offset: int = 0,
+    ) -> list[Run]:
+        """Runs newest first. `owner=None` means every owner (a local single-user Studio)."""
+        where, args = self._filters(owner=owner, tab=tab, status=status, search=search)
+        sql = f"SELECT * FROM runs {where} ORDER BY created_at DESC LIMIT ? OFFSET ?"
+        with self._tx() as conn:
+            rows = conn.execute(sql, [*args, int(limit), int(offset)]).fetchall()
+        return [self._from_row(r) for r in rows]
+
+    @staticmethod
+    def _filters(*, owner: str | None, tab: str | None = None,
+                 status: str | Sequence[str] | None = None,
+                 search: str | None = None) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        args: list[Any] = []
+        if owner is not None:
+            clauses.append("owner = ?")
+            args.append(owner)
+        if tab:
+            clauses.append("tab = ?")
+            args.append(tab)
+        if status:
+            wanted = [status] if isinstance(status, str) else list(status)
+            clauses.append(f"status IN ({', '.join('?' * len(wanted))})")
+            args += wanted
+        if search and search.strip():
+            clauses.append("(prompt LIKE ? ESCAPE '\\' OR prompt_sent LIKE ? ESCAPE '\\')")
+            pattern = "%" + search.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            args += [pattern, pattern]
+        return ("WHERE " + " AND ".join(clauses)) if clauses else "", args
+
+    def latest(self, owner: str | None, tab: str) -> Run | None:
+        runs = self.runs(owner=owner, tab=tab, limit=1)
+        return runs[0] if runs else None
+
+    def unfinished(self) -> list[Run]:
+        """Every run still in flight, oldest first (what the resumer looks at on start-up)."""
+        marks = ", ".join("?" * len(IN_FLIGHT))
+        with self._tx() as conn:
+            rows = conn.execute(f"SELECT * FROM runs WHERE status IN ({marks}) "
+                                "ORDER BY created_at", IN_FLIGHT).fetchall()
+        return [self._from_row(r) for r in rows]
+
+    def claim(self, run_id: str) -> bool:
+        """Take the lease on an in-flight run, if nobody alive holds it. True when ours now.
+
+        A lease lapses after LEASE_SECONDS without an update; a lease held by a process of this
+        host that no longer exists (killed, restarted) lapses at once.
+        """
+        now = self._clock()
+        host = socket.gethostname()
+        with self._tx(immediate=True) as conn:
+            row = conn.execute("SELECT status, worker, lease_until FROM runs WHERE id = ?",
+                               (run_id,)).fetchone()
+            if row is None or row["status"] not in IN_FLIGHT:
+                return False
+            holder, until = row["worker"], row["lease_until"]
+            free = holder is None or holder == self.worker or until is None or until < now
+            if not free and holder:
+                h, _, pid = str(holder).rpartition(":")
+                free = h == host and pid.isdigit() and not _pid_alive(int(pid))
+            if not free:
+                return False
+            conn.execute("UPDATE runs SET worker = ?, lease_until = ?, updated_at = ? WHERE id = ?",
+                         (self.worker, now + LEASE_SECONDS, now, run_id))
+        return True
+
+    def delete(self, run_id: str) -> bool:
+        """Delete a run's row and its folder. In-flight runs are refused (cancel them first)."""
+        run = self.get(run_id)
+        if run is None:
+            return False
+        if run.in_flight and run.status != WAITING_FOR_KEY:
+            raise LibraryError("This run is still in flight; cancel it before deleting it.")
+        with self._tx() as conn:
+            conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+        shutil.rmtree(self.root / RUNS_DIR / run_id, ignore_errors=True)
+        return True
+
+    def totals(self, *, owner: str | None = None, day_start: float | None = None) -> Totals:
+        """How many runs, how many in flight, and the estimated spend today (UTC) and in all."""
+        now = self._clock()
+        start = day_start if day_start is not None else now - (now % 86400)
+        where, args = self._filters(owner=owner)
+        marks = ", ".join("?" * len(IN_FLIGHT))
+        sql = (f"SELECT COUNT(*), SUM(status IN ({marks})), "
+               "SUM(CASE WHEN prediction_id IS NOT NULL THEN estimated_cost ELSE 0 END), "
+               "SUM(CASE WHEN prediction_id IS NOT NULL AND created_at >= ? "
+               f"THEN estimated_cost ELSE 0 END) FROM runs {where}")
+        with self._tx() as conn:
+            count, flying, spent, today = conn.execute(sql, [*IN_FLIGHT, start, *args]).fetchone()
+        return Totals(runs=int(count or 0), in_flight=int(flying or 0),
+                      spent_today=round(float(today or 0.0), 2),
+                      spent_all=round(float(spent or 0.0), 2))
+
+    # -- retention -------------------------------------------------------------------------
+
+    def prune(self, *, keep_days: float, max_bytes: int) -> list[str]:
+        """Delete finished runs older than `keep_days` (0: keep), then the oldest finished ones
+        while the run folders hold more than `max_bytes` (0: no cap). Returns the ids deleted.
+        Runs in flight are never deleted.
+        """
+        deleted: list[str] = []
+        marks = ", ".join("?" * len(TERMINAL))
+        if keep_days > 0:
+            cutoff = self._clock() - keep_days * 86400
+            with self._tx() as conn:
+                old = [r[0] for r in conn.execute(
+                    f"SELECT id FROM runs WHERE status IN ({marks}) AND created_at < ?",
+                    [*TERMINAL, cutoff])]
+            for run_id in old:
+                if self.delete(run_id):
+                    deleted.append(run_id)
+        if max_bytes > 0:
+            with self._tx() as conn:
+                finished = [r[0] for r in conn.execute(
+                    f"SELECT id FROM runs WHERE status IN ({marks}) ORDER BY created_at", TERMINAL)]
+            total = _tree_size(self.root / RUNS_DIR)
+            for run_id in finished:
+                if total <= max_bytes:
+                    break
+                size = _tree_size(self.root / RUNS_DIR / run_id)
+                if self.delete(run_id):
+                    deleted.append(run_id)
+                    total -= size
+        return deleted
+
+    # -- the host's ledger (kling_ui.access.Guard) ------------------------------------------
+
+    def admit(self, visitor: str, at: float, cost: float,
+              check: Callable[[list[float], float], None], *, hour: float = 3600.0,
+              day_seconds: float = 86400.0) -> int:
+        """Record one admission atomically (across processes) after `check` accepts it.
+
+        `check(times_in_the_last_hour, spent_today)` raises to refuse. Returns the admission id.
+        """
+        day = int(at // day_seconds)
+        with self._tx(immediate=True) as conn:
+            times = [r[0] for r in conn.execute(
+                "SELECT at FROM admissions WHERE visitor = ? AND at > ? ORDER BY at",
+                (visitor, at - hour))]
+            spent = float(conn.execute("SELECT COALESCE(SUM(cost), 0) FROM admissions "
+                                       "WHERE day = ?", (day,)).fetchone()[0])
+            check(times, spent)
+            cur = conn.execute("INSERT INTO admissions (visitor, at, day, cost) VALUES (?, ?, ?, ?)",
+                               (visitor, at, day, cost))
+            admission = int(cur.lastrowid or 0)
+            # Old admissions say nothing any more: keep the table small.
+            conn.execute("DELETE FROM admissions WHERE at < ?", (at - 2 * day_seconds,))
+        return admission
+
+    def release(self, admission_id: int) -> None:
+        with self._tx() as conn:
+            conn.execute("DELETE FROM admissions WHERE id = ?", (admission_id,))
+
+    def spent_on(self, day: int) -> float:
+        with self._tx() as conn:
+            value = conn.execute("SELECT COALESCE(SUM(cost), 0) FROM admissions WHERE day = ?",
+                                 (day,)).fetchone()[0]
+        return round(float(value), 2)
+
+
+def _tree_size(path: Path) -> int:
+    total = 0
+    for dirpath, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.stat(os.path.join(dirpath, name)).st_size
+            except OSError:
+                continue
+    return total
+
+
+def _folder_message(root: Path, exc: BaseException) -> str:
+    return (f"The library folder {root} cannot be written ({exc.__class__.__name__}: "
+            f"{getattr(exc, 'strerror', None) or exc}). Runs are not kept until it can: make it "
+            "writable, free some space, or point KLING_DATA_DIR at another folder.")
+
+
+def _db_message(path: Path, exc: sqlite3.Error) -> str:
+    text = str(exc)
+    if "full" in text:
+        why = "the disk is full"
+    elif "readonly" in text or "read-only" in text or "unable to open" in text:
+        why = "it cannot be written"
+    elif "locked" in text or "busy" in text:
+        why = "another process holds it locked"
+    elif "not a database" in text or "malformed" in text:
+        why = "the file is not a Kling O1 Studio library (or it is damaged)"
+    else:
+        why = text
+    return (f"The library {path} cannot be used: {why}. Nothing was deleted. Free some space, make "
+            "the folder writable, or point KLING_DATA_DIR at another folder.")

@@ -1,0 +1,267 @@
+"""The Library tab: every run this visitor made (or, in a single-user Studio, every run), kept.
+
+A grid of posters with mode, status (live while running), cost, date and prompt; filters by mode
+and status and a prompt search; per run: play beside its original, download, restore into its
+tab, export a zip, delete. Dropping a Studio MP4 (settings in its comment tag) restores its
+settings. Handlers only ask the Studio's library; a visitor can touch only their own runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from ..errors import InputError
+from ..jobs import result_from_run
+from ..library import IN_FLIGHT, TERMINAL, Run
+from ..models import Tab
+from .common import (
+    RUN_STATUS_TEXT,
+    Session,
+    esc,
+    facts_html,
+    guarded,
+    path_of,
+    run_progress_html,
+    session_owner_filter,
+)
+from .compare import compare_html
+from .tabs import ASSETS, TabHandlers, spec_values
+
+SHOWN = 60  # runs in the grid at once (newest first); the filters find older ones
+POSTER_RUNNING = str(ASSETS / "poster-running.png")
+POSTER_ENDED = str(ASSETS / "poster-ended.png")
+MODES = [("All modes", "")] + [(t.label, t.value) for t in Tab]
+STATUSES = [("Any status", ""), ("Running", "running"), ("Done", "succeeded"),
+            ("Failed or canceled", "ended")]
+
+
+@dataclass
+class LibraryUI:
+    totals: Any
+    mode: Any
+    status: Any
+    search: Any
+    gallery: Any
+    ids: Any
+    selected: Any
+    detail: Any
+    heading: Any
+    compare: Any
+    facts: Any
+    restore: Any
+    download: Any
+    export: Any
+    export_file: Any
+    delete: Any
+    confirm_delete: Any
+    drop: Any
+    timer: Any
+    flying: Any
+
+
+def build_library() -> LibraryUI:
+    """Lay out the Library tab (call inside a gr.Tab)."""
+    totals = gr.Markdown("", elem_id="kling-library-totals", elem_classes=["kling-totals"])
+    with gr.Row(elem_classes=["kling-library-filters"]):
+        mode = gr.Dropdown(MODES, value="", label="Mode", min_width=160, scale=1)
+        status = gr.Dropdown(STATUSES, value="", label="Status", min_width=160, scale=1)
+        search = gr.Textbox(label="Search prompts", placeholder="crown, fox…", min_width=200,
+                            scale=2, elem_id="kling-library-search")
+    gallery = gr.Gallery(label="Runs", columns=4, height="auto", allow_preview=False,
+                         interactive=False, object_fit="cover", elem_id="kling-library-gallery",
+                         buttons=[])
+    ids = gr.State([])
+    selected = gr.State("")
+    flying = gr.State(0)
+    with gr.Column(visible=False, elem_id="kling-library-detail") as detail:
+        heading = gr.HTML("", js_on_load=None)
+        compare = gr.HTML("", js_on_load=None, elem_id="kling-library-compare")
+        facts = gr.HTML("", js_on_load=None)
+        with gr.Row(elem_classes=["kling-library-actions"]):
+            restore = gr.Button("Restore into its tab", variant="primary", min_width=150)
+            download = gr.DownloadButton("Download video", min_width=140,
+                                         elem_id="kling-library-download")
+            export = gr.Button("Export zip", min_width=110)
+            delete = gr.Button("Delete", variant="stop", min_width=90)
+            confirm_delete = gr.Button("Delete this run for good", variant="stop",
+                                       visible=False, min_width=160)
+        export_file = gr.File(label="Export (video, inputs, settings.json)", visible=False,
+                              interactive=False)
+    with gr.Accordion("Restore from a video file", open=False):
+        gr.Markdown("Every video the Studio saves carries its settings inside it. Drop one here "
+                    "to restore them into their tab.", elem_classes=["kling-note"])
+        drop = gr.File(label="A video made by the Studio (MP4)", file_types=[".mp4", ".mov"],
+                       height=90, elem_id="kling-library-drop")
+    timer = gr.Timer(2.0)
+    return LibraryUI(totals, mode, status, search, gallery, ids, selected, detail, heading,
+                     compare, facts, restore, download, export, export_file, delete,
+                     confirm_delete, drop, timer, flying)
+
+
+def _when(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _caption(run: Run) -> str:
+    label = Tab(run.tab).label if run.tab in Tab._value2member_map_ else run.tab
+    status = RUN_STATUS_TEXT.get(run.status, run.status)
+    if run.in_flight and run.fraction is not None:
+        status += f" {run.fraction:.0%}"
+    prompt = run.prompt if len(run.prompt) <= 70 else run.prompt[:67] + "…"
+    return f"{label} · {status} · ${run.estimated_cost:.2f} · {_when(run.created_at)} — {prompt}"
+
+
+def _poster(run: Run) -> str:
+    if run.poster and Path(run.poster).is_file():
+        return run.poster
+    return POSTER_RUNNING if run.in_flight else POSTER_ENDED
+
+
+class LibraryHandlers:
+    def __init__(self, studio: Any, tabs: dict[Tab, TabHandlers]) -> None:
+        self.studio = studio
+        self.tabs = tabs
+
+    @property
+    def library(self) -> Any:
+        return self.studio.library
+
+    def _own(self, session: Session, run_id: str) -> Run:
+        """The run, if this visitor may see it; else a clear refusal."""
+        run = self.library.get(run_id) if run_id else None
+        owner = session_owner_filter(self.studio, session)
+        if run is None or (owner is not None and run.owner != owner):
+            raise InputError("That run is not in your library (it may have been deleted).")
+        return run
+
+    def render(self, session: Session, mode: str, status: str, search: str) -> list[Any]:
+        """Totals, the grid (newest first) and the ids behind it."""
+        owner = session_owner_filter(self.studio, session)
+        wanted: Any = {"running": IN_FLIGHT, "ended": tuple(s for s in TERMINAL if s != "succeeded")
+                       }.get(status, status or None)
+        runs = self.library.runs(owner=owner, tab=mode or None, status=wanted, search=search,
+                                 limit=SHOWN)
+        t = self.library.totals(owner=owner)
+        note = ""
+        if self.studio.library_problem:
+            note = f"\n\n⚠ {self.studio.library_problem}"
+        totals = (f"**{t.runs} run{'s' if t.runs != 1 else ''}**"
+                  + (f" · {t.in_flight} running" if t.in_flight else "")
+                  + f" · estimated spend today ${t.spent_today:.2f} · in all ${t.spent_all:.2f}"
+                  + (f" · showing the newest {SHOWN}" if len(runs) == SHOWN else "")
+                  + note)
+        if not runs:
+            empty = ("No runs match these filters." if (mode or status or search) else
+                     "Nothing here yet: every run you make is kept here, with its inputs and "
+                     "settings, until you delete it.")
+            totals += f"\n\n{empty}"
+        items = [(_poster(r), _caption(r)) for r in runs]
+        return [totals, items, [r.id for r in runs], t.in_flight]
+
+    def tick(self, session: Session, mode: str, status: str, search: str, flying: int) -> list[Any]:
+        """The timer: re-render only while something runs (and once more when it ends)."""
+        owner = session_owner_filter(self.studio, session)
+        now_flying = self.library.totals(owner=owner).in_flight
+        if not now_flying and not flying:
+            return [gr.skip()] * 4
+        return self.render(session, mode, status, search)
+
+    def select(self, session: Session, ids: list[str], evt: gr.SelectData) -> list[Any]:
+        index = int(evt.index or 0) if not isinstance(evt.index, list) else int(evt.index[0])
+        if not 0 <= index < len(ids):
+            return [gr.skip()] * 7
+        run = self._own(session, ids[index])
+        result = result_from_run(run)
+        heading = (f'<h3 class="kling-library-heading">{esc(_caption(run))}</h3>'
+                   f'<p class="kling-note">Prompt: {esc(run.prompt)}</p>')
+        if run.status == "succeeded" and run.output:
+            body, facts = compare_html(result), facts_html(result)
+            file = run.output
+        else:
+            body, facts, file = run_progress_html(run), "", None
+        return [run.id, gr.Column(visible=True), heading, body, facts,
+                gr.DownloadButton(value=file, visible=bool(file)),
+                gr.Button(visible=True)]
+
+    def restore(self, session: Session, run_id: str) -> list[Any]:
+        run = self._own(session, run_id)
+        spec = result_from_run(run).spec
+        return self._restore_spec(spec, f"Restored the run of {_when(run.created_at)}")
+
+    def _restore_spec(self, spec: Any, what: str) -> list[Any]:
+        out: list[Any] = [gr.Tabs(selected=spec.tab.value)]
+        for tab, h in self.tabs.items():
+            names = h.input_names()
+            out += spec_values(spec, names) if tab is spec.tab else [gr.skip()] * len(names)
+        gr.Info(f"{what} into {spec.tab.label}.")
+        return out
+
+    def export(self, session: Session, run_id: str) -> Any:
+        run = self._own(session, run_id)
+        path = self.studio.files.export_zip(run)
+        return gr.File(value=str(path), visible=True)
+
+    def ask_delete(self) -> Any:
+        return gr.Button(visible=True)
+
+    def delete(self, session: Session, run_id: str, mode: str, status: str,
+               search: str) -> list[Any]:
+        run = self._own(session, run_id)
+        self.library.delete(run.id)
+        gr.Info("Deleted the run and its files.")
+        return ["", gr.Column(visible=False), gr.Button(visible=False),
+                *self.render(session, mode, status, search)]
+
+    async def drop(self, session: Session, file: Any) -> list[Any]:
+        path = path_of(file)
+        skip = [gr.skip()] * (1 + sum(len(h.input_names()) for h in self.tabs.values()))
+        if not path:
+            return skip
+        spec, run_id = await self.studio.spec_from_video(path)
+        if run_id:
+            try:
+                spec = result_from_run(self._own(session, run_id)).spec or spec
+            except InputError:
+                pass  # not this visitor's run: the settings still restore, without its files
+        return self._restore_spec(spec, "Restored the settings kept in that video")
+
+
+def wire_library(ui: LibraryUI, handlers: LibraryHandlers, session: Any, *,
+                 restore_outputs: list[Any]) -> None:
+    filters = [ui.mode, ui.status, ui.search]
+    listing = [ui.totals, ui.gallery, ui.ids, ui.flying]
+    private = {"api_visibility": "private", "show_progress": "hidden"}
+    gr.on([f.change for f in filters], guarded(handlers.render), inputs=[session, *filters],
+          outputs=listing, trigger_mode="always_last", **private)
+    ui.timer.tick(guarded(handlers.tick), inputs=[session, *filters, ui.flying], outputs=listing,
+                  **private)
+    ui.gallery.select(guarded(handlers.select), inputs=[session, ui.ids],
+                      outputs=[ui.selected, ui.detail, ui.heading, ui.compare, ui.facts,
+                               ui.download, ui.restore], **private)
+    ui.restore.click(guarded(handlers.restore), inputs=[session, ui.selected],
+                     outputs=restore_outputs, **private)
+    ui.export.click(guarded(handlers.export), inputs=[session, ui.selected],
+                    outputs=[ui.export_file], api_visibility="private")
+    ui.delete.click(handlers.ask_delete, outputs=[ui.confirm_delete], **private)
+    ui.confirm_delete.click(guarded(handlers.delete), inputs=[session, ui.selected, *filters],
+                            outputs=[ui.selected, ui.detail, ui.confirm_delete, *listing],
+                            **private)
+    ui.drop.upload(guarded(handlers.drop), inputs=[session, ui.drop], outputs=restore_outputs,
+                   api_visibility="private", preprocess=False)
+
+
+def listing_outputs(ui: LibraryUI) -> list[Any]:
+    return [ui.totals, ui.gallery, ui.ids, ui.flying]
+
+
+def refresh_after_run(handlers: LibraryHandlers, ui: LibraryUI) -> Any:
+    """A handler for after a run ends in any tab: the library shows it at once."""
+    def refresh(session: Session, mode: str, status: str, search: str) -> list[Any]:
+        return handlers.render(session, mode, status, search)
+
+    return refresh, [ui.mode, ui.status, ui.search]

@@ -1,0 +1,128 @@
+"""Nothing a person makes is lost (issue #10), tried in headless Chromium as a person would.
+
+A finished run survives a reload (back in its tab and in the Library); a reload while the model
+runs does not cancel it, and the page picks it up again; a new tab of the same browser shows the
+same library; two browsers (two visitors) never see each other's runs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.test_ui_browser import RUN_TIMEOUT, open_tab
+from tests.ui_fixtures import LaunchedApp, launched_app
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def slow_app() -> Iterator[LaunchedApp]:
+    # A model that takes long enough to reload the page in the middle of it.
+    with launched_app(sim_seconds=6) as launched:
+        yield launched
+
+
+def new_page(browser: Browser, app: LaunchedApp, context=None) -> Page:  # noqa: ANN001
+    context = context or browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = context.new_page()
+    pg.set_default_timeout(15_000)
+    pg.goto(app.url)
+    expect(pg.locator("#kling-banner")).to_contain_text("simulator")
+    return pg
+
+
+def start_text_run(pg: Page, prompt: str) -> None:
+    open_tab(pg, "text", "Text to video")
+    pg.locator("#prompt-text textarea").fill(prompt)
+    expect(pg.locator("#tab-text .kling-ok", has_text="Ready to run")).to_be_visible()
+    pg.locator("#text-run").click()
+
+
+def open_library(pg: Page) -> None:
+    pg.get_by_role("tab", name="Library").click()
+    expect(pg.locator("#kling-library-totals")).to_contain_text("run")
+
+
+def test_a_reload_mid_run_does_not_cancel_it_and_the_result_comes_back(
+        browser: Browser, slow_app: LaunchedApp) -> None:
+    pg = new_page(browser, slow_app)
+    dialogs: list[str] = []
+
+    def leave(dialog) -> None:  # noqa: ANN001 - Playwright's Dialog
+        dialogs.append(dialog.type)
+        dialog.accept()
+
+    pg.on("dialog", leave)
+    start_text_run(pg, "A lighthouse in a storm, reloaded mid-run")
+    progress = pg.locator("#text-progress")
+    expect(progress).to_contain_text("Generating", timeout=RUN_TIMEOUT)
+    sim = slow_app.studio._sim
+    assert len(sim.state.creates()) >= 1
+    creates = len(sim.state.creates())
+    pg.reload()
+    # The browser asked before leaving a page with a run in flight.
+    assert dialogs == ["beforeunload"]
+    # The reloaded page reattaches: live progress first, then the result in its tab.
+    open_tab(pg, "text", "Text to video")
+    expect(pg.locator("#prompt-text textarea")).to_have_value(
+        "A lighthouse in a storm, reloaded mid-run")
+    expect(pg.locator("#text-compare video.kc-b")).to_be_attached(timeout=RUN_TIMEOUT)
+    expect(progress).to_contain_text("Done")
+    assert not any(p.status == "canceled" for p in sim.state.predictions.values())
+    assert len(sim.state.creates()) == creates  # one prediction, never a second
+    # ...and the run is in the Library as succeeded, with its poster.
+    open_library(pg)
+    expect(pg.locator("#kling-library-gallery")).to_contain_text("lighthouse")
+    expect(pg.locator("#kling-library-gallery")).to_contain_text("Done")
+    pg.context.close()
+
+
+def test_after_a_run_a_reload_and_a_new_tab_show_it_again(browser: Browser,
+                                                           slow_app: LaunchedApp) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = new_page(browser, slow_app, context)
+    start_text_run(pg, "A red kite over the dunes")
+    expect(pg.locator("#text-compare video.kc-b")).to_be_attached(timeout=RUN_TIMEOUT)
+    pg.reload()
+    open_tab(pg, "text", "Text to video")
+    expect(pg.locator("#text-compare video.kc-b")).to_be_attached(timeout=RUN_TIMEOUT)
+    expect(pg.locator("#text-summary")).to_contain_text("succeeded")
+    # The output is still served (the old app deleted it with the session: a 403).
+    src = pg.locator("#text-compare video.kc-b").get_attribute("src")
+    assert src and pg.request.get(slow_app.url + src).status == 200
+    # Close the tab, open a new one in the same browser: the same library.
+    pg.close()
+    pg2 = context.new_page()
+    pg2.goto(slow_app.url)
+    open_library(pg2)
+    expect(pg2.locator("#kling-library-gallery")).to_contain_text("red kite")
+    pg2.locator("#kling-library-gallery").get_by_role(
+        "button", name=re.compile("Thumbnail 1")).click()
+    detail = pg2.locator("#kling-library-detail")
+    expect(detail.locator("video.kc-b")).to_be_attached()
+    expect(detail.get_by_role("button", name="Download video")).to_be_visible()
+    context.close()
+
+
+def test_two_visitors_never_see_each_others_runs(browser: Browser, slow_app: LaunchedApp) -> None:
+    alice = new_page(browser, slow_app)
+    bob = new_page(browser, slow_app)
+    start_text_run(alice, "Alice's secret garden at dawn")
+    expect(alice.locator("#text-compare video.kc-b")).to_be_attached(timeout=RUN_TIMEOUT)
+    open_library(alice)
+    expect(alice.locator("#kling-library-gallery")).to_contain_text("secret garden")
+    bob.reload()
+    open_library(bob)
+    expect(bob.locator("#kling-library-totals")).to_contain_text("0 runs")
+    expect(bob.locator("#kling-library-gallery")).not_to_contain_text("secret garden")
+    bob.locator("#kling-library-search").locator("textarea, input").first.fill("garden")
+    expect(bob.locator("#kling-library-totals")).to_contain_text("No runs match")
+    # Nor does Bob's Text tab show Alice's run after a reload.
+    open_tab(bob, "text", "Text to video")
+    expect(bob.locator("#prompt-text textarea")).to_have_value("")
+    alice.context.close()
+    bob.context.close()
