@@ -69,6 +69,17 @@ def _even(n: float) -> int:
     return max(2, int(round(n / 2)) * 2)
 
 
+def check_count(count: int) -> None:
+    """InputError unless 2..MAX_CLIPS clips are to be joined."""
+    if count < 2:
+        got = "no clip" if count == 0 else "only one clip"
+        raise InputError(f"Joining needs at least 2 clips; got {got}. Add the clips to join, "
+                         "in order.")
+    if count > MAX_CLIPS:
+        raise InputError(f"{count} clips is more than the {MAX_CLIPS} one sequence can join. "
+                         f"Join up to {MAX_CLIPS}, then join the results.")
+
+
 def plan_join(
     infos: Sequence[VideoInfo],
     durations: Sequence[float],
@@ -82,13 +93,7 @@ def plan_join(
     `durations` are the clips' picture lengths (s); `size` defaults to the first clip's displayed
     size, `fps` None to the first clip's rate.
     """
-    if len(infos) < 2:
-        got = "no clip" if not infos else "only one clip"
-        raise InputError(f"Joining needs at least 2 clips; got {got}. Add the clips to join, "
-                         "in order.")
-    if len(infos) > MAX_CLIPS:
-        raise InputError(f"{len(infos)} clips is more than the {MAX_CLIPS} one sequence can join. "
-                         f"Join up to {MAX_CLIPS}, then join the results.")
+    check_count(len(infos))
     first = infos[0]
     rate = float(fps) if fps else first.fps
     if not 1 <= rate <= 120:
