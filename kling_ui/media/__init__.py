@@ -5,4 +5,6 @@
 - `fix`:     the input doctor: applies the remedies the rules core names.
 - `preview`: browser-playable previews, poster frames, badge lines.
 - `render`:  the simulator's real mp4 outputs, rendered locally from the inputs.
+- `frames`:  a frame clock (time <-> frame index) and exact single-frame grabs as PNG.
+- `join`:    clips joined into one MP4 of one size and frame rate, sound throughout.
 """
