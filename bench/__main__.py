@@ -39,6 +39,7 @@ FIGURES = {
     "doctor": ("bench.doctor", "4 doctor 4K60 -> 1080p", "<= 1.5x real time"),
     "load": ("bench.load", "5 cheap endpoint p95 under load", "< 150 ms, none lost"),
     "startup": ("bench.startup", "6 start-up to first HTTP 200", "<= 1.3x"),
+    "join": ("bench.join", "7 join 3 clips -> 1080p24", "<= 0.5x real time"),
 }
 RESULTS = Path(__file__).with_name("RESULTS.md")
 

@@ -6,4 +6,6 @@
 - `preview`: browser-playable previews, poster frames, badge lines.
 - `tags`:    a run's settings in its MP4's comment tag (stream copy, no re-encode).
 - `render`:  the simulator's real mp4 outputs, rendered locally from the inputs.
+- `frames`:  a frame clock (time <-> frame index) and exact single-frame grabs as PNG.
+- `join`:    clips joined into one MP4 of one size and frame rate, sound throughout.
 """

@@ -20,6 +20,7 @@ from ..config import Secret, Settings
 from ..models import Tab
 from ..resumer import resume_with_key
 from .api import build_api
+from .api_sequence import build_sequence_api
 from .common import Session, esc, guarded, new_library_key, owner_of
 from .library import (
     LibraryHandlers,
@@ -122,6 +123,7 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
                          api_visibility="private", queue=False, show_progress="hidden")
 
         build_api(studio, concurrency=max(1, settings.concurrency))
+        build_sequence_api(studio, concurrency=max(1, settings.concurrency // 2))
 
         def on_load(key: str, s: Session) -> tuple[str, str]:
             key = key or new_library_key()

@@ -1,0 +1,76 @@
+"""Named API endpoints for frames and sequences (issue #14), for gradio_client and MCP tools.
+
+    /grab_frame   video, t              -> PNG of the frame shown at t
+    /join_clips   clips, crossfade=0.0  -> one MP4 (first clip's size, 24 fps, continuous sound)
+
+Wired to hidden components like `api.py`; handlers call `kling_ui.sequence` and are wrapped by
+`common.guarded`, so bad input reaches the caller as one clear message. Media work has its own
+concurrency pool, so joins never hold up generation runs (and the reverse).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from ..sequence import Sequencer
+from .common import guarded, path_of, paths_of
+
+SEQUENCE_POOL = "kling-sequence"  # frame grabs and joins share one pool of ffmpeg work
+
+
+def build_sequence_api(studio: Any, *, concurrency: int) -> Sequencer:
+    """Add the two endpoints (call inside the Blocks); returns the Sequencer they use, for the
+    UI's own handlers (files go under the Studio's data folder, swept with its other files)."""
+    sequencer = Sequencer(studio.files.tmp)  # temporary: swept by age like previews
+
+    @guarded
+    async def grab_frame(video: str | None = None, t: float = -0.0) -> str:
+        """Grab one frame of a video as a PNG at the video's displayed size (rotation applied).
+
+        Args:
+            video: The video file (MP4 or MOV) to take the frame from.
+            t: Time of the frame in seconds from the start. A negative time counts from the
+                end: -1.0 is one second before the end, and -0.0 (the default) or a time equal
+                to the duration gives the real last frame. Must lie within the clip.
+
+        Returns:
+            The frame shown at `t`, as a PNG image file.
+        """
+        grabbed = await sequencer.grab_frame(path_of(video) or "", float(t))
+        return grabbed.path
+
+    @guarded
+    async def join_clips(clips: list[str] | None = None, crossfade: float = 0.0) -> str:
+        """Join 2 to 20 video clips, in order, into one MP4.
+
+        Every clip is conformed to the first clip's size (letter/pillar-boxed, never cropped)
+        and 24 fps; the sound runs throughout (silence for a clip without audio), with a short
+        fade at each hard cut. The result lasts the sum of the clips less one crossfade per join.
+
+        Args:
+            clips: The video files (MP4 or MOV) to join, in playing order; at least 2.
+            crossfade: Seconds of video and audio crossfade at each join (rounded to whole
+                frames); 0 (the default) for hard cuts. At most half the shortest clip.
+
+        Returns:
+            The joined video (MP4, H.264 and AAC).
+        """
+        joined = await sequencer.join_clips(paths_of(clips), crossfade=float(crossfade or 0.0))
+        return joined.path
+
+    with gr.Column(visible=False, elem_id="kling-api-sequence"):
+        video = gr.File(label="video")
+        t = gr.Number(value=-0.0, label="t")
+        clips = gr.File(label="clips", file_count="multiple")
+        crossfade = gr.Number(value=0.0, minimum=0.0, label="crossfade")
+        frame = gr.Image(type="filepath", format="png", label="frame")
+        joined = gr.Video(label="joined")
+        gr.Button(visible=False).click(
+            grab_frame, inputs=[video, t], outputs=[frame], api_name="grab_frame",
+            concurrency_id=SEQUENCE_POOL, concurrency_limit=concurrency, show_progress="hidden")
+        gr.Button(visible=False).click(
+            join_clips, inputs=[clips, crossfade], outputs=[joined], api_name="join_clips",
+            concurrency_id=SEQUENCE_POOL, concurrency_limit=concurrency, show_progress="hidden")
+    return sequencer
