@@ -312,7 +312,7 @@ def _fmt_fact(key: str, facts: Mapping[str, Any]) -> str:
 def facts_html(result: JobResult) -> str:
     """Output facts against the original's, one row per fact."""
     rows = "".join(
-        f"<tr><th>{label}</th><td>{esc(_fmt_fact(key, result.original_facts))}</td>"
+        f'<tr><th scope="row">{label}</th><td>{esc(_fmt_fact(key, result.original_facts))}</td>'
         f"<td>{esc(_fmt_fact(key, result.output_facts))}</td></tr>"
         for key, label in (("duration", "Duration"), ("size", "Size"), ("fps", "Frame rate"),
                            ("audio", "Audio"))
@@ -324,8 +324,9 @@ def facts_html(result: JobResult) -> str:
     extra.append(f"prediction <code>{esc(result.prediction_id)}</code>")
     fixes = "".join(f"<li>{esc(f.field)}: {esc(f.detail)}</li>" for f in result.fixes)
     warns = "".join(f"<li>{esc(w)}</li>" for w in result.warnings)
-    return ('<div class="kling-facts"><table><thead><tr><th></th><th>Original</th><th>Output</th>'
-            f"</tr></thead><tbody>{rows}</tbody></table>"
+    return ('<div class="kling-facts"><table><thead><tr><th scope="col">'
+            '<span class="kling-sr">Fact</span></th><th scope="col">Original</th>'
+            f'<th scope="col">Output</th></tr></thead><tbody>{rows}</tbody></table>'
             f'<p class="kling-note">{" · ".join(extra)}</p>'
             + (f"<p>Fixes applied:</p><ul>{fixes}</ul>" if fixes else "")
             + (f"<p>Warnings:</p><ul>{warns}</ul>" if warns else "")

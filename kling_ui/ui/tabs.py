@@ -179,7 +179,7 @@ def build_tab(tab: Tab, presets: list[dict[str, Any]]) -> TabUI:
             with gr.Row(elem_classes=["kling-settings"]):
                 if tab is not Tab.EDIT and tab is not Tab.FRAMES:
                     c["aspect_ratio"] = gr.Radio(list(ASPECT_RATIOS), value="16:9",
-                                                 label="Aspect ratio", min_width=150)
+                                                 label="Aspect ratio of the output", min_width=150)
                 durations = allowed_durations(tab)
                 if durations:
                     if len(durations) > 2:
@@ -192,11 +192,12 @@ def build_tab(tab: Tab, presets: list[dict[str, Any]]) -> TabUI:
                                      info="std = 720p, pro = 1080p", min_width=150)
                 if tab in (Tab.FEATURE, Tab.EDIT):
                     c["keep_original_sound"] = gr.Checkbox(value=True, label="Keep original sound",
+                                                           elem_classes=["kling-sound"],
                                                            min_width=150)
                 if tab is not Tab.TEXT:
                     # Kling takes 1:2.5 to 2.5:1; the user chooses how a panorama gets there.
                     c["aspect_fix"] = gr.Radio(
-                        ["pad", "crop"], value="pad", label="Images too wide or tall",
+                        ["pad", "crop"], value="pad", label="When an image is too wide or tall",
                         info="pad keeps all of it; crop fills the frame", min_width=150)
             if tab is Tab.EDIT:
                 gr.Markdown("The output follows the clip's length: no duration to pick.",
@@ -213,10 +214,13 @@ def build_tab(tab: Tab, presets: list[dict[str, Any]]) -> TabUI:
     with gr.Row(equal_height=False):
         with gr.Column(scale=3, min_width=300):
             ui.facts = gr.HTML("", js_on_load=None, elem_id=f"{key}-facts")
-            ui.download = gr.File(label="Download output", interactive=False, height=80)
+            # Hidden until there is a result: an empty gr.File/gr.JSON is a blank box that
+            # also carries an aria-label on a role-less div (axe: aria-prohibited-attr).
+            ui.download = gr.File(label="Download output", interactive=False, height=80,
+                                  visible=False)
         with gr.Column(scale=2, min_width=280):
             ui.summary = gr.JSON(label="Summary (as the API returns it)", open=True,
-                                 elem_id=f"{key}-summary", max_height=320)
+                                 elem_id=f"{key}-summary", max_height=320, visible=False)
     with gr.Accordion("Copy as code", open=False):
         ui.code_py = gr.Code(language="python", label="Python", interactive=False)
         ui.code_curl = gr.Code(language="shell", label="cURL", interactive=False)
@@ -433,7 +437,9 @@ class TabHandlers:
         done = Progress(stage="done", status=result.status, prediction_id=result.prediction_id)
         yield [progress_html(done, time.monotonic() - started, state="done",
                              message=f"Done in {time.monotonic() - started:.0f} s"),
-               compare_html(result), facts_html(result), result.output_path, result.summary()]
+               compare_html(result), facts_html(result),
+               gr.File(value=result.output_path, visible=True),
+               gr.JSON(value=result.summary(), visible=True)]
 
     def cancel(self, session: Session) -> str:
         event = session.cancels.get(self.ui.tab.value)
