@@ -87,8 +87,19 @@
       d.setAttribute("role", "img");
     });
   }
+  // The browser tab's title follows the visible run status ("Running 40%", "✓ Done").
+  const baseTitle = document.title || "Kling O1 Studio";
+  function followStatus() {
+    const shown = Array.from(document.querySelectorAll(".kling-progress[data-title]"))
+      .filter(function (el) { return el.offsetParent !== null; });
+    const want = shown.length ? shown[0].dataset.title + " · " + baseTitle : baseTitle;
+    if (document.title !== want) document.title = want;
+  }
   new MutationObserver(function () {
-    if (!namePending) { namePending = true; requestAnimationFrame(fixUploadNames); }
+    if (!namePending) {
+      namePending = true;
+      requestAnimationFrame(function () { fixUploadNames(); followStatus(); });
+    }
   }).observe(document.body, { childList: true, subtree: true });
 
   function videos(root) { return root ? Array.from(root.querySelectorAll("video.kc-media")) : []; }

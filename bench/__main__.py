@@ -39,6 +39,7 @@ FIGURES = {
     "doctor": ("bench.doctor", "4 doctor 4K60 -> 1080p", "<= 1.5x real time"),
     "load": ("bench.load", "5 cheap endpoint p95 under load", "< 150 ms, none lost"),
     "startup": ("bench.startup", "6 start-up to first HTTP 200", "<= 1.3x"),
+    "cards": ("bench.upload_card", "7 upload end -> card / playable preview", "<= 1 s / <= 4 s"),
 }
 RESULTS = Path(__file__).with_name("RESULTS.md")
 

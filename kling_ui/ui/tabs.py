@@ -30,6 +30,7 @@ from .common import (
     guarded,
     path_of,
     paths_of,
+    player_html,
     preflight_html,
     progress_html,
     session_id,
@@ -74,6 +75,7 @@ class TabUI:
     fix_buttons: dict[str, gr.Button] = field(default_factory=dict)
     presets: list[tuple[gr.Button, dict[str, Any]]] = field(default_factory=list)
     chips: Any = None
+    player: Any = None  # the card's player for a clip the browser cannot play
     checks: Any = None
     cost: Any = None
     run: Any = None
@@ -150,6 +152,8 @@ def build_tab(tab: Tab, presets: list[dict[str, Any]]) -> TabUI:
                     label="Video to edit" if tab is Tab.EDIT else "Reference video (3-10 s)",
                     sources=["upload"], height=260, elem_id=f"{key}-video")
                 _card_with_fix(ui, "reference_video")
+                ui.player = gr.HTML("", js_on_load=None, elem_id=f"{key}-player",
+                                    elem_classes=["kling-player-html"])
                 with gr.Row(visible=False, elem_classes=["kling-trim"]) as trim_row:
                     c["video_start"] = gr.Slider(0, 60, value=0, step=0.1, label="Trim: start (s)")
                     c["video_length"] = gr.Slider(3, 10, value=10, step=0.1,
@@ -206,8 +210,8 @@ def build_tab(tab: Tab, presets: list[dict[str, Any]]) -> TabUI:
             ui.checks = gr.HTML("", js_on_load=None, elem_classes=["kling-checks-html"])
             with gr.Row(elem_classes=["kling-run-row"]):
                 ui.run = gr.Button("Run", variant="primary", elem_id=f"{key}-run", min_width=100)
-                ui.cancel = gr.Button("Cancel", variant="stop", elem_id=f"{key}-cancel",
-                                      min_width=90, scale=0)
+                ui.cancel = gr.Button("Cancel the run", variant="stop", elem_id=f"{key}-cancel",
+                                      min_width=90, scale=0, interactive=False)
             ui.cost = gr.Markdown("", elem_classes=["kling-cost"], elem_id=f"{key}-cost")
             ui.progress = gr.HTML("", js_on_load=None, elem_id=f"{key}-progress")
     ui.compare = gr.HTML(EMPTY, js_on_load=None, elem_id=f"{key}-compare")
@@ -258,7 +262,9 @@ class TabHandlers:
     def outputs_refresh(self) -> list[Any]:
         ui = self.ui
         outs: list[Any] = [ui.cards[s] for s in ui.cards] + [ui.fix_buttons[s] for s in ui.cards]
-        outs += [ui.chips, ui.checks, ui.cost, ui.code_py, ui.code_curl]
+        outs += [ui.chips, ui.checks, ui.cost, ui.code_py, ui.code_curl, ui.run]
+        if ui.player is not None:
+            outs.append(ui.player)
         if "_trim_row" in ui.controls:
             outs += [ui.controls["_trim_row"], ui.controls["video_start"]]
         if "aspect_ratio" in ui.controls and "start_image" in ui.controls:
@@ -293,6 +299,7 @@ class TabHandlers:
             cards["reference_images"] = '<div class="kling-cards">' + "".join(parts) + "</div>"
             fixable["reference_images"] = any_fix
         trim: list[Any] = []
+        player: list[Any] = []
         if "reference_video" in ui.cards:
             path = spec.reference_video
             check, err = (await self._check(path, "video", "")) if path else (None, None)
@@ -305,6 +312,7 @@ class TabHandlers:
             cards["reference_video"] = card_html("<<<video_1>>>" if path else None, "video",
                                                  check, err, note=note)
             fixable["reference_video"] = bool(check and check.fixable)
+            player = [player_html(check)]
             trim = [gr.Row(visible=long_clip),
                     gr.Slider(maximum=max(0.1, duration - 3.0)) if long_clip else gr.skip()]
         pre = await self.studio.preflight(spec)
@@ -312,11 +320,36 @@ class TabHandlers:
         out: list[Any] = [cards[s] for s in ui.cards]
         out += [gr.Button(visible=fixable.get(s, False)) for s in ui.cards]
         out += [tokens_html(pre.tokens), preflight_html(pre, spec.prompt), f"**{pre.cost_text}**",
-                py, curl]
-        out += trim
+                py, curl, gr.Button(interactive=True)]
+        out += player + trim
         if "aspect_ratio" in ui.controls and "start_image" in ui.controls:
             out.append(gr.Radio(visible=spec.start_image is None))
         return out
+
+    async def preview(self, *values: Any) -> Any:
+        """After the card: make the clip's browser preview in the background, window first.
+
+        Yields the first seconds as soon as they exist, then the whole window (each replaces
+        the poster in the card's player). Nothing for a clip the browser plays itself.
+        """
+        v = dict(zip(self.input_names(), values, strict=False))
+        spec = spec_from(self.ui.tab, v)
+        path = spec.reference_video
+        check, _ = (await self._check(path, "video", "")) if path else (None, None)
+        if path is None or check is None or not check.preview_pending:
+            yield gr.skip()
+            return
+        window = {"start": spec.video_start, "length": spec.video_length}
+        first = await self.studio.video_preview(path, first_part=True, **window)
+        yield player_html(check, first)
+        yield player_html(check, await self.studio.video_preview(path, **window), whole=True)
+
+    @staticmethod
+    def checking() -> list[Any]:
+        """At once, while a new clip is checked: Run waits, and says why beside it."""
+        return [gr.Button(interactive=False),
+                '<div class="kling-checks"><p class="kling-note" role="status">⏳ Checking the '
+                "video… Run waits until its card is ready.</p></div>"]
 
     def input_names(self) -> list[str]:
         return [n for n in self.ui.controls if not n.startswith("_")]
@@ -412,20 +445,23 @@ class TabHandlers:
                     last = await asyncio.wait_for(updates.get(), timeout=1.0)
                 except asyncio.TimeoutError:
                     pass
-                yield [progress_html(last, time.monotonic() - started), *skip]
+                # Once Cancel is pressed the status says so until the cancel is confirmed.
+                state = "canceling" if cancel.is_set() else "running"
+                yield [progress_html(last, time.monotonic() - started, state=state), *skip]
             result: JobResult = task.result()
         except PredictionError as exc:
             if exc.status == "canceled" and cancel.is_set():
                 yield [progress_html(last, time.monotonic() - started, state="canceled",
                                      message="Canceled: the prediction was stopped."), *skip]
                 return
+            # The whole message goes in the status, not under Gradio's red Error pill.
             yield [progress_html(last, time.monotonic() - started, state="failed",
                                  message=f"Failed: {exc.message}"), *skip]
-            raise
+            return
         except KlingError as exc:
             yield [progress_html(last, time.monotonic() - started, state="failed",
-                                 message=f"Not run: {exc.message.splitlines()[0]}"), *skip]
-            raise
+                                 message=f"Not run. {exc.message}"), *skip]
+            return
         finally:
             if not task.done():
                 # The event was cancelled (Cancel, or the tab closed): stop the prediction too.
@@ -441,13 +477,13 @@ class TabHandlers:
                gr.File(value=result.output_path, visible=True),
                gr.JSON(value=result.summary(), visible=True)]
 
-    def cancel(self, session: Session) -> str:
+    def cancel(self, session: Session) -> tuple[Any, Any]:
         event = session.cancels.get(self.ui.tab.value)
         if event is None:
-            return progress_html(None, 0.0, state="canceled", message="Nothing is running.")
+            return gr.skip(), gr.Button(interactive=False)
         event.set()
-        return progress_html(None, 0.0, state="canceled",
-                             message="Canceling: stopping the prediction…")
+        # The run handler keeps "Canceling…" on screen until the prediction is confirmed stopped.
+        return progress_html(None, 0.0, state="canceling"), gr.Button(interactive=False)
 
 
 _BACKGROUND: set[asyncio.Future[Any]] = set()
@@ -487,23 +523,39 @@ def wire_tab(ui: TabUI, handlers: TabHandlers, session: gr.State, *, concurrency
     refresh = guarded(handlers.refresh)
     triggers = []
     for name, comp in ui.controls.items():
-        if name.startswith("_"):
+        if name.startswith("_") or name == "reference_video":
             continue
         triggers.append(comp.change)
-    gr.on(triggers, refresh, inputs=inputs, outputs=handlers.outputs_refresh(),
-          trigger_mode="always_last", show_progress="hidden", api_visibility="private",
-          preprocess=False)
+    private = {"api_visibility": "private", "preprocess": False, "show_progress": "hidden"}
+    refreshed = gr.on(triggers, refresh, inputs=inputs, outputs=handlers.outputs_refresh(),
+                      trigger_mode="always_last", **private)
+    if ui.player is not None:
+        # A new clip: Run is disabled at once (no queue), the card follows within a second,
+        # then the preview is made in the background (issue #12).
+        preview = guarded(handlers.preview)
+        refreshed.then(preview, inputs=inputs, outputs=[ui.player], **private)
+        ui.controls["reference_video"].change(
+            handlers.checking, inputs=None, outputs=[ui.run, ui.checks], queue=False,
+            api_visibility="private", show_progress="hidden",
+        ).then(refresh, inputs=inputs, outputs=handlers.outputs_refresh(), **private
+               ).then(preview, inputs=inputs, outputs=[ui.player], **private)
     for slot, btn in ui.fix_buttons.items():
         btn.click(handlers.fix_handler(slot), inputs=inputs, outputs=ui.controls[slot],
                   api_visibility="private", preprocess=False)
     for btn, preset in ui.presets:
         btn.click(handlers.preset_handler(preset), inputs=None, outputs=inputs,
                   api_visibility="private")
-    run_event = ui.run.click(
+    # Cancel is live only while a run is: set around the run, outside its handler, and in
+    # order (a run that fails at once must not be followed by a late "enable").
+    started = ui.run.click(lambda: gr.Button(interactive=True), inputs=None, outputs=[ui.cancel],
+                           queue=False, api_visibility="private", show_progress="hidden")
+    run_event = started.then(
         guarded(handlers.run), inputs=[session, *inputs], outputs=handlers.outputs_run(),
         api_visibility="private", concurrency_id=RUN_POOL, concurrency_limit=concurrency,
         preprocess=False,
         show_progress="minimal", show_progress_on=[ui.progress])
+    run_event.then(lambda: gr.Button(interactive=False), inputs=None, outputs=[ui.cancel],
+                   queue=False, api_visibility="private", show_progress="hidden")
     run_event.then(on_result, inputs=[session], outputs=result_outputs, api_visibility="private",
                    show_progress="hidden")
     # Cancel sets this session's event; the service then cancels the prediction and the run
@@ -511,5 +563,5 @@ def wire_tab(ui: TabUI, handlers: TabHandlers, session: gr.State, *, concurrency
     # killing the generator raced with its own last yields and could leave a stale "Generating"
     # on screen, and the prediction is stopped either way (the handler's `finally` sets the event
     # if Gradio ever drops the run, e.g. when the tab closes).
-    ui.cancel.click(guarded(handlers.cancel), inputs=[session], outputs=[ui.progress],
+    ui.cancel.click(guarded(handlers.cancel), inputs=[session], outputs=[ui.progress, ui.cancel],
                     api_visibility="private", queue=False, show_progress="hidden")
