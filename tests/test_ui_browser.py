@@ -208,7 +208,8 @@ def test_cancel_stops_a_slow_job(browser: Browser) -> None:
         progress = pg.locator("#text-progress")
         expect(progress).to_contain_text(re.compile("Replicate status"), timeout=RUN_TIMEOUT)
         pg.locator("#text-cancel").click()
-        expect(progress).to_contain_text("Canceled")
+        # "Canceling…" now stays until the prediction is confirmed stopped (issue #12).
+        expect(progress).to_contain_text("Canceled", timeout=RUN_TIMEOUT)
         # The prediction itself was cancelled at the (simulated) Replicate.
         sim = slow.studio._sim
         pg.wait_for_timeout(300)
