@@ -64,6 +64,44 @@
     }
   });
 
+  // Gradio's upload area is a button whose aria-label ("Click to upload or drop files") leaves
+  // out its visible text ("Drop Video Here - or - Click to Upload"), so a voice user saying what
+  // they see misses it (WCAG 2.5.3; axe: label-content-name-mismatch). Its text names it well.
+  let namePending = false;
+  function fixUploadNames() {
+    namePending = false;
+    document.querySelectorAll("button.upload-container[aria-label]:not([role])").forEach(function (b) {
+      const text = b.textContent.replace(/\s+/g, " ").trim();
+      if (text && b.getAttribute("aria-label") !== "common.upload") b.removeAttribute("aria-label");
+    });
+    // With files in it, gr.File's drop zone is a <button> (named "common.upload", an untranslated
+    // key) holding the files' own links and delete buttons: a control inside a control that
+    // screen readers flatten (axe: nested-interactive). As a labelled group its children are
+    // reachable; clicking it still opens the file picker.
+    document.querySelectorAll('button[aria-label="common.upload"]').forEach(function (b) {
+      b.setAttribute("role", "group");
+      b.setAttribute("aria-label", "Uploaded files (click to add more)");
+    });
+    // Gradio's empty-state icons carry an aria-label on a role-less div (aria-prohibited-attr).
+    document.querySelectorAll("div.empty[aria-label]:not([role])").forEach(function (d) {
+      d.setAttribute("role", "img");
+    });
+  }
+  // The browser tab's title follows the visible run status ("Running 40%", "✓ Done").
+  const baseTitle = document.title || "Kling O1 Studio";
+  function followStatus() {
+    const shown = Array.from(document.querySelectorAll(".kling-progress[data-title]"))
+      .filter(function (el) { return el.offsetParent !== null; });
+    const want = shown.length ? shown[0].dataset.title + " · " + baseTitle : baseTitle;
+    if (document.title !== want) document.title = want;
+  }
+  new MutationObserver(function () {
+    if (!namePending) {
+      namePending = true;
+      requestAnimationFrame(function () { fixUploadNames(); followStatus(); });
+    }
+  }).observe(document.body, { childList: true, subtree: true });
+
   function videos(root) { return root ? Array.from(root.querySelectorAll("video.kc-media")) : []; }
 
   function label(root, t) {

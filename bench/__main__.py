@@ -40,7 +40,8 @@ FIGURES = {
     "load": ("bench.load", "5 cheap endpoint p95 under load", "< 150 ms, none lost"),
     "startup": ("bench.startup", "6 start-up to first HTTP 200", "<= 1.3x"),
     "join": ("bench.join", "7 join 3 clips -> 1080p24", "<= 0.5x real time"),
-    "library": ("bench.library", "8-9 library with 500 runs: start-up, page load", "<= 1.3x"),
+    "cards": ("bench.upload_card", "8 upload end -> card / playable preview", "<= 1 s / <= 4 s"),
+    "library": ("bench.library", "9-10 library with 500 runs: start-up, page load", "<= 1.3x"),
 }
 RESULTS = Path(__file__).with_name("RESULTS.md")
 

@@ -1,8 +1,8 @@
-"""Figures 8 and 9: the library with 500 runs in it, against an empty one, in the same run.
+"""Figures 9 and 10: the library with 500 runs in it, against an empty one, in the same run.
 
-8. start-up: `python app.py` to the first HTTP 200 on `/`, on a data folder holding 500 runs
+9. start-up: `python app.py` to the first HTTP 200 on `/`, on a data folder holding 500 runs
    (rows, posters and outputs on disk) vs an empty folder; runs alternate.
-9. page load to the library shown: headless Chromium opens the page, clicks the Library tab as
+10. page load to the library shown: headless Chromium opens the page, clicks the Library tab as
    soon as it can, and waits until it lists the runs (totals say "500 runs" and the grid holds its posters) vs an empty library
    ("0 runs"); both in one browser, alternating.
 """
@@ -94,7 +94,7 @@ def run(ctx: Ctx) -> list[Figure]:
             bucket.append(_startup(ctx, data))
             ctx.log(f"library startup {data.name}: {bucket[-1]:.2f} s")
     figures = [Figure(
-        name="library-startup", title=f"8 start-up with {RUNS} runs in the library",
+        name="library-startup", title=f"9 start-up with {RUNS} runs in the library",
         ours=median(ours), baseline=median(base), unit="s", target="<= 1.3x",
         check=lambda _o, _b, r: r <= 1.3, baseline_label="empty library",
         reps={f"{RUNS} runs (s)": ours, "empty (s)": base})]
@@ -125,7 +125,7 @@ def run(ctx: Ctx) -> list[Figure]:
         for proc, _url in servers:
             procs.stop(proc)
     figures.append(Figure(
-        name="library-page", title=f"9 page load to the library shown, {RUNS} runs",
+        name="library-page", title=f"10 page load to the library shown, {RUNS} runs",
         ours=median(page_ours), baseline=median(page_base), unit="s", target="<= 1.3x",
         check=lambda _o, _b, r: r <= 1.3, baseline_label="empty library",
         reps={f"{RUNS} runs (s)": page_ours, "empty (s)": page_base},

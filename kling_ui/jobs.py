@@ -27,6 +27,8 @@ class UploadCheck:
     badge: str  # "8.1 s · 1920x1080 · 30 fps · audio · 24.0 MB", failing parts marked
     preview_path: str | None = None  # browser-playable video (the original when it plays)
     poster_path: str | None = None  # a JPEG frame of a video
+    # The browser cannot play the file: `Studio.video_preview` makes one in the background.
+    preview_pending: bool = False
 
     @property
     def errors(self) -> tuple[Problem, ...]:

@@ -18,8 +18,8 @@ import contextlib
 import logging
 import os
 import tempfile
+import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import fields, replace
 from pathlib import Path
@@ -59,7 +59,6 @@ log = logging.getLogger(__name__)
 
 SIMULATOR_TOKEN = Secret("simulator-token-not-a-secret")
 PROGRESS_WRITE_EVERY = 1.0  # seconds between journal writes of an unchanged status
-RECENT_TIMES = 20  # predict_times remembered per tab, for the expected model time
 RESUME_MIN_DEADLINE = 120.0  # a resumed run gets at least this long to finish
 
 
@@ -138,11 +137,9 @@ class Studio:
         self._sweeper_stop: Any = None
         self._clients: dict[tuple[int, str], ReplicateClient] = {}
         self._probe_cache: dict[tuple[str, int, int], ImageInfo | VideoInfo] = {}
+        self._previews: dict[tuple[str, float, float], asyncio.Future[str]] = {}
         self._sim: Any = None  # the in-process simulator server, started on first use
-        import threading
-
         self._sim_lock = threading.Lock()
-        self._recent: dict[str, deque[float]] = {}
 
     # -- backends --------------------------------------------------------------------------
 
@@ -247,22 +244,51 @@ class Studio:
                            badge=preview.badge(info, problems))
 
     async def check_video(self, path: str, *, out_dir: str | None = None) -> UploadCheck:
+        """The card for a video within about a second, whatever its size (issue #12).
+
+        A header probe, the rules, and for a clip the browser cannot play a poster JPEG from
+        the middle (a keyframe seek: no full decode). The playable preview is not made here:
+        `video_preview` makes it in the background, the chosen window first.
+        """
         info = await self._probe(path, "video")
         assert isinstance(info, VideoInfo)
         problems = tuple(rules.check_video(info))
-        where = out_dir or str(self.files.temp_dir("previews"))
-        os.makedirs(where, exist_ok=True)
-        poster: str | None = None
+        card = UploadCheck(path=path, info=info, problems=problems,
+                           badge=preview.badge(info, problems))
         if preview.browser_playable(info):
-            playable: str | None = path  # the browser shows its own first frame
-        else:
-            # The card plays a preview made for the browser, with a poster until it loads.
-            playable = await asyncio.to_thread(preview.make_preview, info, where)
-            with contextlib.suppress(KlingError):
-                poster = await asyncio.to_thread(preview.make_poster, info, where)
-        return UploadCheck(path=path, info=info, problems=problems,
-                           badge=preview.badge(info, problems), preview_path=playable,
-                           poster_path=poster)
+            return replace(card, preview_path=path)  # the browser shows its own first frame
+        where = out_dir or str(self.files.temp_dir("previews"))
+        poster: str | None = None
+        with contextlib.suppress(KlingError):
+            poster = await asyncio.to_thread(
+                preview.make_poster, info, where, at=info.duration / 2, max_side=720)
+        return replace(card, poster_path=poster, preview_pending=True)
+
+    async def video_preview(self, path: str, *, start: float = 0.0, length: float | None = None,
+                            first_part: bool = False, out_dir: str | None = None) -> str:
+        """A low-resolution H.264 preview of the window [start, start + length] of `path`.
+
+        With `first_part`, only its first FIRST_PART_SECONDS (ready in a few seconds even for
+        4K60 HEVC), so the card plays something while the whole window is made. Requests for
+        the same file and window share one ffmpeg run.
+        """
+        info = await self._probe(path, "video")
+        assert isinstance(info, VideoInfo)
+        start = max(0.0, min(start, max(0.0, info.duration - 0.5)))
+        whole = min(length or rules.VIDEO_MAX_SECONDS, rules.VIDEO_MAX_SECONDS,
+                    info.duration - start)
+        seconds = min(whole, preview.FIRST_PART_SECONDS) if first_part else whole
+        key = (os.path.abspath(path), round(start, 1), round(seconds, 1))
+        task = self._previews.get(key)
+        if task is None or (task.done() and (task.cancelled() or task.exception())):
+            where = out_dir or str(self.files.temp_dir("previews"))
+            task = asyncio.ensure_future(asyncio.to_thread(
+                preview.make_preview, info, where, start=start, length=seconds,
+                max_height=preview.WINDOW_PREVIEW_HEIGHT))
+            if len(self._previews) > 256:
+                self._previews.clear()
+            self._previews[key] = task
+        return await asyncio.shield(task)
 
     async def fix_image(
         self, path: str, *, aspect_fix: str = "pad", out_dir: str | None = None

@@ -18,6 +18,11 @@ PREVIEW_MAX_HEIGHT = 640
 PREVIEW_MAX_SECONDS = 15.0
 PREVIEW_MAX_FPS = 30
 POSTER_MAX_SIDE = 1280
+# The card's preview (issue #12): 360p, and the chosen window first. Decoding 4K60 HEVC runs at
+# about real time on two cores, so a short first part (FIRST_PART_SECONDS) plays within a few
+# seconds of the upload and the whole window follows.
+WINDOW_PREVIEW_HEIGHT = 360
+FIRST_PART_SECONDS = 2.0
 MARK_ERROR = "✗"
 MARK_WARNING = "⚠"
 
@@ -31,14 +36,17 @@ def browser_playable(info: VideoInfo) -> bool:
     return False
 
 
-def make_preview(info: VideoInfo, out_dir: str) -> str:
-    """A small H.264 MP4 of the first 15 s (<= 640 px tall, <= 30 fps) that any browser plays."""
+def make_preview(info: VideoInfo, out_dir: str, *, start: float = 0.0,
+                 length: float = PREVIEW_MAX_SECONDS, max_height: int = PREVIEW_MAX_HEIGHT) -> str:
+    """A small H.264 MP4 (<= max_height px tall, <= 30 fps) that any browser plays: `length` s
+    from `start` (the first 15 s by default)."""
     out = out_path(out_dir, info.path, "preview", ".mp4")
     # ffmpeg's autorotate runs before this chain, so ih is the displayed height.
     chain = [f"fps={PREVIEW_MAX_FPS}"] if info.fps > PREVIEW_MAX_FPS else []
-    chain += [f"scale=-2:'max(2,2*trunc(min({PREVIEW_MAX_HEIGHT},ih)/2))':flags=bilinear",
+    chain += [f"scale=-2:'max(2,2*trunc(min({max_height},ih)/2))':flags=bilinear",
               "format=yuv420p"]
-    args = ["-y", "-i", info.path, "-t", f"{PREVIEW_MAX_SECONDS:g}",
+    seek = ["-ss", f"{start:.3f}"] if start > 0 else []
+    args = ["-y", *seek, "-i", info.path, "-t", f"{length:g}",
             "-map", "0:V:0", "-map", "0:a:0?", "-vf", ",".join(chain),
             "-c:v", "libx264", "-preset", "ultrafast", "-crf", "28", "-pix_fmt", "yuv420p",
             "-c:a", "aac", "-b:a", "96k", "-movflags", "+faststart", "-f", "mp4", out]
@@ -47,13 +55,15 @@ def make_preview(info: VideoInfo, out_dir: str) -> str:
 
 
 def make_poster(info: VideoInfo, out_dir: str, *, at: float | None = None,
-                dest: str | None = None) -> str:
-    """A JPEG frame, at most 1280 px wide: at `at` seconds, else about 1 s in (or the middle of a
-    shorter clip). `dest` names the file (else a new one in `out_dir`)."""
+                dest: str | None = None, max_side: int = POSTER_MAX_SIDE) -> str:
+    """A JPEG frame from `at` s (default: about 1 s in, or the middle of a shorter clip), at
+    most `max_side` px; `dest` names the file (else a new one in `out_dir`). The seek comes
+    before the input, so ffmpeg jumps to the keyframe before it and decodes only from there: a
+    fraction of a second even for a 4K HEVC clip."""
     out = dest or out_path(out_dir, info.path, "poster", ".jpg")
+    vf = (f"scale='min({max_side},iw)':'min({max_side},ih)'"
+          ":force_original_aspect_ratio=decrease:force_divisible_by=2:flags=fast_bilinear")
     when = min(1.0, info.duration / 2) if at is None else max(0.0, min(at, info.duration - 0.05))
-    vf = (f"scale='min({POSTER_MAX_SIDE},iw)':'min({POSTER_MAX_SIDE},ih)'"
-          ":force_original_aspect_ratio=decrease:force_divisible_by=2")
     # Raw streams cannot seek, and a seek past a lying duration writes nothing: then frame 0.
     for seek in (["-ss", f"{when:.3f}"], []):
         args = ["-y", *seek, "-i", info.path, "-map", "0:V:0", "-frames:v", "1",

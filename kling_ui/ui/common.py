@@ -250,17 +250,35 @@ def card_html(token: str | None, what: str, check: UploadCheck | None, error: st
     if check is not None:
         parts.append(f'<div class="kling-badge">{esc(check.badge)}</div>')
         parts.append(problems_html(check.problems))
-        if check.preview_path and check.preview_path != check.path:
-            poster = f' poster="{file_url(check.poster_path)}"' if check.poster_path else ""
-            parts.append(
-                '<p class="kling-note">Your browser may not play this file as it is; here is a '
-                'preview made for it:</p>'
-                f'<video class="kling-preview" src="{file_url(check.preview_path)}"{poster} '
-                'controls muted playsinline preload="metadata"></video>')
     if note:
         parts.append(f'<p class="kling-note">{esc(note)}</p>')
     parts.append("</div>")
     return "".join(parts)
+
+
+def player_html(check: UploadCheck | None, preview: str | None = None, *,
+                whole: bool = False) -> str:
+    """The card's player for a clip the browser cannot play (HEVC, MKV, ...): the only one.
+
+    Until the preview exists it shows the poster and says so; the tab's CSS hides Gradio's own
+    (blank) player while this holds `kling-player-live`. Empty for a clip the browser plays.
+    """
+    if check is None or not check.preview_pending:
+        return ""
+    poster = file_url(check.poster_path) if check.poster_path else ""
+    if preview is None:
+        img = (f'<img class="kling-preview" src="{poster}" alt="A frame from the middle of the '
+               'clip">' if poster else "")
+        return (f'<div class="kling-player kling-player-live">{img}<p class="kling-note '
+                'kling-making" role="status">⏳ Making a preview your browser can play (the '
+                "clip itself is fine: Kling gets the original)…</p></div>")
+    note = ("Preview of the chosen window (360p); Kling gets the original." if whole else
+            "⏳ The first seconds of the window; the rest of the preview is on its way…")
+    attr = f' poster="{poster}"' if poster else ""
+    return (f'<div class="kling-player kling-player-live"><video class="kling-preview" '
+            f'src="{file_url(preview)}"{attr} controls muted loop autoplay playsinline '
+            f'preload="auto" aria-label="Preview of the clip"></video>'
+            f'<p class="kling-note" role="status">{esc(note)}</p></div>')
 
 
 def tokens_html(tokens: Iterable[tuple[str, str]]) -> str:
@@ -297,19 +315,48 @@ STAGE_LABELS = {
 }
 
 
+def tab_title(p: Progress | None, state: str) -> str:
+    """What the browser tab's title says about the run ("✓ Done", "Running 40%")."""
+    if state == "done":
+        return "✓ Done"
+    if state == "failed":
+        return "✗ Failed"
+    if state == "canceled":
+        return "Canceled"
+    if state == "canceling":
+        return "Canceling…"
+    if p is not None and p.fraction is not None:
+        return f"Running {max(0.0, min(1.0, p.fraction)) * 100:.0f}%"
+    return "Running"
+
+
 def progress_html(p: Progress | None, elapsed: float, *, state: str = "running",
                   message: str = "") -> str:
-    """Live status: our stage, Replicate's own status, elapsed time, the latest log line."""
+    """Live status: our stage, Replicate's own status, elapsed time, the latest log line.
+
+    `message` is shown whole, every line of it (an input problem lists each file). `state`
+    "canceling" keeps saying so until the run handler confirms the cancel.
+    """
     cls = {"running": "kling-run", "done": "kling-done", "failed": "kling-failed",
-           "canceled": "kling-canceled"}.get(state, "kling-run")
+           "canceled": "kling-canceled", "canceling": "kling-canceled"}.get(state, "kling-run")
     stage = STAGE_LABELS.get(p.stage, p.stage) if p else "Queued"
-    rows = [f'<div class="kling-progress {cls}">',
-            f'<div><b>{esc(message or stage)}</b> · {elapsed:.0f} s</div>']
+    if state == "canceling":
+        message = message or "Canceling… waiting for Replicate to confirm the prediction stopped."
+    head = message or stage
+    if not message and p is not None and p.status and p.stage in ("starting", "processing"):
+        # Replicate's own state, as it comes: starting, processing (with a percentage).
+        head = f"Replicate: {p.status}"
+        if p.fraction is not None:
+            head += f" · {max(0.0, min(1.0, p.fraction)) * 100:.0f}%"
+    title = esc(tab_title(p, state))
+    rows = [f'<div class="kling-progress {cls}" data-title="{title}" role="status">',
+            f'<div class="kling-status-head"><b class="kling-status-msg">{esc(head)}</b>'
+            f' <span class="kling-elapsed">· {elapsed:.0f} s</span></div>']
     if p is not None and p.status:
         rows.append(f'<div>Replicate status: <code>{esc(p.status)}</code>'
                     + (f" · prediction <code>{esc(p.prediction_id)}</code>" if p.prediction_id else "")
                     + "</div>")
-    if p is not None and p.fraction is not None and state == "running":
+    if p is not None and p.fraction is not None and state in ("running", "canceling"):
         pct = max(0.0, min(1.0, p.fraction)) * 100
         rows.append(f'<div class="kling-bar"><span style="width:{pct:.0f}%"></span></div>')
     if p is not None and p.log_line:
@@ -370,7 +417,7 @@ def _fmt_fact(key: str, facts: Mapping[str, Any]) -> str:
 def facts_html(result: JobResult) -> str:
     """Output facts against the original's, one row per fact."""
     rows = "".join(
-        f"<tr><th>{label}</th><td>{esc(_fmt_fact(key, result.original_facts))}</td>"
+        f'<tr><th scope="row">{label}</th><td>{esc(_fmt_fact(key, result.original_facts))}</td>'
         f"<td>{esc(_fmt_fact(key, result.output_facts))}</td></tr>"
         for key, label in (("duration", "Duration"), ("size", "Size"), ("fps", "Frame rate"),
                            ("audio", "Audio"))
@@ -382,8 +429,9 @@ def facts_html(result: JobResult) -> str:
     extra.append(f"prediction <code>{esc(result.prediction_id)}</code>")
     fixes = "".join(f"<li>{esc(f.field)}: {esc(f.detail)}</li>" for f in result.fixes)
     warns = "".join(f"<li>{esc(w)}</li>" for w in result.warnings)
-    return ('<div class="kling-facts"><table><thead><tr><th></th><th>Original</th><th>Output</th>'
-            f"</tr></thead><tbody>{rows}</tbody></table>"
+    return ('<div class="kling-facts"><table><thead><tr><th scope="col">'
+            '<span class="kling-sr">Fact</span></th><th scope="col">Original</th>'
+            f'<th scope="col">Output</th></tr></thead><tbody>{rows}</tbody></table>'
             f'<p class="kling-note">{" · ".join(extra)}</p>'
             + (f"<p>Fixes applied:</p><ul>{fixes}</ul>" if fixes else "")
             + (f"<p>Warnings:</p><ul>{warns}</ul>" if warns else "")

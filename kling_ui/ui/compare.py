@@ -44,7 +44,7 @@ def compare_html(result: JobResult | None) -> str:
       {_media(result.output_path, "Kling O1 output", "kc-b", muted=False)}</figure>
   </div>
   <div class="kc-controls">
-    <button type="button" class="kc-btn" data-kc="toggle" aria-label="Play or pause both">▶ Play both</button>
+    <button type="button" class="kc-btn" data-kc="toggle">▶ Play both</button>
     <input type="range" class="kc-seek" data-kc="seek" min="0" max="1000" value="0" aria-label="Seek both">
     <span class="kc-time">0.0 s</span>
     <label class="kc-mode"><input type="checkbox" data-kc="wipe-mode"> A/B wipe</label>

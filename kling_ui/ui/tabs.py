@@ -30,6 +30,7 @@ from .common import (
     guarded,
     path_of,
     paths_of,
+    player_html,
     preflight_html,
     progress_html,
     run_progress_html,
@@ -76,6 +77,7 @@ class TabUI:
     fix_buttons: dict[str, gr.Button] = field(default_factory=dict)
     presets: list[tuple[gr.Button, dict[str, Any]]] = field(default_factory=list)
     chips: Any = None
+    player: Any = None  # the card's player for a clip the browser cannot play
     checks: Any = None
     cost: Any = None
     run: Any = None
@@ -171,6 +173,8 @@ def build_tab(tab: Tab, presets: list[dict[str, Any]]) -> TabUI:
                     label="Video to edit" if tab is Tab.EDIT else "Reference video (3-10 s)",
                     sources=["upload"], height=260, elem_id=f"{key}-video")
                 _card_with_fix(ui, "reference_video")
+                ui.player = gr.HTML("", js_on_load=None, elem_id=f"{key}-player",
+                                    elem_classes=["kling-player-html"])
                 with gr.Row(visible=False, elem_classes=["kling-trim"]) as trim_row:
                     c["video_start"] = gr.Slider(0, 60, value=0, step=0.1, label="Trim: start (s)")
                     c["video_length"] = gr.Slider(3, 10, value=10, step=0.1,
@@ -200,7 +204,7 @@ def build_tab(tab: Tab, presets: list[dict[str, Any]]) -> TabUI:
             with gr.Row(elem_classes=["kling-settings"]):
                 if tab is not Tab.EDIT and tab is not Tab.FRAMES:
                     c["aspect_ratio"] = gr.Radio(list(ASPECT_RATIOS), value="16:9",
-                                                 label="Aspect ratio", min_width=150)
+                                                 label="Aspect ratio of the output", min_width=150)
                 durations = allowed_durations(tab)
                 if durations:
                     if len(durations) > 2:
@@ -213,11 +217,12 @@ def build_tab(tab: Tab, presets: list[dict[str, Any]]) -> TabUI:
                                      info="std = 720p, pro = 1080p", min_width=150)
                 if tab in (Tab.FEATURE, Tab.EDIT):
                     c["keep_original_sound"] = gr.Checkbox(value=True, label="Keep original sound",
+                                                           elem_classes=["kling-sound"],
                                                            min_width=150)
                 if tab is not Tab.TEXT:
                     # Kling takes 1:2.5 to 2.5:1; the user chooses how a panorama gets there.
                     c["aspect_fix"] = gr.Radio(
-                        ["pad", "crop"], value="pad", label="Images too wide or tall",
+                        ["pad", "crop"], value="pad", label="When an image is too wide or tall",
                         info="pad keeps all of it; crop fills the frame", min_width=150)
             if tab is Tab.EDIT:
                 gr.Markdown("The output follows the clip's length: no duration to pick.",
@@ -226,18 +231,21 @@ def build_tab(tab: Tab, presets: list[dict[str, Any]]) -> TabUI:
             ui.checks = gr.HTML("", js_on_load=None, elem_classes=["kling-checks-html"])
             with gr.Row(elem_classes=["kling-run-row"]):
                 ui.run = gr.Button("Run", variant="primary", elem_id=f"{key}-run", min_width=100)
-                ui.cancel = gr.Button("Cancel", variant="stop", elem_id=f"{key}-cancel",
-                                      min_width=90, scale=0)
+                ui.cancel = gr.Button("Cancel the run", variant="stop", elem_id=f"{key}-cancel",
+                                      min_width=90, scale=0, interactive=False)
             ui.cost = gr.Markdown("", elem_classes=["kling-cost"], elem_id=f"{key}-cost")
             ui.progress = gr.HTML("", js_on_load=None, elem_id=f"{key}-progress")
     ui.compare = gr.HTML(EMPTY, js_on_load=None, elem_id=f"{key}-compare")
     with gr.Row(equal_height=False):
         with gr.Column(scale=3, min_width=300):
             ui.facts = gr.HTML("", js_on_load=None, elem_id=f"{key}-facts")
-            ui.download = gr.File(label="Download output", interactive=False, height=80)
+            # Hidden until there is a result: an empty gr.File/gr.JSON is a blank box that
+            # also carries an aria-label on a role-less div (axe: aria-prohibited-attr).
+            ui.download = gr.File(label="Download output", interactive=False, height=80,
+                                  visible=False)
         with gr.Column(scale=2, min_width=280):
             ui.summary = gr.JSON(label="Summary (as the API returns it)", open=True,
-                                 elem_id=f"{key}-summary", max_height=320)
+                                 elem_id=f"{key}-summary", max_height=320, visible=False)
     with gr.Accordion("Copy as code", open=False):
         ui.code_py = gr.Code(language="python", label="Python", interactive=False)
         ui.code_curl = gr.Code(language="shell", label="cURL", interactive=False)
@@ -275,7 +283,9 @@ class TabHandlers:
     def outputs_refresh(self) -> list[Any]:
         ui = self.ui
         outs: list[Any] = [ui.cards[s] for s in ui.cards] + [ui.fix_buttons[s] for s in ui.cards]
-        outs += [ui.chips, ui.checks, ui.cost, ui.code_py, ui.code_curl]
+        outs += [ui.chips, ui.checks, ui.cost, ui.code_py, ui.code_curl, ui.run]
+        if ui.player is not None:
+            outs.append(ui.player)
         if "_trim_row" in ui.controls:
             outs += [ui.controls["_trim_row"], ui.controls["video_start"]]
         if "aspect_ratio" in ui.controls and "start_image" in ui.controls:
@@ -310,6 +320,7 @@ class TabHandlers:
             cards["reference_images"] = '<div class="kling-cards">' + "".join(parts) + "</div>"
             fixable["reference_images"] = any_fix
         trim: list[Any] = []
+        player: list[Any] = []
         if "reference_video" in ui.cards:
             path = spec.reference_video
             check, err = (await self._check(path, "video", "")) if path else (None, None)
@@ -322,6 +333,7 @@ class TabHandlers:
             cards["reference_video"] = card_html("<<<video_1>>>" if path else None, "video",
                                                  check, err, note=note)
             fixable["reference_video"] = bool(check and check.fixable)
+            player = [player_html(check)]
             trim = [gr.Row(visible=long_clip),
                     gr.Slider(maximum=max(0.1, duration - 3.0)) if long_clip else gr.skip()]
         pre = await self.studio.preflight(spec)
@@ -329,11 +341,36 @@ class TabHandlers:
         out: list[Any] = [cards[s] for s in ui.cards]
         out += [gr.Button(visible=fixable.get(s, False)) for s in ui.cards]
         out += [tokens_html(pre.tokens), preflight_html(pre, spec.prompt), f"**{pre.cost_text}**",
-                py, curl]
-        out += trim
+                py, curl, gr.Button(interactive=True)]
+        out += player + trim
         if "aspect_ratio" in ui.controls and "start_image" in ui.controls:
             out.append(gr.Radio(visible=spec.start_image is None))
         return out
+
+    async def preview(self, *values: Any) -> Any:
+        """After the card: make the clip's browser preview in the background, window first.
+
+        Yields the first seconds as soon as they exist, then the whole window (each replaces
+        the poster in the card's player). Nothing for a clip the browser plays itself.
+        """
+        v = dict(zip(self.input_names(), values, strict=False))
+        spec = spec_from(self.ui.tab, v)
+        path = spec.reference_video
+        check, _ = (await self._check(path, "video", "")) if path else (None, None)
+        if path is None or check is None or not check.preview_pending:
+            yield gr.skip()
+            return
+        window = {"start": spec.video_start, "length": spec.video_length}
+        first = await self.studio.video_preview(path, first_part=True, **window)
+        yield player_html(check, first)
+        yield player_html(check, await self.studio.video_preview(path, **window), whole=True)
+
+    @staticmethod
+    def checking() -> list[Any]:
+        """At once, while a new clip is checked: Run waits, and says why beside it."""
+        return [gr.Button(interactive=False),
+                '<div class="kling-checks"><p class="kling-note" role="status">⏳ Checking the '
+                "video… Run waits until its card is ready.</p></div>"]
 
     def input_names(self) -> list[str]:
         return [n for n in self.ui.controls if not n.startswith("_")]
@@ -403,7 +440,7 @@ class TabHandlers:
         return [ui.progress, ui.compare, ui.facts, ui.download, ui.summary]
 
     def outputs_reattach(self) -> list[Any]:
-        return self.outputs_run() + self.input_components()
+        return [*self.outputs_run(), self.ui.cancel, *self.input_components()]
 
     async def run(self, request: gr.Request, session: Session, *values: Any) -> Any:
         """Start the job on the Studio's runner, then watch it.
@@ -432,8 +469,10 @@ class TabHandlers:
             if handle is not None:
                 if handle.done:
                     break
+                # Once Cancel is pressed the status says so until the cancel is confirmed.
+                state = "canceling" if handle.cancel_requested else "running"
                 yield [progress_html(handle.progress, time.monotonic() - handle.started,
-                                     message=_canceling(handle)), *skip]
+                                     state=state), *skip]
             else:
                 run = self.studio.library.get(run_id)
                 if run is None or not run.in_flight:
@@ -447,9 +486,10 @@ class TabHandlers:
             result, exc = handle.outcome()
             elapsed = time.monotonic() - handle.started
             if exc is not None:
+                # The whole message goes in the status, not under Gradio's red Error pill.
                 yield [_failure_html(exc, handle.progress, elapsed), *skip]
-                if not _was_canceled(exc):
-                    raise exc  # `guarded` shows our errors as one message, re-raises bugs
+                if not isinstance(exc, KlingError):
+                    raise exc  # a bug: `guarded` logs it (and re-raises it under tests)
                 return
             message = f"Done in {elapsed:.0f} s"
         else:
@@ -464,31 +504,37 @@ class TabHandlers:
             message = "Done"
         done = Progress(stage="done", status=result.status, prediction_id=result.prediction_id)
         yield [progress_html(done, 0.0, state="done", message=message),
-               compare_html(result), facts_html(result), result.output_path, result.summary()]
+               compare_html(result), facts_html(result),
+               gr.File(value=result.output_path, visible=True),
+               gr.JSON(value=result.summary(), visible=True)]
 
     async def reattach(self, session: Session) -> Any:
         """On page load: show this tab's latest run (its inputs too), and follow it while it
-        runs, so a reload or a new tab picks up where the last one was."""
+        runs, so a reload or a new tab picks up where the last one was. Cancel is live while
+        the run is in flight."""
         ui = self.ui
         run = self.studio.library.latest(session_owner_filter(self.studio, session), ui.tab.value)
         names = self.input_names()
         if run is None:
-            yield [gr.skip()] * (5 + len(names))
+            yield [gr.skip()] * (6 + len(names))
             return
         spec = result_from_run(run).spec
         inputs = spec_values(spec, names) if spec is not None else [gr.skip()] * len(names)
         session.watching[ui.tab.value] = run.id
         first = True
         async for update in self._watch(run.id):
-            yield update + (inputs if first else [gr.skip()] * len(names))
+            cancel = gr.Button(interactive=run.in_flight) if first else gr.skip()
+            yield update + [cancel] + (inputs if first else [gr.skip()] * len(names))
             first = False
+        if run.in_flight:
+            yield [gr.skip()] * 5 + [gr.Button(interactive=False)] + [gr.skip()] * len(names)
 
-    def cancel(self, session: Session) -> str:
+    def cancel(self, session: Session) -> tuple[Any, Any]:
         run_id = session.watching.get(self.ui.tab.value)
         if not run_id or not self.studio.cancel_run(run_id):
-            return progress_html(None, 0.0, state="canceled", message="Nothing is running.")
-        return progress_html(None, 0.0, state="canceled",
-                             message="Canceling: stopping the prediction…")
+            return gr.skip(), gr.Button(interactive=False)
+        # The watcher keeps "Canceling…" on screen until the prediction is confirmed stopped.
+        return progress_html(None, 0.0, state="canceling"), gr.Button(interactive=False)
 
 
 WATCH_EVERY = 0.5  # seconds between progress updates on the page
@@ -498,10 +544,6 @@ def _was_canceled(exc: BaseException) -> bool:
     return isinstance(exc, PredictionError) and exc.status == "canceled"
 
 
-def _canceling(handle: Any) -> str:
-    return "Canceling: stopping the prediction…" if handle.cancel_requested else ""
-
-
 def _failure_html(exc: BaseException, last: Progress | None, elapsed: float) -> str:
     if _was_canceled(exc):
         return progress_html(last, elapsed, state="canceled",
@@ -509,8 +551,7 @@ def _failure_html(exc: BaseException, last: Progress | None, elapsed: float) -> 
     if isinstance(exc, PredictionError):
         return progress_html(last, elapsed, state="failed", message=f"Failed: {exc.message}")
     if isinstance(exc, KlingError):
-        return progress_html(last, elapsed, state="failed",
-                             message=f"Not run: {exc.message.splitlines()[0]}")
+        return progress_html(last, elapsed, state="failed", message=f"Not run. {exc.message}")
     return progress_html(last, elapsed, state="failed", message="Failed: an unexpected error.")
 
 
@@ -537,28 +578,44 @@ def wire_tab(ui: TabUI, handlers: TabHandlers, session: gr.State, *, concurrency
     refresh = guarded(handlers.refresh)
     triggers = []
     for name, comp in ui.controls.items():
-        if name.startswith("_"):
+        if name.startswith("_") or name == "reference_video":
             continue
         triggers.append(comp.change)
-    gr.on(triggers, refresh, inputs=inputs, outputs=handlers.outputs_refresh(),
-          trigger_mode="always_last", show_progress="hidden", api_visibility="private",
-          preprocess=False)
+    private = {"api_visibility": "private", "preprocess": False, "show_progress": "hidden"}
+    refreshed = gr.on(triggers, refresh, inputs=inputs, outputs=handlers.outputs_refresh(),
+                      trigger_mode="always_last", **private)
+    if ui.player is not None:
+        # A new clip: Run is disabled at once (no queue), the card follows within a second,
+        # then the preview is made in the background (issue #12).
+        preview = guarded(handlers.preview)
+        refreshed.then(preview, inputs=inputs, outputs=[ui.player], **private)
+        ui.controls["reference_video"].change(
+            handlers.checking, inputs=None, outputs=[ui.run, ui.checks], queue=False,
+            api_visibility="private", show_progress="hidden",
+        ).then(refresh, inputs=inputs, outputs=handlers.outputs_refresh(), **private
+               ).then(preview, inputs=inputs, outputs=[ui.player], **private)
     for slot, btn in ui.fix_buttons.items():
         btn.click(handlers.fix_handler(slot), inputs=inputs, outputs=ui.controls[slot],
                   api_visibility="private", preprocess=False)
     for btn, preset in ui.presets:
         btn.click(handlers.preset_handler(preset), inputs=None, outputs=inputs,
                   api_visibility="private")
-    run_event = ui.run.click(
+    # Cancel is live only while a run is: set around the run, outside its handler, and in
+    # order (a run that fails at once must not be followed by a late "enable").
+    started = ui.run.click(lambda: gr.Button(interactive=True), inputs=None, outputs=[ui.cancel],
+                           queue=False, api_visibility="private", show_progress="hidden")
+    run_event = started.then(
         guarded(handlers.run), inputs=[session, *inputs], outputs=handlers.outputs_run(),
         api_visibility="private", concurrency_id=RUN_POOL, concurrency_limit=concurrency,
         preprocess=False,
         show_progress="minimal", show_progress_on=[ui.progress])
+    run_event.then(lambda: gr.Button(interactive=False), inputs=None, outputs=[ui.cancel],
+                   queue=False, api_visibility="private", show_progress="hidden")
     # `.then` runs after a failure too (as `.success` would not): the library shows either.
     run_event.then(on_result, inputs=[session, *(result_inputs or [])], outputs=result_outputs,
                    api_visibility="private", show_progress="hidden")
     # Cancel asks the runner to cancel the run this tab watches; the service cancels the
     # prediction and the watcher reports it (a confirmed "Canceled"). Nothing else cancels a
     # run: not a reload, not a closed tab (issue #10), so there is no `cancels=[run_event]`.
-    ui.cancel.click(guarded(handlers.cancel), inputs=[session], outputs=[ui.progress],
+    ui.cancel.click(guarded(handlers.cancel), inputs=[session], outputs=[ui.progress, ui.cancel],
                     api_visibility="private", queue=False, show_progress="hidden")

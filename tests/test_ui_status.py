@@ -1,0 +1,115 @@
+"""Honest status in the run area (issue #12), as a person sees it at desktop and phone size.
+
+The whole message in the status (never cut, never under Gradio's red Error pill), Cancel live
+only while a run is, "Canceling…" until Replicate confirms, Replicate's own states, and the
+browser tab's title following the run.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.test_ui_browser import RUN_TIMEOUT, open_tab, upload
+from tests.ui_fixtures import LaunchedApp, launched_app, make_fake_png
+
+pytestmark = pytest.mark.browser
+SIZES = {"desktop": (1280, 900), "phone": (390, 844)}
+
+
+@pytest.fixture(scope="module")
+def app() -> Iterator[LaunchedApp]:
+    with launched_app(sim_seconds=0.3) as launched:
+        yield launched
+
+
+@pytest.fixture(scope="module")
+def slow() -> Iterator[LaunchedApp]:
+    with launched_app(sim_seconds=60) as launched:
+        yield launched
+
+
+def _page(browser: Browser, url: str, size: str) -> Page:  # noqa: F811
+    w, h = SIZES[size]
+    page = browser.new_context(viewport={"width": w, "height": h}, is_mobile=w < 500).new_page()
+    page.set_default_timeout(15_000)
+    page.goto(url)
+    expect(page.locator("#prompt-text textarea")).to_be_visible()
+    return page
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_an_input_problem_is_shown_whole_in_the_status_without_an_error_pill(
+        browser: Browser, app: LaunchedApp, tmp_path: Path, size: str) -> None:  # noqa: F811
+    page = _page(browser, app.url, size)
+    try:
+        open_tab(page, "frames", "Frames to video")
+        expect(page.locator("#frames-cancel")).to_be_disabled()  # nothing runs yet
+        upload(page, "frames-start", make_fake_png(tmp_path / "fake.png"))
+        expect(page.locator("#tab-frames .kling-card").first).to_contain_text("not an image")
+        page.locator("#prompt-frames textarea").fill("<<<image_1>>> dances")
+        page.locator("#frames-run").click()
+        status = page.locator("#frames-progress .kling-status-msg")
+        expect(status).to_contain_text("Not run.", timeout=RUN_TIMEOUT)
+        expect(status).to_contain_text("not an image")  # past the first line and colon
+        page.screenshot(path=f"/tmp/kling-status-input-{size}.png", full_page=True)
+        assert page.locator(".toast-body, [data-testid='toast-body']").count() == 0
+        expect(page.locator("#frames-cancel")).to_be_disabled()
+        expect(page).to_have_title(re.compile(r"^✗ Failed"), timeout=RUN_TIMEOUT)  # next frame
+    finally:
+        page.context.close()
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_a_done_run_says_so_in_the_tab_title(browser: Browser, app: LaunchedApp,  # noqa: F811
+                                             size: str) -> None:
+    page = _page(browser, app.url, size)
+    try:
+        page.locator("#prompt-text textarea").fill("A paper boat")
+        page.locator("#text-run").click()
+        expect(page.locator("#text-progress")).to_contain_text("Done", timeout=RUN_TIMEOUT)
+        page.wait_for_function("document.title.startsWith('✓ Done')")
+        expect(page.locator("#text-cancel")).to_be_disabled()
+    finally:
+        page.context.close()
+
+
+HEADS = """() => { window.__heads = [];
+  const root = document.querySelector('#text-progress');
+  new MutationObserver(() => {
+    const h = root.querySelector('.kling-status-msg');
+    const t = h ? h.textContent : '';
+    if (window.__heads[window.__heads.length - 1] !== t) window.__heads.push(t);
+  }).observe(root, {childList: true, subtree: true, characterData: true}); }"""
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_cancel_is_live_only_while_running_and_canceling_stays_until_confirmed(
+        browser: Browser, slow: LaunchedApp, size: str) -> None:  # noqa: F811
+    page = _page(browser, slow.url, size)
+    try:
+        cancel = page.locator("#text-cancel")
+        expect(cancel).to_be_disabled()
+        page.locator("#prompt-text textarea").fill("A very slow sunrise")
+        page.locator("#text-run").click()
+        expect(cancel).to_be_enabled()
+        head = page.locator("#text-progress .kling-status-msg")
+        # Replicate's own state is the headline as soon as it reports one.
+        expect(head).to_contain_text("Replicate: ", timeout=RUN_TIMEOUT)
+        page.wait_for_function("document.title.startsWith('Running')")
+        page.evaluate(HEADS)
+        cancel.click()
+        expect(head).to_contain_text("Canceled", timeout=RUN_TIMEOUT)
+        seen = [h for h in page.evaluate("window.__heads") if h]
+        heads = seen[next(i for i, h in enumerate(seen) if h.startswith("Canceling…")):]
+        first_done = next(i for i, h in enumerate(heads) if h.startswith("Canceled"))
+        assert all(h.startswith("Canceling") for h in heads[:first_done]), heads
+        expect(cancel).to_be_disabled()
+        page.wait_for_function("document.title.startsWith('Canceled')")
+        page.screenshot(path=f"/tmp/kling-status-canceled-{size}.png", full_page=True)
+    finally:
+        page.context.close()

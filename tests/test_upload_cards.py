@@ -1,0 +1,95 @@
+"""Instant upload cards (issue #12): the card at once, the browser preview in the background.
+
+The service part runs the real Studio on real clips made here; the browser part uploads an HEVC
+clip (Chromium cannot play it) and sees the card, then one playable player, never two.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from kling_ui.media.probe import probe_video
+from kling_ui.service import Studio
+from tests import media_factory
+from tests.test_ui_browser import RUN_TIMEOUT, open_tab, upload
+from tests.ui_fixtures import LaunchedApp, launched_app, test_settings
+
+CARD_SECONDS = 1.0  # the issue's target: the card within 1 s of the upload's end
+
+
+@pytest.fixture(scope="module")
+def hevc(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("cards") / "IMG_0420.mov"
+    return Path(media_factory.make_video(path, seconds=12, size=(1280, 720), fps=30,
+                                         vcodec="libx265"))
+
+
+def test_card_comes_before_the_preview_and_the_preview_plays_the_window(hevc: Path,
+                                                                        tmp_path: Path) -> None:
+    studio = Studio(test_settings(data_dir=str(tmp_path)))
+
+    async def go() -> tuple[float, object, str, str]:
+        t0 = time.perf_counter()
+        check = await studio.check_video(str(hevc))
+        took = time.perf_counter() - t0
+        first = await studio.video_preview(str(hevc), start=1.0, length=5.0, first_part=True)
+        whole = await studio.video_preview(str(hevc), start=1.0, length=5.0)
+        await studio.aclose()
+        return took, check, first, whole
+
+    took, check, first, whole = asyncio.run(go())
+    assert took < CARD_SECONDS
+    assert check.preview_pending and check.preview_path is None  # type: ignore[attr-defined]
+    assert "12.0 s" in check.badge  # type: ignore[attr-defined]
+    assert Path(check.poster_path).stat().st_size > 0  # type: ignore[attr-defined]
+    a, b = probe_video(first), probe_video(whole)
+    assert (a.video_codec, b.video_codec) == ("h264", "h264")
+    assert a.height == b.height == 360
+    assert a.duration == pytest.approx(2.0, abs=0.2)
+    assert b.duration == pytest.approx(5.0, abs=0.2)  # the window, not the whole 12 s clip
+
+
+@pytest.fixture(scope="module")
+def app() -> Iterator[LaunchedApp]:
+    with launched_app(sim_seconds=0.3) as launched:
+        yield launched
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("size", [(1280, 900), (390, 844)])
+def test_an_hevc_clip_gets_its_card_at_once_and_one_playable_player(
+        browser: Browser, app: LaunchedApp, hevc: Path, size: tuple[int, int]) -> None:  # noqa: F811
+    w, h = size
+    context = browser.new_context(viewport={"width": w, "height": h}, is_mobile=w < 500)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        page.goto(app.url)
+        open_tab(page, "edit", "Edit video")
+        # Remember whether Run was ever disabled while the clip was being checked.
+        page.evaluate("""() => { window.__runWasDisabled = false;
+            const run = document.querySelector('#edit-run');
+            new MutationObserver(() => { if (run.disabled) window.__runWasDisabled = true; })
+              .observe(run, {attributes: true}); }""")
+        upload(page, "edit-video", hevc)
+        card = page.locator("#tab-edit .kling-card-html.prose", has_text="<<<video_1>>>")
+        expect(card).to_contain_text("12.0 s", timeout=5_000)
+        player = page.locator("#edit-player video.kling-preview")
+        expect(player).to_be_attached(timeout=RUN_TIMEOUT)
+        page.wait_for_function("el => el.readyState >= 2 && el.videoWidth > 0",
+                               arg=player.element_handle(), timeout=RUN_TIMEOUT)
+        expect(page.locator("#edit-player")).to_contain_text("Kling gets the original",
+                                                             timeout=RUN_TIMEOUT)
+        # One player on screen: Gradio's own (blank for HEVC) is hidden while ours shows.
+        assert page.locator("#tab-edit video:visible").count() == 1
+        assert page.evaluate("window.__runWasDisabled")
+        expect(page.locator("#edit-run")).to_be_enabled()
+        page.screenshot(path=f"/tmp/kling-cards-{w}.png", full_page=True)
+    finally:
+        context.close()
