@@ -80,6 +80,7 @@ class JobResult:
     extra: dict[str, Any] = field(default_factory=dict)  # metrics later steps add (motion, ...)
     run_id: str = ""  # the library's id for this run
     created_at: float = 0.0
+    poster_path: str | None = None  # a mid-clip frame of the output
 
     def summary(self) -> dict[str, Any]:
         """The JSON summary the API endpoints return (no key, no local paths)."""
@@ -165,5 +166,6 @@ def result_from_run(run: Run) -> JobResult:
         spec=spec_from_run(run),
         run_id=run.id,
         created_at=run.created_at,
+        poster_path=run.poster,
         extra=dict(run.metrics),
     )

@@ -156,16 +156,17 @@ class Run:
 
     @property
     def billed(self) -> bool:
-        """A prediction exists, so Replicate bills it (an estimate of what, not a receipt)."""
-        return self.prediction_id is not None
+        """A prediction exists on Replicate, so it bills it (the cost is an estimate)."""
+        return self.prediction_id is not None and self.backend != "simulator"
 
 
 @dataclass(frozen=True)
 class Totals:
     runs: int
     in_flight: int
-    spent_today: float
+    spent_today: float  # estimated, on Replicate: runs with a prediction, not simulated
     spent_all: float
+    simulated: int = 0  # runs on the offline simulator (never billed)
 
 
 _COLUMNS = tuple(f.name for f in fields(Run))
@@ -469,20 +470,23 @@ class Library:
         return True
 
     def totals(self, *, owner: str | None = None, day_start: float | None = None) -> Totals:
-        """How many runs, how many in flight, and the estimated spend today (UTC) and in all."""
+        """How many runs, how many in flight, and the estimated spend on Replicate today (UTC)
+        and in all: runs that made a prediction there (simulated runs are never billed)."""
         now = self._clock()
         start = day_start if day_start is not None else now - (now % 86400)
         where, args = self._filters(owner=owner)
         marks = ", ".join("?" * len(IN_FLIGHT))
+        billed = "prediction_id IS NOT NULL AND backend != 'simulator'"
         sql = (f"SELECT COUNT(*), SUM(status IN ({marks})), "
-               "SUM(CASE WHEN prediction_id IS NOT NULL THEN estimated_cost ELSE 0 END), "
-               "SUM(CASE WHEN prediction_id IS NOT NULL AND created_at >= ? "
-               f"THEN estimated_cost ELSE 0 END) FROM runs {where}")
+               f"SUM(CASE WHEN {billed} THEN estimated_cost ELSE 0 END), "
+               f"SUM(CASE WHEN {billed} AND created_at >= ? THEN estimated_cost ELSE 0 END), "
+               f"SUM(backend = 'simulator') FROM runs {where}")
         with self._tx() as conn:
-            count, flying, spent, today = conn.execute(sql, [*IN_FLIGHT, start, *args]).fetchone()
+            count, flying, spent, today, simulated = conn.execute(
+                sql, [*IN_FLIGHT, start, *args]).fetchone()
         return Totals(runs=int(count or 0), in_flight=int(flying or 0),
                       spent_today=round(float(today or 0.0), 2),
-                      spent_all=round(float(spent or 0.0), 2))
+                      spent_all=round(float(spent or 0.0), 2), simulated=int(simulated or 0))
 
     # -- retention -------------------------------------------------------------------------
 

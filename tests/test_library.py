@@ -18,7 +18,7 @@ from kling_ui.library import Library, Run, new_run_id
 
 def make_run(library: Library, *, owner: str = "alice", tab: str = "text", status: str = "succeeded",
              prompt: str = "a fox", cost: float = 0.56, created_at: float = 0.0,
-             prediction_id: str | None = "p1", size: int = 0) -> Run:
+             prediction_id: str | None = "p1", size: int = 0, backend: str = "replicate") -> Run:
     run_id = new_run_id()
     output = None
     if size:
@@ -26,7 +26,8 @@ def make_run(library: Library, *, owner: str = "alice", tab: str = "text", statu
         output.write_bytes(b"\0" * size)
     return library.create(Run(id=run_id, owner=owner, tab=tab, status=status, prompt=prompt,
                               estimated_cost=cost, created_at=created_at,
-                              prediction_id=prediction_id, output=str(output) if output else None))
+                              prediction_id=prediction_id, output=str(output) if output else None,
+                              backend=backend))
 
 
 def test_a_new_folder_gets_the_current_schema_in_wal_mode(tmp_path: Path) -> None:
@@ -73,8 +74,9 @@ def test_totals_count_spend_only_where_a_prediction_was_made(tmp_path: Path) -> 
     make_run(library, cost=1.12, created_at=now - 86400)  # yesterday
     make_run(library, cost=9.99, created_at=now, prediction_id=None, status="failed")  # no bill
     make_run(library, cost=0.84, created_at=now, status="processing")
+    make_run(library, cost=5.00, created_at=now, backend="simulator")  # never billed
     t = library.totals(owner="alice")
-    assert (t.runs, t.in_flight, t.spent_today, t.spent_all) == (4, 1, 1.40, 2.52)
+    assert (t.runs, t.in_flight, t.spent_today, t.spent_all, t.simulated) == (5, 1, 1.40, 2.52, 1)
 
 
 def test_a_lease_keeps_a_second_process_off_a_run_until_its_holder_is_gone(tmp_path: Path) -> None:

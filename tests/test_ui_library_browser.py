@@ -8,6 +8,7 @@ same library; two browsers (two visitors) never see each other's runs.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -126,3 +127,28 @@ def test_two_visitors_never_see_each_others_runs(browser: Browser, slow_app: Lau
     expect(bob.locator("#prompt-text textarea")).to_have_value("")
     alice.context.close()
     bob.context.close()
+
+
+def test_a_simulated_run_cut_off_by_a_restart_says_so_without_an_error(browser: Browser) -> None:
+    """Found trying it as a user: the offline simulator's predictions die with the app, so a
+    run resumed after a restart ends "lost"; the page said "Something went wrong" instead."""
+    from kling_ui.library import Run, new_run_id
+    from kling_ui.resumer import resume_unfinished
+
+    with launched_app(sim_seconds=1, library_scope="all") as app:
+        run_id = new_run_id()
+        app.studio.library.create(Run(
+            id=run_id, owner="lib:someone", tab="text", status="processing",
+            created_at=time.time(), prompt="A fox left running when the app stopped",
+            prediction_id="gone-with-the-old-simulator", backend="simulator",
+            settings={"tab": "text", "prompt": "A fox left running when the app stopped"}))
+        app.studio.library.update(run_id, worker="elsewhere:1", lease_until=0.0)
+        assert resume_unfinished(app.studio) == [run_id]
+        pg = new_page(browser, app)
+        open_tab(pg, "text", "Text to video")
+        progress = pg.locator("#text-progress")
+        expect(progress).to_contain_text("Lost", timeout=RUN_TIMEOUT)
+        expect(progress).to_contain_text("offline simulator restarted")
+        expect(pg.locator(".toast-body, [data-testid='toast-body']")).to_have_count(0)
+        assert app.studio.library.get(run_id).status == "lost"
+        pg.context.close()

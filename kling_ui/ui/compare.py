@@ -18,15 +18,18 @@ EMPTY = ('<div class="kling-compare kling-compare-empty"><p>The result plays her
          "original after a run.</p></div>")
 
 
-def _media(path: str | None, label: str, cls: str, *, muted: bool) -> str:
+def _media(path: str | None, label: str, cls: str, *, muted: bool,
+           poster: str | None = None) -> str:
     if not path:
         return (f'<div class="kc-slot {cls} kc-none"><span>{esc(label)}: none (text only)'
                 "</span></div>")
     url = file_url(path)
     if Path(path).suffix.lower() in VIDEO_SUFFIXES:
         mute = " muted" if muted else ""
-        return (f'<video class="kc-media {cls}" src="{url}" playsinline preload="auto" loop'
-                f'{mute} aria-label="{esc(label)}"></video>')
+        # A mid-clip poster, so a clip that opens on black still shows what it holds.
+        still = f' poster="{file_url(poster)}"' if poster else ""
+        return (f'<video class="kc-media {cls}" src="{url}"{still} playsinline preload="auto" '
+                f'loop{mute} aria-label="{esc(label)}"></video>')
     return f'<img class="kc-media {cls}" src="{url}" alt="{esc(label)}">'
 
 
@@ -36,12 +39,27 @@ def compare_html(result: JobResult | None) -> str:
         return EMPTY
     original = result.original_path
     a_label = result.original_label
+    output = _media(result.output_path, "Kling O1 output", "kc-b", muted=False,
+                    poster=result.poster_path)
+    if not original:
+        # Text to video: nothing to compare with, so the output takes the whole width.
+        return f"""<div class="kling-compare" data-mode="single">
+  <div class="kc-stage kc-stage-single">
+    <figure class="kc-fig kc-fig-b"><figcaption>Kling O1 output</figcaption>
+      {output}</figure>
+  </div>
+  <div class="kc-controls">
+    <button type="button" class="kc-btn" data-kc="toggle">▶ Play</button>
+    <input type="range" class="kc-seek" data-kc="seek" min="0" max="1000" value="0" aria-label="Seek">
+    <span class="kc-time">0.0 s</span>
+  </div>
+</div>"""
     return f"""<div class="kling-compare" data-mode="side">
   <div class="kc-stage">
     <figure class="kc-fig kc-fig-a"><figcaption>A · {esc(a_label)}</figcaption>
       {_media(original, a_label, "kc-a", muted=True)}</figure>
     <figure class="kc-fig kc-fig-b"><figcaption>B · Kling O1 output</figcaption>
-      {_media(result.output_path, "Kling O1 output", "kc-b", muted=False)}</figure>
+      {output}</figure>
   </div>
   <div class="kc-controls">
     <button type="button" class="kc-btn" data-kc="toggle">▶ Play both</button>

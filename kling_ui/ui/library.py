@@ -107,13 +107,22 @@ def _when(ts: float) -> str:
     return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _caption(run: Run) -> str:
-    label = Tab(run.tab).label if run.tab in Tab._value2member_map_ else run.tab
+def _label(run: Run) -> str:
+    return Tab(run.tab).label if run.tab in Tab._value2member_map_ else run.tab
+
+
+def _status(run: Run) -> str:
     status = RUN_STATUS_TEXT.get(run.status, run.status)
     if run.in_flight and run.fraction is not None:
         status += f" {run.fraction:.0%}"
-    prompt = run.prompt if len(run.prompt) <= 70 else run.prompt[:67] + "…"
-    return f"{label} · {status} · ${run.estimated_cost:.2f} · {_when(run.created_at)} — {prompt}"
+    return status
+
+
+def _caption(run: Run) -> str:
+    """Two short lines on the poster: what and how it went, then the prompt's start."""
+    prompt = run.prompt if len(run.prompt) <= 60 else run.prompt[:57] + "…"
+    cost = f"${run.estimated_cost:.2f}" + (" sim" if run.backend == "simulator" else "")
+    return f"{_status(run)} · {_label(run)} · {cost} · {_when(run.created_at)}\n{prompt}"
 
 
 def _poster(run: Run) -> str:
@@ -152,7 +161,9 @@ class LibraryHandlers:
             note = f"\n\n⚠ {self.studio.library_problem}"
         totals = (f"**{t.runs} run{'s' if t.runs != 1 else ''}**"
                   + (f" · {t.in_flight} running" if t.in_flight else "")
-                  + f" · estimated spend today ${t.spent_today:.2f} · in all ${t.spent_all:.2f}"
+                  + f" · estimated spend on Replicate today ${t.spent_today:.2f} · in all "
+                  f"${t.spent_all:.2f}"
+                  + (f" · {t.simulated} simulated (not billed)" if t.simulated else "")
                   + (f" · showing the newest {SHOWN}" if len(runs) == SHOWN else "")
                   + note)
         if not runs:
@@ -177,8 +188,11 @@ class LibraryHandlers:
             return [gr.skip()] * 7
         run = self._own(session, ids[index])
         result = result_from_run(run)
-        heading = (f'<h3 class="kling-library-heading">{esc(_caption(run))}</h3>'
-                   f'<p class="kling-note">Prompt: {esc(run.prompt)}</p>')
+        cost = (f"${run.estimated_cost:.2f} estimated"
+                + (" (simulated: nothing billed)" if run.backend == "simulator" else ""))
+        heading = (f'<h3 class="kling-library-heading">{esc(_label(run))} · {esc(_status(run))}'
+                   f' · {esc(_when(run.created_at))}</h3>'
+                   f'<p class="kling-note">{esc(cost)} · prompt: {esc(run.prompt)}</p>')
         if run.status == "succeeded" and run.output:
             body, facts = compare_html(result), facts_html(result)
             file = run.output

@@ -482,6 +482,8 @@ class TabHandlers:
                     return
             await asyncio.sleep(WATCH_EVERY)
         handle = self.studio.handle(run_id)
+        if handle is not None and handle.outcome()[0] is None and handle.outcome()[1] is None:
+            handle = None  # a resumed run that ended without a result: its row says how
         if handle is not None:
             result, exc = handle.outcome()
             elapsed = time.monotonic() - handle.started
