@@ -5,4 +5,7 @@
 - `fix`:     the input doctor: applies the remedies the rules core names.
 - `preview`: browser-playable previews, poster frames, badge lines.
 - `render`:  the simulator's real mp4 outputs, rendered locally from the inputs.
+- `motion`:  the motion report: optical flow of output vs original, score, offset, drift, plot.
+- `splice`:  the edited window put back into the whole original at its timecode.
+- `comparison`: side-by-side / wipe / stacked comparison MP4s and a stills sheet.
 """
