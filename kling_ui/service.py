@@ -111,6 +111,7 @@ class JobResult:
             "fixes_applied": [f"{f.field}: {f.detail}" for f in self.fixes],
             "warnings": list(self.warnings),
             "backend": self.backend,
+            **({"motion": self.extra["motion"]} if "motion" in self.extra else {}),  # issue #13
         }
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import gradio as gr
 
+from ..finishing import Finisher
 from ..models import ASPECT_RATIOS, QUALITY_MODES, Tab
 from ..service import JobSpec
 from .common import guarded, header_token, path_of, paths_of, session_id, visitor_id
@@ -31,6 +32,7 @@ def build_api(studio: Any, *, concurrency: int) -> None:
         result = await studio.run(spec, visitor_token=header_token(request),
                                   visitor_id=visitor_id(request),
                                   session_id=session_id(request))
+        result = await Finisher(studio.data_dir).with_motion(result)  # `motion` in the summary
         return result.output_path, result.summary()
 
     @guarded

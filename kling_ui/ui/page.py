@@ -19,6 +19,7 @@ import gradio as gr
 from ..config import Secret, Settings
 from ..models import Tab
 from .api import build_api
+from .api_finish import build_finish_api
 from .common import Session, guarded, session_id
 from .history import render, restore_handler
 from .tabs import ASSETS, TabHandlers, build_tab, load_presets, wire_tab
@@ -105,6 +106,7 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
                          api_visibility="private", queue=False, show_progress="hidden")
 
         build_api(studio, concurrency=max(1, settings.concurrency))
+        build_finish_api(studio, concurrency=max(1, settings.concurrency))
 
         def end_session(request: gr.Request) -> None:
             # A closed tab's fixed files and outputs go at once (a run still in flight keeps
