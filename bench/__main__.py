@@ -39,6 +39,8 @@ FIGURES = {
     "doctor": ("bench.doctor", "4 doctor 4K60 -> 1080p", "<= 1.5x real time"),
     "load": ("bench.load", "5 cheap endpoint p95 under load", "< 150 ms, none lost"),
     "startup": ("bench.startup", "6 start-up to first HTTP 200", "<= 1.3x"),
+    "motion": ("bench.motion_report", "7 motion report, 10 s 1080p pair", "<= 0.5x real time"),
+    "splice": ("bench.splice", "8 splice back, 20 s 1080p original", "<= 1x real time"),
 }
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
