@@ -37,6 +37,7 @@ from .common import (
     visitor_id,
 )
 from .compare import EMPTY, compare_html
+from .finish import add_motion, build_finish, run_outputs, wire_finish
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 RUN_POOL = "kling-run"  # one shared concurrency pool for every run (UI and API)
@@ -85,6 +86,7 @@ class TabUI:
     summary: Any = None
     code_py: Any = None
     code_curl: Any = None
+    finish: Any = None  # motion report, splice back, export (issue #13): video-original tabs
 
     @property
     def names(self) -> list[str]:
@@ -217,6 +219,7 @@ def build_tab(tab: Tab, presets: list[dict[str, Any]]) -> TabUI:
         with gr.Column(scale=2, min_width=280):
             ui.summary = gr.JSON(label="Summary (as the API returns it)", open=True,
                                  elem_id=f"{key}-summary", max_height=320)
+    ui.finish = build_finish(tab)
     with gr.Accordion("Copy as code", open=False):
         ui.code_py = gr.Code(language="python", label="Python", interactive=False)
         ui.code_curl = gr.Code(language="shell", label="cURL", interactive=False)
@@ -379,7 +382,7 @@ class TabHandlers:
 
     def outputs_run(self) -> list[Any]:
         ui = self.ui
-        return [ui.progress, ui.compare, ui.facts, ui.download, ui.summary]
+        return [ui.progress, ui.compare, ui.facts, ui.download, ui.summary, *run_outputs(ui.finish)]
 
     async def run(self, request: gr.Request, session: Session, *values: Any) -> Any:
         """Run the job, yielding live progress; on success the compare view and summary."""
@@ -400,7 +403,7 @@ class TabHandlers:
             session_id=session_id(request),
             on_progress=on_progress, cancel_event=cancel))
         last: Progress | None = None
-        skip = [gr.skip()] * 4
+        skip = [gr.skip()] * (len(self.outputs_run()) - 1)
         try:
             yield [progress_html(None, 0.0, message="Checking your inputs"), *skip]
             while not task.done():
@@ -429,11 +432,16 @@ class TabHandlers:
                 _keep_until_done(task)
             if session.cancels.get(ui.tab.value) is cancel:
                 session.cancels.pop(ui.tab.value, None)
+        if result.original_facts.get("kind") == "video":  # the motion report (issue #13)
+            yield [progress_html(last, time.monotonic() - started, message="Measuring the motion"),
+                   *skip]
+            result = await add_motion(self.studio, result)
         session.history.append(result)
         done = Progress(stage="done", status=result.status, prediction_id=result.prediction_id)
         yield [progress_html(done, time.monotonic() - started, state="done",
                              message=f"Done in {time.monotonic() - started:.0f} s"),
-               compare_html(result), facts_html(result), result.output_path, result.summary()]
+               compare_html(result), facts_html(result), result.output_path, result.summary(),
+               *([result] if ui.finish is not None else [])]
 
     def cancel(self, session: Session) -> str:
         event = session.cancels.get(self.ui.tab.value)
@@ -498,6 +506,7 @@ def wire_tab(ui: TabUI, handlers: TabHandlers, session: gr.State, *, concurrency
         api_visibility="private", concurrency_id=RUN_POOL, concurrency_limit=concurrency,
         preprocess=False,
         show_progress="minimal", show_progress_on=[ui.progress])
+    wire_finish(ui.finish, handlers.studio, run_event, compare=ui.compare, concurrency=concurrency)
     run_event.then(on_result, inputs=[session], outputs=result_outputs, api_visibility="private",
                    show_progress="hidden")
     # Cancel sets this session's event; the service then cancels the prediction and the run
