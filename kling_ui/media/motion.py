@@ -47,6 +47,7 @@ MIN_DRIFT_S = 0.5  # shorter disagreements are flow noise, not drift
 STILL = 0.01  # RMS speed (frames per second) below which a window counts as still
 MIN_SECONDS = 1.0  # fewer than this of either clip cannot be compared
 ALIGN_SLACK_S = 3.0  # longer length differences than this cannot be aligned
+MAX_SECONDS = 120.0  # Kling makes 3-10 s; longer "outputs" are a wrong file (and ~20 MB/min)
 AUDIO_RATE = 8000  # Hz, mono: enough for a loudness envelope
 ENVELOPE_HZ = 100  # envelope samples per second (10 ms)
 DECODE_TIMEOUT = 300.0
@@ -287,6 +288,9 @@ def check_window(original: VideoInfo, output: VideoInfo, start: float,
     if output.duration < MIN_SECONDS:
         raise InputError(f"The output is {output.duration:.2f} s long; at least "
                          f"{MIN_SECONDS:g} s is needed to compare motion.")
+    if output.duration > MAX_SECONDS:
+        raise InputError(f"The output is {output.duration:.0f} s long; the motion report "
+                         f"compares clips of up to {MAX_SECONDS:.0f} s (Kling makes 3-10 s).")
     if abs(window - output.duration) > ALIGN_SLACK_S:
         raise InputError(f"The original's window is {window:.1f} s but the output is "
                          f"{output.duration:.1f} s: lengths this far apart cannot be aligned "

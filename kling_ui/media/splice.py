@@ -65,7 +65,8 @@ def check_splice(original: VideoInfo, edited: VideoInfo, start: float, length: f
 def splice_args(original: VideoInfo, edited: VideoInfo, out: str, *, start: float, window: float,
                 audio: str, crossfade: float) -> list[str]:
     """The ffmpeg arguments (pure: no file is touched)."""
-    w, h, rate = original.width, original.height, _fps_text(original.fps)
+    # x264 with 4:2:0 needs even sides: an odd-sized original loses its last row or column.
+    w, h, rate = original.width // 2 * 2, original.height // 2 * 2, _fps_text(original.fps)
     end = start + window
     fit = (f"scale={w}:{h}:force_original_aspect_ratio=decrease,"
            f"pad={w}:{h}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1")
@@ -76,7 +77,8 @@ def splice_args(original: VideoInfo, edited: VideoInfo, out: str, *, start: floa
         mid += (f",format=yuva420p,fade=t=in:st=0:d={crossfade:.3f}:alpha=1,"
                 f"fade=t=out:st={window - crossfade:.3f}:d={crossfade:.3f}:alpha=1")
     mid += f",setpts=PTS-STARTPTS+{start:.6f}/TB[mid]"
-    base = f"[0:v]fps={rate},setsar=1,format=yuv420p[base]"
+    even = f"crop={w}:{h}:0:0," if (w, h) != (original.width, original.height) else ""
+    base = f"[0:v]fps={rate},{even}setsar=1,format=yuv420p[base]"
     over = (f"[base][mid]overlay=eof_action=pass:repeatlast=0:format=auto:"
             f"enable='between(t,{start:.6f},{end - 0.5 / max(original.fps, 1):.6f})',"
             "format=yuv420p[v]")
