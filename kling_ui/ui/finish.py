@@ -124,7 +124,9 @@ def wire_finish(fin: FinishUI | None, studio: Any, run_event: Any, *, compare: A
         else:
             why = [w for w in result.warnings if w.startswith("motion report:")]
             text = esc(why[-1]) if why else "No motion report for this run."
-        trimmed = await trimmed_window(result)
+        # Only an edit is the same shot as its window; a video-reference output is a new one.
+        edited = result.spec is not None and result.spec.tab is Tab.EDIT
+        trimmed = await trimmed_window(result) if edited else None
         return [gr.Column(visible=True), result.extra.get("motion_plot"), text,
                 gr.Row(visible=trimmed is not None), gr.File(value=None, visible=False),
                 gr.File(value=None, visible=False), gr.Image(value=None, visible=False)]
