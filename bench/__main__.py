@@ -42,6 +42,8 @@ FIGURES = {
     "join": ("bench.join", "7 join 3 clips -> 1080p24", "<= 0.5x real time"),
     "cards": ("bench.upload_card", "8 upload end -> card / playable preview", "<= 1 s / <= 4 s"),
     "library": ("bench.library", "9-10 library with 500 runs: start-up, page load", "<= 1.3x"),
+    "motion": ("bench.motion_report", "11 motion report, 10 s 1080p pair", "<= 0.5x real time"),
+    "splice": ("bench.splice", "12 splice back, 20 s 1080p original", "<= 1x real time"),
 }
 RESULTS = Path(__file__).with_name("RESULTS.md")
 

@@ -96,7 +96,7 @@ class JobResult:
             "fixes_applied": [f"{f.field}: {f.detail}" for f in self.fixes],
             "warnings": list(self.warnings),
             "backend": self.backend,
-            **self.extra,
+            **({"motion": self.extra["motion"]} if "motion" in self.extra else {}),  # issue #13
         }
 
 
@@ -167,5 +167,5 @@ def result_from_run(run: Run) -> JobResult:
         run_id=run.id,
         created_at=run.created_at,
         poster_path=run.poster,
-        extra=dict(run.metrics),
+        extra=dict(run.metrics),  # the motion report and its plot, once measured
     )

@@ -39,6 +39,7 @@ from .errors import (
     PredictionError,
 )
 from .files import Files
+from .finishing import Finisher
 from .jobs import JobResult, JobSpec, Preflight, UploadCheck, result_from_run, spec_settings
 from .library import Library, Run, new_run_id
 from .media import fix, preview, probe, tags
@@ -613,14 +614,32 @@ class Studio:
                 await asyncio.to_thread(tags.write_settings_tag, output, _tag_of(run, prediction))
             except KlingError as exc:
                 log.warning("run %s: settings not written into the video: %s", run_id, exc)
-        self.library.update(run_id, status=lib.SUCCEEDED, prediction_id=prediction.id,
-                            predict_time=prediction.predict_time, output=str(output),
-                            poster=poster, output_facts=facts, log_line="Done", fraction=1.0)
+        self.library.update(run_id, prediction_id=prediction.id, output=str(output),
+                            poster=poster, output_facts=facts)
+        metrics, warnings = await self._measure(run_id, emit)
+        self.library.update(run_id, status=lib.SUCCEEDED, predict_time=prediction.predict_time,
+                            metrics=metrics, warnings=warnings, log_line="Done", fraction=1.0)
         done = self.library.get(run_id)
         assert done is not None
         emit(Progress(stage="done", status=prediction.status, log_line="Done",
                       prediction_id=prediction.id, fraction=1.0))
         return result_from_run(done)
+
+    async def _measure(self, run_id: str, emit: Callable[[Progress], None]
+                       ) -> tuple[dict[str, Any], list[str]]:
+        """The motion report of a run with a video original (issue #13), kept with the run: how
+        closely the output follows the original's motion. One that cannot be made is a warning
+        on the run, never a failure: the output is already paid for."""
+        run = self.library.get(run_id)
+        assert run is not None
+        result = result_from_run(run)
+        if result.original_facts.get("kind") != "video":
+            return run.metrics, run.warnings
+        emit(Progress(stage="downloading", log_line="Measuring the motion"))
+        measured = await Finisher(self.files.tmp).with_motion(result)
+        metrics = {**run.metrics, **{k: v for k, v in measured.extra.items()
+                                     if k in ("motion", "motion_plot")}}
+        return metrics, list(measured.warnings)
 
     # -- resuming (kling_ui.resumer decides what; this does it) ----------------------------
 

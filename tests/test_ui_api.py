@@ -74,8 +74,10 @@ def test_api_lists_five_endpoints_with_replicate_parameter_names(client: Client)
         assert endpoint in named, f"{endpoint} missing: {sorted(named)}"
         assert [p["parameter_name"] for p in named[endpoint]["parameters"]] == params
         assert len(named[endpoint]["returns"]) == 2
-    # The UI's own handlers are not part of the API: only the five modes and the media tools.
-    assert set(named) == set(ENDPOINTS) | MEDIA_ENDPOINTS
+    # The UI's own handlers are not part of the API: only the five modes and the media tools
+    # (issue #13's finishing endpoints, issue #14's frames and joins).
+    finishing = {"/motion_report", "/splice_back", "/compare_export", "/compare_stills"}
+    assert set(named) == set(ENDPOINTS) | MEDIA_ENDPOINTS | finishing
 
 
 def test_text_to_video_sends_aspect_ratio_and_duration(client: Client) -> None:

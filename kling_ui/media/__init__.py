@@ -8,4 +8,7 @@
 - `render`:  the simulator's real mp4 outputs, rendered locally from the inputs.
 - `frames`:  a frame clock (time <-> frame index) and exact single-frame grabs as PNG.
 - `join`:    clips joined into one MP4 of one size and frame rate, sound throughout.
+- `motion`:  the motion report: optical flow of output vs original, score, offset, drift, plot.
+- `splice`:  the edited window put back into the whole original at its timecode.
+- `comparison`: side-by-side / wipe / stacked comparison MP4s and a stills sheet.
 """

@@ -66,6 +66,35 @@ def run_ffmpeg(
     return proc
 
 
+def pipe_ffmpeg(
+    args: Sequence[str],
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    what: str = "ffmpeg",
+    background: bool = False,
+) -> bytes:
+    """Run ffmpeg with `args` writing raw data to `pipe:1`; return those bytes.
+
+    For small decoded streams (grey thumbnails, low-rate audio) that are read into numpy rather
+    than written to a file. Errors as in `run_ffmpeg`.
+    """
+    cmd = [*(_NICE if background else []), ffmpeg_exe(), "-hide_banner", "-nostdin",
+           "-loglevel", "error", *args]
+    log.debug("running %s", " ".join(cmd))
+    try:
+        proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True,
+                              timeout=timeout, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise MediaError(f"{what} took longer than {timeout:.0f} s and was stopped.") from exc
+    except OSError as exc:
+        raise MediaError(f"Could not start ffmpeg: {exc}") from exc
+    if proc.returncode != 0:
+        err = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
+        tail = " / ".join(line.strip() for line in err)
+        raise MediaError(f"{what} failed: {tail or 'ffmpeg exited with ' + str(proc.returncode)}")
+    return proc.stdout
+
+
 def run_ffmpeg_progress(
     args: Sequence[str],
     *,

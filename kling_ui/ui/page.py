@@ -22,6 +22,7 @@ from ..config import Secret, Settings
 from ..models import Tab
 from ..resumer import resume_with_key
 from .api import build_api
+from .api_finish import build_finish_api
 from .api_sequence import build_sequence_api
 from .common import Session, esc, guarded, new_library_key, owner_of
 from .library import (
@@ -126,6 +127,7 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
 
         build_api(studio, concurrency=max(1, settings.concurrency))
         build_sequence_api(studio, concurrency=max(1, settings.concurrency // 2))
+        build_finish_api(studio, concurrency=max(1, settings.concurrency))
 
         def on_load(key: str, s: Session) -> tuple[str, str]:
             key = key or new_library_key()
@@ -140,9 +142,11 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
         for h in handlers.values():
             # Each tab shows its latest run again, and follows it while it runs. Not in the run
             # pool: watching costs nothing, and the run it watches already holds its place.
-            loaded.then(guarded(h.reattach), inputs=[session], outputs=h.outputs_reattach(),
-                        api_visibility="private", show_progress="hidden",
-                        concurrency_limit=None, preprocess=False)
+            reattached = loaded.then(guarded(h.reattach), inputs=[session],
+                                     outputs=h.outputs_reattach(), api_visibility="private",
+                                     show_progress="hidden", concurrency_limit=None,
+                                     preprocess=False)
+            h.after_result(reattached)
     return demo
 
 

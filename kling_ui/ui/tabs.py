@@ -40,6 +40,7 @@ from .common import (
     visitor_id,
 )
 from .compare import EMPTY, compare_html
+from .finish import build_finish, run_outputs, wire_finish
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 RUN_POOL = "kling-run"  # one shared concurrency pool for every run (UI and API)
@@ -89,6 +90,7 @@ class TabUI:
     summary: Any = None
     code_py: Any = None
     code_curl: Any = None
+    finish: Any = None  # motion report, splice back, export (issue #13): video-original tabs
 
     @property
     def names(self) -> list[str]:
@@ -246,6 +248,7 @@ def build_tab(tab: Tab, presets: list[dict[str, Any]]) -> TabUI:
         with gr.Column(scale=2, min_width=280):
             ui.summary = gr.JSON(label="Summary (as the API returns it)", open=True,
                                  elem_id=f"{key}-summary", max_height=320, visible=False)
+    ui.finish = build_finish(tab)
     with gr.Accordion("Copy as code", open=False):
         ui.code_py = gr.Code(language="python", label="Python", interactive=False)
         ui.code_curl = gr.Code(language="shell", label="cURL", interactive=False)
@@ -261,6 +264,7 @@ class TabHandlers:
         self.studio = studio
         self.ui = ui
         self._checks: dict[tuple[str, str], UploadCheck] = {}
+        self._after_result: Callable[[Any], None] | None = None
 
     # -- checks -------------------------------------------------------------------------------
 
@@ -437,10 +441,16 @@ class TabHandlers:
 
     def outputs_run(self) -> list[Any]:
         ui = self.ui
-        return [ui.progress, ui.compare, ui.facts, ui.download, ui.summary]
+        return [ui.progress, ui.compare, ui.facts, ui.download, ui.summary, *run_outputs(ui.finish)]
 
     def outputs_reattach(self) -> list[Any]:
         return [*self.outputs_run(), self.ui.cancel, *self.input_components()]
+
+    def after_result(self, event: Any) -> None:
+        """After `event` (a page reattaching to the tab's run) the finishing panel follows the
+        tab's result too (issue #13); tabs without a video original have none."""
+        if self._after_result is not None:
+            self._after_result(event)
 
     async def run(self, request: gr.Request, session: Session, *values: Any) -> Any:
         """Start the job on the Studio's runner, then watch it.
@@ -453,7 +463,8 @@ class TabHandlers:
         handle = self.studio.start(spec, visitor_token=session.key,
                                    visitor_id=visitor_id(request), owner=session.owner)
         session.watching[self.ui.tab.value] = handle.run_id
-        yield [progress_html(None, 0.0, message="Checking your inputs"), *[gr.skip()] * 4]
+        yield [progress_html(None, 0.0, message="Checking your inputs"),
+               *[gr.skip()] * (len(self.outputs_run()) - 1)]
         async for update in self._watch(handle.run_id):
             yield update
 
@@ -463,7 +474,7 @@ class TabHandlers:
         Reads the runner's live handle when this process runs the job, else the library's
         journal (a run resumed elsewhere, or one that ended before the page came back).
         """
-        skip = [gr.skip()] * 4
+        skip = [gr.skip()] * (len(self.outputs_run()) - 1)
         while True:
             handle = self.studio.handle(run_id)
             if handle is not None:
@@ -508,7 +519,8 @@ class TabHandlers:
         yield [progress_html(done, 0.0, state="done", message=message),
                compare_html(result), facts_html(result),
                gr.File(value=result.output_path, visible=True),
-               gr.JSON(value=result.summary(), visible=True)]
+               gr.JSON(value=result.summary(), visible=True),
+               *([result] if self.ui.finish is not None else [])]
 
     async def reattach(self, session: Session) -> Any:
         """On page load: show this tab's latest run (its inputs too), and follow it while it
@@ -518,7 +530,7 @@ class TabHandlers:
         run = self.studio.library.latest(session_owner_filter(self.studio, session), ui.tab.value)
         names = self.input_names()
         if run is None:
-            yield [gr.skip()] * (6 + len(names))
+            yield [gr.skip()] * len(self.outputs_reattach())
             return
         spec = result_from_run(run).spec
         inputs = spec_values(spec, names) if spec is not None else [gr.skip()] * len(names)
@@ -529,7 +541,8 @@ class TabHandlers:
             yield update + [cancel] + (inputs if first else [gr.skip()] * len(names))
             first = False
         if run.in_flight:
-            yield [gr.skip()] * 5 + [gr.Button(interactive=False)] + [gr.skip()] * len(names)
+            yield ([gr.skip()] * len(self.outputs_run()) + [gr.Button(interactive=False)]
+                   + [gr.skip()] * len(names))
 
     def cancel(self, session: Session) -> tuple[Any, Any]:
         run_id = session.watching.get(self.ui.tab.value)
@@ -613,6 +626,8 @@ def wire_tab(ui: TabUI, handlers: TabHandlers, session: gr.State, *, concurrency
         show_progress="minimal", show_progress_on=[ui.progress])
     run_event.then(lambda: gr.Button(interactive=False), inputs=None, outputs=[ui.cancel],
                    queue=False, api_visibility="private", show_progress="hidden")
+    handlers._after_result = wire_finish(ui.finish, handlers.studio, run_event,
+                                         compare=ui.compare, concurrency=concurrency)
     # `.then` runs after a failure too (as `.success` would not): the library shows either.
     run_event.then(on_result, inputs=[session, *(result_inputs or [])], outputs=result_outputs,
                    api_visibility="private", show_progress="hidden")

@@ -1,0 +1,172 @@
+"""The result panel's finishing tools for runs with a video original (issue #13).
+
+Under a tab's result: the motion report (plot and score, made automatically after each run),
+"Splice back into the full clip" (shown when the run was cut from a longer clip; the spliced
+clip plays in the compare view) and "Export comparison" (layout and sound; a downloadable MP4
+and a stills sheet). `build_finish()` lays it out, `wire_finish()` connects it; the tab's last
+result lives in the panel's own gr.State, set by the tab's run handler.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import gradio as gr
+
+from ..errors import InputError
+from ..finishing import EXPORT_AUDIO, LAYOUTS, SPLICE_AUDIO, Finisher, trimmed_window
+from ..jobs import JobResult
+from ..models import Tab
+from .common import esc, guarded, session_id
+from .compare import compare_html
+
+FINISH_TABS = (Tab.FEATURE, Tab.EDIT)  # the tabs whose original is a video
+POOL = "kling-finish"  # the same pool as the finishing endpoints (api_finish.FINISH_POOL)
+
+
+@dataclass
+class FinishUI:
+    state: Any  # gr.State holding the tab's last JobResult
+    panel: Any
+    plot: Any
+    score: Any
+    splice_row: Any
+    splice_audio: Any
+    splice: Any
+    splice_file: Any
+    layout: Any
+    audio: Any
+    export: Any
+    export_file: Any
+    stills: Any
+
+
+def build_finish(tab: Tab) -> FinishUI | None:
+    """The panel (hidden until a run with a video original); None for tabs without one."""
+    if tab not in FINISH_TABS:
+        return None
+    key = tab.value
+    state = gr.State(None)
+    with gr.Column(visible=False, elem_id=f"{key}-finish", elem_classes=["kling-finish"]) as panel:
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=300):
+                # No label badge: it would cover the plot's own title.
+                plot = gr.Image(label="Motion: original vs output", type="filepath",
+                                interactive=False, elem_id=f"{key}-motion-plot", height=300,
+                                show_label=False)
+            with gr.Column(scale=2, min_width=280):
+                score = gr.Markdown("", elem_id=f"{key}-motion-score")
+                with gr.Row(visible=False, elem_id=f"{key}-splice-row") as splice_row:
+                    splice_audio = gr.Radio(list(SPLICE_AUDIO), value="original",
+                                            label="Sound inside the window", min_width=150)
+                    splice = gr.Button("Splice back into the full clip", elem_id=f"{key}-splice",
+                                       min_width=150)
+                splice_file = gr.File(label="Spliced clip", interactive=False, visible=False,
+                                      elem_id=f"{key}-splice-file", height=70)
+                with gr.Row():
+                    layout = gr.Radio(list(LAYOUTS), value="side_by_side",
+                                      label="Comparison layout", min_width=150)
+                    audio = gr.Radio(list(EXPORT_AUDIO), value="output",
+                                     label="Comparison sound", min_width=150)
+                export = gr.Button("Export comparison", elem_id=f"{key}-export")
+                export_file = gr.File(label="Comparison MP4", interactive=False, visible=False,
+                                      elem_id=f"{key}-export-file", height=70)
+        stills = gr.Image(label="Before / after stills", type="filepath", interactive=False,
+                          visible=False, elem_id=f"{key}-stills", show_label=False)
+    return FinishUI(state, panel, plot, score, splice_row, splice_audio, splice, splice_file,
+                    layout, audio, export, export_file, stills)
+
+
+def score_markdown(figures: dict[str, Any]) -> str:
+    """The motion figures as a person reads them."""
+    drift = figures.get("drift") or []
+    spans = ", ".join(f"{a:.1f}-{b:.1f} s" for a, b in drift) if drift else "none"
+    audio = figures.get("audio_offset_s")
+    return (f"**Motion kept: {figures['score']:.2f}** (1 = the same motion, frame by frame)\n\n"
+            f"- time offset: {figures['offset_s']:+.2f} s"
+            f"{'' if audio is None else f'; sound {audio:+.2f} s'}\n"
+            f"- drift: {spans}\n"
+            f"- frames at 24 fps: {figures['frames_original']} original, "
+            f"{figures['frames_output']} output ({figures['duration_original']:.2f} s vs "
+            f"{figures['duration_output']:.2f} s)")
+
+
+def run_outputs(fin: FinishUI | None) -> list[Any]:
+    """What the tab's run handler also sets: the panel's state."""
+    return [fin.state] if fin is not None else []
+
+
+def wire_finish(fin: FinishUI | None, studio: Any, run_event: Any, *, compare: Any,
+                concurrency: int) -> Callable[[Any], None] | None:
+    """Show the panel after each run; splice and export on click. Returns `after(event)`, which
+    shows the panel after another event too (a page reattaching to the tab's run)."""
+    if fin is None:
+        return None
+    finisher = Finisher(studio.files.tmp)  # temporary files: swept by age
+
+    def where(request: gr.Request) -> str:
+        return str(studio.session_dir(session_id(request)) / "finish")
+
+    @guarded
+    async def show(result: JobResult | None) -> list[Any]:
+        if result is None:
+            return [gr.Column(visible=False), None, "", gr.Row(visible=False),
+                    gr.File(value=None, visible=False), gr.File(value=None, visible=False),
+                    gr.Image(value=None, visible=False)]
+        figures = result.extra.get("motion")
+        if figures:
+            text = score_markdown(figures)
+        else:
+            why = [w for w in result.warnings if w.startswith("motion report:")]
+            text = esc(why[-1]) if why else "No motion report for this run."
+        # Only an edit is the same shot as its window; a video-reference output is a new one.
+        edited = result.spec is not None and result.spec.tab is Tab.EDIT
+        trimmed = await trimmed_window(result) if edited else None
+        return [gr.Column(visible=True), result.extra.get("motion_plot"), text,
+                gr.Row(visible=trimmed is not None), gr.File(value=None, visible=False),
+                gr.File(value=None, visible=False), gr.Image(value=None, visible=False)]
+
+    @guarded
+    async def splice(request: gr.Request, result: JobResult | None, audio: str) -> list[Any]:
+        window = await trimmed_window(result) if result is not None else None
+        if result is None or window is None:
+            raise InputError("This run was not cut from a longer clip: there is nothing to "
+                             "splice it back into.")
+        full, start, length = window
+        out = await finisher.splice_back(full, result.output_path, start=start, length=length,
+                                         audio=audio, out_dir=where(request))
+        shown = replace(result, output_path=out, original_path=full,
+                        original_label="Original (full clip)")
+        # The compare view names its B side "Kling O1 output"; here B is the spliced clip.
+        html = compare_html(shown).replace(
+            "B · Kling O1 output", f"B · Spliced: the edit at {start:.1f}-{start + length:.1f} s")
+        return [html, gr.File(value=out, visible=True)]
+
+    @guarded
+    async def export(request: gr.Request, result: JobResult | None, layout: str,
+                     audio: str) -> list[Any]:
+        if result is None:
+            raise InputError("Run a job first: there is nothing to compare yet.")
+        video, sheet = await finisher.compare_export(
+            result.original_path, result.output_path, layout=layout, audio=audio,
+            out_dir=where(request))
+        return [gr.File(value=video, visible=True), gr.Image(value=sheet, visible=True)]
+
+    def after(event: Any) -> None:
+        event.then(show, inputs=[fin.state],
+                   outputs=[fin.panel, fin.plot, fin.score, fin.splice_row, fin.splice_file,
+                            fin.export_file, fin.stills],
+                   api_visibility="private", show_progress="hidden")
+
+    after(run_event)
+    fin.splice.click(splice, inputs=[fin.state, fin.splice_audio],
+                     outputs=[compare, fin.splice_file], api_visibility="private",
+                     concurrency_id=POOL, concurrency_limit=concurrency,
+                     show_progress="minimal")
+    fin.export.click(export, inputs=[fin.state, fin.layout, fin.audio],
+                     outputs=[fin.export_file, fin.stills], api_visibility="private",
+                     concurrency_id=POOL, concurrency_limit=concurrency,
+                     show_progress="minimal")
+    return after

@@ -1,0 +1,121 @@
+"""The motion report on clips whose motion is known (tests/motion_clips.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from kling_ui.errors import InputError
+from kling_ui.media import motion
+from kling_ui.media.probe import probe_video
+from tests.motion_clips import pan_clip, variant
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("motion")
+    a = pan_clip(d / "a.mp4", which="a")
+    out = {"a": a, "other": pan_clip(d / "b.mp4", which="b")}
+    for kind in ("graded", "reversed", "mirrored", "delayed"):
+        out[kind] = variant(a, d / f"{kind}.mp4", kind)
+    return out
+
+
+def report(clips: dict[str, Path], name: str, **kw: float) -> motion.MotionReport:
+    return motion.measure_motion(probe_video(str(clips["a"])), probe_video(str(clips[name])), **kw)
+
+
+def test_graded_24fps_copy_keeps_the_motion(clips: dict[str, Path]) -> None:
+    r = report(clips, "graded")
+    assert r.score >= 0.85
+    assert abs(r.offset_s) < 0.05
+    assert r.drift == []
+    assert r.frames_original == r.frames_output == 144  # 6 s at 24 fps
+    assert r.duration_original == pytest.approx(6.0, abs=0.05)
+    assert r.audio_offset_s == pytest.approx(0.0, abs=0.05)
+    assert r.speed_ratio == pytest.approx(1.0, abs=0.15)
+
+
+@pytest.mark.parametrize("name", ["reversed", "mirrored", "other"])
+def test_reversed_mirrored_or_unrelated_motion_scores_low(clips: dict[str, Path],
+                                                         name: str) -> None:
+    r = report(clips, name)
+    assert r.score <= 0.4
+    assert r.drift, "disagreeing motion shows drift spans"
+    assert sum(b - a for a, b in r.drift) >= 2.0
+
+
+def test_one_second_delay_is_found(clips: dict[str, Path]) -> None:
+    r = report(clips, "delayed")
+    assert r.offset_s == pytest.approx(1.0, abs=0.1)
+    assert r.audio_offset_s == pytest.approx(1.0, abs=0.1)
+    assert r.score >= 0.85  # once aligned, the motion is the original's
+
+
+def test_window_of_a_longer_original(clips: dict[str, Path]) -> None:
+    """The output compared with the part of the original it came from: start 2 s, 3 s long."""
+    cut = clips["a"].with_name("cut.mp4")
+    from tests.media_factory import ffmpeg
+
+    ffmpeg("-ss", "2", "-t", "3", "-i", str(clips["graded"]), "-c:v", "libx264", "-preset",
+           "ultrafast", "-c:a", "aac", str(cut))
+    right = motion.measure_motion(probe_video(str(clips["a"])), probe_video(str(cut)), start=2.0)
+    wrong = motion.measure_motion(probe_video(str(clips["a"])), probe_video(str(cut)), start=0.0)
+    assert right.score >= 0.85 and abs(right.offset_s) < 0.1
+    assert right.duration_original == pytest.approx(3.0, abs=0.05)
+    assert wrong.score < right.score - 0.3
+
+
+def test_windows_that_cannot_be_compared_are_refused(clips: dict[str, Path]) -> None:
+    a, g = probe_video(str(clips["a"])), probe_video(str(clips["graded"]))
+    with pytest.raises(InputError, match="outside the original"):
+        motion.measure_motion(a, g, start=5.5)
+    with pytest.raises(InputError, match="cannot be aligned"):
+        motion.measure_motion(a, g, length=1.5)
+    with pytest.raises(InputError, match="0 or more"):
+        motion.measure_motion(a, g, start=-1)
+
+
+def test_plot_is_a_png_with_both_curves(clips: dict[str, Path], tmp_path: Path) -> None:
+    r = report(clips, "mirrored")
+    path = motion.plot_report(r, str(tmp_path / "plot.png"))
+    with Image.open(path) as im:
+        assert im.format == "PNG" and im.width >= 600
+        pixels = np.asarray(im.convert("RGB")).reshape(-1, 3).astype(int)
+    blue = ((abs(pixels - (64, 89, 173))).sum(axis=1) < 40).sum()
+    orange = ((abs(pixels - (224, 122, 31))).sum(axis=1) < 40).sum()
+    red_shade = ((abs(pixels - (249, 209, 209))).sum(axis=1) < 30).sum()
+    assert blue > 200 and orange > 200 and red_shade > 1000
+
+
+def test_figures_are_json_ready(clips: dict[str, Path]) -> None:
+    figs = report(clips, "graded").figures()
+    assert set(figs) >= {"score", "offset_s", "drift", "frames_original", "frames_output",
+                         "duration_original", "duration_output", "audio_offset_s"}
+    import json
+
+    assert json.loads(json.dumps(figs)) == figs
+
+
+# -- the pure core, on made-up vector series ----------------------------------------------------
+
+def test_best_lag_finds_a_shift_and_ignores_a_steady_pan() -> None:
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=(100, 4)).astype(np.float32)
+    b = np.vstack([np.zeros((10, 4), np.float32), a[:-10]])
+    assert motion.best_lag(a, b, 20) == 10
+    steady = np.ones((100, 4), np.float32)
+    assert motion.best_lag(steady, steady, 20) == 0
+
+
+def test_still_clips_agree_and_still_against_moving_does_not() -> None:
+    still = np.zeros((60, 32), np.float32)
+    moving = np.full((60, 32), 0.2, np.float32)
+    assert motion.compare_vectors(still, still)[0] == 1.0
+    assert motion.compare_vectors(moving, still)[0] == 0.0
+    assert motion.compare_vectors(moving, -moving)[0] == 0.0
