@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .models import ASPECT_RATIOS, QUALITY_MODES, ImageInfo, JobRequest, Problem, Tab, VideoInfo
-from .prompt import check_tokens
+from .prompt import check_tokens, normalize_tokens
 
-# Prompt: 1..2500 characters [Kling API doc; ComfyUI nodes].
+# Prompt: 1..2500 characters [Kling API doc; ComfyUI nodes], counted on the prompt as sent: Kling
+# sees `<<<image_1>>>` (13 characters) where the user typed `@Image1` (7) (issue #11).
 PROMPT_MAX_CHARS = 2500
 
 # Images: jpg/jpeg/png, <= 10 MB, each side >= 300 px, aspect 1:2.5..2.5:1 [Kling Omni API doc].
@@ -196,14 +197,28 @@ def _settings(job: JobRequest) -> Iterable[Problem]:
                       f"got {job.duration}.")
 
 
+def sent_prompt(prompt: str) -> str:
+    """The prompt exactly as it goes into the input (payload.build_input sends this)."""
+    return normalize_tokens(prompt).strip()
+
+
+def prompt_lengths(prompt: str) -> tuple[int, int]:
+    """(characters typed, characters sent): the limit applies to the second."""
+    return len(prompt), len(sent_prompt(prompt))
+
+
 def _prompt(job: JobRequest) -> Iterable[Problem]:
     text = job.prompt.strip()
     if not text:
         yield Problem("prompt", "The prompt is empty. Describe the video you want.")
         return
-    if len(job.prompt) > PROMPT_MAX_CHARS:
-        yield Problem("prompt", f"The prompt is {len(job.prompt)} characters; Kling accepts up to "
-                      f"{PROMPT_MAX_CHARS}. Shorten it by {len(job.prompt) - PROMPT_MAX_CHARS}.")
+    typed, sent = prompt_lengths(job.prompt)
+    if sent > PROMPT_MAX_CHARS:
+        size = (f"{sent} characters" if sent == typed else
+                f"{typed} characters typed but {sent} as sent (references such as @Image1 are "
+                "sent as <<<image_1>>>)")
+        yield Problem("prompt", f"The prompt is {size}; Kling accepts up to {PROMPT_MAX_CHARS}. "
+                      f"Shorten it by {sent - PROMPT_MAX_CHARS}.")
     yield from check_tokens(job.prompt, n_images=len(job.images), has_video=job.reference_video is not None)
 
 

@@ -123,6 +123,9 @@ class Preflight:
     cost_usd: float
     cost_text: str
     prompt: str  # the prompt as it will be sent (@Image1 spellings rewritten)
+    # Characters typed and sent: Kling's 2500 limit counts the sent prompt (issue #11).
+    chars_typed: int = 0
+    chars_sent: int = 0
 
     @property
     def errors(self) -> tuple[Problem, ...]:
@@ -155,6 +158,11 @@ def _facts(info: ImageInfo | VideoInfo | None) -> dict[str, Any]:
         return {"kind": "image", "width": info.width, "height": info.height,
                 "format": info.format, "bytes": info.bytes}
     return {}
+
+
+def _prompt_counts(prompt: str) -> dict[str, int]:
+    typed, sent = rules.prompt_lengths(prompt)
+    return {"chars_typed": typed, "chars_sent": sent}
 
 
 class Studio:
@@ -438,7 +446,8 @@ class Studio:
             problems = exc.problems or (Problem("file", exc.message),)
             return Preflight(problems=tuple(problems), tokens=(), cost_usd=0.0,
                              cost_text="Estimated cost: fix the files first",
-                             prompt=normalize_tokens(spec.prompt))
+                             prompt=normalize_tokens(spec.prompt),
+                             **_prompt_counts(spec.prompt))
         problems = tuple(rules.validate(job))
         billed = job
         video = job.reference_video
@@ -450,7 +459,8 @@ class Studio:
             billed = replace(job, reference_video=replace(video, duration=max(0.0, length)))
         return Preflight(
             problems=problems, tokens=tuple(token_labels(job)), cost_usd=estimate_cost(billed),
-            cost_text=describe_cost(billed), prompt=normalize_tokens(spec.prompt))
+            cost_text=describe_cost(billed), prompt=normalize_tokens(spec.prompt),
+            **_prompt_counts(spec.prompt))
 
     async def _doctor(
         self, spec: JobSpec, job: JobRequest, out_dir: Path, emit: Callable[[Progress], None]

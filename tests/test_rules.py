@@ -23,6 +23,20 @@ def test_prompt_length_edge(length, ok):
         assert "2500" in problems[0].message and "Shorten" in problems[0].message
 
 
+# 270 "@Image1 " (8 typed, 14 sent) and 270 more characters: 2430 typed, 4050 as sent.
+LONG_AT_PROMPT = "@Image1 " * 270 + "x" * 270
+
+
+def test_prompt_limit_counts_the_prompt_as_sent():
+    assert rules.prompt_lengths(LONG_AT_PROMPT) == (2430, 4050)
+    j = job(Tab.REFERENCES, prompt=LONG_AT_PROMPT, reference_images=(image(),))
+    [p] = [p for p in rules.validate(j) if p.field == "prompt" and p.is_error]
+    assert "2430 characters typed but 4050 as sent" in p.message
+    assert "Shorten it by 1550" in p.message
+    # the same length in canonical tokens, or plain text, is judged by the same count
+    assert rules.prompt_lengths("<<<image_1>>> " * 10) == (140, 139)
+
+
 @pytest.mark.parametrize("prompt", ["", "   ", "\n\t"])
 def test_empty_prompt_is_refused(prompt):
     problems = rules.validate(job(Tab.TEXT, prompt=prompt))

@@ -96,6 +96,18 @@ async def test_bad_input_never_reaches_replicate(studio, sim, media, tmp_path):
     assert state.creates() == []
 
 
+async def test_a_prompt_too_long_as_sent_is_refused_before_any_request(studio, sim, media):
+    _, state = sim
+    prompt = "@Image1 " * 270 + "x" * 270  # 2430 characters typed, 4050 as sent
+    spec = JobSpec(Tab.REFERENCES, prompt, reference_images=(media["a"],))
+    pf = await studio.preflight(spec)
+    assert (pf.chars_typed, pf.chars_sent) == (2430, 4050)
+    assert not pf.ok and "2430 characters typed but 4050 as sent" in pf.errors[0].message
+    with pytest.raises(InputError, match="4050 as sent"):
+        await studio.run(spec, visitor_token=None, visitor_id="v")
+    assert state.requests == []  # not even an upload
+
+
 async def test_preflight_reports_without_raising(studio, media, tmp_path):
     bad = tmp_path / "bad.png"
     bad.write_bytes(b"GIF89a<script>alert(1)</script>")

@@ -172,7 +172,7 @@ def build_tab(tab: Tab, presets: list[dict[str, Any]]) -> TabUI:
                     file_types=["image"], height=120, elem_id=f"{key}-refs")
                 _card_with_fix(ui, "reference_images")
             c["prompt"] = gr.Textbox(
-                label="Prompt", lines=3, max_lines=10, max_length=2600,
+                label="Prompt", lines=3, max_lines=10,
                 placeholder="Describe the video. Click a token chip to refer to an upload.",
                 elem_id=f"prompt-{key}", elem_classes=["kling-prompt"])
             ui.chips = gr.HTML(tokens_html([]), js_on_load=None, elem_classes=["kling-chips-html"])
