@@ -44,10 +44,14 @@ VIDEO_MAX_BYTES = 200_000_000
 # Replicate's Files API refuses files of 100 MiB or more (413) [kling-o1.md, Files API].
 UPLOAD_MAX_BYTES = 100 * 1024 * 1024
 
-# Durations: 5 or 10 for text and frames/references; 3..10 with a feature video; none for a base
-# edit, whose output follows its input [model page, `duration`].
+# Durations [Kling O1 (Omni) API doc, `duration`; kling-o1.md inputs table]: 3..10 s, except
+# text-to-video and a start frame alone (image-to-video), which take 5 or 10 only. So Frames with
+# an end frame, References and Video reference allow 3..10; a base edit has none (its output
+# follows its input). The one place the UI's choices come from (allowed_durations).
 DURATIONS_PLAIN = (5, 10)
-DURATIONS_FEATURE = tuple(range(3, 11))
+DURATIONS_ANY = tuple(range(3, 11))
+DURATIONS_FEATURE = DURATIONS_ANY
+DEFAULT_DURATION = 5
 
 
 def _mb(n: int) -> str:
@@ -136,11 +140,27 @@ def check_video(info: VideoInfo, field: str = "reference_video") -> list[Problem
     return problems
 
 
-def allowed_durations(tab: Tab) -> tuple[int, ...]:
-    """Durations the duration control offers in `tab` (empty: the output follows the input)."""
+def allowed_durations(tab: Tab, *, end_frame: bool = False) -> tuple[int, ...]:
+    """Durations the duration control offers in `tab` (empty: the output follows the input).
+
+    In Frames the choice depends on `end_frame`: a start frame alone is image-to-video (5 or 10).
+    """
     if tab is Tab.EDIT:
         return ()
-    return DURATIONS_FEATURE if tab is Tab.FEATURE else DURATIONS_PLAIN
+    if tab is Tab.TEXT or (tab is Tab.FRAMES and not end_frame):
+        return DURATIONS_PLAIN
+    return DURATIONS_ANY
+
+
+def durations_for(job: JobRequest) -> tuple[int, ...]:
+    return allowed_durations(job.tab, end_frame=job.end_image is not None)
+
+
+def keep_duration(value: int, choices: tuple[int, ...]) -> int:
+    """`value` when allowed, else the nearest allowed one (ties go to the shorter, cheaper)."""
+    if not choices or value in choices:
+        return value
+    return min(choices, key=lambda c: (abs(c - value), c))
 
 
 def sends_aspect_ratio(job: JobRequest) -> bool:
@@ -190,7 +210,7 @@ def _settings(job: JobRequest) -> Iterable[Problem]:
         yield Problem("mode", f"Mode must be std or pro, got {job.quality!r}.")
     if sends_aspect_ratio(job) and job.aspect_ratio not in ASPECT_RATIOS:
         yield Problem("aspect_ratio", f"Aspect ratio must be one of {', '.join(ASPECT_RATIOS)}.")
-    durations = allowed_durations(job.tab)
+    durations = durations_for(job)
     if durations and job.duration not in durations:
         allowed = "5 or 10" if durations == DURATIONS_PLAIN else "3 to 10"
         yield Problem("duration", f"Duration must be {allowed} seconds in this tab, "

@@ -167,14 +167,24 @@ def test_no_frames_with_a_base_edit():
         (Tab.TEXT, 5, True), (Tab.TEXT, 10, True), (Tab.TEXT, 7, False),
         (Tab.FRAMES, 3, False), (Tab.FEATURE, 3, True), (Tab.FEATURE, 10, True),
         (Tab.FEATURE, 11, False), (Tab.FEATURE, 2, False), (Tab.EDIT, 99, True),
+        # Kling's O1 doc: 3-10 s except text-to-video and a start frame alone (5 or 10)
+        (Tab.REFERENCES, 3, True), (Tab.REFERENCES, 7, True), (Tab.REFERENCES, 11, False),
+        ("frames+end", 3, True), ("frames+end", 8, True), ("frames+end", 2, False),
+        (Tab.FRAMES, 7, False), (Tab.FRAMES, 10, True),
     ],
 )
 def test_durations_per_tab(tab, duration, ok):
     kw = {}
     prompt = "x"
+    if tab == "frames+end":
+        tab = Tab.FRAMES
+        kw["end_image"] = image("e.png")
     if tab is Tab.FRAMES:
         kw["start_image"] = image()
-        prompt = "<<<image_1>>> dances"
+        prompt = "<<<image_1>>> dances" + (" to <<<image_2>>>" if "end_image" in kw else "")
+    if tab is Tab.REFERENCES:
+        kw["reference_images"] = (image(),)
+        prompt = "<<<image_1>>> waves"
     if tab in (Tab.FEATURE, Tab.EDIT):
         kw["reference_video"] = video()
         prompt = "<<<video_1>>> at night"
@@ -225,3 +235,15 @@ def test_rules_core_imports_no_heavy_packages():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_duration_choices_per_mode_match_the_document():
+    assert rules.allowed_durations(Tab.TEXT) == (5, 10)
+    assert rules.allowed_durations(Tab.FRAMES) == (5, 10)
+    assert rules.allowed_durations(Tab.FRAMES, end_frame=True) == tuple(range(3, 11))
+    assert rules.allowed_durations(Tab.REFERENCES) == tuple(range(3, 11))
+    assert rules.allowed_durations(Tab.FEATURE) == tuple(range(3, 11))
+    assert rules.allowed_durations(Tab.EDIT) == ()
+    # removing the end frame keeps the chosen value valid: the nearest of 5 and 10
+    assert [rules.keep_duration(d, (5, 10)) for d in (3, 7, 8, 10)] == [5, 5, 10, 10]
+    assert rules.keep_duration(4, tuple(range(3, 11))) == 4

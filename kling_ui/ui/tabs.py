@@ -12,7 +12,7 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ import gradio as gr
 from ..errors import InputError, KlingError, PredictionError
 from ..models import ASPECT_RATIOS, QUALITY_MODES, Progress, Tab
 from ..prompt import image_token, token_numbers
-from ..rules import VIDEO_MAX_SECONDS, allowed_durations
+from ..rules import DEFAULT_DURATION, VIDEO_MAX_SECONDS, allowed_durations, keep_duration
 from ..service import JobResult, JobSpec, UploadCheck
 from .common import (
     Session,
@@ -108,7 +108,8 @@ def spec_from(tab: Tab, values: dict[str, Any]) -> JobSpec:
         reference_images=paths_of(values.get("reference_images")),
         reference_video=path_of(values.get("reference_video")),
         aspect_ratio=str(values.get("aspect_ratio") or "16:9"),
-        duration=int(duration) if duration not in (None, "") else (durations[0] if durations else 5),
+        duration=int(duration) if duration not in (None, "") else (
+            DEFAULT_DURATION if DEFAULT_DURATION in durations or not durations else durations[0]),
         quality=str(values.get("mode") or "pro"),
         keep_original_sound=bool(values.get("keep_original_sound", True)),
         auto_fix=True,
@@ -259,6 +260,8 @@ class TabHandlers:
             outs += [ui.controls["_trim_row"], ui.controls["video_start"]]
         if "aspect_ratio" in ui.controls and "start_image" in ui.controls:
             outs.append(ui.controls["aspect_ratio"])
+        if "end_image" in ui.controls and "duration" in ui.controls:
+            outs.append(ui.controls["duration"])
         return outs
 
     async def refresh(self, *values: Any) -> list[Any]:
@@ -266,6 +269,10 @@ class TabHandlers:
         ui = self.ui
         v = dict(zip(self.input_names(), values, strict=False))
         spec = spec_from(ui.tab, v)
+        # Frames: an end frame allows 3-10 s, a start frame alone 5 or 10 (rules.allowed_durations)
+        durations = allowed_durations(ui.tab, end_frame=spec.end_image is not None)
+        chosen, duration = spec.duration, keep_duration(spec.duration, durations)
+        spec = replace(spec, duration=duration)
         numbers = token_numbers(spec.start_image is not None, spec.end_image is not None,
                                 len(spec.reference_images))
         cards: dict[str, str] = {}
@@ -312,6 +319,10 @@ class TabHandlers:
         out += trim
         if "aspect_ratio" in ui.controls and "start_image" in ui.controls:
             out.append(gr.Radio(visible=spec.start_image is None))
+        if "end_image" in ui.controls and "duration" in ui.controls:
+            # Set the value only when it had to change, so the update does not fire another change.
+            kept = {} if duration == chosen else {"value": duration}
+            out.append(gr.Radio(choices=list(durations), **kept))
         return out
 
     def input_names(self) -> list[str]:
