@@ -321,8 +321,8 @@ class TabHandlers:
             out.append(gr.Radio(visible=spec.start_image is None))
         if "end_image" in ui.controls and "duration" in ui.controls:
             # Set the value only when it had to change, so the update does not fire another change.
-            kept = {} if duration == chosen else {"value": duration}
-            out.append(gr.Radio(choices=list(durations), **kept))
+            out.append(gr.Radio(choices=list(durations)) if duration == chosen
+                       else gr.Radio(choices=list(durations), value=duration))
         return out
 
     def input_names(self) -> list[str]:
