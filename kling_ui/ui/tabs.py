@@ -271,8 +271,8 @@ class TabHandlers:
         spec = spec_from(ui.tab, v)
         # Frames: an end frame allows 3-10 s, a start frame alone 5 or 10 (rules.allowed_durations)
         durations = allowed_durations(ui.tab, end_frame=spec.end_image is not None)
-        chosen, duration = spec.duration, keep_duration(spec.duration, durations)
-        spec = replace(spec, duration=duration)
+        chosen, kept = spec.duration, keep_duration(spec.duration, durations)
+        spec = replace(spec, duration=kept)
         numbers = token_numbers(spec.start_image is not None, spec.end_image is not None,
                                 len(spec.reference_images))
         cards: dict[str, str] = {}
@@ -321,8 +321,8 @@ class TabHandlers:
             out.append(gr.Radio(visible=spec.start_image is None))
         if "end_image" in ui.controls and "duration" in ui.controls:
             # Set the value only when it had to change, so the update does not fire another change.
-            out.append(gr.Radio(choices=list(durations)) if duration == chosen
-                       else gr.Radio(choices=list(durations), value=duration))
+            out.append(gr.Radio(choices=list(durations)) if kept == chosen
+                       else gr.Radio(choices=list(durations), value=kept))
         return out
 
     def input_names(self) -> list[str]:
