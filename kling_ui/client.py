@@ -62,7 +62,7 @@ log = logging.getLogger(__name__)
 
 USER_AGENT = f"kling-o1-studio/{__version__}"
 # Timeouts: a create may hold the connection for `Prefer: wait` (at most 60 s, OpenAPI
-# parameters_prefer_header), so reads get 65 s; writes are long enough for a 100 MiB upload.
+# parameters_prefer_header), so reads get 65 s; writes are long enough for a 100 MB upload.
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 65.0
 WRITE_TIMEOUT = 600.0
@@ -216,8 +216,8 @@ class ReplicateClient:
         size = p.stat().st_size
         if size >= UPLOAD_MAX_BYTES:
             raise InputError(
-                f"{p.name} is {size / 1_000_000:.1f} MB; Replicate accepts files under 100 MiB "
-                f"({UPLOAD_MAX_BYTES / 1_000_000:.1f} MB). Let the input doctor re-encode it "
+                f"{p.name} is {size / 1_000_000:.1f} MB; Replicate accepts files under 100 MB "
+                "(100,000,000 bytes with the upload's envelope). Let the input doctor re-encode it "
                 "smaller, or pick a shorter clip.",
                 [Problem("file", "is too large to upload", fix="shrink")],
             )

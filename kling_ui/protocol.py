@@ -211,7 +211,7 @@ def raise_for_status(response: httpx.Response, *, secrets: Sequence[str] = ()) -
     elif status == 404:
         message = f"Not found: {response.request.method} {response.request.url.path}.{said}"
     elif status == 413:
-        message = ("The file is too large for Replicate (files must be under 100 MiB). "
+        message = ("The file is too large for Replicate (files must be under 100 MB). "
                    "Let the input doctor re-encode it smaller." + said)
     elif status == 422:
         fields = "; ".join(

@@ -41,8 +41,14 @@ VIDEO_MAX_SIDE = 2160
 VIDEO_MIN_FPS = 24.0
 VIDEO_MAX_FPS = 60.0
 VIDEO_MAX_BYTES = 200_000_000
-# Replicate's Files API refuses files of 100 MiB or more (413) [kling-o1.md, Files API].
-UPLOAD_MAX_BYTES = 100 * 1024 * 1024
+# Replicate's Files API: "Files must be less than 100MB in size" [replicate-openapi.yaml, POST
+# /files, 413 example]; a maintainer once said 100 MiB [kling-o1.md, Files API]. We use the stricter
+# reading, counted on the whole multipart request: a file is too large when it plus the envelope
+# (boundaries, part headers with its name and type; well under 1 KB) reaches 100,000,000 bytes.
+UPLOAD_REQUEST_MAX_BYTES = 100_000_000
+MULTIPART_OVERHEAD_BYTES = 1024
+UPLOAD_MAX_BYTES = UPLOAD_REQUEST_MAX_BYTES - MULTIPART_OVERHEAD_BYTES  # this size or more: shrink
+UPLOAD_LIMIT_TEXT = "100 MB"
 
 # Durations [Kling O1 (Omni) API doc, `duration`; kling-o1.md inputs table]: 3..10 s, except
 # text-to-video and a start frame alone (image-to-video), which take 5 or 10 only. So Frames with
@@ -133,7 +139,8 @@ def check_video(info: VideoInfo, field: str = "reference_video") -> list[Problem
             field, "has a variable frame rate; Kling may misjudge its timing. Fix makes it "
             "constant.", fix="fps", severity="warning"))
     if info.bytes >= UPLOAD_MAX_BYTES:
-        limit = "200 MB (Kling)" if info.bytes > VIDEO_MAX_BYTES else "100 MiB (Replicate upload)"
+        limit = "200 MB (Kling)" if info.bytes > VIDEO_MAX_BYTES else (
+            f"{UPLOAD_LIMIT_TEXT} (Replicate upload)")
         problems.append(Problem(
             field, f"is {_mb(info.bytes)}; files must be under {limit}. Fix re-encodes it "
             "smaller at good quality.", fix="shrink"))

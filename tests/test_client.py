@@ -121,7 +121,7 @@ def _response(status: int, body: Any = None, *, text: str | None = None,
     (401, errors.AuthError, "Replicate did not accept the API key. Check REPLICATE_API_TOKEN"),
     (402, errors.BillingError, "billing"),
     (404, errors.NotFoundError, "Not found"),
-    (413, errors.PayloadTooLargeError, "under 100 MiB"),
+    (413, errors.PayloadTooLargeError, "under 100 MB"),
     (500, errors.ServerError, "server error (500)"),
     (502, errors.ServerError, "(502)"),
     (503, errors.ServerError, "(503)"),
@@ -140,7 +140,7 @@ def test_raise_for_status_handles_a_proxys_html_413() -> None:
     html = "<html><body><h1>413 Request Entity Too Large</h1>nginx</body></html>"
     with pytest.raises(errors.PayloadTooLargeError) as info:
         raise_for_status(_response(413, text=html, headers={"content-type": "text/html"}))
-    assert "100 MiB" in str(info.value) and "<html>" not in str(info.value)
+    assert "100 MB" in str(info.value) and "<html>" not in str(info.value)
 
 
 def test_raise_for_status_lists_invalid_fields() -> None:
@@ -362,7 +362,7 @@ async def test_upload_of_100_mib_is_refused_before_sending(tmp_path: Path) -> No
 
     client, _ = mock_client(handler)
     async with client:
-        with pytest.raises(errors.InputError, match="under 100 MiB"):
+        with pytest.raises(errors.InputError, match="under 100 MB"):
             await client.upload_file(big, TOKEN_A)
     assert calls == 0
 
@@ -634,7 +634,7 @@ async def test_upload_too_large_for_the_server(tmp_path: Path, html: bool) -> No
     f.write_bytes(b"\x00" * 300_000)
     with running_simulator(upload_limit=200_000, html_413=html) as (base, state):
         async with ReplicateClient(base) as client:
-            with pytest.raises(errors.PayloadTooLargeError, match="100 MiB"):
+            with pytest.raises(errors.PayloadTooLargeError, match="100 MB"):
                 await client.upload_file(f, TOKEN_A)
         assert len(state.requests_to("/v1/files", "POST")) == 1 and state.files == {}
 

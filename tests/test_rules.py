@@ -104,8 +104,10 @@ def test_rotated_image_is_a_warning_with_a_fix():
         ({"container": "matroska"}, "transcode", True),
         ({"video_codec": "mpeg4"}, "transcode", True),
         ({"video_codec": "hevc"}, None, False),
-        ({"bytes": 104_857_599}, None, False),
+        ({"bytes": 99_998_975}, None, False),  # the largest file whose upload stays under 100 MB
         ({"bytes": 104_857_600}, "shrink", True),  # Replicate refuses 100 MiB or more
+        ({"bytes": 102_000_000}, "shrink", True),  # and, read strictly, 100 MB or more
+        ({"bytes": 99_999_000}, "shrink", True),  # with the multipart envelope it reaches 100 MB
         ({"bytes": 200_000_001}, "shrink", True),
     ],
 )

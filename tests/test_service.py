@@ -108,6 +108,34 @@ async def test_a_prompt_too_long_as_sent_is_refused_before_any_request(studio, s
     assert state.requests == []  # not even an upload
 
 
+def _pad_mp4(path: Path, total: int) -> Path:
+    """Grow a valid mp4 to exactly `total` bytes with a trailing `free` atom (sparse, so cheap)."""
+    size = path.stat().st_size
+    pad = total - size
+    with path.open("r+b") as f:
+        f.seek(size)
+        f.write(pad.to_bytes(4, "big") + b"free")
+        f.truncate(total)
+    return path
+
+
+async def test_a_102_mb_clip_is_shrunk_before_upload(studio, sim, tmp_path):
+    _, state = sim
+    clip = _pad_mp4(make_clip(tmp_path / "big.mp4", seconds=3.0, size=(720, 720)), 102_000_000)
+    assert clip.stat().st_size == 102_000_000
+    check = await studio.check_video(str(clip))
+    assert [p.fix for p in check.errors] == ["shrink"]  # 100 MB or more, read strictly
+    result = await studio.run(JobSpec(Tab.FEATURE, "<<<video_1>>> at night",
+                                      reference_video=str(clip), duration=3),
+                              visitor_token=None, visitor_id="v")
+    assert "shrink" in [f.action for f in result.fixes], result.fixes
+    # what was sent is the doctor's re-encode (small enough here to go inline), never 102 MB
+    assert result.original_facts["bytes"] < 1_000_000
+    assert all(int(r.headers["content-length"]) < 100_000_000
+               for r in state.requests_to("/v1/files", "POST"))
+    assert state.creates()[0].body["input"]["duration"] == 3
+
+
 async def test_preflight_reports_without_raising(studio, media, tmp_path):
     bad = tmp_path / "bad.png"
     bad.write_bytes(b"GIF89a<script>alert(1)</script>")

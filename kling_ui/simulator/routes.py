@@ -107,7 +107,7 @@ async def create_file(request: Request) -> Response:
     limit = state.options.upload_limit
     too_large: Response = (HTMLResponse(HTML_413, status_code=413) if state.options.html_413
                            else problem(413, "Request Entity Too Large",
-                                        f"Files must be less than {limit // (1024 * 1024)}MB in size"))
+                                        "Files must be less than 100MB in size"))
     length = int(request.headers.get("content-length") or 0)
     if length > limit + 64 * 1024:  # the multipart envelope is small; refuse before reading
         return too_large
