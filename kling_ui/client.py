@@ -49,7 +49,9 @@ from .models import Problem, Progress
 from .protocol import (
     Prediction,
     UploadedFile,
+    ambiguous_error,
     backoff_delay,
+    has_upload_url,
     is_retryable,
     progress_fraction,
     raise_for_status,
@@ -74,6 +76,7 @@ RETRY_ATTEMPTS = 4  # retries after the first try, for requests that are safe to
 # After a create with no clear answer, predictions made since this long before it are checked
 # (our clock and Replicate's may disagree by a little).
 CREATE_CLOCK_SLACK = 30.0
+CLAIMED_MAX = 2000  # predictions this process created or adopted, remembered so none is adopted twice
 RETRY_AFTER_CAP = 30.0  # never sleep longer than this on a server's Retry-After
 CHUNK = 1024 * 1024
 
@@ -128,6 +131,7 @@ class ReplicateClient:
         self._rng = rng or random.Random()
         self._retry_attempts = retry_attempts
         self._upload_limit = asyncio.Semaphore(upload_concurrency)
+        self._claimed: dict[str, None] = {}  # prediction ids owned by a job of this process
 
     def __repr__(self) -> str:
         pinned = f":{self.version}" if self.version else ""
@@ -321,17 +325,29 @@ class ReplicateClient:
             if found is None:
                 raise
             log.warning("starting the prediction got no clear answer; found it as %s", found.id)
+            self._claim(found.id)
             return found
-        return Prediction.from_json(data)
+        prediction = Prediction.from_json(data)
+        self._claim(prediction.id)
+        return prediction
+
+    def _claim(self, prediction_id: str) -> None:
+        """Remember a prediction some job of this process owns, so no other job adopts it."""
+        self._claimed[prediction_id] = None
+        while len(self._claimed) > CLAIMED_MAX:
+            self._claimed.pop(next(iter(self._claimed)))
 
     async def _find_created(
         self, input: dict[str, Any], token: Secret, *, since: float, cause: KlingError
     ) -> Prediction | None:
         """The prediction a create with no clear answer made, if any (GET /v1/predictions).
 
-        Matches this key's newest prediction created since just before the request whose input
-        carries the same prompt and fields. Raises when even that look-up fails, since then we
-        cannot say whether the user is being billed.
+        Adopts only a prediction whose whole input equals ours (issue #11): on a shared host key
+        two visitors may run the same preset, so "same prompt" is not enough. An input with an
+        uploaded file's URL is unique (a URL per upload); a text-only one is adopted only when
+        exactly one prediction matches and no other job of this process owns it, else we raise
+        with the candidates' ids rather than guess. Raises too when even the look-up fails,
+        since then we cannot say whether the user is being billed.
         """
         after = datetime.fromtimestamp(since - CREATE_CLOCK_SLACK, tz=timezone.utc).isoformat()
         try:
@@ -340,11 +356,17 @@ class ReplicateClient:
                                        build=lambda: {"params": {"created_after": after}})
         except KlingError as exc:
             raise unverified_error(cause) from exc
-        for item in (page or {}).get("results", []):
-            other = item.get("input") or {}
-            if other.get("prompt") == input.get("prompt") and set(other) == set(input):
-                return Prediction.from_json(item)
-        return None
+        same = [item for item in (page or {}).get("results", [])
+                if (item.get("input") or {}) == input]
+        if not same:
+            return None
+        ids = [str(item.get("id", "")) for item in same]
+        if has_upload_url(input) and len(same) > 1:
+            log.error("several predictions carry this job's own upload URLs: %s", ids)
+        unowned = [item for item in same if str(item.get("id", "")) not in self._claimed]
+        if len(same) == 1 and unowned:
+            return Prediction.from_json(same[0])
+        raise ambiguous_error(cause, ids)
 
     async def get_prediction(self, prediction: Prediction | str, token: Secret) -> Prediction:
         url = (prediction.get_url if isinstance(prediction, Prediction) else "") or (

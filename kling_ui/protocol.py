@@ -179,6 +179,27 @@ def unverified_error(cause: KlingError) -> KlingError:
     return type(cause)(msg)
 
 
+def has_upload_url(input: dict[str, Any]) -> bool:
+    """Whether a prediction input holds an uploaded file's URL: unique per upload, so an input
+    carrying one can only be this job's (a data: URI or a text-only input can repeat)."""
+    values = [v for value in input.values() for v in (value if isinstance(value, list) else [value])]
+    return any(isinstance(v, str) and v.startswith(("https://", "http://")) for v in values)
+
+
+def ambiguous_error(cause: KlingError, ids: Sequence[str]) -> KlingError:
+    """`cause` again, saying which predictions could be the one it made, without picking one."""
+    listed = ", ".join(ids)
+    msg = (f"{cause.message} Replicate may have started it anyway, but we cannot tell which "
+           f"prediction is yours: {len(ids)} on this key have exactly this input ({listed}), and "
+           "another visitor may have started the same job. We did not adopt any. Look at these "
+           "on replicate.com before running again, so you are not billed twice.")
+    if len(ids) == 1:
+        msg = msg.replace("1 on this key have exactly", "one on this key has exactly")
+    if isinstance(cause, ApiError):
+        return type(cause)(msg, status=cause.status, title=cause.title, detail=cause.detail)
+    return type(cause)(msg)
+
+
 def raise_for_status(response: httpx.Response, *, secrets: Sequence[str] = ()) -> None:
     """Raise the `errors.ApiError` subclass for an error response; return for 1xx-3xx.
 

@@ -828,3 +828,73 @@ async def test_when_even_the_check_fails_the_user_is_told_to_look_before_rerunni
             await client.create_prediction({"prompt": "x"}, TOKEN_A)
     assert "so you are not billed twice" in str(err.value)
     assert TOKEN_A.reveal() not in str(err.value)
+
+
+# -- an ambiguous create never adopts another visitor's prediction (issue #11, point 6) -------
+def _lost_create_handler(listed: list[dict[str, Any]], seen: list[httpx.Request]) -> Any:
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.method == "POST":
+            raise httpx.ReadTimeout("no answer", request=request)
+        return httpx.Response(200, json={"next": None, "previous": None, "results": listed})
+
+    return handler
+
+
+MINE = {"prompt": "a fox", "start_image": f"{BASE}/v1/files/mine", "duration": 5}
+THEIRS = {"prompt": "a fox", "start_image": f"{BASE}/v1/files/theirs", "duration": 5}
+
+
+async def test_an_ambiguous_create_adopts_only_the_exact_same_input() -> None:
+    seen: list[httpx.Request] = []
+    listed = [pred_json("processing", pid="theirs") | {"input": THEIRS},
+              pred_json("processing", pid="mine") | {"input": MINE}]
+    client, _ = mock_client(_lost_create_handler(listed, seen))
+    async with client:
+        found = await client.create_prediction(MINE, TOKEN_A)
+    assert found.id == "mine"
+    assert [r.method for r in seen] == ["POST", "GET"]  # never created twice
+
+
+async def test_another_visitors_same_preset_is_never_adopted() -> None:
+    seen: list[httpx.Request] = []
+    listed = [pred_json("processing", pid="theirs") | {"input": THEIRS}]  # same prompt and keys
+    client, _ = mock_client(_lost_create_handler(listed, seen))
+    async with client:
+        with pytest.raises(errors.KlingTimeoutError) as err:
+            await client.create_prediction(MINE, TOKEN_A)
+    assert "theirs" not in str(err.value)
+
+
+async def test_a_text_only_create_with_two_candidates_names_them_and_picks_none() -> None:
+    seen: list[httpx.Request] = []
+    text = {"prompt": "a calm sea", "duration": 5, "mode": "pro"}
+    listed = [pred_json("processing", pid="p-one") | {"input": text},
+              pred_json("processing", pid="p-two") | {"input": text}]
+    client, _ = mock_client(_lost_create_handler(listed, seen))
+    async with client:
+        with pytest.raises(errors.KlingTimeoutError) as err:
+            await client.create_prediction(text, TOKEN_A)
+    assert "p-one" in str(err.value) and "p-two" in str(err.value)
+    assert "did not adopt" in str(err.value)
+
+
+async def test_a_text_only_candidate_another_job_owns_is_not_adopted() -> None:
+    text = {"prompt": "a calm sea", "duration": 5, "mode": "pro"}
+    calls = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        if request.method == "POST" and calls == 1:  # visitor 1: created and answered
+            return httpx.Response(201, json=pred_json("starting", pid="first") | {"input": text})
+        if request.method == "POST":  # visitor 2, same preset: no answer
+            raise httpx.ReadTimeout("no answer", request=request)
+        return httpx.Response(200, json={"next": None, "previous": None, "results": [
+            pred_json("processing", pid="first") | {"input": text}]})
+
+    client, _ = mock_client(handler)
+    async with client:
+        assert (await client.create_prediction(text, TOKEN_A)).id == "first"
+        with pytest.raises(errors.KlingTimeoutError, match="first"):
+            await client.create_prediction(text, TOKEN_A)
