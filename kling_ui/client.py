@@ -294,6 +294,17 @@ class ReplicateClient:
         done = await asyncio.gather(*(self.delete_file(f.id, token) for f in files))
         return sum(done)
 
+    # -- account -----------------------------------------------------------------------------
+    async def account(self, token: Secret) -> str:
+        """The username a key belongs to: GET /v1/account (OpenAPI account.get).
+
+        A bad key answers 401 (`AuthError`), which is never retried, so a pasted key is judged
+        with one request.
+        """
+        data = await self._request("GET", "/v1/account", token, what="Checking the key",
+                                   idempotent=True)
+        return str((data or {}).get("username") or "")
+
     # -- predictions -------------------------------------------------------------------------
     async def create_prediction(
         self,

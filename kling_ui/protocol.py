@@ -36,6 +36,7 @@ from .errors import (
     redact,
 )
 
+BILLING_URL = "https://replicate.com/account/billing#billing"
 TERMINAL = frozenset({"succeeded", "failed", "canceled", "aborted"})
 # Polling: quick first look, then back off with jitter. A 2 s cap (not 5 s): the end of a
 # multi-minute Kling run is noticed ~1 s late on average instead of ~2.5 s, at 30 GETs/min per
@@ -227,8 +228,10 @@ def raise_for_status(response: httpx.Response, *, secrets: Sequence[str] = ()) -
         message = ("Replicate did not accept the API key. Check REPLICATE_API_TOKEN or the key "
                    "you entered.")
     elif status == 402:
-        message = ("Replicate needs billing set up for this account before it runs paid models. "
-                   "Add a payment method at replicate.com/account/billing." + said)
+        # Replicate's 402: "You have insufficient credit to run this model. Go to
+        # https://replicate.com/account/billing#billing to purchase credit..." (issue #11)
+        message = ("This Replicate account does not have enough credit to run Kling O1. Buy "
+                   f"credit at {BILLING_URL}, then wait a few minutes before trying again." + said)
     elif status == 404:
         message = f"Not found: {response.request.method} {response.request.url.path}.{said}"
     elif status == 413:

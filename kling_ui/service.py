@@ -25,7 +25,7 @@ from . import rules
 from .access import Guard
 from .client import ReplicateClient
 from .config import Secret, Settings
-from .errors import AccessError, InputError, KlingError, PredictionError
+from .errors import AccessError, InputError, KlingError, KlingTimeoutError, PredictionError
 from .media import fix, preview, probe
 from .models import Fix, ImageInfo, JobRequest, Problem, Progress, Tab, VideoInfo
 from .payload import build_input, shorten_urls
@@ -143,6 +143,7 @@ class Preflight:
 log = logging.getLogger(__name__)
 
 SIMULATOR_TOKEN = Secret("simulator-token-not-a-secret")
+KEY_CHECK_SECONDS = 2.0  # a pasted key is judged within this, or we say we could not check it
 UPLOAD_CONCURRENCY = 4
 
 
@@ -254,6 +255,19 @@ class Studio:
                                      timeout=self._timeout)
             self._clients[key] = client
         return client, token, backend
+
+    async def check_key(self, token: Secret) -> str:
+        """The username of the account a pasted key belongs to (GET /v1/account).
+
+        Asks the backend that key's jobs would run on. Raises AuthError for a refused key, and
+        KlingTimeoutError when no answer came within KEY_CHECK_SECONDS.
+        """
+        client, _, _ = await self._route(token)
+        try:
+            return await asyncio.wait_for(client.account(token), KEY_CHECK_SECONDS)
+        except asyncio.TimeoutError as exc:
+            raise KlingTimeoutError(f"Replicate did not answer within {KEY_CHECK_SECONDS:g} s "
+                                    "while checking the key.") from exc
 
     async def aclose(self) -> None:
         for client in list(self._clients.values()):

@@ -898,3 +898,42 @@ async def test_a_text_only_candidate_another_job_owns_is_not_adopted() -> None:
         assert (await client.create_prediction(text, TOKEN_A)).id == "first"
         with pytest.raises(errors.KlingTimeoutError, match="first"):
             await client.create_prediction(text, TOKEN_A)
+
+
+# -- a pasted key is checked at once (issue #11, point 7) -------------------------------------
+async def test_a_bad_key_is_refused_with_one_request_and_no_retry() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(401, json={"title": "Unauthenticated", "status": 401,
+                                         "detail": "You did not pass a valid authentication token"})
+
+    client, sleeps = mock_client(handler)
+    async with client:
+        with pytest.raises(errors.AuthError, match="did not accept the API key"):
+            await client.account(Secret("hello"))
+    assert [(r.method, r.url.path) for r in seen] == [("GET", "/v1/account")]
+    assert sleeps.delays == []
+
+
+async def test_a_good_key_gives_its_username() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.headers["authorization"] == f"Bearer {TOKEN_A.reveal()}"
+        return httpx.Response(200, json={"type": "user", "username": "ada", "name": "Ada"})
+
+    client, _ = mock_client(handler)
+    async with client:
+        assert await client.account(TOKEN_A) == "ada"
+
+
+async def test_insufficient_credit_is_explained_with_the_billing_link() -> None:
+    with running_simulator() as (base, state):
+        state.add_fault("/v1/models", 402, method="POST")
+        async with ReplicateClient(base) as client:
+            with pytest.raises(errors.BillingError) as err:
+                await client.create_prediction({"prompt": "x"}, TOKEN_A)
+    text = str(err.value)
+    assert "https://replicate.com/account/billing#billing" in text
+    assert "insufficient credit to run this model" in text  # Replicate's own words, quoted
+    assert len(state.creates()) == 1

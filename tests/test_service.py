@@ -10,7 +10,7 @@ import pytest
 from sim_fixtures import MARK_A, MARK_B, TOKEN_A, TOKEN_B, make_clip, make_png, running_simulator
 
 from kling_ui.config import Secret, Settings
-from kling_ui.errors import AccessError, InputError, PredictionError
+from kling_ui.errors import AccessError, AuthError, InputError, PredictionError
 from kling_ui.models import Tab
 from kling_ui.service import JobSpec, Studio
 
@@ -240,3 +240,12 @@ async def test_only_clips_the_browser_cannot_play_get_a_preview_and_poster(studi
     check = await studio.check_video(hevc)
     assert check.preview_path != hevc and check.preview_path.endswith(".mp4")
     assert check.poster_path is not None and Path(check.poster_path).stat().st_size > 0
+
+
+async def test_a_pasted_key_is_checked_at_once(studio, sim):
+    _, state = sim
+    assert (await studio.check_key(TOKEN_A)).startswith("sim-")
+    with pytest.raises(AuthError):
+        await studio.check_key(Secret("hello"))
+    # one request per check: a refused key is never retried
+    assert len(state.requests_to("/v1/account")) == 2

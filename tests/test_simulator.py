@@ -225,3 +225,14 @@ def test_simulator_server_handle_for_the_app() -> None:
     finally:
         server.stop()
     assert not root.exists()
+
+
+def test_account_answers_a_good_key_and_refuses_a_bad_one_like_replicate() -> None:
+    with running_simulator() as (base, _state):
+        with api(base) as c:
+            me = c.get("/v1/account").json()
+        assert me["type"] == "user" and me["username"].startswith("sim-")
+        r = httpx.get(base + "/v1/account", headers={"Authorization": "Bearer hello"})
+        assert r.status_code == 401
+        assert r.json() == {"title": "Unauthenticated", "status": 401,
+                            "detail": "You did not pass a valid authentication token"}

@@ -38,6 +38,7 @@ from .state import (
     _new_id,
     key_marker,
     parse_cancel_after,
+    plausible_key,
 )
 
 
@@ -85,7 +86,7 @@ class SimMiddleware:
             return
         if path.startswith("/v1/"):
             valid = state.options.valid_tokens
-            if not token or (valid is not None and token not in valid):
+            if not token or (token not in valid if valid is not None else not plausible_key(token)):
                 detail = "You did not pass a valid authentication token" if token else (
                     "You did not pass an authentication token")
                 await problem(401, "Unauthenticated", detail)(scope, receive, send)
@@ -335,6 +336,14 @@ async def list_predictions(request: Request) -> Response:
     return JSONResponse({"next": None, "previous": None, "results": results})
 
 
+async def account(request: Request) -> Response:
+    """GET /v1/account: the account a key belongs to (OpenAPI account.get); 401 was answered
+    already by the middleware for a key it refuses."""
+    key = _state(request).requests[request.scope["state"]["record_index"]].key or ""
+    return JSONResponse({"type": "user", "username": f"sim-{key[:6]}",
+                         "name": "Simulator account", "github_url": None})
+
+
 async def get_prediction(request: Request) -> Response:
     state = _state(request)
     pred = state.predictions.get(request.path_params["prediction_id"])
@@ -379,6 +388,7 @@ def create_app(state: SimState | None = None) -> Starlette:
     """The simulator as an ASGI app; `app.state.sim` is its `SimState`."""
     state = state or SimState()
     routes = [
+        Route("/v1/account", account, methods=["GET"]),
         Route("/v1/files", create_file, methods=["POST"]),
         Route("/v1/files/{file_id}", get_file, methods=["GET"]),
         Route("/v1/files/{file_id}", delete_file, methods=["DELETE"]),

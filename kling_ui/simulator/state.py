@@ -45,6 +45,17 @@ PREFER_RE = re.compile(r"^wait(=([1-9]|[1-9][0-9]|60))?$")
 DURATION_RE = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?$")
 
 
+# Which bearer tokens the simulator accepts when SimOptions.valid_tokens is None. A real key is
+# "r8_" + 37 characters; the simulator accepts any token of 20+ characters without spaces (real
+# keys, the app's simulator token, test keys) and refuses short or spaced ones such as "hello"
+# with Replicate's own 401 body, so a pasted key check behaves as it does on Replicate.
+MIN_KEY_CHARS = 20
+
+
+def plausible_key(token: str) -> bool:
+    return len(token) >= MIN_KEY_CHARS and not any(c.isspace() for c in token)
+
+
 def key_marker(token: str) -> str:
     """A short, one-way marker of an API key, so tests can tell keys apart without seeing them."""
     return hashlib.sha256(token.encode()).hexdigest()[:10]
@@ -117,7 +128,7 @@ class SimOptions:
 
     model_seconds: float = 6.0  # processing time after starting
     start_seconds: float = 0.3  # time spent in "starting"
-    valid_tokens: frozenset[str] | None = None  # None: any non-empty bearer token works
+    valid_tokens: frozenset[str] | None = None  # None: any plausible_key() works
     upload_limit: int = UPLOAD_MAX_BYTES  # files of this size or more get 413
     html_413: bool = False  # answer 413 as a proxy's HTML page instead of JSON
     min_cancel_after: float = 5.0  # Replicate refuses Cancel-After below 5 s

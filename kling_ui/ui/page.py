@@ -17,6 +17,7 @@ from typing import Any
 import gradio as gr
 
 from ..config import Secret, Settings
+from ..errors import AuthError, KlingConnectionError, KlingTimeoutError, ServerError
 from ..models import Tab
 from .api import build_api
 from .common import Session, guarded, session_id
@@ -84,12 +85,25 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
                                outputs=restore_outputs, api_visibility="private")
 
         @guarded
-        def set_key(value: str, s: Session) -> tuple[str, str, str]:
+        async def set_key(value: str, s: Session) -> tuple[str, str, str]:
             value = (value or "").strip()
             if not value:
                 return "", "Paste a key first.", _banner(studio, s.key)
-            s.key = Secret(value)
-            return ("", "Your own key is in use for this session.", _banner(studio, s.key))
+            key = Secret(value)
+            # Checked at once (GET /v1/account), so a bad key is refused now, not at Run.
+            try:
+                username = await studio.check_key(key)
+            except AuthError:
+                return ("", "✗ Replicate refused this key (401), so it is not used. Copy it again "
+                        "from replicate.com/account/api-tokens.", _banner(studio, s.key))
+            except (KlingTimeoutError, KlingConnectionError, ServerError):
+                s.key = key
+                return ("", "Your key is in use; Replicate could not be reached to check it just "
+                        "now, so it will be checked when you run.", _banner(studio, s.key))
+            s.key = key
+            name = "".join(c for c in username if c.isalnum() or c in "-_.")
+            return ("", f"Using your key (@{name})." if name else "Using your key.",
+                    _banner(studio, s.key))
 
         @guarded
         def clear_key(s: Session) -> tuple[str, str, str]:
