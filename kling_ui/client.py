@@ -17,14 +17,17 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import hashlib
 import inspect
 import logging
+import math
 import mimetypes
 import os
 import random
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -42,6 +45,7 @@ from .errors import (
     KlingTimeoutError,
     NotFoundError,
     PredictionError,
+    RateLimitError,
     ServerError,
     redact,
 )
@@ -55,6 +59,7 @@ from .protocol import (
     is_retryable,
     progress_fraction,
     raise_for_status,
+    ratelimit_exhausted,
     transport_error,
     unverified_error,
 )
@@ -78,6 +83,13 @@ RETRY_ATTEMPTS = 4  # retries after the first try, for requests that are safe to
 CREATE_CLOCK_SLACK = 30.0
 CLAIMED_MAX = 2000  # predictions this process created or adopted, remembered so none is adopted twice
 RETRY_AFTER_CAP = 30.0  # never sleep longer than this on a server's Retry-After
+# Pacing creates per key (issue #11): a 429 on create certainly created nothing, so the create
+# waits its turn behind the key's limit for as long as the job's deadline allows. Waits a 429
+# announces are trusted up to PACE_CAP; the learned gap between creates is forgotten after
+# PACE_FORGET seconds without a 429.
+PACE_CAP = 120.0
+PACE_FORGET = 120.0
+PACE_DEFAULT = 10.0  # a 429 that says nothing about when: Replicate's low-credit reset
 CHUNK = 1024 * 1024
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -132,6 +144,7 @@ class ReplicateClient:
         self._retry_attempts = retry_attempts
         self._upload_limit = asyncio.Semaphore(upload_concurrency)
         self._claimed: dict[str, None] = {}  # prediction ids owned by a job of this process
+        self._paces: dict[str, _Pace] = {}  # per key (by a one-way id): create pacing
 
     def __repr__(self) -> str:
         pinned = f":{self.version}" if self.version else ""
@@ -162,6 +175,8 @@ class ReplicateClient:
         build: Callable[[], dict[str, Any]] | None = None,
         headers: dict[str, str] | None = None,
         stream_to: Callable[[httpx.Response], Awaitable[Any]] | None = None,
+        retry_throttled: bool = True,
+        on_response: Callable[[httpx.Response], None] | None = None,
     ) -> Any:
         """Send one logical request with the retry rule; returns parsed JSON (or stream_to's value).
 
@@ -186,6 +201,8 @@ class ReplicateClient:
                     if response.status_code >= 400:
                         await response.aread()
                     raise_for_status(response, secrets=secrets)
+                    if on_response is not None:
+                        on_response(response)
                     if stream_to is not None:
                         return await stream_to(response)
                     await response.aread()
@@ -199,6 +216,8 @@ class ReplicateClient:
                 finally:
                     await response.aclose()
             except (ApiError, httpx.HTTPError) as exc:
+                if not retry_throttled and isinstance(exc, RateLimitError):
+                    raise  # the caller paces it (create_prediction)
                 if attempt >= self._retry_attempts or not is_retryable(exc, idempotent=idempotent):
                     if isinstance(exc, httpx.HTTPError):
                         raise transport_error(exc, what, secrets) from exc
@@ -313,8 +332,15 @@ class ReplicateClient:
         *,
         wait: int = 5,
         cancel_after: str | None = "30m",
+        pace_budget: float | None = None,
+        on_update: OnUpdate | None = None,
     ) -> Prediction:
-        """Start a prediction; answers 201 or 202. Never repeated unless nothing was created."""
+        """Start a prediction; answers 201 or 202. Never repeated unless nothing was created.
+
+        A throttled key (429) waits its turn, told by `on_update` ("Replicate is pacing this
+        key: starting in ~8 s"), for up to `pace_budget` seconds in all (the job's deadline);
+        without a budget, for `retry_attempts` 429s.
+        """
         headers: dict[str, str] = {}
         if wait:
             headers["Prefer"] = f"wait={max(1, min(60, int(wait)))}"
@@ -324,20 +350,54 @@ class ReplicateClient:
             url, body = "/v1/predictions", {"version": self.version, "input": input}
         else:
             url, body = f"/v1/models/{self.model}/predictions", {"input": input}
-        sent_at = time.time()
-        try:
-            data = await self._request("POST", url, token, what="Starting the prediction",
-                                       idempotent=False, headers=headers,
-                                       build=lambda: {"json": body})
-        except (KlingTimeoutError, KlingConnectionError, ServerError) as exc:
-            # No reply, or a 5xx from a proxy: Replicate may still have made (and will bill)
-            # the prediction. Find it and carry on with it, so a retry can never pay twice.
-            found = await self._find_created(input, token, since=sent_at, cause=exc)
-            if found is None:
-                raise
-            log.warning("starting the prediction got no clear answer; found it as %s", found.id)
-            self._claim(found.id)
-            return found
+        pace = self._paces.setdefault(_key_id(token), _Pace())
+        paced, throttles = 0.0, 0
+        while True:
+            now = self._clock()
+            if now - pace.last_throttle > PACE_FORGET:
+                pace.gap = 0.0
+            # Claim the key's next slot before sleeping, so jobs queue in turn, one gap apart.
+            slot = max(now, pace.next_at)
+            pace.next_at = slot + pace.gap
+            delay = slot - now
+            if delay > 0:
+                if pace_budget is not None and paced + delay > pace_budget:
+                    raise RateLimitError(
+                        f"Replicate is throttling this key and the job could not start within "
+                        f"its {pace_budget:.0f} s deadline. Try again later, or add credit: keys "
+                        "with little credit get a much lower rate limit.", status=429)
+                await _notify(on_update, Progress(
+                    stage="starting", status="",
+                    log_line=f"Replicate is pacing this key: starting in ~{math.ceil(delay)} s"))
+                await self._sleep(delay)
+                paced += delay
+            sent_at = time.time()
+            try:
+                data = await self._request("POST", url, token, what="Starting the prediction",
+                                           idempotent=False, headers=headers,
+                                           build=lambda: {"json": body}, retry_throttled=False,
+                                           on_response=lambda r: _note_exhausted(pace, r, self._clock))
+                break
+            except RateLimitError as exc:
+                # Nothing was created: wait for the key's limit to reset, then try again.
+                throttles += 1
+                if pace_budget is None and throttles > self._retry_attempts:
+                    raise
+                gap = min(PACE_CAP, exc.retry_after if exc.retry_after is not None else PACE_DEFAULT)
+                pace.gap, pace.last_throttle = gap, self._clock()
+                pace.next_at = max(pace.next_at, pace.last_throttle + gap)
+                log.info("create throttled; next create on this key in %.1f s", gap)
+                continue
+            except (KlingTimeoutError, KlingConnectionError, ServerError) as exc:
+                # No reply, or a 5xx from a proxy: Replicate may still have made (and will bill)
+                # the prediction. Find it and carry on with it, so a retry can never pay twice.
+                found = await self._find_created(input, token, since=sent_at, cause=exc)
+                if found is None:
+                    raise
+                log.warning("starting the prediction got no clear answer; found it as %s",
+                            found.id)
+                self._claim(found.id)
+                return found
         prediction = Prediction.from_json(data)
         self._claim(prediction.id)
         return prediction
@@ -526,7 +586,8 @@ class ReplicateClient:
         Any exit without success after the create cancels the prediction (shielded), so an
         abandoned job cannot run on. `on_created` (sync or async) gets the new prediction.
         """
-        prediction = await self.create_prediction(input, token, wait=wait, cancel_after=cancel_after)
+        prediction = await self.create_prediction(input, token, wait=wait, cancel_after=cancel_after,
+                                                  pace_budget=deadline, on_update=on_update)
         finished = prediction.is_terminal
         try:
             if on_created is not None:
@@ -554,6 +615,27 @@ class ReplicateClient:
 
 
 # -- module helpers ------------------------------------------------------------------------------
+@dataclass
+class _Pace:
+    """One key's create pacing: when its next create may go, and the gap a 429 taught us."""
+
+    next_at: float = 0.0
+    gap: float = 0.0
+    last_throttle: float = -math.inf
+
+
+def _key_id(token: Secret) -> str:
+    """A one-way id for a key, so pacing is per key without keeping the key."""
+    return hashlib.sha256(token.reveal().encode()).hexdigest()[:16]
+
+
+def _note_exhausted(pace: _Pace, response: httpx.Response, clock: Clock) -> None:
+    """A reply saying no requests remain (`ratelimit-remaining: 0`) holds the next create."""
+    reset = ratelimit_exhausted(response)
+    if reset is not None:
+        pace.next_at = max(pace.next_at, clock() + min(PACE_CAP, reset))
+
+
 def _id_of(prediction: Prediction | str) -> str:
     return prediction.id if isinstance(prediction, Prediction) else prediction
 

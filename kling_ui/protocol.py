@@ -146,8 +146,16 @@ def poll_delays(rng: random.Random | None = None) -> Iterator[float]:
         attempt += 1
 
 
+# Replicate's 429 says how long in its detail text: "Request was throttled. Your rate limit resets
+# in ~30s." (a low-credit key: "Your rate limit is reduced to 6 requests per minute with a burst of
+# 1 requests while you have less than $5.0 in credit. Your rate limit resets in ~10s.") [issue #11;
+# replicate.com docs, rate limits]. No source confirms Retry-After or retry_after; both are honoured.
+_RESETS_IN_RE = re.compile(r"resets in\s*~?\s*(\d+(?:\.\d+)?)\s*s", re.IGNORECASE)
+
+
 def parse_retry_after(response: httpx.Response, body: Any = None) -> float | None:
-    """Seconds to wait from a Retry-After header (seconds or HTTP date) or a `retry_after` field."""
+    """Seconds to wait before asking again, from the first of: a Retry-After header (seconds or
+    HTTP date), a `retry_after` field, the detail's "resets in ~Ns", a `ratelimit-reset` header."""
     raw = response.headers.get("retry-after")
     if raw:
         with contextlib.suppress(ValueError):
@@ -156,7 +164,24 @@ def parse_retry_after(response: httpx.Response, body: Any = None) -> float | Non
             return max(0.0, parsedate_to_datetime(raw).timestamp() - time.time())
     if isinstance(body, dict) and isinstance(body.get("retry_after"), (int, float)):
         return max(0.0, float(body["retry_after"]))
+    found = _RESETS_IN_RE.search(str(body.get("detail") or "")) if isinstance(body, dict) else None
+    if found:
+        return float(found.group(1))
+    return ratelimit_reset(response)
+
+
+def ratelimit_reset(response: httpx.Response) -> float | None:
+    """Seconds until the key's limit resets, from a `ratelimit-reset` header (delta seconds)."""
+    with contextlib.suppress(TypeError, ValueError):
+        return max(0.0, float(response.headers.get("ratelimit-reset", "")))
     return None
+
+
+def ratelimit_exhausted(response: httpx.Response) -> float | None:
+    """When a reply says no requests remain (`ratelimit-remaining: 0`), seconds until reset."""
+    if response.headers.get("ratelimit-remaining", "").strip() != "0":
+        return None
+    return ratelimit_reset(response)
 
 
 def progress_fraction(logs: str) -> float | None:
@@ -246,7 +271,7 @@ def raise_for_status(response: httpx.Response, *, secrets: Sequence[str] = ()) -
     elif status == 429:
         wait = f" Try again in {max(1, math.ceil(retry_after))} s." if retry_after is not None else (
             " Wait a moment and try again.")
-        message = "Replicate is throttling requests (rate limit)." + wait
+        message = "Replicate is throttling requests on this key (rate limit)." + wait
     elif status >= 500:
         message = (f"Replicate had a server error ({status}). This is usually brief; try again "
                    "in a minute." + said)

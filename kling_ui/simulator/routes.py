@@ -193,6 +193,14 @@ async def create_version_prediction(request: Request) -> Response:
 
 async def _create(request: Request, *, version_route: bool) -> Response:
     state = _state(request)
+    record = state.requests[request.scope["state"]["record_index"]]
+    wait_for_token = state.take_create(record.key or "")
+    if wait_for_token is not None:
+        with state.lock:
+            state.throttled.append(record)
+        # Exactly Replicate's body: detail and status, no title, no Retry-After [issue #11].
+        return JSONResponse({"detail": state.throttle_detail(wait_for_token), "status": 429},
+                            status_code=429)
     try:
         body = await request.json()
     except ValueError:
