@@ -55,8 +55,10 @@ from .protocol import (
     UploadedFile,
     ambiguous_error,
     backoff_delay,
+    expected_end,
     has_upload_url,
     is_retryable,
+    poll_delay,
     progress_fraction,
     raise_for_status,
     ratelimit_exhausted,
@@ -143,7 +145,8 @@ class ReplicateClient:
         self._rng = rng or random.Random()
         self._retry_attempts = retry_attempts
         self._upload_limit = asyncio.Semaphore(upload_concurrency)
-        self._claimed: dict[str, None] = {}  # prediction ids owned by a job of this process
+        # prediction id owned by a job of this process -> when its create was sent (clock)
+        self._claimed: dict[str, float | None] = {}
         self._paces: dict[str, _Pace] = {}  # per key (by a one-way id): create pacing
 
     def __repr__(self) -> str:
@@ -371,7 +374,7 @@ class ReplicateClient:
                     log_line=f"Replicate is pacing this key: starting in ~{math.ceil(delay)} s"))
                 await self._sleep(delay)
                 paced += delay
-            sent_at = time.time()
+            sent_at, sent_clock = time.time(), self._clock()
             try:
                 data = await self._request("POST", url, token, what="Starting the prediction",
                                            idempotent=False, headers=headers,
@@ -399,12 +402,13 @@ class ReplicateClient:
                 self._claim(found.id)
                 return found
         prediction = Prediction.from_json(data)
-        self._claim(prediction.id)
+        self._claim(prediction.id, sent_clock)
         return prediction
 
-    def _claim(self, prediction_id: str) -> None:
-        """Remember a prediction some job of this process owns, so no other job adopts it."""
-        self._claimed[prediction_id] = None
+    def _claim(self, prediction_id: str, sent: float | None = None) -> None:
+        """Remember a prediction some job of this process owns, so no other job adopts it, and
+        when its create was sent (this client's clock), for `wait` to place its expected end."""
+        self._claimed[prediction_id] = sent
         while len(self._claimed) > CLAIMED_MAX:
             self._claimed.pop(next(iter(self._claimed)))
 
@@ -468,13 +472,19 @@ class ReplicateClient:
         on_update: OnUpdate | None = None,
         deadline: float | None = None,
         cancel_event: asyncio.Event | None = None,
+        expected_seconds: float | None = None,
+        sent_at: float | None = None,
     ) -> Prediction:
         """Poll until the prediction ends; returns it when done, else raises PredictionError.
 
         `on_update` (sync or async) gets a `Progress` after every poll. When `cancel_event` is
         set or `deadline` seconds pass, the prediction is cancelled on the server first.
+        `expected_seconds` (this mode's usual model time) makes polls sparse until just before
+        the expected end and dense around it (`protocol.poll_delay`); `sent_at` is when the
+        create was sent, on this client's clock (default: as this client recorded it, or now).
         """
         start = self._clock()
+        sent = sent_at if sent_at is not None else self._claimed.get(prediction.id) or start
         current = prediction
         attempt = 0
         while True:
@@ -494,7 +504,9 @@ class ReplicateClient:
                     f"Timed out: no result after {deadline:.0f} s, so the prediction was "
                     "cancelled on Replicate. Try again later or raise KLING_JOB_TIMEOUT.",
                     prediction_id=current.id, status="timed out")
-            delay = backoff_delay(attempt, self._rng)
+            now = self._clock()
+            end_at = expected_end(current, sent_at=sent, now=now, expected_seconds=expected_seconds)
+            delay = poll_delay(now, attempt, end_at, self._rng)
             if deadline is not None:
                 delay = max(0.0, min(delay, deadline - elapsed))
             attempt += 1
@@ -580,11 +592,16 @@ class ReplicateClient:
         on_created: Callable[[Prediction], Any] | None = None,
         wait: int = 5,
         cancel_after: str | None = "30m",
+        expected_seconds: float | None = None,
+        on_finished: Callable[[Prediction], Any] | None = None,
     ) -> tuple[Prediction, Path]:
         """Create, wait and download to `dest` (or `dest_dir`/<id>.mp4).
 
         Any exit without success after the create cancels the prediction (shielded), so an
         abandoned job cannot run on. `on_created` (sync or async) gets the new prediction.
+        `expected_seconds` is this mode's usual model time, if known (see `wait`).
+        `on_finished` (sync) gets the prediction once it succeeded, before the download: its
+        inputs are no longer needed, so their uploads can go while the output comes down.
         """
         prediction = await self.create_prediction(input, token, wait=wait, cancel_after=cancel_after,
                                                   pace_budget=deadline, on_update=on_update)
@@ -595,8 +612,11 @@ class ReplicateClient:
                 if inspect.isawaitable(result):
                     await result
             prediction = await self.wait(prediction, token, on_update=on_update,
-                                         deadline=deadline, cancel_event=cancel_event)
+                                         deadline=deadline, cancel_event=cancel_event,
+                                         expected_seconds=expected_seconds)
             finished = True
+            if on_finished is not None:
+                on_finished(prediction)
             folder = Path(dest_dir) if dest_dir else Path(tempfile.gettempdir()) / "kling-outputs"
             await _notify(on_update, Progress(stage="downloading", status=prediction.status,
                                               prediction_id=prediction.id))

@@ -31,7 +31,7 @@ from .models import Fix, ImageInfo, JobRequest, Problem, Progress, Tab, VideoInf
 from .payload import build_input, shorten_urls
 from .pricing import describe_cost, estimate_cost
 from .prompt import normalize_tokens, token_labels
-from .protocol import UploadedFile
+from .protocol import RecentTimes, UploadedFile
 from .snippets import snippets
 
 if TYPE_CHECKING:  # the service is handed its transport; it never builds HTTP itself
@@ -203,6 +203,8 @@ class Studio:
         self._probe_cache: dict[tuple[str, int, int], ImageInfo | VideoInfo] = {}
         self._sim: Any = None  # the in-process simulator server, started on first use
         self._sim_lock = threading.Lock()
+        # Model times (predict_time) this process has seen per tab: when to poll densely.
+        self.predict_times = RecentTimes()
 
     # -- backends --------------------------------------------------------------------------
 
@@ -279,6 +281,10 @@ class Studio:
         if self._sim is not None:
             self._sim.stop()
             self._sim = None
+
+    def expected_predict_time(self, tab: Tab) -> float | None:
+        """The usual model time of `tab` (median of recent predict_times), None when unknown."""
+        return self.predict_times.median(tab.value)
 
     # -- files -----------------------------------------------------------------------------
 
@@ -584,6 +590,7 @@ class Studio:
         reservation = None if visitor_token else self.guard.admit(visitor_id, cost)
         created: list[str] = []  # the prediction id, once Replicate has made one (and billed)
         uploaded: list[UploadedFile] = []
+        deleting: list[asyncio.Future[int]] = []  # uploads deleted while the output downloads
         try:
             emit(Progress(stage="uploading", log_line="Uploading inputs"))
             paths = [i.path for i in job.images]
@@ -604,7 +611,11 @@ class Studio:
                 body, token, dest=str(output_path), on_update=on_update,
                 cancel_event=cancel_event, deadline=self.settings.job_timeout,
                 on_created=lambda p: created.append(p.id),
+                expected_seconds=self.expected_predict_time(spec.tab),
+                on_finished=lambda _p: deleting.append(
+                    asyncio.ensure_future(client.delete_files(uploaded, token))),
             )
+            self.predict_times.add(spec.tab.value, prediction.predict_time)
         except BaseException:
             if reservation is not None and not created:
                 # Never reached Replicate as a paid run: give the visitor their run back. Once a
@@ -612,7 +623,10 @@ class Studio:
                 self.guard.release(reservation)
             raise
         finally:
-            await client.delete_files(uploaded, token)
+            if deleting:
+                await deleting[0]
+            else:
+                await client.delete_files(uploaded, token)
 
         emit(Progress(stage="downloading", status=prediction.status, log_line="Checking the output"))
         out_info = await self._probe(str(output_path), "video")

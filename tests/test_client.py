@@ -1059,3 +1059,79 @@ async def test_a_throttled_key_runs_three_jobs_at_once_on_the_simulator(tmp_path
         assert state.throttled, "the simulator never throttled: the test proves nothing"
         assert any(u.log_line.startswith("Replicate is pacing this key: starting in ~")
                    for u in updates)
+
+
+# -- noticing the end fast, without a blind minute (issue #11, point 8) ------------------------
+def test_polls_are_sparse_far_from_the_expected_end_and_dense_around_it() -> None:
+    from kling_ui.protocol import POLL_DENSE, POLL_SPARSE, poll_delay
+
+    assert poll_delay(0.0, 0, None, random.Random(0)) == pytest.approx(0.5, abs=0.11)  # unknown
+    assert 2.9 <= poll_delay(0.0, 5, 60.0) <= POLL_SPARSE  # far: progress every few seconds
+    assert poll_delay(55.0, 5, 60.0) == pytest.approx(4.9 / 2)  # evenly, to just before the end
+    assert poll_delay(58.0, 5, 60.0) == pytest.approx(2.0 - 0.1)
+    assert poll_delay(59.9, 5, 60.0) == POLL_DENSE
+    assert poll_delay(60.4, 5, 60.0) == POLL_DENSE
+    assert poll_delay(70.0, 5, 60.0) == 2.0  # later than usual: back to the plain cap
+
+
+def test_the_expected_end_uses_replicates_own_start_offset() -> None:
+    from kling_ui.protocol import expected_end
+
+    p = Prediction.from_json(pred_json("processing") | {
+        "created_at": "2025-01-01T00:00:00.000000Z", "started_at": "2025-01-01T00:00:01.500000Z"})
+    assert expected_end(p, sent_at=100.0, now=103.0, expected_seconds=10) == pytest.approx(111.5)
+    waiting = Prediction.from_json(pred_json("starting"))
+    assert expected_end(waiting, sent_at=100.0, now=103.0, expected_seconds=10) == 113.0
+    assert expected_end(p, sent_at=100.0, now=103.0, expected_seconds=None) is None
+
+
+@pytest.mark.parametrize("model_seconds", [10.0, 60.0])
+async def test_a_known_model_time_is_noticed_fast_with_few_gets(model_seconds: float) -> None:
+    clock = FakeClock()
+    t0 = clock.now
+    gets: list[float] = []
+    stamps = {"created_at": "2025-01-01T00:00:00Z", "started_at": "2025-01-01T00:00:00.300000Z"}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            clock.now += 5.0  # Prefer: wait=5 held the create
+            return httpx.Response(201, json=pred_json("processing") | stamps)
+        gets.append(clock.now)
+        done = clock.now - t0 >= 0.3 + model_seconds
+        return httpx.Response(200, json=pred_json("succeeded" if done else "processing",
+                                                  output="https://d/o.mp4" if done else None)
+                              | stamps)
+
+    client = ReplicateClient(BASE, transport=httpx.MockTransport(handler), sleep=clock.sleep,
+                             clock=clock)
+    async with client:
+        p = await client.create_prediction({"prompt": "x"}, TOKEN_A)
+        await client.wait(p, TOKEN_A, expected_seconds=model_seconds)
+    noticed = gets[-1] - t0 - (0.3 + model_seconds)
+    assert 0 <= noticed <= 0.06  # within one dense poll of the end
+    per_minute = len(gets) / ((gets[-1] - t0) / 60)
+    assert per_minute < 40
+    assert max(b - a for a, b in zip(gets, gets[1:], strict=False)) <= 3.0  # never blind long
+
+
+async def test_a_cancel_during_a_sparse_wait_acts_at_once() -> None:
+    cancels: list[float] = []
+    loop_time = asyncio.get_running_loop().time
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/cancel"):
+            cancels.append(loop_time())
+            return httpx.Response(200, json=pred_json("canceled"))
+        return httpx.Response(200, json=pred_json("processing"))
+
+    cancel = asyncio.Event()
+    async with ReplicateClient(BASE, transport=httpx.MockTransport(handler)) as client:
+        task = asyncio.ensure_future(client.wait(Prediction.from_json(pred_json("processing")),
+                                                 TOKEN_A, cancel_event=cancel,
+                                                 expected_seconds=600))
+        await asyncio.sleep(0.1)  # now in a 3 s sparse sleep
+        asked = loop_time()
+        cancel.set()
+        with pytest.raises(errors.PredictionError, match="Cancelled"):
+            await task
+    assert cancels and cancels[0] - asked < 0.5

@@ -249,3 +249,13 @@ async def test_a_pasted_key_is_checked_at_once(studio, sim):
         await studio.check_key(Secret("hello"))
     # one request per check: a refused key is never retried
     assert len(state.requests_to("/v1/account")) == 2
+
+
+async def test_the_usual_model_time_is_learned_per_tab(studio, sim, media):
+    assert studio.expected_predict_time(Tab.TEXT) is None
+    for _ in range(2):
+        result = await studio.run(JobSpec(Tab.TEXT, "A calm sea"), visitor_token=None,
+                                  visitor_id="v")
+        assert result.predict_time is not None
+    assert studio.expected_predict_time(Tab.TEXT) == pytest.approx(0.3, abs=0.05)
+    assert studio.expected_predict_time(Tab.FRAMES) is None
