@@ -6,7 +6,7 @@ child process on 127.0.0.1 whose "model" takes a fixed time (start_seconds + mod
 
 Ours is used as the service uses it (`Studio.run`): `input_urls` (parallel uploads), `run`
 (create with `Prefer: wait=5`, then polls placed by the usual model time, streamed download),
-then the uploads are deleted. The usual model time comes from a `protocol.RecentTimes` fed with
+the uploads deleted while the output downloads. The usual model time comes from a `protocol.RecentTimes` fed with
 each of our runs' predict_time, as `Studio.expected_predict_time` is (the warm-up run teaches it). Theirs is the documented pattern: open handles in `input` (the package uploads them
 one by one), `client.run` (create with `Prefer: wait`, i.e. 60 s, then 0.5 s polls), then
 `output.read()` written to a file. Overhead = wall time - fixed model time. Both clients are

@@ -337,12 +337,14 @@ class ReplicateClient:
         cancel_after: str | None = "30m",
         pace_budget: float | None = None,
         on_update: OnUpdate | None = None,
+        cancel_event: asyncio.Event | None = None,
     ) -> Prediction:
         """Start a prediction; answers 201 or 202. Never repeated unless nothing was created.
 
         A throttled key (429) waits its turn, told by `on_update` ("Replicate is pacing this
         key: starting in ~8 s"), for up to `pace_budget` seconds in all (the job's deadline);
-        without a budget, for `retry_attempts` 429s.
+        without a budget, for `retry_attempts` 429s. `cancel_event` ends that wait at once
+        (nothing was created, so nothing is billed).
         """
         headers: dict[str, str] = {}
         if wait:
@@ -372,8 +374,11 @@ class ReplicateClient:
                 await _notify(on_update, Progress(
                     stage="starting", status="",
                     log_line=f"Replicate is pacing this key: starting in ~{math.ceil(delay)} s"))
-                await self._sleep(delay)
+                await self._pause(delay, cancel_event)
                 paced += delay
+                if cancel_event is not None and cancel_event.is_set():
+                    raise PredictionError("Cancelled before the job started; nothing was billed.",
+                                          prediction_id=None, status="canceled")
             sent_at, sent_clock = time.time(), self._clock()
             try:
                 data = await self._request("POST", url, token, what="Starting the prediction",
@@ -604,7 +609,8 @@ class ReplicateClient:
         inputs are no longer needed, so their uploads can go while the output comes down.
         """
         prediction = await self.create_prediction(input, token, wait=wait, cancel_after=cancel_after,
-                                                  pace_budget=deadline, on_update=on_update)
+                                                  pace_budget=deadline, on_update=on_update,
+                                                  cancel_event=cancel_event)
         finished = prediction.is_terminal
         try:
             if on_created is not None:

@@ -1135,3 +1135,22 @@ async def test_a_cancel_during_a_sparse_wait_acts_at_once() -> None:
         with pytest.raises(errors.PredictionError, match="Cancelled"):
             await task
     assert cancels and cancels[0] - asked < 0.5
+
+
+async def test_a_cancel_while_paced_ends_the_wait_and_creates_nothing() -> None:
+    posts: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        posts.append(request)
+        return httpx.Response(429, json={"detail": "Request was throttled. Your rate limit "
+                                                   "resets in ~30s.", "status": 429})
+
+    cancel = asyncio.Event()
+    async with ReplicateClient(BASE, transport=httpx.MockTransport(handler)) as client:
+        task = asyncio.ensure_future(client.create_prediction(
+            {"prompt": "x"}, TOKEN_A, pace_budget=900, cancel_event=cancel))
+        await asyncio.sleep(0.1)  # throttled once, now waiting ~30 s for its turn
+        cancel.set()
+        with pytest.raises(errors.PredictionError, match="nothing was billed"):
+            await asyncio.wait_for(task, 2)
+    assert len(posts) == 1
