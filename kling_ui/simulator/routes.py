@@ -263,6 +263,12 @@ async def _create(request: Request, *, version_route: bool) -> Response:
             break
         await asyncio.sleep(0.05)
     data = state.prediction_json(pred)
+    if prefer is not None and data["status"] not in TERMINAL:
+        # A create whose wait ran out reads "starting", even while it is processing: Replicate's
+        # blocking API does this, and the official client relies on it (replicate-python
+        # run.py: "If request exceeds the wait time ... the prediction will be in a 'starting'
+        # state"); "processing" there means done, with the output.
+        data["status"] = "starting"
     code = 202 if state.options.accepted_202 and data["status"] not in TERMINAL else 201
     return JSONResponse(data, status_code=code)
 
