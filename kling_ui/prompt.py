@@ -136,7 +136,7 @@ def check_tokens(prompt: str, *, n_images: int, has_video: bool) -> list[Problem
         listed = ", ".join(f"{typed} as {sent}" for typed, sent in changed[:4])
         more = f" and {len(changed) - 4} more" if len(changed) > 4 else ""
         problems.append(Problem(
-            "prompt", f"references will be sent in Kling's form: {listed}{more}.",
+            "prompt", f"references will be sent as Kling writes them: {listed}{more}.",
             fix="rewrite_tokens", severity="warning"))
     for m in _spaced(prompt):
         problems.append(Problem(
