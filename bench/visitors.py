@@ -8,7 +8,7 @@ brings their own key (X-Replicate-Api-Token).
 
 It reports, and checks: every job completed or was refused with a message; none lost or run
 twice (simulator creates vs jobs); every uploaded file deleted; RSS and open file descriptors
-bounded; no `.part` file left; session files gone after `Studio.forget_session`.
+bounded; no `.part` file left; every completed job kept in the library with its output on disk.
 
 App, simulator and visitors share this one process (so the simulator's state can be read), which
 is harsher than production: the visitors' threads compete with the server for the GIL.
@@ -161,8 +161,7 @@ class LoadReport:
     fds_peak: int = 0
     fds_end: int = 0
     part_files: int = 0
-    session_files_before_forget: int = 0
-    session_files_after_forget: int = 0
+    runs_kept: int = 0  # succeeded runs in the library with their output on disk
     seconds: float = 0.0
 
     @property
@@ -181,9 +180,11 @@ class LoadReport:
                        f"({self.completed_ids} distinct ids returned)")
         if self.uploads_left:
             out.append(f"{self.uploads_left} uploaded files not deleted")
-        if self.part_files or self.session_files_after_forget:
-            out.append(f"{self.part_files} .part files, {self.session_files_after_forget} "
-                       "session files left after forget_session")
+        if self.part_files:
+            out.append(f"{self.part_files} .part files left")
+        if self.runs_kept != self.completed:
+            out.append(f"{self.runs_kept} runs kept in the library for {self.completed} "
+                       "completed jobs")
         if self.fds_end > self.fds_start + 40:
             out.append(f"open files grew from {self.fds_start} to {self.fds_end}")
         if self.rss_peak_mb > self.rss_start_mb + 600:
@@ -272,11 +273,8 @@ def run_load(visitors: int = 50, jobs_per_visitor: int = 2, *, concurrency: int 
         report.completed_ids = len(ids)
         data = Path(app.studio.data_dir)
         report.part_files = len(list(data.rglob("*.part")))
-        sessions = data / "sessions"
-        report.session_files_before_forget = sum(1 for p in sessions.rglob("*") if p.is_file())
-        for d in list(sessions.iterdir()) if sessions.exists() else []:
-            app.studio.forget_session(d.name)
-        report.session_files_after_forget = sum(1 for p in sessions.rglob("*") if p.is_file())
+        report.runs_kept = sum(1 for r in app.studio.library.runs(owner=None, limit=10_000)
+                               if r.status == "succeeded" and r.output and Path(r.output).is_file())
         report.rss_end_mb = rss_mb()
         report.fds_end = open_fds()
         say(f"load: {report.completed} completed, {len(report.refused)} refused, "

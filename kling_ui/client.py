@@ -17,14 +17,17 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import hashlib
 import inspect
 import logging
+import math
 import mimetypes
 import os
 import random
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -42,6 +45,7 @@ from .errors import (
     KlingTimeoutError,
     NotFoundError,
     PredictionError,
+    RateLimitError,
     ServerError,
     redact,
 )
@@ -49,10 +53,15 @@ from .models import Problem, Progress
 from .protocol import (
     Prediction,
     UploadedFile,
+    ambiguous_error,
     backoff_delay,
+    expected_end,
+    has_upload_url,
     is_retryable,
+    poll_delay,
     progress_fraction,
     raise_for_status,
+    ratelimit_exhausted,
     transport_error,
     unverified_error,
 )
@@ -62,7 +71,7 @@ log = logging.getLogger(__name__)
 
 USER_AGENT = f"kling-o1-studio/{__version__}"
 # Timeouts: a create may hold the connection for `Prefer: wait` (at most 60 s, OpenAPI
-# parameters_prefer_header), so reads get 65 s; writes are long enough for a 100 MiB upload.
+# parameters_prefer_header), so reads get 65 s; writes are long enough for a 100 MB upload.
 CONNECT_TIMEOUT = 10.0
 READ_TIMEOUT = 65.0
 WRITE_TIMEOUT = 600.0
@@ -74,7 +83,15 @@ RETRY_ATTEMPTS = 4  # retries after the first try, for requests that are safe to
 # After a create with no clear answer, predictions made since this long before it are checked
 # (our clock and Replicate's may disagree by a little).
 CREATE_CLOCK_SLACK = 30.0
+CLAIMED_MAX = 2000  # predictions this process created or adopted, remembered so none is adopted twice
 RETRY_AFTER_CAP = 30.0  # never sleep longer than this on a server's Retry-After
+# Pacing creates per key (issue #11): a 429 on create certainly created nothing, so the create
+# waits its turn behind the key's limit for as long as the job's deadline allows. Waits a 429
+# announces are trusted up to PACE_CAP; the learned gap between creates is forgotten after
+# PACE_FORGET seconds without a 429.
+PACE_CAP = 120.0
+PACE_FORGET = 120.0
+PACE_DEFAULT = 10.0  # a 429 that says nothing about when: Replicate's low-credit reset
 CHUNK = 1024 * 1024
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -128,6 +145,9 @@ class ReplicateClient:
         self._rng = rng or random.Random()
         self._retry_attempts = retry_attempts
         self._upload_limit = asyncio.Semaphore(upload_concurrency)
+        # prediction id owned by a job of this process -> when its create was sent (clock)
+        self._claimed: dict[str, float | None] = {}
+        self._paces: dict[str, _Pace] = {}  # per key (by a one-way id): create pacing
 
     def __repr__(self) -> str:
         pinned = f":{self.version}" if self.version else ""
@@ -158,6 +178,8 @@ class ReplicateClient:
         build: Callable[[], dict[str, Any]] | None = None,
         headers: dict[str, str] | None = None,
         stream_to: Callable[[httpx.Response], Awaitable[Any]] | None = None,
+        retry_throttled: bool = True,
+        on_response: Callable[[httpx.Response], None] | None = None,
     ) -> Any:
         """Send one logical request with the retry rule; returns parsed JSON (or stream_to's value).
 
@@ -182,6 +204,8 @@ class ReplicateClient:
                     if response.status_code >= 400:
                         await response.aread()
                     raise_for_status(response, secrets=secrets)
+                    if on_response is not None:
+                        on_response(response)
                     if stream_to is not None:
                         return await stream_to(response)
                     await response.aread()
@@ -195,6 +219,8 @@ class ReplicateClient:
                 finally:
                     await response.aclose()
             except (ApiError, httpx.HTTPError) as exc:
+                if not retry_throttled and isinstance(exc, RateLimitError):
+                    raise  # the caller paces it (create_prediction)
                 if attempt >= self._retry_attempts or not is_retryable(exc, idempotent=idempotent):
                     if isinstance(exc, httpx.HTTPError):
                         raise transport_error(exc, what, secrets) from exc
@@ -216,8 +242,8 @@ class ReplicateClient:
         size = p.stat().st_size
         if size >= UPLOAD_MAX_BYTES:
             raise InputError(
-                f"{p.name} is {size / 1_000_000:.1f} MB; Replicate accepts files under 100 MiB "
-                f"({UPLOAD_MAX_BYTES / 1_000_000:.1f} MB). Let the input doctor re-encode it "
+                f"{p.name} is {size / 1_000_000:.1f} MB; Replicate accepts files under 100 MB "
+                "(100,000,000 bytes with the upload's envelope). Let the input doctor re-encode it "
                 "smaller, or pick a shorter clip.",
                 [Problem("file", "is too large to upload", fix="shrink")],
             )
@@ -290,6 +316,17 @@ class ReplicateClient:
         done = await asyncio.gather(*(self.delete_file(f.id, token) for f in files))
         return sum(done)
 
+    # -- account -----------------------------------------------------------------------------
+    async def account(self, token: Secret) -> str:
+        """The username a key belongs to: GET /v1/account (OpenAPI account.get).
+
+        A bad key answers 401 (`AuthError`), which is never retried, so a pasted key is judged
+        with one request.
+        """
+        data = await self._request("GET", "/v1/account", token, what="Checking the key",
+                                   idempotent=True)
+        return str((data or {}).get("username") or "")
+
     # -- predictions -------------------------------------------------------------------------
     async def create_prediction(
         self,
@@ -298,8 +335,17 @@ class ReplicateClient:
         *,
         wait: int = 5,
         cancel_after: str | None = "30m",
+        pace_budget: float | None = None,
+        on_update: OnUpdate | None = None,
+        cancel_event: asyncio.Event | None = None,
     ) -> Prediction:
-        """Start a prediction; answers 201 or 202. Never repeated unless nothing was created."""
+        """Start a prediction; answers 201 or 202. Never repeated unless nothing was created.
+
+        A throttled key (429) waits its turn, told by `on_update` ("Replicate is pacing this
+        key: starting in ~8 s"), for up to `pace_budget` seconds in all (the job's deadline);
+        without a budget, for `retry_attempts` 429s. `cancel_event` ends that wait at once
+        (nothing was created, so nothing is billed).
+        """
         headers: dict[str, str] = {}
         if wait:
             headers["Prefer"] = f"wait={max(1, min(60, int(wait)))}"
@@ -309,29 +355,79 @@ class ReplicateClient:
             url, body = "/v1/predictions", {"version": self.version, "input": input}
         else:
             url, body = f"/v1/models/{self.model}/predictions", {"input": input}
-        sent_at = time.time()
-        try:
-            data = await self._request("POST", url, token, what="Starting the prediction",
-                                       idempotent=False, headers=headers,
-                                       build=lambda: {"json": body})
-        except (KlingTimeoutError, KlingConnectionError, ServerError) as exc:
-            # No reply, or a 5xx from a proxy: Replicate may still have made (and will bill)
-            # the prediction. Find it and carry on with it, so a retry can never pay twice.
-            found = await self._find_created(input, token, since=sent_at, cause=exc)
-            if found is None:
-                raise
-            log.warning("starting the prediction got no clear answer; found it as %s", found.id)
-            return found
-        return Prediction.from_json(data)
+        pace = self._paces.setdefault(_key_id(token), _Pace())
+        paced, throttles = 0.0, 0
+        while True:
+            now = self._clock()
+            if now - pace.last_throttle > PACE_FORGET:
+                pace.gap = 0.0
+            # Claim the key's next slot before sleeping, so jobs queue in turn, one gap apart.
+            slot = max(now, pace.next_at)
+            pace.next_at = slot + pace.gap
+            delay = slot - now
+            if delay > 0:
+                if pace_budget is not None and paced + delay > pace_budget:
+                    raise RateLimitError(
+                        f"Replicate is throttling this key and the job could not start within "
+                        f"its {pace_budget:.0f} s deadline. Try again later, or add credit: keys "
+                        "with little credit get a much lower rate limit.", status=429)
+                await _notify(on_update, Progress(
+                    stage="starting", status="",
+                    log_line=f"Replicate is pacing this key: starting in ~{math.ceil(delay)} s"))
+                await self._pause(delay, cancel_event)
+                paced += delay
+                if cancel_event is not None and cancel_event.is_set():
+                    raise PredictionError("Cancelled before the job started; nothing was billed.",
+                                          prediction_id=None, status="canceled")
+            sent_at, sent_clock = time.time(), self._clock()
+            try:
+                data = await self._request("POST", url, token, what="Starting the prediction",
+                                           idempotent=False, headers=headers,
+                                           build=lambda: {"json": body}, retry_throttled=False,
+                                           on_response=lambda r: _note_exhausted(pace, r, self._clock))
+                break
+            except RateLimitError as exc:
+                # Nothing was created: wait for the key's limit to reset, then try again.
+                throttles += 1
+                if pace_budget is None and throttles > self._retry_attempts:
+                    raise
+                gap = min(PACE_CAP, exc.retry_after if exc.retry_after is not None else PACE_DEFAULT)
+                pace.gap, pace.last_throttle = gap, self._clock()
+                pace.next_at = max(pace.next_at, pace.last_throttle + gap)
+                log.info("create throttled; next create on this key in %.1f s", gap)
+                continue
+            except (KlingTimeoutError, KlingConnectionError, ServerError) as exc:
+                # No reply, or a 5xx from a proxy: Replicate may still have made (and will bill)
+                # the prediction. Find it and carry on with it, so a retry can never pay twice.
+                found = await self._find_created(input, token, since=sent_at, cause=exc)
+                if found is None:
+                    raise
+                log.warning("starting the prediction got no clear answer; found it as %s",
+                            found.id)
+                self._claim(found.id)
+                return found
+        prediction = Prediction.from_json(data)
+        self._claim(prediction.id, sent_clock)
+        return prediction
+
+    def _claim(self, prediction_id: str, sent: float | None = None) -> None:
+        """Remember a prediction some job of this process owns, so no other job adopts it, and
+        when its create was sent (this client's clock), for `wait` to place its expected end."""
+        self._claimed[prediction_id] = sent
+        while len(self._claimed) > CLAIMED_MAX:
+            self._claimed.pop(next(iter(self._claimed)))
 
     async def _find_created(
         self, input: dict[str, Any], token: Secret, *, since: float, cause: KlingError
     ) -> Prediction | None:
         """The prediction a create with no clear answer made, if any (GET /v1/predictions).
 
-        Matches this key's newest prediction created since just before the request whose input
-        carries the same prompt and fields. Raises when even that look-up fails, since then we
-        cannot say whether the user is being billed.
+        Adopts only a prediction whose whole input equals ours (issue #11): on a shared host key
+        two visitors may run the same preset, so "same prompt" is not enough. An input with an
+        uploaded file's URL is unique (a URL per upload); a text-only one is adopted only when
+        exactly one prediction matches and no other job of this process owns it, else we raise
+        with the candidates' ids rather than guess. Raises too when even the look-up fails,
+        since then we cannot say whether the user is being billed.
         """
         after = datetime.fromtimestamp(since - CREATE_CLOCK_SLACK, tz=timezone.utc).isoformat()
         try:
@@ -340,11 +436,17 @@ class ReplicateClient:
                                        build=lambda: {"params": {"created_after": after}})
         except KlingError as exc:
             raise unverified_error(cause) from exc
-        for item in (page or {}).get("results", []):
-            other = item.get("input") or {}
-            if other.get("prompt") == input.get("prompt") and set(other) == set(input):
-                return Prediction.from_json(item)
-        return None
+        same = [item for item in (page or {}).get("results", [])
+                if (item.get("input") or {}) == input]
+        if not same:
+            return None
+        ids = [str(item.get("id", "")) for item in same]
+        if has_upload_url(input) and len(same) > 1:
+            log.error("several predictions carry this job's own upload URLs: %s", ids)
+        unowned = [item for item in same if str(item.get("id", "")) not in self._claimed]
+        if len(same) == 1 and unowned:
+            return Prediction.from_json(same[0])
+        raise ambiguous_error(cause, ids)
 
     async def get_prediction(self, prediction: Prediction | str, token: Secret) -> Prediction:
         url = (prediction.get_url if isinstance(prediction, Prediction) else "") or (
@@ -375,13 +477,19 @@ class ReplicateClient:
         on_update: OnUpdate | None = None,
         deadline: float | None = None,
         cancel_event: asyncio.Event | None = None,
+        expected_seconds: float | None = None,
+        sent_at: float | None = None,
     ) -> Prediction:
         """Poll until the prediction ends; returns it when done, else raises PredictionError.
 
         `on_update` (sync or async) gets a `Progress` after every poll. When `cancel_event` is
         set or `deadline` seconds pass, the prediction is cancelled on the server first.
+        `expected_seconds` (this mode's usual model time) makes polls sparse until just before
+        the expected end and dense around it (`protocol.poll_delay`); `sent_at` is when the
+        create was sent, on this client's clock (default: as this client recorded it, or now).
         """
         start = self._clock()
+        sent = sent_at if sent_at is not None else self._claimed.get(prediction.id) or start
         current = prediction
         attempt = 0
         while True:
@@ -401,7 +509,9 @@ class ReplicateClient:
                     f"Timed out: no result after {deadline:.0f} s, so the prediction was "
                     "cancelled on Replicate. Try again later or raise KLING_JOB_TIMEOUT.",
                     prediction_id=current.id, status="timed out")
-            delay = backoff_delay(attempt, self._rng)
+            now = self._clock()
+            end_at = expected_end(current, sent_at=sent, now=now, expected_seconds=expected_seconds)
+            delay = poll_delay(now, attempt, end_at, self._rng)
             if deadline is not None:
                 delay = max(0.0, min(delay, deadline - elapsed))
             attempt += 1
@@ -487,16 +597,24 @@ class ReplicateClient:
         on_created: Callable[[Prediction], Any] | None = None,
         wait: int = 5,
         cancel_after: str | None = "30m",
+        expected_seconds: float | None = None,
+        on_finished: Callable[[Prediction], Any] | None = None,
     ) -> tuple[Prediction, Path]:
         """Create, wait and download to `dest` (or `dest_dir`/<id>.mp4).
 
         Any exit without success after the create cancels the prediction (shielded), so an
         abandoned job cannot run on. `on_created` (sync or async) gets the new prediction.
+        `expected_seconds` is this mode's usual model time, if known (see `wait`).
+        `on_finished` (sync) gets the prediction once it succeeded, before the download: its
+        inputs are no longer needed, so their uploads can go while the output comes down.
         """
-        prediction = await self.create_prediction(input, token, wait=wait, cancel_after=cancel_after)
+        prediction = await self.create_prediction(input, token, wait=wait, cancel_after=cancel_after,
+                                                  pace_budget=deadline, on_update=on_update,
+                                                  cancel_event=cancel_event)
         return await self.follow(prediction, token, on_update=on_update, cancel_event=cancel_event,
                                  deadline=deadline, dest_dir=dest_dir, dest=dest,
-                                 on_created=on_created)
+                                 on_created=on_created, expected_seconds=expected_seconds,
+                                 on_finished=on_finished)
 
     async def follow(
         self,
@@ -509,6 +627,8 @@ class ReplicateClient:
         dest_dir: str | os.PathLike[str] | None = None,
         dest: str | os.PathLike[str] | None = None,
         on_created: Callable[[Prediction], Any] | None = None,
+        expected_seconds: float | None = None,
+        on_finished: Callable[[Prediction], Any] | None = None,
     ) -> tuple[Prediction, Path]:
         """Wait for an existing prediction and download its output (what `run` does after the
         create; the resumer calls it for a prediction found in the library after a restart)."""
@@ -519,8 +639,11 @@ class ReplicateClient:
                 if inspect.isawaitable(result):
                     await result
             prediction = await self.wait(prediction, token, on_update=on_update,
-                                         deadline=deadline, cancel_event=cancel_event)
+                                         deadline=deadline, cancel_event=cancel_event,
+                                         expected_seconds=expected_seconds)
             finished = True
+            if on_finished is not None:
+                on_finished(prediction)
             folder = Path(dest_dir) if dest_dir else Path(tempfile.gettempdir()) / "kling-outputs"
             await _notify(on_update, Progress(stage="downloading", status=prediction.status,
                                               prediction_id=prediction.id))
@@ -539,6 +662,27 @@ class ReplicateClient:
 
 
 # -- module helpers ------------------------------------------------------------------------------
+@dataclass
+class _Pace:
+    """One key's create pacing: when its next create may go, and the gap a 429 taught us."""
+
+    next_at: float = 0.0
+    gap: float = 0.0
+    last_throttle: float = -math.inf
+
+
+def _key_id(token: Secret) -> str:
+    """A one-way id for a key, so pacing is per key without keeping the key."""
+    return hashlib.sha256(token.reveal().encode()).hexdigest()[:16]
+
+
+def _note_exhausted(pace: _Pace, response: httpx.Response, clock: Clock) -> None:
+    """A reply saying no requests remain (`ratelimit-remaining: 0`) holds the next create."""
+    reset = ratelimit_exhausted(response)
+    if reset is not None:
+        pace.next_at = max(pace.next_at, clock() + min(PACE_CAP, reset))
+
+
 def _id_of(prediction: Prediction | str) -> str:
     return prediction.id if isinstance(prediction, Prediction) else prediction
 

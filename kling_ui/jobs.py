@@ -109,6 +109,9 @@ class Preflight:
     cost_usd: float
     cost_text: str
     prompt: str  # the prompt as it will be sent (@Image1 spellings rewritten)
+    # Characters typed and sent: Kling's 2500 limit counts the sent prompt (issue #11).
+    chars_typed: int = 0
+    chars_sent: int = 0
 
     @property
     def errors(self) -> tuple[Problem, ...]:

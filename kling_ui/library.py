@@ -425,6 +425,15 @@ class Library:
         runs = self.runs(owner=owner, tab=tab, limit=1)
         return runs[0] if runs else None
 
+    def recent_predict_times(self, tab: str, limit: int = 20) -> list[float]:
+        """Model times of the newest succeeded runs of `tab` on Replicate (not simulated)."""
+        with self._tx() as conn:
+            rows = conn.execute(
+                "SELECT predict_time FROM runs WHERE tab = ? AND status = ? AND backend != "
+                "'simulator' AND predict_time IS NOT NULL ORDER BY created_at DESC LIMIT ?",
+                (tab, SUCCEEDED, int(limit))).fetchall()
+        return [float(r[0]) for r in rows]
+
     def unfinished(self) -> list[Run]:
         """Every run still in flight, oldest first (what the resumer looks at on start-up)."""
         marks = ", ".join("?" * len(IN_FLIGHT))

@@ -10,8 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .models import JobRequest, Tab
-from .prompt import normalize_tokens
-from .rules import sends_aspect_ratio, sends_duration
+from .rules import sends_aspect_ratio, sends_duration, sent_prompt
 
 
 def build_input(job: JobRequest, urls: Mapping[str, str]) -> dict[str, Any]:
@@ -20,7 +19,7 @@ def build_input(job: JobRequest, urls: Mapping[str, str]) -> dict[str, Any]:
     KeyError if a file of the job has no URL: uploading is the service's job, and a missing URL
     must never be sent as a local path.
     """
-    body: dict[str, Any] = {"prompt": normalize_tokens(job.prompt).strip(), "mode": job.quality}
+    body: dict[str, Any] = {"prompt": sent_prompt(job.prompt), "mode": job.quality}
     if job.start_image is not None:
         body["start_image"] = urls[job.start_image.path]
     if job.end_image is not None:

@@ -2,8 +2,11 @@
 
 Numbering (kling-o1.md, "Prompt references", **we use**): images count start_image, end_image,
 then reference_images in upload order; the one video is `<<<video_1>>>`. Spellings other tools
-teach (`@Image1`, `@image_1`, `@Video1`, `@video`) are rewritten to the canonical form.
-Pure functions: no I/O.
+teach (`@Image1`, `@image_1`, `@Video1`, `@video`) are rewritten to the canonical form, but only
+where a user meant a reference (issue #11): ComfyUI's Kling Omni nodes rewrite `@image<digits>` /
+`@video<digits>` only when no word character touches them, so `contact@image.com` and
+`@image 5 seconds` stay as typed. Spaced-out brackets (`< < < image_1 > > >`) are never guessed
+at; they get a warning naming what was typed. Pure functions: no I/O.
 """
 
 from __future__ import annotations
@@ -16,10 +19,14 @@ VIDEO_TOKEN = "<<<video_1>>>"
 
 # Canonical tokens, tolerant of case and spaces inside the brackets when reading.
 _TOKEN_RE = re.compile(r"<<<\s*(image|video)_(\d+)\s*>>>", re.IGNORECASE)
-# @Image1, @image_1, @IMAGE 1 (a space only before a digit), @Video1, @video (bare = video 1).
-_AT_RE = re.compile(r"@(image|video)(?:[_ ]?(\d+))?\b", re.IGNORECASE)
+# @Image1, @image_1, @Video1, @video (bare = video 1; an image needs its number). Not touched by a
+# word character on either side, no space before the digits [ComfyUI nodes_kling.py, Omni
+# nodes: `(?<!\w)@image(\d*)(?!\w)`]: "me@image.com", "@images", "@image 5 s" are plain text.
+_AT_RE = re.compile(r"(?<!\w)@(?:(image)_?(\d+)|(video)(?:_?(\d+))?)(?!\w)", re.IGNORECASE)
 # Near-misses with too few or too many angle brackets: <<image_1>>, <image_1>, <<<<image_1>>>>.
 _LOOSE_RE = re.compile(r"<{1,4}\s*(image|video)_(\d+)\s*>{1,4}", re.IGNORECASE)
+# Brackets spaced apart ("< < < image_1 > > >"): what the user meant is a guess, so never rewritten.
+_SPACED_RE = re.compile(r"<(?:\s*<)*\s*(?:image|video)_\d+\s*>(?:\s*>)*", re.IGNORECASE)
 
 
 def image_token(n: int) -> str:
@@ -60,18 +67,40 @@ def token_numbers(has_start: bool, has_end: bool, n_references: int) -> dict[str
     return out
 
 
-def normalize_tokens(prompt: str) -> str:
-    """Rewrite every known spelling of a reference into the canonical `<<<kind_N>>>` form."""
+def _at_token(m: re.Match[str]) -> str:
+    if m.group(1):
+        return f"<<<image_{int(m.group(2))}>>>"
+    return f"<<<video_{int(m.group(4) or 1)}>>>"
 
-    def at(m: re.Match[str]) -> str:
-        kind = m.group(1).lower()
-        return f"<<<{kind}_{int(m.group(2) or 1)}>>>"
+
+def _spaced(prompt: str) -> list[re.Match[str]]:
+    """Bracketed references with spaces between the brackets: left as typed."""
+    return [m for m in _SPACED_RE.finditer(prompt) if re.search(r"[<>]\s+[<>]", m.group(0))]
+
+
+def normalize_tokens(prompt: str) -> str:
+    """Rewrite the spellings a user meant as references into the canonical `<<<kind_N>>>` form."""
+    prompt = _AT_RE.sub(_at_token, prompt)
+    keep = [(m.start(), m.end()) for m in _spaced(prompt)]
 
     def loose(m: re.Match[str]) -> str:
+        if any(a <= m.start() < b for a, b in keep):
+            return m.group(0)
         return f"<<<{m.group(1).lower()}_{int(m.group(2))}>>>"
 
-    prompt = _AT_RE.sub(at, prompt)
     return _LOOSE_RE.sub(loose, prompt)
+
+
+def rewrites(prompt: str) -> list[tuple[str, str]]:
+    """(as typed, as sent) for every spelling `normalize_tokens` rewrites, in order, no repeats."""
+    found = [(m.group(0), _at_token(m)) for m in _AT_RE.finditer(prompt)]
+    at_free = _AT_RE.sub(_at_token, prompt)
+    keep = [(m.start(), m.end()) for m in _spaced(at_free)]
+    for m in _LOOSE_RE.finditer(at_free):
+        sent = f"<<<{m.group(1).lower()}_{int(m.group(2))}>>>"
+        if sent != m.group(0) and not any(a <= m.start() < b for a, b in keep):
+            found.append((m.group(0), sent))
+    return list(dict.fromkeys(found))
 
 
 def insert_token(prompt: str, token: str, cursor: int | None) -> tuple[str, int]:
@@ -102,12 +131,19 @@ def check_tokens(prompt: str, *, n_images: int, has_video: bool) -> list[Problem
     Reads the prompt as it will be sent, so callers normalise it first.
     """
     problems: list[Problem] = []
-    raw = prompt
-    prompt = normalize_tokens(prompt)
-    if prompt != raw:
+    changed = rewrites(prompt)
+    if changed:
+        listed = ", ".join(f"{typed} as {sent}" for typed, sent in changed[:4])
+        more = f" and {len(changed) - 4} more" if len(changed) > 4 else ""
         problems.append(Problem(
-            "prompt", "uses @Image1-style references; they will be sent as <<<image_1>>>.",
+            "prompt", f"references will be sent as Kling writes them: {listed}{more}.",
             fix="rewrite_tokens", severity="warning"))
+    for m in _spaced(prompt):
+        problems.append(Problem(
+            "prompt", f"has “{m.group(0)}” with spaces between the brackets; it is sent as typed "
+            "and Kling will not read it as a reference. Click a token chip to insert one.",
+            severity="warning"))
+    prompt = normalize_tokens(prompt)
     found = tokens_in(prompt)
     seen_images: set[int] = set()
     seen_video = False

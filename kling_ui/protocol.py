@@ -13,9 +13,12 @@ import contextlib
 import math
 import random
 import re
+import statistics
 import time
+from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -36,6 +39,7 @@ from .errors import (
     redact,
 )
 
+BILLING_URL = "https://replicate.com/account/billing#billing"
 TERMINAL = frozenset({"succeeded", "failed", "canceled", "aborted"})
 # Polling: quick first look, then back off with jitter. A 2 s cap (not 5 s): the end of a
 # multi-minute Kling run is noticed ~1 s late on average instead of ~2.5 s, at 30 GETs/min per
@@ -45,6 +49,16 @@ POLL_FIRST = 0.5
 POLL_FACTOR = 1.3
 POLL_MAX = 2.0
 POLL_JITTER = 0.2
+# When the usual model time is known (issue #11): sparse polls, at most POLL_SPARSE apart and
+# spaced evenly so the last lands POLL_LEAD before the expected end, then dense ones (POLL_DENSE)
+# until POLL_TRAIL after it, then a back-off to POLL_MAX again. A 10 s model is noticed within
+# 0.05 s of its end at ~30 GETs/min, a 60 s one at ~22/min (bench/ figure 1), against the
+# official client's blind 60 s create; progress still updates every few seconds, and a cancel
+# acts at once (the sleep wakes on it).
+POLL_SPARSE = 3.0
+POLL_DENSE = 0.05
+POLL_LEAD = 0.1
+POLL_TRAIL = 0.5
 
 # -- values ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
@@ -137,6 +151,58 @@ def backoff_delay(attempt: int, rng: random.Random | None = None, *, first: floa
     return max(0.05, min(cap, base * (1 + spread)))
 
 
+def poll_delay(now: float, attempt: int, end_at: float | None,
+               rng: random.Random | None = None) -> float:
+    """Seconds until the next poll at clock time `now`, when the prediction should end at `end_at`
+    (None: unknown, the plain back-off). Pure: the caller measures both on one clock."""
+    if end_at is None:
+        return backoff_delay(attempt, rng)
+    until = end_at - now
+    if until > POLL_LEAD:
+        gap = until - POLL_LEAD
+        return max(POLL_DENSE, gap / math.ceil(gap / POLL_SPARSE))
+    if until >= -POLL_TRAIL:
+        return POLL_DENSE
+    return min(POLL_MAX, POLL_DENSE + 0.25 * (-until - POLL_TRAIL))
+
+
+def expected_end(prediction: Prediction, *, sent_at: float, now: float,
+                 expected_seconds: float | None) -> float | None:
+    """When (on the caller's clock) a prediction should end, if this mode's usual model time is
+    known: sent_at + (started_at - created_at) + expected. Both stamps come from Replicate's
+    clock, so no skew enters; before it starts, `now` + expected (re-judged at every poll)."""
+    if expected_seconds is None:
+        return None
+    created, started = _stamp(prediction.created_at), _stamp(prediction.started_at)
+    if created is None or started is None:
+        return now + expected_seconds
+    return sent_at + max(0.0, started - created) + expected_seconds
+
+
+def _stamp(value: str | None) -> float | None:
+    if not value:
+        return None
+    with contextlib.suppress(ValueError):
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    return None
+
+
+class RecentTimes:
+    """The last few model times (predict_time) seen per mode, for when to poll densely."""
+
+    def __init__(self, keep: int = 20) -> None:
+        self._times: dict[str, deque[float]] = {}
+        self._keep = keep
+
+    def add(self, key: str, seconds: float | None) -> None:
+        if seconds is not None and seconds > 0:
+            self._times.setdefault(key, deque(maxlen=self._keep)).append(float(seconds))
+
+    def median(self, key: str) -> float | None:
+        times = self._times.get(key)
+        return statistics.median(times) if times else None
+
+
 def poll_delays(rng: random.Random | None = None) -> Iterator[float]:
     """The endless polling schedule: about 0.5, 0.65, 0.85, 1.1, 1.4, 1.9, 2, 2, ... seconds."""
     attempt = 0
@@ -145,8 +211,16 @@ def poll_delays(rng: random.Random | None = None) -> Iterator[float]:
         attempt += 1
 
 
+# Replicate's 429 says how long in its detail text: "Request was throttled. Your rate limit resets
+# in ~30s." (a low-credit key: "Your rate limit is reduced to 6 requests per minute with a burst of
+# 1 requests while you have less than $5.0 in credit. Your rate limit resets in ~10s.") [issue #11;
+# replicate.com docs, rate limits]. No source confirms Retry-After or retry_after; both are honoured.
+_RESETS_IN_RE = re.compile(r"resets in\s*~?\s*(\d+(?:\.\d+)?)\s*s", re.IGNORECASE)
+
+
 def parse_retry_after(response: httpx.Response, body: Any = None) -> float | None:
-    """Seconds to wait from a Retry-After header (seconds or HTTP date) or a `retry_after` field."""
+    """Seconds to wait before asking again, from the first of: a Retry-After header (seconds or
+    HTTP date), a `retry_after` field, the detail's "resets in ~Ns", a `ratelimit-reset` header."""
     raw = response.headers.get("retry-after")
     if raw:
         with contextlib.suppress(ValueError):
@@ -155,7 +229,24 @@ def parse_retry_after(response: httpx.Response, body: Any = None) -> float | Non
             return max(0.0, parsedate_to_datetime(raw).timestamp() - time.time())
     if isinstance(body, dict) and isinstance(body.get("retry_after"), (int, float)):
         return max(0.0, float(body["retry_after"]))
+    found = _RESETS_IN_RE.search(str(body.get("detail") or "")) if isinstance(body, dict) else None
+    if found:
+        return float(found.group(1))
+    return ratelimit_reset(response)
+
+
+def ratelimit_reset(response: httpx.Response) -> float | None:
+    """Seconds until the key's limit resets, from a `ratelimit-reset` header (delta seconds)."""
+    with contextlib.suppress(TypeError, ValueError):
+        return max(0.0, float(response.headers.get("ratelimit-reset", "")))
     return None
+
+
+def ratelimit_exhausted(response: httpx.Response) -> float | None:
+    """When a reply says no requests remain (`ratelimit-remaining: 0`), seconds until reset."""
+    if response.headers.get("ratelimit-remaining", "").strip() != "0":
+        return None
+    return ratelimit_reset(response)
 
 
 def progress_fraction(logs: str) -> float | None:
@@ -174,6 +265,27 @@ def unverified_error(cause: KlingError) -> KlingError:
     """`cause` again, saying we could not tell whether the create it hit went through."""
     msg = (f"{cause.message} We could not check whether Replicate started it anyway; look at "
            "your predictions on replicate.com before running again, so you are not billed twice.")
+    if isinstance(cause, ApiError):
+        return type(cause)(msg, status=cause.status, title=cause.title, detail=cause.detail)
+    return type(cause)(msg)
+
+
+def has_upload_url(input: dict[str, Any]) -> bool:
+    """Whether a prediction input holds an uploaded file's URL: unique per upload, so an input
+    carrying one can only be this job's (a data: URI or a text-only input can repeat)."""
+    values = [v for value in input.values() for v in (value if isinstance(value, list) else [value])]
+    return any(isinstance(v, str) and v.startswith(("https://", "http://")) for v in values)
+
+
+def ambiguous_error(cause: KlingError, ids: Sequence[str]) -> KlingError:
+    """`cause` again, saying which predictions could be the one it made, without picking one."""
+    listed = ", ".join(ids)
+    msg = (f"{cause.message} Replicate may have started it anyway, but we cannot tell which "
+           f"prediction is yours: {len(ids)} on this key have exactly this input ({listed}), and "
+           "another visitor may have started the same job. We did not adopt any. Look at these "
+           "on replicate.com before running again, so you are not billed twice.")
+    if len(ids) == 1:
+        msg = msg.replace("1 on this key have exactly", "one on this key has exactly")
     if isinstance(cause, ApiError):
         return type(cause)(msg, status=cause.status, title=cause.title, detail=cause.detail)
     return type(cause)(msg)
@@ -206,12 +318,14 @@ def raise_for_status(response: httpx.Response, *, secrets: Sequence[str] = ()) -
         message = ("Replicate did not accept the API key. Check REPLICATE_API_TOKEN or the key "
                    "you entered.")
     elif status == 402:
-        message = ("Replicate needs billing set up for this account before it runs paid models. "
-                   "Add a payment method at replicate.com/account/billing." + said)
+        # Replicate's 402: "You have insufficient credit to run this model. Go to
+        # https://replicate.com/account/billing#billing to purchase credit..." (issue #11)
+        message = ("This Replicate account does not have enough credit to run Kling O1. Buy "
+                   f"credit at {BILLING_URL}, then wait a few minutes before trying again." + said)
     elif status == 404:
         message = f"Not found: {response.request.method} {response.request.url.path}.{said}"
     elif status == 413:
-        message = ("The file is too large for Replicate (files must be under 100 MiB). "
+        message = ("The file is too large for Replicate (files must be under 100 MB). "
                    "Let the input doctor re-encode it smaller." + said)
     elif status == 422:
         fields = "; ".join(
@@ -222,7 +336,7 @@ def raise_for_status(response: httpx.Response, *, secrets: Sequence[str] = ()) -
     elif status == 429:
         wait = f" Try again in {max(1, math.ceil(retry_after))} s." if retry_after is not None else (
             " Wait a moment and try again.")
-        message = "Replicate is throttling requests (rate limit)." + wait
+        message = "Replicate is throttling requests on this key (rate limit)." + wait
     elif status >= 500:
         message = (f"Replicate had a server error ({status}). This is usually brief; try again "
                    "in a minute." + said)

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .models import ASPECT_RATIOS, QUALITY_MODES, ImageInfo, JobRequest, Problem, Tab, VideoInfo
-from .prompt import check_tokens
+from .prompt import check_tokens, normalize_tokens
 
-# Prompt: 1..2500 characters [Kling API doc; ComfyUI nodes].
+# Prompt: 1..2500 characters [Kling API doc; ComfyUI nodes], counted on the prompt as sent: Kling
+# sees `<<<image_1>>>` (13 characters) where the user typed `@Image1` (7) (issue #11).
 PROMPT_MAX_CHARS = 2500
 
 # Images: jpg/jpeg/png, <= 10 MB, each side >= 300 px, aspect 1:2.5..2.5:1 [Kling Omni API doc].
@@ -40,13 +41,23 @@ VIDEO_MAX_SIDE = 2160
 VIDEO_MIN_FPS = 24.0
 VIDEO_MAX_FPS = 60.0
 VIDEO_MAX_BYTES = 200_000_000
-# Replicate's Files API refuses files of 100 MiB or more (413) [kling-o1.md, Files API].
-UPLOAD_MAX_BYTES = 100 * 1024 * 1024
+# Replicate's Files API: "Files must be less than 100MB in size" [replicate-openapi.yaml, POST
+# /files, 413 example]; a maintainer once said 100 MiB [kling-o1.md, Files API]. We use the stricter
+# reading, counted on the whole multipart request: a file is too large when it plus the envelope
+# (boundaries, part headers with its name and type; well under 1 KB) reaches 100,000,000 bytes.
+UPLOAD_REQUEST_MAX_BYTES = 100_000_000
+MULTIPART_OVERHEAD_BYTES = 1024
+UPLOAD_MAX_BYTES = UPLOAD_REQUEST_MAX_BYTES - MULTIPART_OVERHEAD_BYTES  # this size or more: shrink
+UPLOAD_LIMIT_TEXT = "100 MB"
 
-# Durations: 5 or 10 for text and frames/references; 3..10 with a feature video; none for a base
-# edit, whose output follows its input [model page, `duration`].
+# Durations [Kling O1 (Omni) API doc, `duration`; kling-o1.md inputs table]: 3..10 s, except
+# text-to-video and a start frame alone (image-to-video), which take 5 or 10 only. So Frames with
+# an end frame, References and Video reference allow 3..10; a base edit has none (its output
+# follows its input). The one place the UI's choices come from (allowed_durations).
 DURATIONS_PLAIN = (5, 10)
-DURATIONS_FEATURE = tuple(range(3, 11))
+DURATIONS_ANY = tuple(range(3, 11))
+DURATIONS_FEATURE = DURATIONS_ANY
+DEFAULT_DURATION = 5
 
 
 def _mb(n: int) -> str:
@@ -128,18 +139,35 @@ def check_video(info: VideoInfo, field: str = "reference_video") -> list[Problem
             field, "has a variable frame rate; Kling may misjudge its timing. Fix makes it "
             "constant.", fix="fps", severity="warning"))
     if info.bytes >= UPLOAD_MAX_BYTES:
-        limit = "200 MB (Kling)" if info.bytes > VIDEO_MAX_BYTES else "100 MiB (Replicate upload)"
+        limit = "200 MB (Kling)" if info.bytes > VIDEO_MAX_BYTES else (
+            f"{UPLOAD_LIMIT_TEXT} (Replicate upload)")
         problems.append(Problem(
             field, f"is {_mb(info.bytes)}; files must be under {limit}. Fix re-encodes it "
             "smaller at good quality.", fix="shrink"))
     return problems
 
 
-def allowed_durations(tab: Tab) -> tuple[int, ...]:
-    """Durations the duration control offers in `tab` (empty: the output follows the input)."""
+def allowed_durations(tab: Tab, *, end_frame: bool = False) -> tuple[int, ...]:
+    """Durations the duration control offers in `tab` (empty: the output follows the input).
+
+    In Frames the choice depends on `end_frame`: a start frame alone is image-to-video (5 or 10).
+    """
     if tab is Tab.EDIT:
         return ()
-    return DURATIONS_FEATURE if tab is Tab.FEATURE else DURATIONS_PLAIN
+    if tab is Tab.TEXT or (tab is Tab.FRAMES and not end_frame):
+        return DURATIONS_PLAIN
+    return DURATIONS_ANY
+
+
+def durations_for(job: JobRequest) -> tuple[int, ...]:
+    return allowed_durations(job.tab, end_frame=job.end_image is not None)
+
+
+def keep_duration(value: int, choices: tuple[int, ...]) -> int:
+    """`value` when allowed, else the nearest allowed one (ties go to the shorter, cheaper)."""
+    if not choices or value in choices:
+        return value
+    return min(choices, key=lambda c: (abs(c - value), c))
 
 
 def sends_aspect_ratio(job: JobRequest) -> bool:
@@ -189,11 +217,21 @@ def _settings(job: JobRequest) -> Iterable[Problem]:
         yield Problem("mode", f"Mode must be std or pro, got {job.quality!r}.")
     if sends_aspect_ratio(job) and job.aspect_ratio not in ASPECT_RATIOS:
         yield Problem("aspect_ratio", f"Aspect ratio must be one of {', '.join(ASPECT_RATIOS)}.")
-    durations = allowed_durations(job.tab)
+    durations = durations_for(job)
     if durations and job.duration not in durations:
         allowed = "5 or 10" if durations == DURATIONS_PLAIN else "3 to 10"
         yield Problem("duration", f"Duration must be {allowed} seconds in this tab, "
                       f"got {job.duration}.")
+
+
+def sent_prompt(prompt: str) -> str:
+    """The prompt exactly as it goes into the input (payload.build_input sends this)."""
+    return normalize_tokens(prompt).strip()
+
+
+def prompt_lengths(prompt: str) -> tuple[int, int]:
+    """(characters typed, characters sent): the limit applies to the second."""
+    return len(prompt), len(sent_prompt(prompt))
 
 
 def _prompt(job: JobRequest) -> Iterable[Problem]:
@@ -201,9 +239,13 @@ def _prompt(job: JobRequest) -> Iterable[Problem]:
     if not text:
         yield Problem("prompt", "The prompt is empty. Describe the video you want.")
         return
-    if len(job.prompt) > PROMPT_MAX_CHARS:
-        yield Problem("prompt", f"The prompt is {len(job.prompt)} characters; Kling accepts up to "
-                      f"{PROMPT_MAX_CHARS}. Shorten it by {len(job.prompt) - PROMPT_MAX_CHARS}.")
+    typed, sent = prompt_lengths(job.prompt)
+    if sent > PROMPT_MAX_CHARS:
+        size = (f"{sent} characters" if sent == typed else
+                f"{typed} characters typed but {sent} as sent (references such as @Image1 are "
+                "sent as <<<image_1>>>)")
+        yield Problem("prompt", f"The prompt is {size}; Kling accepts up to {PROMPT_MAX_CHARS}. "
+                      f"Shorten it by {sent - PROMPT_MAX_CHARS}.")
     yield from check_tokens(job.prompt, n_images=len(job.images), has_video=job.reference_video is not None)
 
 

@@ -34,6 +34,7 @@ from .errors import (
     AccessError,
     InputError,
     KlingError,
+    KlingTimeoutError,
     LibraryError,
     NotFoundError,
     PredictionError,
@@ -47,7 +48,7 @@ from .models import Fix, ImageInfo, JobRequest, Problem, Progress, Tab, VideoInf
 from .payload import build_input, shorten_urls
 from .pricing import describe_cost, estimate_cost
 from .prompt import normalize_tokens, token_labels
-from .protocol import Prediction, UploadedFile
+from .protocol import Prediction, RecentTimes, UploadedFile
 from .runner import RunHandle, Runner
 from .snippets import snippets
 
@@ -61,6 +62,7 @@ log = logging.getLogger(__name__)
 SIMULATOR_TOKEN = Secret("simulator-token-not-a-secret")
 PROGRESS_WRITE_EVERY = 1.0  # seconds between journal writes of an unchanged status
 RESUME_MIN_DEADLINE = 120.0  # a resumed run gets at least this long to finish
+KEY_CHECK_SECONDS = 2.0  # a pasted key is judged within this, or we say we could not check it
 
 
 def _facts(info: ImageInfo | VideoInfo | None) -> dict[str, Any]:
@@ -98,6 +100,11 @@ def open_library(root: str) -> tuple[Library, str | None]:
         fallback = tempfile.mkdtemp(prefix="kling-library-fallback-")
         return Library(fallback), (exc.message + " Until then this Studio keeps runs in a "
                                    "temporary folder, lost when it stops.")
+
+
+def _prompt_counts(prompt: str) -> dict[str, int]:
+    typed, sent = rules.prompt_lengths(prompt)
+    return {"chars_typed": typed, "chars_sent": sent}
 
 
 class Studio:
@@ -141,6 +148,14 @@ class Studio:
         self._previews: dict[tuple[str, float, float], asyncio.Future[str]] = {}
         self._sim: Any = None  # the in-process simulator server, started on first use
         self._sim_lock = threading.Lock()
+        # Model times (predict_time) per tab: when to poll densely. The library remembers them
+        # across restarts, so even the first run after one is noticed fast.
+        self.predict_times = RecentTimes()
+        for tab in Tab:
+            for seconds in reversed(self.library.recent_predict_times(tab.value)):
+                self.predict_times.add(tab.value, seconds)
+        # Model times (predict_time) this process has seen per tab: when to poll densely.
+        self.predict_times = RecentTimes()
 
     # -- backends --------------------------------------------------------------------------
 
@@ -193,6 +208,20 @@ class Studio:
                                      timeout=self._timeout)
             self._clients[key] = client
         return client, token, backend
+
+    async def check_key(self, token: Secret) -> str:
+        """The username of the account a pasted key belongs to (GET /v1/account).
+
+        Asks the backend that key's jobs would run on. Raises AuthError for a refused key, and
+        KlingTimeoutError when no answer came within KEY_CHECK_SECONDS.
+        """
+        client, _, _ = await self._route(token)
+        try:
+            return await asyncio.wait_for(client.account(token), KEY_CHECK_SECONDS)
+        except asyncio.TimeoutError as exc:
+            raise KlingTimeoutError(f"Replicate did not answer within {KEY_CHECK_SECONDS:g} s "
+                                    "while checking the key.") from exc
+
     async def aclose(self) -> None:
         """Close every client (each on the loop it belongs to), the runner and the simulator."""
         runner_loop = self.runner._loop
@@ -208,6 +237,11 @@ class Studio:
         if self._sim is not None:
             self._sim.stop()
             self._sim = None
+
+    def expected_predict_time(self, tab: Tab) -> float | None:
+        """The usual model time of `tab` (median of recent predict_times, seeded from the
+        library at start-up), None when unknown."""
+        return self.predict_times.median(tab.value)
 
     # -- files (kling_ui.files) ------------------------------------------------------------
 
@@ -361,7 +395,8 @@ class Studio:
             problems = exc.problems or (Problem("file", exc.message),)
             return Preflight(problems=tuple(problems), tokens=(), cost_usd=0.0,
                              cost_text="Estimated cost: fix the files first",
-                             prompt=normalize_tokens(spec.prompt))
+                             prompt=normalize_tokens(spec.prompt),
+                             **_prompt_counts(spec.prompt))
         problems = tuple(rules.validate(job))
         billed = job
         video = job.reference_video
@@ -373,7 +408,8 @@ class Studio:
             billed = replace(job, reference_video=replace(video, duration=max(0.0, length)))
         return Preflight(
             problems=problems, tokens=tuple(token_labels(job)), cost_usd=estimate_cost(billed),
-            cost_text=describe_cost(billed), prompt=normalize_tokens(spec.prompt))
+            cost_text=describe_cost(billed), prompt=normalize_tokens(spec.prompt),
+            **_prompt_counts(spec.prompt))
 
     async def _doctor(
         self, spec: JobSpec, job: JobRequest, out_dir: Path, emit: Callable[[Progress], None]
@@ -499,6 +535,7 @@ class Studio:
         journaled = False
         created: list[str] = []  # the prediction id, once Replicate has made one (and billed)
         uploaded: list[UploadedFile] = []
+        deleting: list[asyncio.Future[int]] = []  # uploads deleted while the output downloads
         try:
             job, inputs = await asyncio.to_thread(self.files.keep_inputs, run_id, job, spec)
             original, label = _original_of(job)
@@ -535,7 +572,11 @@ class Studio:
                 body, token, dest=str(self.library.run_dir(run_id) / "output.mp4"),
                 on_update=self._journal(run_id, emit), cancel_event=cancel_event,
                 deadline=self.settings.job_timeout, on_created=on_created,
+                expected_seconds=self.expected_predict_time(spec.tab),
+                on_finished=lambda _p: deleting.append(
+                    asyncio.ensure_future(client.delete_files(uploaded, token))),
             )
+            self.predict_times.add(spec.tab.value, prediction.predict_time)
         except BaseException as exc:
             if reservation is not None and not created:
                 # Never reached Replicate as a paid run: give the visitor their run back. Once a
@@ -545,7 +586,10 @@ class Studio:
                 self._journal_failure(run_id, exc, created)
             raise
         finally:
-            await client.delete_files(uploaded, token)
+            if deleting:
+                await deleting[0]
+            else:
+                await client.delete_files(uploaded, token)
         return await self._finish(run_id, prediction, emit)
 
     def _journal(self, run_id: str, emit: Callable[[Progress], None]) -> Callable[[Progress], None]:

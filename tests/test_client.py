@@ -121,7 +121,7 @@ def _response(status: int, body: Any = None, *, text: str | None = None,
     (401, errors.AuthError, "Replicate did not accept the API key. Check REPLICATE_API_TOKEN"),
     (402, errors.BillingError, "billing"),
     (404, errors.NotFoundError, "Not found"),
-    (413, errors.PayloadTooLargeError, "under 100 MiB"),
+    (413, errors.PayloadTooLargeError, "under 100 MB"),
     (500, errors.ServerError, "server error (500)"),
     (502, errors.ServerError, "(502)"),
     (503, errors.ServerError, "(503)"),
@@ -140,7 +140,7 @@ def test_raise_for_status_handles_a_proxys_html_413() -> None:
     html = "<html><body><h1>413 Request Entity Too Large</h1>nginx</body></html>"
     with pytest.raises(errors.PayloadTooLargeError) as info:
         raise_for_status(_response(413, text=html, headers={"content-type": "text/html"}))
-    assert "100 MiB" in str(info.value) and "<html>" not in str(info.value)
+    assert "100 MB" in str(info.value) and "<html>" not in str(info.value)
 
 
 def test_raise_for_status_lists_invalid_fields() -> None:
@@ -182,7 +182,7 @@ async def test_create_retried_on_429_honouring_retry_after() -> None:
     client, sleeps = mock_client(handler)
     async with client:
         p = await client.create_prediction({"prompt": "x"}, TOKEN_A)
-    assert p.id == "p1" and len(calls) == 2 and sleeps.delays == [3]
+    assert p.id == "p1" and len(calls) == 2 and sleeps.delays == [pytest.approx(3, abs=0.1)]
 
 
 async def test_retry_after_is_capped() -> None:
@@ -362,7 +362,7 @@ async def test_upload_of_100_mib_is_refused_before_sending(tmp_path: Path) -> No
 
     client, _ = mock_client(handler)
     async with client:
-        with pytest.raises(errors.InputError, match="under 100 MiB"):
+        with pytest.raises(errors.InputError, match="under 100 MB"):
             await client.upload_file(big, TOKEN_A)
     assert calls == 0
 
@@ -625,7 +625,7 @@ async def test_create_throttled_is_retried_after_the_servers_delay(where: str) -
         async with ReplicateClient(base, sleep=sleeps) as client:
             p = await client.create_prediction({"prompt": "x", "mode": "std"}, TOKEN_A, wait=0)
         assert len(state.creates()) == 2 and list(state.predictions) == [p.id]
-        assert sleeps.delays == [2 if where == "header" else 4]
+        assert sleeps.delays == [pytest.approx(2 if where == "header" else 4, abs=0.1)]
 
 
 @pytest.mark.parametrize("html", [False, True])
@@ -634,7 +634,7 @@ async def test_upload_too_large_for_the_server(tmp_path: Path, html: bool) -> No
     f.write_bytes(b"\x00" * 300_000)
     with running_simulator(upload_limit=200_000, html_413=html) as (base, state):
         async with ReplicateClient(base) as client:
-            with pytest.raises(errors.PayloadTooLargeError, match="100 MiB"):
+            with pytest.raises(errors.PayloadTooLargeError, match="100 MB"):
                 await client.upload_file(f, TOKEN_A)
         assert len(state.requests_to("/v1/files", "POST")) == 1 and state.files == {}
 
@@ -828,3 +828,329 @@ async def test_when_even_the_check_fails_the_user_is_told_to_look_before_rerunni
             await client.create_prediction({"prompt": "x"}, TOKEN_A)
     assert "so you are not billed twice" in str(err.value)
     assert TOKEN_A.reveal() not in str(err.value)
+
+
+# -- an ambiguous create never adopts another visitor's prediction (issue #11, point 6) -------
+def _lost_create_handler(listed: list[dict[str, Any]], seen: list[httpx.Request]) -> Any:
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.method == "POST":
+            raise httpx.ReadTimeout("no answer", request=request)
+        return httpx.Response(200, json={"next": None, "previous": None, "results": listed})
+
+    return handler
+
+
+MINE = {"prompt": "a fox", "start_image": f"{BASE}/v1/files/mine", "duration": 5}
+THEIRS = {"prompt": "a fox", "start_image": f"{BASE}/v1/files/theirs", "duration": 5}
+
+
+async def test_an_ambiguous_create_adopts_only_the_exact_same_input() -> None:
+    seen: list[httpx.Request] = []
+    listed = [pred_json("processing", pid="theirs") | {"input": THEIRS},
+              pred_json("processing", pid="mine") | {"input": MINE}]
+    client, _ = mock_client(_lost_create_handler(listed, seen))
+    async with client:
+        found = await client.create_prediction(MINE, TOKEN_A)
+    assert found.id == "mine"
+    assert [r.method for r in seen] == ["POST", "GET"]  # never created twice
+
+
+async def test_another_visitors_same_preset_is_never_adopted() -> None:
+    seen: list[httpx.Request] = []
+    listed = [pred_json("processing", pid="theirs") | {"input": THEIRS}]  # same prompt and keys
+    client, _ = mock_client(_lost_create_handler(listed, seen))
+    async with client:
+        with pytest.raises(errors.KlingTimeoutError) as err:
+            await client.create_prediction(MINE, TOKEN_A)
+    assert "theirs" not in str(err.value)
+
+
+async def test_a_text_only_create_with_two_candidates_names_them_and_picks_none() -> None:
+    seen: list[httpx.Request] = []
+    text = {"prompt": "a calm sea", "duration": 5, "mode": "pro"}
+    listed = [pred_json("processing", pid="p-one") | {"input": text},
+              pred_json("processing", pid="p-two") | {"input": text}]
+    client, _ = mock_client(_lost_create_handler(listed, seen))
+    async with client:
+        with pytest.raises(errors.KlingTimeoutError) as err:
+            await client.create_prediction(text, TOKEN_A)
+    assert "p-one" in str(err.value) and "p-two" in str(err.value)
+    assert "did not adopt" in str(err.value)
+
+
+async def test_a_text_only_candidate_another_job_owns_is_not_adopted() -> None:
+    text = {"prompt": "a calm sea", "duration": 5, "mode": "pro"}
+    calls = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        if request.method == "POST" and calls == 1:  # visitor 1: created and answered
+            return httpx.Response(201, json=pred_json("starting", pid="first") | {"input": text})
+        if request.method == "POST":  # visitor 2, same preset: no answer
+            raise httpx.ReadTimeout("no answer", request=request)
+        return httpx.Response(200, json={"next": None, "previous": None, "results": [
+            pred_json("processing", pid="first") | {"input": text}]})
+
+    client, _ = mock_client(handler)
+    async with client:
+        assert (await client.create_prediction(text, TOKEN_A)).id == "first"
+        with pytest.raises(errors.KlingTimeoutError, match="first"):
+            await client.create_prediction(text, TOKEN_A)
+
+
+# -- a pasted key is checked at once (issue #11, point 7) -------------------------------------
+async def test_a_bad_key_is_refused_with_one_request_and_no_retry() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(401, json={"title": "Unauthenticated", "status": 401,
+                                         "detail": "You did not pass a valid authentication token"})
+
+    client, sleeps = mock_client(handler)
+    async with client:
+        with pytest.raises(errors.AuthError, match="did not accept the API key"):
+            await client.account(Secret("hello"))
+    assert [(r.method, r.url.path) for r in seen] == [("GET", "/v1/account")]
+    assert sleeps.delays == []
+
+
+async def test_a_good_key_gives_its_username() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert request.headers["authorization"] == f"Bearer {TOKEN_A.reveal()}"
+        return httpx.Response(200, json={"type": "user", "username": "ada", "name": "Ada"})
+
+    client, _ = mock_client(handler)
+    async with client:
+        assert await client.account(TOKEN_A) == "ada"
+
+
+async def test_insufficient_credit_is_explained_with_the_billing_link() -> None:
+    with running_simulator() as (base, state):
+        state.add_fault("/v1/models", 402, method="POST")
+        async with ReplicateClient(base) as client:
+            with pytest.raises(errors.BillingError) as err:
+                await client.create_prediction({"prompt": "x"}, TOKEN_A)
+    text = str(err.value)
+    assert "https://replicate.com/account/billing#billing" in text
+    assert "insufficient credit to run this model" in text  # Replicate's own words, quoted
+    assert len(state.creates()) == 1
+
+
+# -- throttling as Replicate does it (issue #11, point 1) ---------------------------------------
+LOW_CREDIT = ("Your rate limit is reduced to 6 requests per minute with a burst of 1 requests "
+              "while you have less than $5.0 in credit. Your rate limit resets in ~10s.")
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "expected"),
+    [
+        ({"detail": "Request was throttled. Your rate limit resets in ~30s.", "status": 429}, {}, 30),
+        ({"detail": LOW_CREDIT, "status": 429}, {}, 10),
+        ({"detail": "Request was throttled.", "status": 429}, {"ratelimit-reset": "7"}, 7),
+        ({"detail": "resets in ~30s.", "retry_after": 5}, {}, 5),  # an explicit field wins
+        ({"detail": "resets in ~30s."}, {"Retry-After": "2"}, 2),
+    ],
+)
+def test_the_wait_is_read_from_replicates_429(body: dict[str, Any], headers: dict[str, str],
+                                              expected: float) -> None:
+    with pytest.raises(errors.RateLimitError) as err:
+        raise_for_status(_response(429, body, headers=headers))
+    assert err.value.retry_after == expected
+    assert f"Try again in {expected} s" in str(err.value)
+
+
+class FakeClock:
+    """A clock the injected sleep moves forward: minutes of pacing in no time."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, delay: float) -> None:
+        # Concurrent sleepers share the time line: each wakes at its own target.
+        self.sleeps.append(delay)
+        target = self.now + delay
+        await asyncio.sleep(0)
+        self.now = max(self.now, target)
+
+
+async def test_three_jobs_on_a_low_credit_key_queue_politely_and_all_start() -> None:
+    from kling_ui.simulator import SimOptions, SimState
+
+    clock = FakeClock()
+    bucket = SimState(SimOptions(creates_per_minute=6, create_burst=1, low_credit=True))
+    answers: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        wait = bucket.take_create("key", now=clock.now)
+        if wait is not None:  # exactly Replicate's body: no Retry-After, no retry_after
+            answers.append(429)
+            return httpx.Response(429, json={"detail": bucket.throttle_detail(wait), "status": 429})
+        answers.append(201)
+        return httpx.Response(201, json=pred_json(pid=f"p{answers.count(201)}"))
+
+    updates: list[Progress] = []
+    client = ReplicateClient(BASE, transport=httpx.MockTransport(handler), sleep=clock.sleep,
+                             clock=clock, rng=random.Random(1))
+    try:
+        async with client:
+            made = await asyncio.gather(*(
+                client.create_prediction({"prompt": f"job {i}"}, TOKEN_A, pace_budget=900,
+                                         on_update=updates.append) for i in range(3)))
+    finally:
+        bucket.close()
+    assert sorted(p.id for p in made) == ["p1", "p2", "p3"]
+    assert answers.count(201) == 3 and answers.count(429) <= 3  # one 429 each, then in turn
+    assert clock.now - 1000.0 == pytest.approx(20, abs=1.5)  # 6/min, burst 1: 0 s, 10 s, 20 s
+    lines = [u.log_line for u in updates]
+    assert "Replicate is pacing this key: starting in ~10 s" in lines
+    assert "Replicate is pacing this key: starting in ~20 s" in lines
+    assert all(u.stage == "starting" for u in updates)
+
+
+async def test_pacing_gives_up_only_at_the_jobs_deadline() -> None:
+    clock = FakeClock()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(429, json={"detail": "Request was throttled. Your rate limit "
+                                                   "resets in ~30s.", "status": 429})
+
+    client = ReplicateClient(BASE, transport=httpx.MockTransport(handler), sleep=clock.sleep,
+                             clock=clock)
+    async with client:
+        with pytest.raises(errors.RateLimitError, match="within its 100 s deadline"):
+            await client.create_prediction({"prompt": "x"}, TOKEN_A, pace_budget=100)
+    assert clock.sleeps == [30, 30, 30]  # a fourth wait would pass the deadline
+
+
+async def test_a_reply_with_no_requests_remaining_holds_the_next_create() -> None:
+    clock = FakeClock()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(201, json=pred_json(),
+                              headers={"ratelimit-remaining": "0", "ratelimit-reset": "4"})
+
+    client = ReplicateClient(BASE, transport=httpx.MockTransport(handler), sleep=clock.sleep,
+                             clock=clock)
+    async with client:
+        await client.create_prediction({"prompt": "x"}, TOKEN_A)
+        await client.create_prediction({"prompt": "x"}, TOKEN_A)
+    assert clock.sleeps == [4]
+
+
+async def test_a_throttled_key_runs_three_jobs_at_once_on_the_simulator(tmp_path: Path) -> None:
+    """6 creates/min with a burst of 1, as Replicate limits a key with less than $5 of credit:
+    three jobs at once all finish, with three predictions, instead of one failing."""
+    with running_simulator(creates_per_minute=6, create_burst=1, low_credit=True) as (base, state):
+        updates: list[Progress] = []
+        async with ReplicateClient(base) as client:
+            results = await asyncio.gather(*(
+                client.run({"prompt": f"job {i}", "duration": 5}, TOKEN_A,
+                           dest=tmp_path / f"out{i}.mp4", deadline=120, on_update=updates.append)
+                for i in range(3)))
+        assert len(state.predictions) == 3
+        assert all(p.status == "succeeded" and out.stat().st_size > 0 for p, out in results)
+        assert state.throttled, "the simulator never throttled: the test proves nothing"
+        assert any(u.log_line.startswith("Replicate is pacing this key: starting in ~")
+                   for u in updates)
+
+
+# -- noticing the end fast, without a blind minute (issue #11, point 8) ------------------------
+def test_polls_are_sparse_far_from_the_expected_end_and_dense_around_it() -> None:
+    from kling_ui.protocol import POLL_DENSE, POLL_SPARSE, poll_delay
+
+    assert poll_delay(0.0, 0, None, random.Random(0)) == pytest.approx(0.5, abs=0.11)  # unknown
+    assert 2.9 <= poll_delay(0.0, 5, 60.0) <= POLL_SPARSE  # far: progress every few seconds
+    assert poll_delay(55.0, 5, 60.0) == pytest.approx(4.9 / 2)  # evenly, to just before the end
+    assert poll_delay(58.0, 5, 60.0) == pytest.approx(2.0 - 0.1)
+    assert poll_delay(59.9, 5, 60.0) == POLL_DENSE
+    assert poll_delay(60.4, 5, 60.0) == POLL_DENSE
+    assert poll_delay(70.0, 5, 60.0) == 2.0  # later than usual: back to the plain cap
+
+
+def test_the_expected_end_uses_replicates_own_start_offset() -> None:
+    from kling_ui.protocol import expected_end
+
+    p = Prediction.from_json(pred_json("processing") | {
+        "created_at": "2025-01-01T00:00:00.000000Z", "started_at": "2025-01-01T00:00:01.500000Z"})
+    assert expected_end(p, sent_at=100.0, now=103.0, expected_seconds=10) == pytest.approx(111.5)
+    waiting = Prediction.from_json(pred_json("starting"))
+    assert expected_end(waiting, sent_at=100.0, now=103.0, expected_seconds=10) == 113.0
+    assert expected_end(p, sent_at=100.0, now=103.0, expected_seconds=None) is None
+
+
+@pytest.mark.parametrize("model_seconds", [10.0, 60.0])
+async def test_a_known_model_time_is_noticed_fast_with_few_gets(model_seconds: float) -> None:
+    clock = FakeClock()
+    t0 = clock.now
+    gets: list[float] = []
+    stamps = {"created_at": "2025-01-01T00:00:00Z", "started_at": "2025-01-01T00:00:00.300000Z"}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            clock.now += 5.0  # Prefer: wait=5 held the create
+            return httpx.Response(201, json=pred_json("processing") | stamps)
+        gets.append(clock.now)
+        done = clock.now - t0 >= 0.3 + model_seconds
+        return httpx.Response(200, json=pred_json("succeeded" if done else "processing",
+                                                  output="https://d/o.mp4" if done else None)
+                              | stamps)
+
+    client = ReplicateClient(BASE, transport=httpx.MockTransport(handler), sleep=clock.sleep,
+                             clock=clock)
+    async with client:
+        p = await client.create_prediction({"prompt": "x"}, TOKEN_A)
+        await client.wait(p, TOKEN_A, expected_seconds=model_seconds)
+    noticed = gets[-1] - t0 - (0.3 + model_seconds)
+    assert 0 <= noticed <= 0.06  # within one dense poll of the end
+    per_minute = len(gets) / ((gets[-1] - t0) / 60)
+    assert per_minute < 40
+    assert max(b - a for a, b in zip(gets, gets[1:], strict=False)) <= 3.0  # never blind long
+
+
+async def test_a_cancel_during_a_sparse_wait_acts_at_once() -> None:
+    cancels: list[float] = []
+    loop_time = asyncio.get_running_loop().time
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/cancel"):
+            cancels.append(loop_time())
+            return httpx.Response(200, json=pred_json("canceled"))
+        return httpx.Response(200, json=pred_json("processing"))
+
+    cancel = asyncio.Event()
+    async with ReplicateClient(BASE, transport=httpx.MockTransport(handler)) as client:
+        task = asyncio.ensure_future(client.wait(Prediction.from_json(pred_json("processing")),
+                                                 TOKEN_A, cancel_event=cancel,
+                                                 expected_seconds=600))
+        await asyncio.sleep(0.1)  # now in a 3 s sparse sleep
+        asked = loop_time()
+        cancel.set()
+        with pytest.raises(errors.PredictionError, match="Cancelled"):
+            await task
+    assert cancels and cancels[0] - asked < 0.5
+
+
+async def test_a_cancel_while_paced_ends_the_wait_and_creates_nothing() -> None:
+    posts: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        posts.append(request)
+        return httpx.Response(429, json={"detail": "Request was throttled. Your rate limit "
+                                                   "resets in ~30s.", "status": 429})
+
+    cancel = asyncio.Event()
+    async with ReplicateClient(BASE, transport=httpx.MockTransport(handler)) as client:
+        task = asyncio.ensure_future(client.create_prediction(
+            {"prompt": "x"}, TOKEN_A, pace_budget=900, cancel_event=cancel))
+        await asyncio.sleep(0.1)  # throttled once, now waiting ~30 s for its turn
+        cancel.set()
+        with pytest.raises(errors.PredictionError, match="nothing was billed"):
+            await asyncio.wait_for(task, 2)
+    assert len(posts) == 1

@@ -15,5 +15,5 @@ def test_eight_visitors_two_jobs_each_nothing_lost_or_leaked() -> None:
     assert report.completed >= 1
     assert report.creates == report.predictions == report.completed  # no job ran twice
     assert report.uploads >= 1 and report.uploads_left == 0  # every upload deleted
-    assert report.part_files == 0 and report.session_files_after_forget == 0
+    assert report.part_files == 0 and report.runs_kept == report.completed
     assert report.fds_end <= report.fds_start + 40

@@ -202,40 +202,51 @@ def test_a_full_queue_refuses_with_a_message() -> None:
         assert len(app.state.predictions) == done  # refused jobs never reached Replicate
 
 
-def test_session_files_go_when_the_session_ends_or_grows_old(tmp_path: Path) -> None:
+def test_runs_stay_their_owners_and_only_temporary_files_go_by_age(tmp_path: Path) -> None:
+    """Issue #10 reversed the old rule (a session's files went when it ended): a run's files are
+    kept with the run, one folder each, until KLING_KEEP_DAYS; temporary files go by age."""
     from kling_ui.config import Settings
 
-    studio = Studio(Settings(backend="simulator", sim_seconds=0.2), data_dir=str(tmp_path))
+    studio = Studio(Settings(backend="simulator", sim_seconds=0.2, keep_days=1),
+                    data_dir=str(tmp_path))
+    results = []
 
     async def go() -> None:
         try:
             for who in ("visitor-a", "visitor-b"):
-                await studio.run(JobSpec(tab=Tab.TEXT, prompt=f"{who} sea", quality="std",
-                                         aspect_ratio="1:1"), visitor_token=None, visitor_id=who)
+                results.append(await studio.run(
+                    JobSpec(tab=Tab.TEXT, prompt=f"{who} sea", quality="std", aspect_ratio="1:1"),
+                    visitor_token=None, visitor_id=who, owner=f"lib:{who}"))
         finally:
             await studio.aclose()
 
     asyncio.run(go())
-    a, b = studio.session_dir("visitor-a"), studio.session_dir("visitor-b")
-    assert a != b and any(a.iterdir()) and any(b.iterdir())
-    assert not any(p.is_relative_to(b) for p in a.rglob("*"))  # one session's files stay its own
-    studio.forget_session("visitor-a")
-    assert not any(p.is_file() for p in a.rglob("*"))
-    assert any(b.iterdir()), "forgetting one session touched another"
+    a, b = (Path(r.output_path).parent for r in results)
+    assert a != b and a.parent == b.parent == studio.data_dir / "runs"
+    assert [r.owner for r in studio.library.runs(owner="lib:visitor-a")] == ["lib:visitor-a"]
+    temp = studio.files.temp_dir("previews") / "left-over-preview.mp4"
+    temp.write_bytes(b"\0" * 100)
     assert studio.sweep(max_age_hours=1) == 0  # young files stay
     old = time.time() - 2 * 3600
-    for p in b.rglob("*"):
+    for p in [temp, *a.rglob("*"), *b.rglob("*")]:
         os.utime(p, (old, old))
-    assert studio.sweep(max_age_hours=1) >= 1
-    assert not any(p.is_file() for p in b.rglob("*"))
+    assert studio.sweep(max_age_hours=1) == 1 and not temp.exists()
+    assert Path(results[0].output_path).is_file() and Path(results[1].output_path).is_file()
+    # KLING_KEEP_DAYS is what ends a run: a run older than it goes, with its folder.
+    studio.library.update(results[0].run_id, created_at=time.time() - 2 * 86400)
+    assert studio.files.prune() == [results[0].run_id]
+    assert not a.exists() and Path(results[1].output_path).is_file()
 
 
-def test_the_app_deletes_old_session_files_by_itself() -> None:
+def test_the_app_sweeps_temporary_files_by_itself_and_keeps_runs() -> None:
     with app_on_simulator(host_key=HOST, max_age_hours=1 / 3600) as app:  # 1 s
         client = Client(app.url, verbose=False)
-        assert outcome(lambda: text_job(client, "to be swept"))[1] is None
-        sessions = Path(app.studio.data_dir) / "sessions"
+        assert outcome(lambda: text_job(client, "to be kept"))[1] is None
+        temp = app.studio.files.temp_dir("previews") / "old-preview.mp4"
+        temp.write_bytes(b"\0" * 100)
         deadline = time.monotonic() + 8
-        while any(p.is_file() for p in sessions.rglob("*")) and time.monotonic() < deadline:
+        while temp.exists() and time.monotonic() < deadline:
             time.sleep(0.5)
-        assert not any(p.is_file() for p in sessions.rglob("*"))
+        assert not temp.exists()
+        runs = app.studio.library.runs(owner=None)
+        assert runs and all(Path(r.output).is_file() for r in runs)  # the paid video stays

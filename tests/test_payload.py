@@ -86,3 +86,18 @@ def test_cost_estimate(j, usd):
 def test_cost_is_labelled_an_estimate():
     text = pricing.describe_cost(job(Tab.TEXT, duration=5))
     assert text.startswith("Estimated cost ≈ $0.56")
+
+
+@pytest.mark.parametrize(
+    ("j", "duration", "usd"),
+    [
+        # Frames with an end frame and References allow 3-10 s (Kling O1 doc): sent and priced
+        (job(Tab.FRAMES, prompt="<<<image_1>>> to <<<image_2>>>", start_image=image("s.png"),
+             end_image=image("e.png"), duration=3, quality="std"), 3, 0.25),
+        (job(Tab.REFERENCES, prompt="<<<image_1>>>", reference_images=(image("r1.png"),),
+             duration=8), 8, 0.90),
+    ],
+)
+def test_short_and_odd_durations_are_sent_and_priced(j, duration, usd):
+    assert payload.build_input(j, URLS)["duration"] == duration
+    assert pricing.estimate_cost(j) == usd

@@ -21,10 +21,38 @@ from tests.factories import image, job, video
         ("<<<image_1>>> stays", "<<<image_1>>> stays"),
         ("mail me@videos.com", "mail me@videos.com"),
         ("no tokens at all", "no tokens at all"),
+        # Only where a user meant a reference (issue #11; ComfyUI's Kling Omni rule)
+        ("write to contact@image.com today", "write to contact@image.com today"),
+        ("ask team@video1.org", "ask team@video1.org"),
+        ("@image 5 seconds later", "@image 5 seconds later"),
+        ("the @images folder", "the @images folder"),
+        ("@Image1x is not one", "@Image1x is not one"),
+        ("(@Image1) and @Video", "(<<<image_1>>>) and <<<video_1>>>"),
+        ("< < < image_1 > > > stays", "< < < image_1 > > > stays"),
+        ("<< image_1 >> joins", "<<<image_1>>> joins"),
     ],
 )
 def test_normalize_tokens(text, expected):
     assert P.normalize_tokens(text) == expected
+
+
+def test_email_addresses_survive_into_the_input_sent():
+    from kling_ui.payload import build_input
+
+    body = build_input(job(Tab.TEXT, prompt="Mail contact@image.com, then @image 5 s"), {})
+    assert body["prompt"] == "Mail contact@image.com, then @image 5 s"
+    assert P.check_tokens(body["prompt"], n_images=0, has_video=False) == []
+
+
+def test_warnings_name_what_was_typed():
+    [rewritten] = P.check_tokens("@Image1 and <<image_1>>", n_images=1, has_video=False)
+    assert "@Image1 as <<<image_1>>>" in rewritten.message
+    assert "<<image_1>> as <<<image_1>>>" in rewritten.message
+    spaced = P.check_tokens("< < < image_1 > > > waves", n_images=1, has_video=False)
+    assert any("< < < image_1 > > >" in p.message and "sent as typed" in p.message for p in spaced)
+    # nothing @-style was typed, so no warning talks about @Image1-style references
+    assert not any("@" in p.message for p in spaced)
+    assert all(not p.is_error for p in spaced)
 
 
 @pytest.mark.parametrize(
@@ -38,6 +66,8 @@ def test_normalize_tokens(text, expected):
         ("ab", -3, "<<<image_1>>> ab", 13),
         # a cursor inside an existing token moves to its end: a click never splits one
         ("x <<<video_1>>> y", 6, "x <<<video_1>>> <<<image_1>>> y", 29),
+        # a chip after a word or an address gets its own space, so it stays a token
+        ("mail a@b.com", None, "mail a@b.com <<<image_1>>>", 26),
     ],
 )
 def test_insert_token_at_cursor(text, cursor, expected, new_cursor):
@@ -67,6 +97,8 @@ def test_numbering_follows_start_end_then_references():
         ("<<<video_2>>> at night", 0, True, 1, 1),
         ("at night", 0, True, 0, 1),  # video never mentioned
         ("@Image1 and @Video1", 1, True, 0, 1),  # rewritten: a warning that says so
+        ("contact@image.com", 0, False, 0, 0),  # an address, not a reference
+        ("< < < image_1 > > >", 1, False, 0, 2),  # left as typed: a warning, and image 1 unmentioned
         ("<<<image_0>>>", 3, False, 1, 3),
     ],
 )

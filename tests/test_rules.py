@@ -23,6 +23,20 @@ def test_prompt_length_edge(length, ok):
         assert "2500" in problems[0].message and "Shorten" in problems[0].message
 
 
+# 270 "@Image1 " (8 typed, 14 sent) and 270 more characters: 2430 typed, 4050 as sent.
+LONG_AT_PROMPT = "@Image1 " * 270 + "x" * 270
+
+
+def test_prompt_limit_counts_the_prompt_as_sent():
+    assert rules.prompt_lengths(LONG_AT_PROMPT) == (2430, 4050)
+    j = job(Tab.REFERENCES, prompt=LONG_AT_PROMPT, reference_images=(image(),))
+    [p] = [p for p in rules.validate(j) if p.field == "prompt" and p.is_error]
+    assert "2430 characters typed but 4050 as sent" in p.message
+    assert "Shorten it by 1550" in p.message
+    # the same length in canonical tokens, or plain text, is judged by the same count
+    assert rules.prompt_lengths("<<<image_1>>> " * 10) == (140, 139)
+
+
 @pytest.mark.parametrize("prompt", ["", "   ", "\n\t"])
 def test_empty_prompt_is_refused(prompt):
     problems = rules.validate(job(Tab.TEXT, prompt=prompt))
@@ -90,8 +104,10 @@ def test_rotated_image_is_a_warning_with_a_fix():
         ({"container": "matroska"}, "transcode", True),
         ({"video_codec": "mpeg4"}, "transcode", True),
         ({"video_codec": "hevc"}, None, False),
-        ({"bytes": 104_857_599}, None, False),
+        ({"bytes": 99_998_975}, None, False),  # the largest file whose upload stays under 100 MB
         ({"bytes": 104_857_600}, "shrink", True),  # Replicate refuses 100 MiB or more
+        ({"bytes": 102_000_000}, "shrink", True),  # and, read strictly, 100 MB or more
+        ({"bytes": 99_999_000}, "shrink", True),  # with the multipart envelope it reaches 100 MB
         ({"bytes": 200_000_001}, "shrink", True),
     ],
 )
@@ -153,14 +169,24 @@ def test_no_frames_with_a_base_edit():
         (Tab.TEXT, 5, True), (Tab.TEXT, 10, True), (Tab.TEXT, 7, False),
         (Tab.FRAMES, 3, False), (Tab.FEATURE, 3, True), (Tab.FEATURE, 10, True),
         (Tab.FEATURE, 11, False), (Tab.FEATURE, 2, False), (Tab.EDIT, 99, True),
+        # Kling's O1 doc: 3-10 s except text-to-video and a start frame alone (5 or 10)
+        (Tab.REFERENCES, 3, True), (Tab.REFERENCES, 7, True), (Tab.REFERENCES, 11, False),
+        ("frames+end", 3, True), ("frames+end", 8, True), ("frames+end", 2, False),
+        (Tab.FRAMES, 7, False), (Tab.FRAMES, 10, True),
     ],
 )
 def test_durations_per_tab(tab, duration, ok):
     kw = {}
     prompt = "x"
+    if tab == "frames+end":
+        tab = Tab.FRAMES
+        kw["end_image"] = image("e.png")
     if tab is Tab.FRAMES:
         kw["start_image"] = image()
-        prompt = "<<<image_1>>> dances"
+        prompt = "<<<image_1>>> dances" + (" to <<<image_2>>>" if "end_image" in kw else "")
+    if tab is Tab.REFERENCES:
+        kw["reference_images"] = (image(),)
+        prompt = "<<<image_1>>> waves"
     if tab in (Tab.FEATURE, Tab.EDIT):
         kw["reference_video"] = video()
         prompt = "<<<video_1>>> at night"
@@ -211,3 +237,15 @@ def test_rules_core_imports_no_heavy_packages():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_duration_choices_per_mode_match_the_document():
+    assert rules.allowed_durations(Tab.TEXT) == (5, 10)
+    assert rules.allowed_durations(Tab.FRAMES) == (5, 10)
+    assert rules.allowed_durations(Tab.FRAMES, end_frame=True) == tuple(range(3, 11))
+    assert rules.allowed_durations(Tab.REFERENCES) == tuple(range(3, 11))
+    assert rules.allowed_durations(Tab.FEATURE) == tuple(range(3, 11))
+    assert rules.allowed_durations(Tab.EDIT) == ()
+    # removing the end frame keeps the chosen value valid: the nearest of 5 and 10
+    assert [rules.keep_duration(d, (5, 10)) for d in (3, 7, 8, 10)] == [5, 5, 10, 10]
+    assert rules.keep_duration(4, tuple(range(3, 11))) == 4

@@ -10,7 +10,7 @@ import pytest
 from sim_fixtures import MARK_A, MARK_B, TOKEN_A, TOKEN_B, make_clip, make_png, running_simulator
 
 from kling_ui.config import Secret, Settings
-from kling_ui.errors import AccessError, InputError, PredictionError
+from kling_ui.errors import AccessError, AuthError, InputError, PredictionError
 from kling_ui.models import Tab
 from kling_ui.service import JobSpec, Studio
 
@@ -94,6 +94,46 @@ async def test_bad_input_never_reaches_replicate(studio, sim, media, tmp_path):
                          visitor_token=None, visitor_id="v")
     assert "<<<image_3>>> points at no image" in str(err.value)
     assert state.creates() == []
+
+
+async def test_a_prompt_too_long_as_sent_is_refused_before_any_request(studio, sim, media):
+    _, state = sim
+    prompt = "@Image1 " * 270 + "x" * 270  # 2430 characters typed, 4050 as sent
+    spec = JobSpec(Tab.REFERENCES, prompt, reference_images=(media["a"],))
+    pf = await studio.preflight(spec)
+    assert (pf.chars_typed, pf.chars_sent) == (2430, 4050)
+    assert not pf.ok and "2430 characters typed but 4050 as sent" in pf.errors[0].message
+    with pytest.raises(InputError, match="4050 as sent"):
+        await studio.run(spec, visitor_token=None, visitor_id="v")
+    assert state.requests == []  # not even an upload
+
+
+def _pad_mp4(path: Path, total: int) -> Path:
+    """Grow a valid mp4 to exactly `total` bytes with a trailing `free` atom (sparse, so cheap)."""
+    size = path.stat().st_size
+    pad = total - size
+    with path.open("r+b") as f:
+        f.seek(size)
+        f.write(pad.to_bytes(4, "big") + b"free")
+        f.truncate(total)
+    return path
+
+
+async def test_a_102_mb_clip_is_shrunk_before_upload(studio, sim, tmp_path):
+    _, state = sim
+    clip = _pad_mp4(make_clip(tmp_path / "big.mp4", seconds=3.0, size=(720, 720)), 102_000_000)
+    assert clip.stat().st_size == 102_000_000
+    check = await studio.check_video(str(clip))
+    assert [p.fix for p in check.errors] == ["shrink"]  # 100 MB or more, read strictly
+    result = await studio.run(JobSpec(Tab.FEATURE, "<<<video_1>>> at night",
+                                      reference_video=str(clip), duration=3),
+                              visitor_token=None, visitor_id="v")
+    assert "shrink" in [f.action for f in result.fixes], result.fixes
+    # what was sent is the doctor's re-encode (small enough here to go inline), never 102 MB
+    assert result.original_facts["bytes"] < 1_000_000
+    assert all(int(r.headers["content-length"]) < 100_000_000
+               for r in state.requests_to("/v1/files", "POST"))
+    assert state.creates()[0].body["input"]["duration"] == 3
 
 
 async def test_preflight_reports_without_raising(studio, media, tmp_path):
@@ -222,3 +262,63 @@ async def test_only_clips_the_browser_cannot_play_get_a_preview_and_poster(studi
     assert check.poster_path is not None and Path(check.poster_path).stat().st_size > 0
     preview = await studio.video_preview(hevc)
     assert preview != hevc and preview.endswith(".mp4") and Path(preview).stat().st_size > 0
+
+
+async def test_a_pasted_key_is_checked_at_once(studio, sim):
+    _, state = sim
+    assert (await studio.check_key(TOKEN_A)).startswith("sim-")
+    with pytest.raises(AuthError):
+        await studio.check_key(Secret("hello"))
+    # one request per check: a refused key is never retried
+    assert len(state.requests_to("/v1/account")) == 2
+
+
+async def test_the_usual_model_time_is_learned_per_tab(studio, sim, media):
+    assert studio.expected_predict_time(Tab.TEXT) is None
+    for _ in range(2):
+        result = await studio.run(JobSpec(Tab.TEXT, "A calm sea"), visitor_token=None,
+                                  visitor_id="v")
+        assert result.predict_time is not None
+    assert studio.expected_predict_time(Tab.TEXT) == pytest.approx(0.3, abs=0.05)
+    assert studio.expected_predict_time(Tab.FRAMES) is None
+
+
+async def test_a_visitor_key_run_waits_for_that_key_after_a_restart_then_finishes(sim, tmp_path):
+    """The visitor's key is never stored, so a restart leaves their run waiting; entering the
+    same key again fetches it (another key does not)."""
+    from kling_ui.resumer import resume_unfinished, resume_with_key
+
+    base_url, state = sim
+    settings = Settings(base_url=base_url, backend="replicate", backend_forced=True)
+    first = Studio(settings, data_dir=str(tmp_path / "data"))
+    handle = first.start(JobSpec(Tab.TEXT, "A visitor's own heron"), visitor_token=TOKEN_A,
+                         visitor_id="v", owner="lib:alice")
+    for _ in range(100):  # until the prediction is journaled, then "the app stops"
+        run = first.library.get(handle.run_id)
+        if run is not None and run.prediction_id:
+            break
+        await asyncio.sleep(0.05)
+    first.runner.stop()  # the process is gone: nobody follows the prediction any more
+    first.library.update(run.id, worker="gone-host:1", lease_until=0.0)
+    second = Studio(settings, data_dir=str(tmp_path / "data"))
+    assert resume_unfinished(second) == []
+    assert second.library.get(run.id).status == "waiting_for_key"
+    assert await resume_with_key(second, "lib:alice", TOKEN_B) == []  # not the key it was made with
+    assert await resume_with_key(second, "lib:alice", TOKEN_A) == [run.id]
+    result = await second.runner.get(run.id).wait()
+    assert result is not None and Path(result.output_path).is_file()
+    assert second.library.get(run.id).status == "succeeded" and len(state.creates()) == 1
+    await first.aclose()
+    await second.aclose()
+
+
+async def test_a_studio_video_carries_its_settings_back(studio, media):
+    result = await studio.run(JobSpec(Tab.TEXT, "A lantern festival", aspect_ratio="9:16",
+                                      duration=10, quality="std"),
+                              visitor_token=None, visitor_id="v")
+    spec, run_id = await studio.spec_from_video(result.output_path)
+    assert (spec.tab, spec.prompt, spec.aspect_ratio, spec.duration, spec.quality) == (
+        Tab.TEXT, "A lantern festival", "9:16", 10, "std")
+    assert run_id == result.run_id
+    with pytest.raises(InputError, match="carries no Studio settings"):
+        await studio.spec_from_video(media["clip"])

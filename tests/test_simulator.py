@@ -110,7 +110,8 @@ def test_prefer_wait_holds_the_response_until_done() -> None:
         assert r.status_code == 201 and r.json()["status"] == "succeeded" and r.json()["output"]
         assert time.monotonic() - t0 < 10
         r = c.post(CREATE, json={"input": {"prompt": "x"}}, headers={"Prefer": "wait=1"})
-        assert r.json()["status"] in ("starting", "processing")
+        # a wait that ran out reads "starting", as Replicate's blocking API answers
+        assert r.json()["status"] == "starting" and r.json()["output"] is None
 
 
 def test_cancel_after_cancels_a_running_prediction_and_cancel_endpoint() -> None:
@@ -225,3 +226,31 @@ def test_simulator_server_handle_for_the_app() -> None:
     finally:
         server.stop()
     assert not root.exists()
+
+
+def test_account_answers_a_good_key_and_refuses_a_bad_one_like_replicate() -> None:
+    with running_simulator() as (base, _state):
+        with api(base) as c:
+            me = c.get("/v1/account").json()
+        assert me["type"] == "user" and me["username"].startswith("sim-")
+        r = httpx.get(base + "/v1/account", headers={"Authorization": "Bearer hello"})
+        assert r.status_code == 401
+        assert r.json() == {"title": "Unauthenticated", "status": 401,
+                            "detail": "You did not pass a valid authentication token"}
+
+
+def test_a_throttled_key_gets_replicates_own_429() -> None:
+    with running_simulator(creates_per_minute=6, create_burst=1, low_credit=True) as (base, state):
+        with api(base) as c:
+            assert c.post(CREATE, json={"input": {"prompt": "x"}}).status_code == 201
+            r = c.post(CREATE, json={"input": {"prompt": "x"}})
+        other = httpx.post(base + CREATE, json={"input": {"prompt": "x"}},
+                           headers={"Authorization": "Bearer another-visitors-key-0123456789"})
+    assert r.status_code == 429 and "retry-after" not in r.headers
+    body = r.json()
+    assert set(body) == {"detail", "status"} and body["status"] == 429
+    assert body["detail"].startswith("Your rate limit is reduced to 6 requests per minute with a "
+                                     "burst of 1 requests while you have less than $5.0 in credit.")
+    assert body["detail"].endswith("Your rate limit resets in ~10s.")
+    assert other.status_code == 201  # per key
+    assert len(state.predictions) == 2

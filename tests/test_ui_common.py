@@ -56,3 +56,14 @@ class _Req:
 def test_visitor_is_the_proxys_own_forwarded_entry():
     assert visitor_id(_Req({"x-forwarded-for": "6.6.6.6, 203.0.113.7"})) == "ip:203.0.113.7"
     assert visitor_id(_Req({})) == "ip:10.0.0.9"
+
+
+def test_the_checks_count_the_prompt_as_typed_and_as_sent():
+    from kling_ui.service import Preflight
+    from kling_ui.ui.common import preflight_html
+
+    pre = Preflight(problems=(), tokens=(), cost_usd=0.0, cost_text="", prompt="…",
+                    chars_typed=2430, chars_sent=4050)
+    text = preflight_html(pre, "@Image1 …")
+    assert "2430 characters typed · 4050 as sent (limit 2500)" in text
+    assert "kling-err" in text

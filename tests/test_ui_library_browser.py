@@ -152,3 +152,25 @@ def test_a_simulated_run_cut_off_by_a_restart_says_so_without_an_error(browser: 
         expect(pg.locator(".toast-body, [data-testid='toast-body']")).to_have_count(0)
         assert app.studio.library.get(run_id).status == "lost"
         pg.context.close()
+
+
+def test_dropping_a_studio_video_on_the_library_restores_its_settings(
+        browser: Browser, slow_app: LaunchedApp) -> None:
+    pg = new_page(browser, slow_app)
+    open_tab(pg, "text", "Text to video")
+    pg.locator("#prompt-text textarea").fill("A glass city at dawn, restored from its MP4")
+    pg.get_by_label("9:16").first.check()
+    pg.locator("#text-run").click()
+    expect(pg.locator("#text-compare video.kc-b")).to_be_attached(timeout=RUN_TIMEOUT)
+    output = next(r.output for r in slow_app.studio.library.runs(owner=None)
+                  if r.prompt.startswith("A glass city"))
+    pg.locator("#prompt-text textarea").fill("something else")
+    pg.get_by_label("16:9").first.check()
+    open_library(pg)
+    pg.get_by_text("Restore from a video file").click()
+    pg.locator("#kling-library-drop input[type=file]").set_input_files(output)
+    # Back in the Text tab with the prompt and the aspect ratio the video was made with.
+    expect(pg.locator("#prompt-text textarea")).to_have_value(
+        "A glass city at dawn, restored from its MP4", timeout=RUN_TIMEOUT)
+    expect(pg.get_by_label("9:16").first).to_be_checked()
+    pg.context.close()

@@ -41,7 +41,7 @@ COPY_AUDIO = ("aac", "mp3")  # audio an mp4 carries and browsers play; anything 
 # When a clip must shrink we aim at Kling's pro output size (1080p) rather than the 2160 limit:
 # more pixels cost upload and encode time and Kling renders at 1080p anyway [kling-o1.md].
 TARGET_SHORT_SIDE = 1080
-# Output budget: stay well under Replicate's 100 MiB upload limit [kling-o1.md, Files API].
+# Output budget: stay well under Replicate's 100 MB upload limit (rules.UPLOAD_MAX_BYTES).
 OUTPUT_BUDGET_BYTES = int(rules.UPLOAD_MAX_BYTES * 0.9)
 COPY_SLACK = 0.5  # s: a copied cut may start this much earlier than asked; more is re-encoded
 COPY_MAX_SHARE = 0.9  # a copied window estimated above this share of the limit is re-encoded
@@ -350,7 +350,7 @@ def plan_video_fix(
     if est >= COPY_MAX_SHARE * rules.UPLOAD_MAX_BYTES:
         actions.append("shrink")
         steps.append(f"Re-encode smaller (about {human_size(int(est))} for this window; uploads must "
-                     "be under 100 MiB)")
+                     "be under 100 MB)")
 
     copy = not (set(actions) - {"trim"})
     if copy and info.rotation:
@@ -487,7 +487,7 @@ def _video_fixes(
         fixes.append(Fix(field, "fps", f"Converted {what} to a constant {plan.fps:g} fps."))
     if "shrink" in plan.actions or (not copied and info.bytes >= rules.UPLOAD_MAX_BYTES):
         fixes.append(Fix(field, "shrink", f"Re-encoded {human_size(info.bytes)} to {human_size(out.bytes)} "
-                         "(uploads must be under 100 MiB)."))
+                         "(uploads must be under 100 MB)."))
     if plan.audio == "aac":
         fixes.append(Fix(field, "transcode", f"Converted the {info.audio_codec} sound to AAC."))
     return fixes

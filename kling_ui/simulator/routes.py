@@ -38,6 +38,7 @@ from .state import (
     _new_id,
     key_marker,
     parse_cancel_after,
+    plausible_key,
 )
 
 
@@ -85,7 +86,7 @@ class SimMiddleware:
             return
         if path.startswith("/v1/"):
             valid = state.options.valid_tokens
-            if not token or (valid is not None and token not in valid):
+            if not token or (token not in valid if valid is not None else not plausible_key(token)):
                 detail = "You did not pass a valid authentication token" if token else (
                     "You did not pass an authentication token")
                 await problem(401, "Unauthenticated", detail)(scope, receive, send)
@@ -107,7 +108,7 @@ async def create_file(request: Request) -> Response:
     limit = state.options.upload_limit
     too_large: Response = (HTMLResponse(HTML_413, status_code=413) if state.options.html_413
                            else problem(413, "Request Entity Too Large",
-                                        f"Files must be less than {limit // (1024 * 1024)}MB in size"))
+                                        "Files must be less than 100MB in size"))
     length = int(request.headers.get("content-length") or 0)
     if length > limit + 64 * 1024:  # the multipart envelope is small; refuse before reading
         return too_large
@@ -192,6 +193,14 @@ async def create_version_prediction(request: Request) -> Response:
 
 async def _create(request: Request, *, version_route: bool) -> Response:
     state = _state(request)
+    record = state.requests[request.scope["state"]["record_index"]]
+    wait_for_token = state.take_create(record.key or "")
+    if wait_for_token is not None:
+        with state.lock:
+            state.throttled.append(record)
+        # Exactly Replicate's body: detail and status, no title, no Retry-After [issue #11].
+        return JSONResponse({"detail": state.throttle_detail(wait_for_token), "status": 429},
+                            status_code=429)
     try:
         body = await request.json()
     except ValueError:
@@ -254,6 +263,12 @@ async def _create(request: Request, *, version_route: bool) -> Response:
             break
         await asyncio.sleep(0.05)
     data = state.prediction_json(pred)
+    if prefer is not None and data["status"] not in TERMINAL:
+        # A create whose wait ran out reads "starting", even while it is processing: Replicate's
+        # blocking API does this, and the official client relies on it (replicate-python
+        # run.py: "If request exceeds the wait time ... the prediction will be in a 'starting'
+        # state"); "processing" there means done, with the output.
+        data["status"] = "starting"
     code = 202 if state.options.accepted_202 and data["status"] not in TERMINAL else 201
     return JSONResponse(data, status_code=code)
 
@@ -335,9 +350,28 @@ async def list_predictions(request: Request) -> Response:
     return JSONResponse({"next": None, "previous": None, "results": results})
 
 
-async def get_prediction(request: Request) -> Response:
+async def account(request: Request) -> Response:
+    """GET /v1/account: the account a key belongs to (OpenAPI account.get); 401 was answered
+    already by the middleware for a key it refuses."""
+    key = _state(request).requests[request.scope["state"]["record_index"]].key or ""
+    return JSONResponse({"type": "user", "username": f"sim-{key[:6]}",
+                         "name": "Simulator account", "github_url": None})
+
+
+def _own_prediction(request: Request) -> Any:
+    """The prediction, if the caller's key made it: Replicate scopes predictions to the account
+    that created them and answers another account's key with the same 404 as a missing one."""
     state = _state(request)
     pred = state.predictions.get(request.path_params["prediction_id"])
+    caller = state.requests[request.scope["state"]["record_index"]].key or ""
+    if pred is None or (pred.key and caller and pred.key != caller):
+        return None
+    return pred
+
+
+async def get_prediction(request: Request) -> Response:
+    state = _state(request)
+    pred = _own_prediction(request)
     if pred is None:
         return problem(404, "Not found", "Prediction not found")
     return JSONResponse(state.prediction_json(pred))
@@ -345,7 +379,7 @@ async def get_prediction(request: Request) -> Response:
 
 async def cancel_prediction(request: Request) -> Response:
     state = _state(request)
-    pred = state.predictions.get(request.path_params["prediction_id"])
+    pred = _own_prediction(request)
     if pred is None:
         return problem(404, "Not found", "Prediction not found")
     with state.lock:
@@ -379,6 +413,7 @@ def create_app(state: SimState | None = None) -> Starlette:
     """The simulator as an ASGI app; `app.state.sim` is its `SimState`."""
     state = state or SimState()
     routes = [
+        Route("/v1/account", account, methods=["GET"]),
         Route("/v1/files", create_file, methods=["POST"]),
         Route("/v1/files/{file_id}", get_file, methods=["GET"]),
         Route("/v1/files/{file_id}", delete_file, methods=["DELETE"]),

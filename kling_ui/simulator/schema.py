@@ -22,6 +22,12 @@ TITLES = {
     500: "Internal server error", 502: "Bad gateway", 503: "Service unavailable",
     504: "Gateway timeout",
 }
+# Replicate's own texts, as its API sends them (issue #11).
+INSUFFICIENT_CREDIT = (
+    "You have insufficient credit to run this model. Go to "
+    "https://replicate.com/account/billing#billing to purchase credit. Once you purchase credit, "
+    "please wait a few minutes before trying again.")
+DEFAULT_DETAIL = {402: INSUFFICIENT_CREDIT}
 HTML_413 = (
     "<html><head><title>413 Request Entity Too Large</title></head><body>"
     "<center><h1>413 Request Entity Too Large</h1></center><hr><center>nginx</center>"
@@ -40,7 +46,7 @@ def fault_response(fault: Fault) -> Response:
         headers["Retry-After"] = f"{fault.retry_after_header:g}"
     if fault.retry_after_body is not None:
         extra["retry_after"] = fault.retry_after_body
-    detail = fault.detail
+    detail = fault.detail or DEFAULT_DETAIL.get(status, "")
     if status == 429 and not detail:
         secs = fault.retry_after_body or fault.retry_after_header or 1
         detail = f"Request was throttled. Your rate limit resets in ~{secs:g}s."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import math
 import re
 import secrets
 import shutil
@@ -43,6 +44,17 @@ URI_KEYS = ("start_image", "end_image", "reference_video")
 BODY_KEYS = {"input", "stream", "webhook", "webhook_events_filter"}
 PREFER_RE = re.compile(r"^wait(=([1-9]|[1-9][0-9]|60))?$")
 DURATION_RE = re.compile(r"^(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?$")
+
+
+# Which bearer tokens the simulator accepts when SimOptions.valid_tokens is None. A real key is
+# "r8_" + 37 characters; the simulator accepts any token of 20+ characters without spaces (real
+# keys, the app's simulator token, test keys) and refuses short or spaced ones such as "hello"
+# with Replicate's own 401 body, so a pasted key check behaves as it does on Replicate.
+MIN_KEY_CHARS = 20
+
+
+def plausible_key(token: str) -> bool:
+    return len(token) >= MIN_KEY_CHARS and not any(c.isspace() for c in token)
 
 
 def key_marker(token: str) -> str:
@@ -117,7 +129,7 @@ class SimOptions:
 
     model_seconds: float = 6.0  # processing time after starting
     start_seconds: float = 0.3  # time spent in "starting"
-    valid_tokens: frozenset[str] | None = None  # None: any non-empty bearer token works
+    valid_tokens: frozenset[str] | None = None  # None: any plausible_key() works
     upload_limit: int = UPLOAD_MAX_BYTES  # files of this size or more get 413
     html_413: bool = False  # answer 413 as a proxy's HTML page instead of JSON
     min_cancel_after: float = 5.0  # Replicate refuses Cancel-After below 5 s
@@ -125,6 +137,12 @@ class SimOptions:
     model: str = DEFAULT_MODEL
     delivery_host: str | None = None  # serve outputs under another host name (e.g. "localhost")
     render_workers: int = 2
+    # Throttling per key, as Replicate does it: a token bucket of `create_burst` creates refilled
+    # at `creates_per_minute`; None = no limit (Replicate's 600/min never binds here). A key
+    # over it gets Replicate's 429 body; `low_credit` words it as for a key under $5 of credit.
+    creates_per_minute: float | None = None
+    create_burst: int = 1
+    low_credit: bool = False
 
 
 @dataclass
@@ -181,6 +199,33 @@ class SimState:
         self.outcomes: list[str] = []  # forced outcomes for the next creates, in order
         self.output_while_processing = 0  # next N creates answer with output, status processing
         self.executor = ThreadPoolExecutor(self.options.render_workers, "kling-sim-render")
+        self.buckets: dict[str, tuple[float, float]] = {}  # key marker -> (tokens, at)
+        self.throttled: list[RecordedRequest] = []  # creates answered 429
+
+    def take_create(self, key: str, now: float | None = None) -> float | None:
+        """Spend one of `key`'s creates; None when allowed, else seconds until one is available."""
+        rate = self.options.creates_per_minute
+        if rate is None:
+            return None
+        now = time.time() if now is None else now
+        burst = float(max(1, self.options.create_burst))
+        with self.lock:
+            tokens, at = self.buckets.get(key, (burst, now))
+            tokens = min(burst, tokens + (now - at) * rate / 60.0)
+            if tokens >= 1.0:
+                self.buckets[key] = (tokens - 1.0, now)
+                return None
+            self.buckets[key] = (tokens, now)
+            return (1.0 - tokens) * 60.0 / rate
+
+    def throttle_detail(self, wait: float) -> str:
+        """Replicate's 429 detail text [issue #11], with its "~Ns" rounded up."""
+        secs = max(1, math.ceil(wait))
+        if self.options.low_credit:
+            return (f"Your rate limit is reduced to {self.options.creates_per_minute:g} requests "
+                    f"per minute with a burst of {self.options.create_burst} requests while you "
+                    f"have less than $5.0 in credit. Your rate limit resets in ~{secs}s.")
+        return f"Request was throttled. Your rate limit resets in ~{secs}s."
 
     # -- fault injection -------------------------------------------------------------------
     def add_fault(self, path: str, status: int | None = None, **kwargs: Any) -> Fault:
@@ -269,7 +314,9 @@ class SimState:
                 else:
                     pred.output = self.output_value(pred)
                     pred.logs += "Video ready\n"
-                    self._end(pred, "succeeded", now)
+                    # It ended when its model time was up, not when someone looked: an honest
+                    # metrics.predict_time, as Replicate reports it.
+                    self._end(pred, "succeeded", min(now, pred.started + opts.model_seconds))
 
     def _grow_logs(self, pred: SimPrediction, frac: float) -> None:
         step = int(frac * 100) // 20 * 20

@@ -49,7 +49,9 @@ def build_api(studio: Any, *, concurrency: int) -> None:
                               end_image: str | None = None, duration: int = 5, mode: str = "pro",
                               auto_fix: bool = True,
                               request: gr.Request = None) -> tuple[str, dict[str, Any]]:  # type: ignore[assignment]
-        """Start frame (and optional end frame) to video. No aspect_ratio: the frame sets it."""
+        """Start frame (and optional end frame) to video. No aspect_ratio: the frame sets it.
+
+        duration: 5 or 10 with a start frame alone, 3-10 with an end frame."""
         return await _run(JobSpec(tab=Tab.FRAMES, prompt=prompt, start_image=path_of(start_image),
                                   end_image=path_of(end_image), duration=int(duration),
                                   quality=mode, auto_fix=auto_fix), request)
@@ -59,7 +61,7 @@ def build_api(studio: Any, *, concurrency: int) -> None:
                                   start_image: str | None = None, aspect_ratio: str = "16:9",
                                   duration: int = 5, mode: str = "pro", auto_fix: bool = True,
                                   request: gr.Request = None) -> tuple[str, dict[str, Any]]:  # type: ignore[assignment]
-        """1-7 reference images (+ optional start frame) to video."""
+        """1-7 reference images (+ optional start frame) to video; duration 3-10."""
         return await _run(JobSpec(tab=Tab.REFERENCES, prompt=prompt,
                                   reference_images=paths_of(reference_images),
                                   start_image=path_of(start_image), aspect_ratio=aspect_ratio,

@@ -26,6 +26,7 @@ import gradio as gr
 from ..config import Secret
 from ..errors import KlingError
 from ..models import Problem, Progress
+from ..rules import PROMPT_MAX_CHARS
 from ..service import JobResult, Preflight, UploadCheck
 
 log = logging.getLogger("kling_ui.ui")
@@ -292,8 +293,17 @@ def tokens_html(tokens: Iterable[tuple[str, str]]) -> str:
             f'</span> {chips}</div>')
 
 
+def prompt_counter(pre: Preflight) -> str:
+    """ "2430 characters typed · 4050 as sent (limit 2500)": the limit counts what is sent."""
+    over = " kling-err" if pre.chars_sent > PROMPT_MAX_CHARS else ""
+    return (f'<p class="kling-note kling-counter{over}">{pre.chars_typed} characters typed · '
+            f"{pre.chars_sent} as sent (limit {PROMPT_MAX_CHARS})</p>")
+
+
 def preflight_html(pre: Preflight, original_prompt: str) -> str:
     parts = ['<div class="kling-checks">']
+    if original_prompt:
+        parts.append(prompt_counter(pre))
     if pre.ok:
         parts.append('<p class="kling-ok">✓ Ready to run.</p>')
     parts.append(problems_html(pre.problems))

@@ -19,6 +19,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 
 from ..config import Secret, Settings
+from ..errors import AuthError, KlingConnectionError, KlingTimeoutError, ServerError
 from ..models import Tab
 from ..resumer import resume_with_key
 from .api import build_api
@@ -104,8 +105,20 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
             value = (value or "").strip()
             if not value:
                 return "", "Paste a key first.", _banner(studio, s.key)
-            s.key = Secret(value)
-            note = "Your own key is in use for this session."
+            key = Secret(value)
+            # Checked at once (GET /v1/account), so a bad key is refused now, not at Run.
+            try:
+                username = await studio.check_key(key)
+            except AuthError:
+                return ("", "✗ Replicate refused this key (401), so it is not used. Copy it again "
+                        "from replicate.com/account/api-tokens.", _banner(studio, s.key))
+            except (KlingTimeoutError, KlingConnectionError, ServerError):
+                s.key = key
+                return ("", "Your key is in use; Replicate could not be reached to check it just "
+                        "now, so it will be checked when you run.", _banner(studio, s.key))
+            s.key = key
+            name = "".join(c for c in username if c.isalnum() or c in "-_.")
+            note = f"Using your key (@{name})." if name else "Using your key."
             resumed = await resume_with_key(studio, s.owner, s.key)
             if resumed:
                 note += (f" It fetches {len(resumed)} run{'s' if len(resumed) != 1 else ''} "

@@ -12,7 +12,7 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from ..errors import InputError, KlingError, PredictionError
 from ..jobs import JobSpec, UploadCheck, result_from_run
 from ..models import ASPECT_RATIOS, QUALITY_MODES, Progress, Tab
 from ..prompt import image_token, token_numbers
-from ..rules import VIDEO_MAX_SECONDS, allowed_durations
+from ..rules import DEFAULT_DURATION, VIDEO_MAX_SECONDS, allowed_durations, keep_duration
 from .common import (
     Session,
     card_html,
@@ -114,7 +114,8 @@ def spec_from(tab: Tab, values: dict[str, Any]) -> JobSpec:
         reference_images=paths_of(values.get("reference_images")),
         reference_video=path_of(values.get("reference_video")),
         aspect_ratio=str(values.get("aspect_ratio") or "16:9"),
-        duration=int(duration) if duration not in (None, "") else (durations[0] if durations else 5),
+        duration=int(duration) if duration not in (None, "") else (
+            DEFAULT_DURATION if DEFAULT_DURATION in durations or not durations else durations[0]),
         quality=str(values.get("mode") or "pro"),
         keep_original_sound=bool(values.get("keep_original_sound", True)),
         auto_fix=True,
@@ -199,7 +200,7 @@ def build_tab(tab: Tab, presets: list[dict[str, Any]]) -> TabUI:
                     file_types=["image"], height=120, elem_id=f"{key}-refs")
                 _card_with_fix(ui, "reference_images")
             c["prompt"] = gr.Textbox(
-                label="Prompt", lines=3, max_lines=10, max_length=2600,
+                label="Prompt", lines=3, max_lines=10,
                 placeholder="Describe the video. Click a token chip to refer to an upload.",
                 elem_id=f"prompt-{key}", elem_classes=["kling-prompt"])
             ui.chips = gr.HTML(tokens_html([]), js_on_load=None, elem_classes=["kling-chips-html"])
@@ -234,7 +235,7 @@ def build_tab(tab: Tab, presets: list[dict[str, Any]]) -> TabUI:
             with gr.Row(elem_classes=["kling-run-row"]):
                 ui.run = gr.Button("Run", variant="primary", elem_id=f"{key}-run", min_width=100)
                 ui.cancel = gr.Button("Cancel the run", variant="stop", elem_id=f"{key}-cancel",
-                                      min_width=90, scale=0, interactive=False)
+                                      min_width=150, scale=0, interactive=False)
             ui.cost = gr.Markdown("", elem_classes=["kling-cost"], elem_id=f"{key}-cost")
             ui.progress = gr.HTML("", js_on_load=None, elem_id=f"{key}-progress")
     ui.compare = gr.HTML(EMPTY, js_on_load=None, elem_id=f"{key}-compare")
@@ -294,6 +295,8 @@ class TabHandlers:
             outs += [ui.controls["_trim_row"], ui.controls["video_start"]]
         if "aspect_ratio" in ui.controls and "start_image" in ui.controls:
             outs.append(ui.controls["aspect_ratio"])
+        if "end_image" in ui.controls and "duration" in ui.controls:
+            outs.append(ui.controls["duration"])
         return outs
 
     async def refresh(self, *values: Any) -> list[Any]:
@@ -301,6 +304,10 @@ class TabHandlers:
         ui = self.ui
         v = dict(zip(self.input_names(), values, strict=False))
         spec = spec_from(ui.tab, v)
+        # Frames: an end frame allows 3-10 s, a start frame alone 5 or 10 (rules.allowed_durations)
+        durations = allowed_durations(ui.tab, end_frame=spec.end_image is not None)
+        chosen, kept = spec.duration, keep_duration(spec.duration, durations)
+        spec = replace(spec, duration=kept)
         numbers = token_numbers(spec.start_image is not None, spec.end_image is not None,
                                 len(spec.reference_images))
         cards: dict[str, str] = {}
@@ -349,6 +356,10 @@ class TabHandlers:
         out += player + trim
         if "aspect_ratio" in ui.controls and "start_image" in ui.controls:
             out.append(gr.Radio(visible=spec.start_image is None))
+        if "end_image" in ui.controls and "duration" in ui.controls:
+            # Set the value only when it had to change, so the update does not fire another change.
+            out.append(gr.Radio(choices=list(durations)) if kept == chosen
+                       else gr.Radio(choices=list(durations), value=kept))
         return out
 
     async def preview(self, *values: Any) -> Any:
