@@ -1,7 +1,8 @@
-"""Regenerate docs/screenshots/*.png: each tab after a run (its first preset), plus a phone view.
+"""Regenerate docs/screenshots/*.png: each tab after a run (its first preset), the Library with
+a run open, plus a phone view of the Library.
 
-    python app.py &                      # the simulator is enough: KLING_SIM_SECONDS=2 is quick
-    python docs/screenshots.py [--url http://127.0.0.1:7860/]
+    .venv/bin/python app.py &            # the simulator is enough: KLING_SIM_SECONDS=2 is quick
+    .venv/bin/python docs/screenshots.py [--url http://127.0.0.1:7860/]
 
 Uses Debian's Chromium (/usr/bin/chromium) through Playwright, headless.
 """
@@ -50,16 +51,22 @@ def main() -> None:
             page.wait_for_timeout(2500)  # let both videos finish seeking and paint
             page.screenshot(path=str(OUT / f"{key}.png"), full_page=True)
             print("wrote", OUT / f"{key}.png")
-        page.get_by_role("tab", name="History").click()
-        page.wait_for_timeout(800)
-        page.screenshot(path=str(OUT / "history.png"), full_page=True)
-        phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True,
-                                 device_scale_factor=2)
+        page.get_by_role("tab", name="Library").click()
+        gallery = page.locator("#kling-library-gallery")
+        expect(gallery).to_contain_text("Done")
+        gallery.get_by_role("button").first.click()
+        expect(page.locator("#kling-library-detail video.kc-b")).to_be_attached()
+        page.wait_for_timeout(2500)
+        page.screenshot(path=str(OUT / "library.png"), full_page=True)
+        print("wrote", OUT / "library.png")
+        # The phone: the same browser storage, so the same library, in a new tab.
+        phone = page.context.browser.new_context(  # type: ignore[union-attr]
+            viewport={"width": 390, "height": 844}, is_mobile=True, device_scale_factor=2,
+            storage_state=page.context.storage_state()).new_page()
         phone.goto(args.url)
-        phone.get_by_role("tab", name="Edit video", exact=True).click()
-        phone.locator("#tab-edit .kling-preset").first.click()
-        expect(phone.locator("#tab-edit .kling-ok", has_text="Ready to run")).to_be_visible()
-        phone.wait_for_timeout(800)
+        phone.get_by_role("tab", name="Library").click()
+        expect(phone.locator("#kling-library-gallery")).to_contain_text("Done")
+        phone.wait_for_timeout(1500)
         phone.screenshot(path=str(OUT / "phone.png"), full_page=False)
         print("wrote", OUT / "phone.png")
         browser.close()

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import shutil
 import tempfile
 import threading
 import time
@@ -773,6 +774,46 @@ class Studio:
             return None  # stopped before the body existed: nothing can have been created
         cause = KlingError("The Studio stopped while starting this run.")
         return await client._find_created(run.request, token, since=run.created_at, cause=cause)
+
+    async def keep_derived(self, parent_id: str, path: str, *, original: str | None,
+                           original_label: str, what: str, note: str) -> JobResult:
+        """Keep a file made from a run (a splice back, later a sequence) as a library run of its
+        own: its own folder, poster and settings tag, the run it came from as its parent, no
+        prediction and no cost. Returns it as the result panel shows it."""
+        parent = self.library.get(parent_id)
+        if parent is None:
+            raise InputError("The run this was made from is no longer in the library.")
+        run_id = new_run_id()
+        folder = self.library.run_dir(run_id)
+        output = folder / "output.mp4"
+        await asyncio.to_thread(shutil.copyfile, path, output)
+        info = await self._probe(str(output), "video")
+        assert isinstance(info, VideoInfo)
+        poster = await asyncio.to_thread(preview.make_poster, info, str(folder),
+                                         at=info.duration / 2, dest=str(folder / "poster.jpg"))
+        kept_original = None
+        if original and os.path.isfile(original):
+            kept_original = str(folder / ("original" + Path(original).suffix.lower()))
+            await asyncio.to_thread(shutil.copyfile, original, kept_original)
+        settings = {**parent.settings, "derived": what}
+        run = self.library.create(Run(
+            id=run_id, owner=parent.owner, tab=parent.tab, status=lib.SUCCEEDED,
+            created_at=time.time(), prompt=f"{note} — {parent.prompt}",
+            prompt_sent=parent.prompt_sent, settings=settings, inputs=dict(parent.inputs),
+            backend=parent.backend, key_kind=parent.key_kind, estimated_cost=0.0,
+            output=str(output), poster=poster, original=kept_original,
+            original_label=original_label, output_facts=_facts(info),
+            original_facts=parent.original_facts if kept_original is None else _facts(
+                await self._probe(kept_original, "video")),
+            parent_id=parent.id, log_line=note))
+        with contextlib.suppress(KlingError):
+            await asyncio.to_thread(tags.write_settings_tag, output, {
+                "run_id": run.id, "tab": run.tab, "prompt": parent.prompt,
+                "settings": parent.settings, "derived": what, "parent_id": parent.id})
+        self.library.update(run.id, status=lib.SUCCEEDED)
+        done = self.library.get(run.id)
+        assert done is not None
+        return result_from_run(done)
 
     async def spec_from_video(self, path: str) -> tuple[JobSpec, str | None]:
         """The settings a Studio video carries in its comment tag, and the run it came from.

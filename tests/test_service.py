@@ -322,3 +322,26 @@ async def test_a_studio_video_carries_its_settings_back(studio, media):
     assert run_id == result.run_id
     with pytest.raises(InputError, match="carries no Studio settings"):
         await studio.spec_from_video(media["clip"])
+
+
+async def test_a_half_written_output_is_downloaded_again_after_a_restart(studio, sim, tmp_path):
+    """Killed mid-download: the row says 'downloading', only a .part file is on disk. The
+    restarted Studio polls the same prediction and downloads the output again, whole."""
+    from kling_ui.resumer import resume_unfinished
+
+    _, state = sim
+    result = await studio.run(JobSpec(Tab.TEXT, "A kite over the dunes"), visitor_token=None,
+                              visitor_id="v")
+    output = Path(result.output_path)
+    whole = output.stat().st_size
+    output.unlink()
+    output.with_name("output.mp4.part").write_bytes(b"\0" * 1000)  # what the kill left
+    studio.library.update(result.run_id, status="downloading", output=None,
+                          worker="gone-host:1", lease_until=0.0)
+    again = Studio(studio.settings, data_dir=str(studio.data_dir))
+    assert resume_unfinished(again) == [result.run_id]
+    redone = await again.runner.get(result.run_id).wait()
+    assert Path(redone.output_path).stat().st_size >= whole * 0.9  # the settings tag may differ
+    assert not output.with_name("output.mp4.part").exists()
+    assert again.library.get(result.run_id).status == "succeeded" and len(state.creates()) == 1
+    await again.aclose()

@@ -40,7 +40,8 @@ def shot(page: Page, locator_css: str, name: str) -> None:
         page.locator(locator_css).screenshot(path=str(Path(folder) / name))
 
 
-def test_edit_a_window_then_splice_back_and_export(page: Page, tmp_path: Path) -> None:
+def test_edit_a_window_then_splice_back_and_export(page: Page, app: LaunchedApp,  # noqa: F811
+                                                    tmp_path: Path) -> None:
     clip = pan_clip(tmp_path / "long.mp4", which="a", seconds=20, size=(1280, 720), fps=30)
     open_tab(page, "edit", "Edit video")
     upload(page, "edit-video", clip)
@@ -76,6 +77,12 @@ def test_edit_a_window_then_splice_back_and_export(page: Page, tmp_path: Path) -
         page.wait_for_function("el => el.readyState >= 2 && Math.abs(el.duration - 20) < 0.2",
                                arg=compare.locator(side).element_handle(), timeout=20_000)
     shot(page, "#edit-compare", "spliced-compare.png")
+    # ...and the spliced clip is a library run of its own, with the edit as its parent.
+    runs = app.studio.library.runs(owner=None)
+    spliced = [r for r in runs if r.parent_id and r.prompt.startswith("Spliced back at 6.0-11.0 s")]
+    assert len(spliced) == 1 and spliced[0].status == "succeeded"
+    assert spliced[0].output_facts["duration"] == pytest.approx(20.0, abs=0.2)
+    assert any(r.id == spliced[0].parent_id and r.tab == "edit" for r in runs)
 
     # Export side by side: it downloads, and the file plays (in the browser and in ffmpeg).
     page.locator("#edit-export").click()

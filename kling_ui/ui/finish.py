@@ -138,7 +138,15 @@ def wire_finish(fin: FinishUI | None, studio: Any, run_event: Any, *, compare: A
         out = await finisher.splice_back(full, result.output_path, start=start, length=length,
                                          audio=audio, out_dir=where(request))
         shown = replace(result, output_path=out, original_path=full,
-                        original_label="Original (full clip)")
+                        original_label="Original (full clip)", poster_path=None)
+        if result.run_id:
+            # A run of its own in the library, with the edit it came from as its parent.
+            kept = await studio.keep_derived(
+                result.run_id, out, original=full, original_label="Original (full clip)",
+                what="splice",
+                note=f"Spliced back at {start:.1f}-{start + length:.1f} s")
+            shown = replace(kept, original_label="Original (full clip)")
+            out = kept.output_path
         # The compare view names its B side "Kling O1 output"; here B is the spliced clip.
         html = compare_html(shown).replace(
             "B · Kling O1 output", f"B · Spliced: the edit at {start:.1f}-{start + length:.1f} s")
