@@ -49,6 +49,12 @@ def main() -> None:
             page.evaluate("document.querySelectorAll('video.kc-media').forEach(v => {"
                           "v.pause(); v.currentTime = Math.min(1.5, (v.duration || 2) / 2); })")
             page.wait_for_timeout(2500)  # let both videos finish seeking and paint
+            plot = page.locator(f"#{key}-motion-plot img")
+            if plot.count():  # Gradio loads this image lazily: bring it into view first
+                plot.scroll_into_view_if_needed()
+                page.wait_for_function("el => el.complete && el.naturalWidth > 0",
+                                       arg=plot.element_handle())
+                page.evaluate("window.scrollTo(0, 0)")
             page.screenshot(path=str(OUT / f"{key}.png"), full_page=True)
             print("wrote", OUT / f"{key}.png")
         page.get_by_role("tab", name="Library").click()
@@ -66,6 +72,7 @@ def main() -> None:
         phone.goto(args.url)
         phone.get_by_role("tab", name="Library").click()
         expect(phone.locator("#kling-library-gallery")).to_contain_text("Done")
+        phone.locator("#kling-library-totals").scroll_into_view_if_needed()
         phone.wait_for_timeout(1500)
         phone.screenshot(path=str(OUT / "phone.png"), full_page=False)
         print("wrote", OUT / "phone.png")

@@ -515,7 +515,7 @@ class TabHandlers:
                 if not isinstance(exc, KlingError):
                     raise exc  # a bug: `guarded` logs it (and re-raises it under tests)
                 return
-            message = f"Done in {elapsed:.0f} s"
+            message = "Done"
         else:
             run = self.studio.library.get(run_id)
             if run is None:
@@ -526,8 +526,9 @@ class TabHandlers:
                 return
             result = result_from_run(run)
             message = "Done"
+            elapsed = max(0.0, (run.finished_at or run.updated_at) - run.created_at)
         done = Progress(stage="done", status=result.status, prediction_id=result.prediction_id)
-        yield [progress_html(done, 0.0, state="done", message=message),
+        yield [progress_html(done, elapsed, state="done", message=message),
                compare_html(result), facts_html(result),
                gr.File(value=result.output_path, visible=True),
                gr.JSON(value=result.summary(), visible=True),
