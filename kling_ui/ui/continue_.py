@@ -62,16 +62,16 @@ class SequenceUI:
 def build_continue(key: str, *, visible: bool = False) -> ContinueUI:
     """The row of buttons under a result (hidden until there is one, for a tab)."""
     with gr.Row(visible=visible, elem_id=f"{key}-continue", elem_classes=["kling-continue"],
-                equal_height=True) as row:
-        next_shot = gr.Button("Next shot", size="sm", min_width=100, elem_id=f"{key}-next-shot")
-        edit = gr.Button("Edit this", size="sm", min_width=100, elem_id=f"{key}-edit-this")
+                equal_height=False) as row:
+        next_shot = gr.Button("Next shot", min_width=100, elem_id=f"{key}-next-shot")
+        edit = gr.Button("Edit this", min_width=100, elem_id=f"{key}-edit-this")
         at = gr.Number(value=None, label="Frame at (s)", info="starts on the last frame",
                        min_width=130, elem_id=f"{key}-frame-at")
-        back = gr.Button("◀ 1 frame", size="sm", min_width=90, elem_id=f"{key}-frame-back")
-        forward = gr.Button("1 frame ▶", size="sm", min_width=90, elem_id=f"{key}-frame-next")
+        back = gr.Button("◀ 1 frame", min_width=90, elem_id=f"{key}-frame-back")
+        forward = gr.Button("1 frame ▶", min_width=90, elem_id=f"{key}-frame-next")
         target = gr.Radio(FRAME_TARGETS, value=Tab.FRAMES.value, label="Use the frame as",
                           min_width=220, elem_id=f"{key}-frame-target")
-        frame = gr.Button("Use this frame", size="sm", min_width=120, elem_id=f"{key}-use-frame")
+        frame = gr.Button("Use this frame", min_width=120, elem_id=f"{key}-use-frame")
     return ContinueUI(row, next_shot, edit, at, back, forward, target, frame)
 
 
