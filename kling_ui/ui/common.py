@@ -104,13 +104,15 @@ class Session:
 
     `key` is the visitor's own Replicate key (this session only); `owner` whose library this page
     shows (the hash of the browser's library key, set on load); `watching` the run each tab
-    shows, so Cancel reaches it even after a reload reattached the page to it.
+    shows, so Cancel reaches it even after a reload reattached the page to it; `parents` the run
+    the next run of a tab continues (set by "Next shot" and the like, used once; issue #14).
     """
 
     def __init__(self) -> None:
         self.key: Secret | None = None
         self.owner: str = ANONYMOUS
         self.watching: dict[str, str] = {}
+        self.parents: dict[str, str] = {}
         self.cancels: dict[str, asyncio.Event] = {}
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Session:

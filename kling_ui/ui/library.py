@@ -30,6 +30,7 @@ from .common import (
     session_owner_filter,
 )
 from .compare import compare_html
+from .continue_ import ContinueUI, SequenceUI, build_continue, build_joiner, build_sequence
 from .tabs import ASSETS, TabHandlers, spec_values
 
 SHOWN = 60  # runs in the grid at once (newest first); the filters find older ones
@@ -62,6 +63,8 @@ class LibraryUI:
     drop: Any
     timer: Any
     flying: Any
+    more: ContinueUI | None = None  # next shot, edit this, use a frame (issue #14)
+    sequence: SequenceUI | None = None  # the story line and the sequence joiner (issue #14)
 
 
 def build_library() -> LibraryUI:
@@ -82,6 +85,8 @@ def build_library() -> LibraryUI:
         heading = gr.HTML("", js_on_load=None)
         compare = gr.HTML("", js_on_load=None, elem_id="kling-library-compare")
         facts = gr.HTML("", js_on_load=None)
+        sequence = build_sequence()
+        more = build_continue("library", visible=True)
         with gr.Row(elem_classes=["kling-library-actions"]):
             restore = gr.Button("Restore into its tab", variant="primary", min_width=150)
             download = gr.DownloadButton("Download video", min_width=140,
@@ -92,6 +97,7 @@ def build_library() -> LibraryUI:
                                        visible=False, min_width=160)
         export_file = gr.File(label="Export (video, inputs, settings.json)", visible=False,
                               interactive=False)
+    build_joiner(sequence)
     with gr.Accordion("Restore from a video file", open=False):
         gr.Markdown("Every video the Studio saves carries its settings inside it. Drop one here "
                     "to restore them into their tab.", elem_classes=["kling-note"])
@@ -100,7 +106,7 @@ def build_library() -> LibraryUI:
     timer = gr.Timer(2.0)
     return LibraryUI(totals, mode, status, search, gallery, ids, selected, detail, heading,
                      compare, facts, restore, download, export, export_file, delete,
-                     confirm_delete, drop, timer, flying)
+                     confirm_delete, drop, timer, flying, more, sequence)
 
 
 def _when(ts: float) -> str:
@@ -186,7 +192,11 @@ class LibraryHandlers:
         index = int(evt.index or 0) if not isinstance(evt.index, list) else int(evt.index[0])
         if not 0 <= index < len(ids):
             return [gr.skip()] * 7
-        run = self._own(session, ids[index])
+        return self.show(session, ids[index])
+
+    def show(self, session: Session, run_id: str) -> list[Any]:
+        """The detail panel for one run (`detail_outputs` order)."""
+        run = self._own(session, run_id)
         result = result_from_run(run)
         cost = (f"${run.estimated_cost:.2f} estimated"
                 + (" (simulated: nothing billed)" if run.backend == "simulator" else ""))
@@ -255,8 +265,7 @@ def wire_library(ui: LibraryUI, handlers: LibraryHandlers, session: Any, *,
     ui.timer.tick(guarded(handlers.tick), inputs=[session, *filters, ui.flying], outputs=listing,
                   **private)
     ui.gallery.select(guarded(handlers.select), inputs=[session, ui.ids],
-                      outputs=[ui.selected, ui.detail, ui.heading, ui.compare, ui.facts,
-                               ui.download, ui.restore], **private)
+                      outputs=detail_outputs(ui), **private)
     ui.restore.click(guarded(handlers.restore), inputs=[session, ui.selected],
                      outputs=restore_outputs, **private)
     ui.export.click(guarded(handlers.export), inputs=[session, ui.selected],
@@ -267,6 +276,10 @@ def wire_library(ui: LibraryUI, handlers: LibraryHandlers, session: Any, *,
                             **private)
     ui.drop.upload(guarded(handlers.drop), inputs=[session, ui.drop], outputs=restore_outputs,
                    api_visibility="private", preprocess=False)
+
+
+def detail_outputs(ui: LibraryUI) -> list[Any]:
+    return [ui.selected, ui.detail, ui.heading, ui.compare, ui.facts, ui.download, ui.restore]
 
 
 def listing_outputs(ui: LibraryUI) -> list[Any]:

@@ -26,9 +26,11 @@ from .api import build_api
 from .api_finish import build_finish_api
 from .api_sequence import build_sequence_api
 from .common import Session, esc, guarded, new_library_key, owner_of
+from .continue_ import SLOTS, ContinueHandlers, show_after, wire_continue, wire_sequence
 from .library import (
     LibraryHandlers,
     build_library,
+    detail_outputs,
     listing_outputs,
     refresh_after_run,
     wire_library,
@@ -90,10 +92,25 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
         lib_handlers = LibraryHandlers(studio, handlers)
 
         refresh, refresh_inputs = refresh_after_run(lib_handlers, lib_ui)
+        # Keep going from a result (issue #14): each tab's row and the Library's fill these.
+        more = ContinueHandlers(studio)
+        more_outputs = [tabs, *[handlers[t].ui.controls[name] for t, name in SLOTS]]
+        run_events = {}
         for h in handlers.values():
-            wire_tab(h.ui, h, session, concurrency=max(1, settings.concurrency),
-                     on_result=guarded(refresh), result_outputs=listing_outputs(lib_ui),
-                     result_inputs=refresh_inputs)
+            run_events[h.ui.tab] = wire_tab(
+                h.ui, h, session, concurrency=max(1, settings.concurrency),
+                on_result=guarded(refresh), result_outputs=listing_outputs(lib_ui),
+                result_inputs=refresh_inputs)
+            assert h.ui.more is not None  # noqa: S101 - build_tab makes one for every tab
+            wire_continue(h.ui.more, more, session, outputs=more_outputs, key=h.ui.tab.value)
+        assert lib_ui.more is not None and lib_ui.sequence is not None  # noqa: S101
+        wire_continue(lib_ui.more, more, session, outputs=more_outputs, source=lib_ui.selected)
+        joined = wire_sequence(lib_ui.sequence, more, session, ids=lib_ui.ids,
+                               selected=lib_ui.selected, show=lib_handlers.show,
+                               show_outputs=detail_outputs(lib_ui))
+        joined.then(guarded(refresh), inputs=[session, *refresh_inputs],
+                    outputs=listing_outputs(lib_ui), api_visibility="private",
+                    show_progress="hidden")
 
         restore_outputs: list[Any] = [tabs]
         for h in handlers.values():
@@ -160,6 +177,8 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
                                      show_progress="hidden", concurrency_limit=None,
                                      preprocess=False)
             h.after_result(reattached)
+            assert h.ui.more is not None  # noqa: S101
+            show_after(h.ui.more, more, session, h.ui.tab.value, run_events[h.ui.tab], reattached)
     return demo
 
 

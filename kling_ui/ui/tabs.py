@@ -40,6 +40,7 @@ from .common import (
     visitor_id,
 )
 from .compare import EMPTY, compare_html
+from .continue_ import ContinueUI, build_continue
 from .finish import build_finish, run_outputs, wire_finish
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
@@ -91,6 +92,7 @@ class TabUI:
     code_py: Any = None
     code_curl: Any = None
     finish: Any = None  # motion report, splice back, export (issue #13): video-original tabs
+    more: ContinueUI | None = None  # next shot, edit this, use a frame (issue #14)
 
     @property
     def names(self) -> list[str]:
@@ -249,6 +251,7 @@ def build_tab(tab: Tab, presets: list[dict[str, Any]]) -> TabUI:
         with gr.Column(scale=2, min_width=280):
             ui.summary = gr.JSON(label="Summary (as the API returns it)", open=True,
                                  elem_id=f"{key}-summary", max_height=320, visible=False)
+    ui.more = build_continue(key)
     ui.finish = build_finish(tab)
     with gr.Accordion("Copy as code", open=False):
         ui.code_py = gr.Code(language="python", label="Python", interactive=False)
@@ -472,7 +475,8 @@ class TabHandlers:
         v = dict(zip(self.input_names(), values, strict=False))
         spec = spec_from(self.ui.tab, v)
         handle = self.studio.start(spec, visitor_token=session.key,
-                                   visitor_id=visitor_id(request), owner=session.owner)
+                                   visitor_id=visitor_id(request), owner=session.owner,
+                                   parent_id=session.parents.pop(self.ui.tab.value, None))
         session.watching[self.ui.tab.value] = handle.run_id
         yield [progress_html(None, 0.0, message="Checking your inputs"),
                *[gr.skip()] * (len(self.outputs_run()) - 1)]
@@ -594,8 +598,8 @@ def _empty(name: str) -> Any:
 
 def wire_tab(ui: TabUI, handlers: TabHandlers, session: gr.State, *, concurrency: int,
              on_result: Callable[..., Any], result_outputs: list[Any],
-             result_inputs: list[Any] | None = None) -> None:
-    """Connect one tab's events. UI-internal events are private: not part of the API.
+             result_inputs: list[Any] | None = None) -> Any:
+    """Connect one tab's events (returns the run event). UI-internal events are private.
 
     Events reading uploads skip Gradio's preprocessing (`preprocess=False`): gr.Image would open
     the file with Pillow first and fail with a generic error on a bad file; we want the Studio's
@@ -648,3 +652,4 @@ def wire_tab(ui: TabUI, handlers: TabHandlers, session: gr.State, *, concurrency
     # run: not a reload, not a closed tab (issue #10), so there is no `cancels=[run_event]`.
     ui.cancel.click(guarded(handlers.cancel), inputs=[session], outputs=[ui.progress, ui.cancel],
                     api_visibility="private", queue=False, show_progress="hidden")
+    return run_event

@@ -1,0 +1,267 @@
+"""Keep going from a result (issue #14): next shot, edit this, use a frame; sequences; the story.
+
+A result used to be a dead end: to continue, a user downloaded it and uploaded it again. Here a
+small row of buttons under each result (a tab's, and the Library's selected run) hands the
+run's output, or a frame grabbed from it, to another tab, and remembers in `Session.parents`
+the run the next run there continues (`TabHandlers.run` passes it to `Studio.start`).
+
+The Library also gets a sequence joiner (runs picked in order -> `Sequencer.join_clips` -> a
+library run of its own via `Studio.keep_derived`) and a "story" line: the chain of parents of
+the selected run, oldest first. Files handed to a tab live under the Studio's data folder (the
+library's run files, or frames under its `tmp/`), which Gradio is allowed to serve.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from ..errors import InputError
+from ..library import Run
+from ..models import Tab
+from ..sequence import Sequencer
+from .common import Session, esc, guarded, session_owner_filter
+
+NEXT_SHOT_PROMPT = "Based on <<<video_1>>>, generate the next shot."  # Kling's documented use
+EDIT_PROMPT = "<<<video_1>>> "
+FRAME_TARGETS = [("Frames tab: start frame", Tab.FRAMES.value),
+                 ("References tab: reference image", Tab.REFERENCES.value)]
+# What the actions fill, in this order, after the gr.Tabs selector.
+SLOTS = [(Tab.FEATURE, "reference_video"), (Tab.FEATURE, "prompt"),
+         (Tab.EDIT, "reference_video"), (Tab.EDIT, "prompt"),
+         (Tab.FRAMES, "start_image"), (Tab.REFERENCES, "reference_images")]
+STORY_MAX = 20  # parents followed at most (a chain is a tree's path; this guards a loop)
+PICKABLE = 100  # newest succeeded runs offered to the sequence joiner
+
+
+@dataclass
+class ContinueUI:
+    row: Any
+    next_shot: Any
+    edit: Any
+    at: Any
+    back: Any
+    forward: Any
+    target: Any
+    frame: Any
+
+
+@dataclass
+class SequenceUI:
+    story: Any
+    picks: Any
+    crossfade: Any
+    join: Any
+
+
+def build_continue(key: str, *, visible: bool = False) -> ContinueUI:
+    """The row of buttons under a result (hidden until there is one, for a tab)."""
+    with gr.Row(visible=visible, elem_id=f"{key}-continue", elem_classes=["kling-continue"],
+                equal_height=False) as row:
+        next_shot = gr.Button("Next shot", min_width=100, elem_id=f"{key}-next-shot")
+        edit = gr.Button("Edit this", min_width=100, elem_id=f"{key}-edit-this")
+        at = gr.Number(value=None, label="Frame at (s)", info="starts on the last frame",
+                       min_width=130, elem_id=f"{key}-frame-at")
+        back = gr.Button("◀ 1 frame", min_width=90, elem_id=f"{key}-frame-back")
+        forward = gr.Button("1 frame ▶", min_width=90, elem_id=f"{key}-frame-next")
+        target = gr.Radio(FRAME_TARGETS, value=Tab.FRAMES.value, label="Use the frame as",
+                          min_width=220, elem_id=f"{key}-frame-target")
+        frame = gr.Button("Use this frame", min_width=120, elem_id=f"{key}-use-frame")
+    return ContinueUI(row, next_shot, edit, at, back, forward, target, frame)
+
+
+def build_sequence() -> SequenceUI:
+    """The story line (inside the Library's detail panel) is built here; the joiner after it."""
+    story = gr.HTML("", js_on_load=None, elem_id="kling-library-story")
+    return SequenceUI(story, None, None, None)
+
+
+def build_joiner(seq: SequenceUI) -> None:
+    with gr.Accordion("Join runs into a sequence", open=False, elem_id="kling-sequence"):
+        seq.picks = gr.Dropdown([], value=[], multiselect=True, label="Runs, in playing order",
+                                info="Pick finished runs in the order they should play.",
+                                elem_id="kling-sequence-picks")
+        with gr.Row():
+            seq.crossfade = gr.Slider(0, 1, value=0, step=0.1, label="Crossfade (s)",
+                                      info="0: hard cuts", min_width=200)
+            seq.join = gr.Button("Join into a sequence", variant="primary", min_width=160,
+                                 elem_id="kling-sequence-join")
+
+
+def _short(run: Run) -> str:
+    label = Tab(run.tab).label if run.tab in Tab._value2member_map_ else run.tab
+    prompt = run.prompt if len(run.prompt) <= 50 else run.prompt[:47] + "…"
+    return f"{label} · {prompt}"
+
+
+class ContinueHandlers:
+    """Plain handlers over the Studio; `outputs` order: gr.Tabs, then `SLOTS`."""
+
+    def __init__(self, studio: Any) -> None:
+        self.studio = studio
+        self.sequencer = Sequencer(studio.files.tmp)  # frames and joins: swept by age
+
+    def _run(self, session: Session, run_id: str | None) -> Run:
+        """The run, if this visitor may use it and it has an output to continue from."""
+        run = self.studio.library.get(run_id) if run_id else None
+        owner = session_owner_filter(self.studio, session)
+        if run is None or (owner is not None and run.owner != owner):
+            raise InputError("That run is not in your library (it may have been deleted).")
+        if run.status != "succeeded" or not run.output or not Path(run.output).is_file():
+            raise InputError("This run has no video to continue from. Pick a finished run.")
+        return run
+
+    @staticmethod
+    def _fill(session: Session, run: Run, tab: Tab, values: dict[str, Any],
+              what: str) -> list[Any]:
+        session.parents[tab.value] = run.id  # the next run there continues this one
+        gr.Info(f"{what} is in {tab.label}; press Run there.")
+        return [gr.Tabs(selected=tab.value),
+                *[values[name] if t is tab else gr.skip() for t, name in SLOTS]]
+
+    def next_shot(self, session: Session, run_id: str | None) -> list[Any]:
+        run = self._run(session, run_id)
+        return self._fill(session, run, Tab.FEATURE, {
+            "reference_video": run.output, "prompt": NEXT_SHOT_PROMPT}, "The clip")
+
+    def edit_this(self, session: Session, run_id: str | None) -> list[Any]:
+        run = self._run(session, run_id)
+        return self._fill(session, run, Tab.EDIT, {
+            "reference_video": run.output, "prompt": EDIT_PROMPT}, "The clip")
+
+    async def use_frame(self, session: Session, run_id: str | None, at: float | None,
+                        target: str) -> list[Any]:
+        run = self._run(session, run_id)
+        assert run.output  # noqa: S101 - _run refuses a run without one
+        # A negative time counts from the end; no time at all is the last frame.
+        grabbed = await self.sequencer.grab_frame(run.output, -0.0 if at is None else float(at))
+        tab = Tab(target) if target in (Tab.FRAMES.value, Tab.REFERENCES.value) else Tab.FRAMES
+        return self._fill(session, run, tab, {
+            "start_image": grabbed.path, "reference_images": [grabbed.path]},
+            f"Frame {grabbed.index} ({grabbed.time:.2f} s)")
+
+    async def step(self, session: Session, run_id: str | None, at: float | None,
+                   frames: int) -> float:
+        """The time of the frame `frames` away from the one at `at` (empty: the last)."""
+        run = self._run(session, run_id)
+        assert run.output  # noqa: S101 - _run refuses a run without one
+        clock = await self.sequencer.frame_clock(run.output)
+        return clock.step(-0.0 if at is None else float(at), frames)
+
+    async def last_frame(self, session: Session, run_id: str | None) -> Any:
+        """The picker starts on the run's last frame (nothing for a run without a video)."""
+        try:
+            run = self._run(session, run_id)
+        except InputError:
+            return gr.skip()
+        assert run.output  # noqa: S101 - _run refuses a run without one
+        clock = await self.sequencer.frame_clock(run.output)
+        return clock.time_of(clock.last)
+
+    async def shown(self, session: Session, key: str) -> list[Any]:
+        """The tab's row shows only under a finished result, its picker on the last frame."""
+        run = self.studio.library.get(session.watching.get(key, ""))
+        ok = bool(run and run.status == "succeeded" and run.output)
+        at = await self.last_frame(session, run.id) if run is not None and ok else gr.skip()
+        return [gr.Row(visible=ok), at]
+
+    # -- the Library: story and sequences ---------------------------------------------------
+
+    def story(self, session: Session, run_id: str) -> str:
+        chain: list[Run] = []
+        run = self.studio.library.get(run_id) if run_id else None
+        owner = session_owner_filter(self.studio, session)
+        while run is not None and len(chain) < STORY_MAX and run.id not in {r.id for r in chain}:
+            if owner is not None and run.owner != owner:
+                break
+            chain.append(run)
+            run = self.studio.library.get(run.parent_id) if run.parent_id else None
+        if len(chain) < 2:
+            return ""
+        steps = " → ".join(f"<span>{esc(_short(r))}</span>" for r in reversed(chain))
+        return f'<p class="kling-note kling-story"><b>Story:</b> {steps} (this run)</p>'
+
+    def choices(self, session: Session) -> Any:
+        runs = self.studio.library.runs(owner=session_owner_filter(self.studio, session),
+                                        status="succeeded", limit=PICKABLE)
+        return gr.Dropdown(choices=[(f"{_short(r)} · {r.id[:6]}", r.id) for r in runs])
+
+    async def join(self, session: Session, picks: list[str] | None,
+                   crossfade: float | None) -> str:
+        """Join the picked runs; returns the new run's id (the Library then shows it)."""
+        runs = [self._run(session, p) for p in (picks or [])]
+        if len(runs) < 2:
+            raise InputError("Pick at least two finished runs to join, in playing order.")
+        joined = await self.sequencer.join_clips([str(r.output) for r in runs],
+                                                 crossfade=float(crossfade or 0.0))
+        kept = await self.studio.keep_derived(
+            runs[0].id, joined.path, original=None, original_label="", what="sequence",
+            note=f"Sequence of {len(runs)} runs")
+        gr.Info(f"Joined {len(runs)} runs ({joined.duration:.1f} s); it is in your library.")
+        return str(kept.run_id)
+
+
+def wire_continue(ui: ContinueUI, handlers: ContinueHandlers, session: Any, *,
+                  outputs: list[Any], source: Any = None, key: str = "") -> None:
+    """Connect one row. The run is the library's selected one (`source`, a gr.State of its id)
+    or, for a tab's row (`key`), the run that tab shows (`Session.watching`)."""
+    private = {"api_visibility": "private", "show_progress": "hidden"}
+
+    def bind(fn: Callable[..., Any]) -> Callable[..., Any]:
+        if source is not None:
+            return guarded(fn)
+
+        async def from_tab(s: Session, *args: Any) -> Any:
+            out = fn(s, s.watching.get(key, ""), *args)
+            return (await out) if inspect.isawaitable(out) else out
+
+        return guarded(from_tab)
+
+    run_in = [session] + ([source] if source is not None else [])
+    if source is not None:
+        source.change(guarded(handlers.last_frame), inputs=run_in, outputs=[ui.at], **private)
+    ui.next_shot.click(bind(handlers.next_shot), inputs=run_in, outputs=outputs, **private)
+    ui.edit.click(bind(handlers.edit_this), inputs=run_in, outputs=outputs, **private)
+    ui.frame.click(bind(handlers.use_frame), inputs=[*run_in, ui.at, ui.target], outputs=outputs,
+                   api_visibility="private")
+    for btn, frames in ((ui.back, -1), (ui.forward, 1)):
+        ui_step = bind(_stepper(handlers, frames))
+        btn.click(ui_step, inputs=[*run_in, ui.at], outputs=[ui.at], **private)
+
+
+def _stepper(handlers: ContinueHandlers, frames: int) -> Callable[..., Any]:
+    async def step(session: Session, run_id: str | None, at: float | None) -> float:
+        return await handlers.step(session, run_id, at, frames)
+
+    return step
+
+
+def show_after(ui: ContinueUI, handlers: ContinueHandlers, session: Any, key: str,
+               *events: Any) -> None:
+    """After each event (a tab's run, a page reattaching to it) the row follows the result."""
+    async def shown(s: Session) -> list[Any]:
+        return await handlers.shown(s, key)
+
+    for event in events:
+        event.then(guarded(shown), inputs=[session], outputs=[ui.row, ui.at],
+                   api_visibility="private", show_progress="hidden")
+
+
+def wire_sequence(seq: SequenceUI, handlers: ContinueHandlers, session: Any, *, ids: Any,
+                  selected: Any, show: Callable[..., Any], show_outputs: list[Any]) -> Any:
+    """The story follows the selected run; the picker follows the listing; a join shows the
+    new run (`show(session, run_id)` renders the detail panel into `show_outputs`)."""
+    private = {"api_visibility": "private", "show_progress": "hidden"}
+    selected.change(guarded(handlers.story), inputs=[session, selected], outputs=[seq.story],
+                    **private)
+    ids.change(guarded(handlers.choices), inputs=[session], outputs=[seq.picks], **private)
+    joined = seq.join.click(guarded(handlers.join), inputs=[session, seq.picks, seq.crossfade],
+                            outputs=[selected], api_visibility="private",
+                            show_progress="minimal")
+    return joined.success(guarded(show), inputs=[session, selected], outputs=show_outputs,
+                          **private)
