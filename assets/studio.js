@@ -95,12 +95,16 @@
     const want = shown.length ? shown[0].dataset.title + " · " + baseTitle : baseTitle;
     if (document.title !== want) document.title = want;
   }
+  // The title is set straight from the observer: animation frames do not run in a hidden
+  // browser tab, which is exactly when a title saying "✓ Done" is read.
   new MutationObserver(function () {
+    followStatus();
     if (!namePending) {
       namePending = true;
-      requestAnimationFrame(function () { fixUploadNames(); followStatus(); });
+      requestAnimationFrame(fixUploadNames);
     }
-  }).observe(document.body, { childList: true, subtree: true });
+  }).observe(document.body, { childList: true, subtree: true, attributes: true,
+                              attributeFilter: ["data-title", "style", "class"] });
 
   function videos(root) { return root ? Array.from(root.querySelectorAll("video.kc-media")) : []; }
 

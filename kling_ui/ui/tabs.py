@@ -383,9 +383,16 @@ class TabHandlers:
         yield player_html(check, first)
         yield player_html(check, await self.studio.video_preview(path, **window), whole=True)
 
-    @staticmethod
-    def checking() -> list[Any]:
-        """At once, while a new clip is checked: Run waits, and says why beside it."""
+    def checking(self, video: Any) -> list[Any]:
+        """At once, while a new clip is checked: Run waits, and says why beside it.
+
+        Only for a clip whose card is not known yet: when a clip is set by the page itself
+        (Next shot, Edit this, a restore) this instant event can land after the refresh that
+        already checked it, and would leave Run disabled behind "Checking" for good.
+        """
+        path = path_of(video)
+        if not path or (path, "video") in self._checks:
+            return [gr.skip(), gr.skip()]
         return [gr.Button(interactive=False),
                 '<div class="kling-checks"><p class="kling-note" role="status">⏳ Checking the '
                 "video… Run waits until its card is ready.</p></div>"]
@@ -621,7 +628,8 @@ def wire_tab(ui: TabUI, handlers: TabHandlers, session: gr.State, *, concurrency
         preview = guarded(handlers.preview)
         refreshed.then(preview, inputs=inputs, outputs=[ui.player], **private)
         ui.controls["reference_video"].change(
-            handlers.checking, inputs=None, outputs=[ui.run, ui.checks], queue=False,
+            handlers.checking, inputs=[ui.controls["reference_video"]],
+            outputs=[ui.run, ui.checks], queue=False, preprocess=False,
             api_visibility="private", show_progress="hidden",
         ).then(refresh, inputs=inputs, outputs=handlers.outputs_refresh(), **private
                ).then(preview, inputs=inputs, outputs=[ui.player], **private)
