@@ -201,14 +201,7 @@ class Studio:
                 raise AccessError("KLING_BACKEND=replicate but no key is set: set "
                                   "REPLICATE_API_TOKEN, or enter your own key.")
             base, token = self.settings.base_url, token_
-        key = (id(asyncio.get_running_loop()), base)
-        client = self._clients.get(key)
-        if client is None:
-            # httpx clients are bound to the loop they are used in: one per loop and backend.
-            client = ReplicateClient(base, model=self.settings.model, transport=self._transport,
-                                     timeout=self._timeout)
-            self._clients[key] = client
-        return client, token, backend
+        return await self._client_for(base), token, backend
 
     async def check_key(self, token: Secret) -> str:
         """The username of the account a pasted key belongs to (GET /v1/account).
@@ -701,6 +694,8 @@ class Studio:
         return await self._client_for(self.settings.base_url), token, "replicate"
 
     async def _client_for(self, base: str) -> ReplicateClient:
+        """The client for `base` on this event loop (httpx clients are bound to the loop they
+        are used in: one per loop and backend)."""
         key = (id(asyncio.get_running_loop()), base)
         client = self._clients.get(key)
         if client is None:
