@@ -154,11 +154,6 @@ class Run:
     def in_flight(self) -> bool:
         return self.status in IN_FLIGHT
 
-    @property
-    def billed(self) -> bool:
-        """A prediction exists on Replicate, so it bills it (the cost is an estimate)."""
-        return self.prediction_id is not None and self.backend != "simulator"
-
 
 @dataclass(frozen=True)
 class Totals:

@@ -8,7 +8,6 @@ hides a bug. Renderers return HTML strings built with `html.escape` on every use
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import hashlib
@@ -113,7 +112,6 @@ class Session:
         self.owner: str = ANONYMOUS
         self.watching: dict[str, str] = {}
         self.parents: dict[str, str] = {}
-        self.cancels: dict[str, asyncio.Event] = {}
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Session:
         # Gradio deep-copies a State's initial value for each new session: start empty (a Secret
