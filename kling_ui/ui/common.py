@@ -304,8 +304,15 @@ def preflight_html(pre: Preflight, original_prompt: str) -> str:
     parts = ['<div class="kling-checks">']
     if original_prompt:
         parts.append(prompt_counter(pre))
+    stops = [p for p in pre.errors if not p.fixable]
     if pre.ok:
         parts.append('<p class="kling-ok">✓ Ready to run.</p>')
+    elif stops:
+        n = len(stops)
+        parts.append('<p class="kling-err kling-why" role="status">✗ Run is off until '
+                     + ("this is fixed" if n == 1 else f"these {n} are fixed") + ":</p>")
+    else:
+        parts.append('<p class="kling-ok">✓ Ready: Run fixes what is marked below first.</p>')
     parts.append(problems_html(pre.problems))
     if pre.prompt.strip() != (original_prompt or "").strip() and original_prompt.strip():
         parts.append('<p class="kling-note">Will be sent as: <code>'

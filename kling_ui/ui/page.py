@@ -170,6 +170,11 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
                     outputs=listing_outputs(lib_ui), api_visibility="private",
                     show_progress="hidden")
         for h in handlers.values():
+            # Checks and cost on load (issue #12): Run starts disabled and says why (an empty
+            # prompt) instead of waiting for the first change.
+            loaded.then(guarded(h.refresh), inputs=h.input_components(),
+                        outputs=h.outputs_refresh(), api_visibility="private",
+                        show_progress="hidden", concurrency_limit=None, preprocess=False)
             # Each tab shows its latest run again, and follows it while it runs. Not in the run
             # pool: watching costs nothing, and the run it watches already holds its place.
             reattached = loaded.then(guarded(h.reattach), inputs=[session],
