@@ -32,9 +32,9 @@ from mcp.client.streamable_http import streamablehttp_client
 from mcp.types import CallToolResult
 from PIL import Image
 
-from kling_ui.config import load_settings
+from kling_ui.config import Secret, Settings, load_settings
 from kling_ui.simulator import key_marker
-from kling_ui.ui.page import MCP_PATH
+from kling_ui.ui.page import MCP_PATH, mcp_enabled
 from tests.sim_fixtures import running_simulator
 from tests.ui_fixtures import LaunchedApp, launched_app, make_image, make_video
 
@@ -276,6 +276,7 @@ def test_kling_mcp_0_serves_no_mcp_endpoint() -> None:
     assert load_settings({"KLING_MCP": "0"}).mcp is False
     with pytest.raises(ValueError, match="KLING_MCP must be 1 or 0"):
         load_settings({"KLING_MCP": "maybe"})
+    assert mcp_enabled(Settings(app_password=Secret("pw"))) is False  # MCP cannot log in
     with launched_app(mcp=False) as app:
         init = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
                 "params": {"protocolVersion": "2025-06-18", "capabilities": {},

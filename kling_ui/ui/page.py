@@ -215,8 +215,15 @@ def _read(name: str) -> str:
 
 
 def mcp_enabled(settings: Settings) -> bool:
-    """KLING_MCP (on by default), when the `mcp` package (`gradio[mcp]`) is installed."""
+    """KLING_MCP (on by default), when the `mcp` package (`gradio[mcp]`) is installed.
+
+    Off behind APP_PASSWORD: Gradio's MCP server calls the app through its own client, which
+    cannot log in, so every tool call would fail ("credentials were not provided").
+    """
     if not settings.mcp:
+        return False
+    if settings.app_password:
+        log.info("MCP server off: APP_PASSWORD is set, and MCP clients cannot log in.")
         return False
     if importlib.util.find_spec("mcp") is None:
         log.warning("MCP server off: the mcp package is missing (pip install -r requirements.txt "
