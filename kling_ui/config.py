@@ -92,6 +92,7 @@ class Settings:
     keep_days: float = 30.0  # KLING_KEEP_DAYS: finished runs are kept this long; 0 = forever
     max_gb: float = 0.0  # KLING_MAX_GB: cap on the runs' files; oldest runs go first; 0 = no cap
     library_scope: str = "visitor"  # KLING_LIBRARY_SCOPE: visitor (own runs) | all (single user)
+    mcp: bool = True  # KLING_MCP: serve the named endpoints as MCP tools at /gradio_api/mcp/
 
     @property
     def uses_simulator(self) -> bool:
@@ -114,6 +115,17 @@ def default_data_dir(env: Mapping[str, str] | None = None) -> str:
         mac = os.path.join(home, "Library", "Application Support")
         base = mac if os.uname().sysname == "Darwin" else os.path.join(home, ".local", "share")
     return os.path.join(base, APP_DIR_NAME)
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be 1 or 0 (on or off), got {raw!r}")
 
 
 def _scope(env: Mapping[str, str], host: str, password: Secret | None) -> str:
@@ -160,4 +172,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         keep_days=_float(env, "KLING_KEEP_DAYS", 30.0),
         max_gb=_float(env, "KLING_MAX_GB", 0.0),
         library_scope=_scope(env, host, password),
+        mcp=_flag(env, "KLING_MCP", True),
     )

@@ -11,6 +11,8 @@ hosting settings (max file size, SSR off, no run history: nothing keyed may be r
 
 from __future__ import annotations
 
+import importlib.util
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +37,15 @@ from .library import (
     refresh_after_run,
     wire_library,
 )
+from .mcp_server import install as install_mcp_server
 from .tabs import ASSETS, TabHandlers, build_tab, load_presets, wire_tab
 
 MAX_FILE_SIZE = "200mb"  # Kling accepts videos up to 200 MB (kling-o1.md)
 LIBRARY_STORAGE_KEY = "kling-o1-studio-library"
 TITLE = "Kling O1 Studio"
+MCP_PATH = "/gradio_api/mcp/"  # where Gradio serves the MCP server (streamable HTTP)
+
+log = logging.getLogger("kling_ui.ui")
 
 
 def _banner(studio: Any, key: Secret | None) -> str:
@@ -213,6 +219,25 @@ def _read(name: str) -> str:
     return (ASSETS / name).read_text(encoding="utf-8")
 
 
+def mcp_enabled(settings: Settings) -> bool:
+    """KLING_MCP (on by default), when the `mcp` package (`gradio[mcp]`) is installed.
+
+    Off behind APP_PASSWORD: Gradio's MCP server calls the app through its own client, which
+    cannot log in, so every tool call would fail ("credentials were not provided").
+    """
+    if not settings.mcp:
+        return False
+    if settings.app_password:
+        log.info("MCP server off: APP_PASSWORD is set, and MCP clients cannot log in.")
+        return False
+    if importlib.util.find_spec("mcp") is None:
+        log.warning("MCP server off: the mcp package is missing (pip install -r requirements.txt "
+                    "installs gradio[mcp]); set KLING_MCP=0 to silence this.")
+        return False
+    install_mcp_server()  # Gradio's server, with list-of-files parameters that work
+    return True
+
+
 def launch_options(settings: Settings, studio: Any) -> dict[str, Any]:
     """Keyword arguments for `Blocks.launch()` (Gradio 6: theme, css and js live here)."""
     allowed = [str(ASSETS)]
@@ -238,6 +263,9 @@ def launch_options(settings: Settings, studio: Any) -> dict[str, Any]:
         "js": "() => {\n" + _read("studio.js") + "\n}",
         "footer_links": ["api", "gradio"],
         "show_error": True,
+        # The named endpoints (api.py, api_finish.py, api_sequence.py) as MCP tools (issue #15);
+        # the UI's private events are not tools. KLING_MCP=0 serves no MCP endpoint at all.
+        "mcp_server": mcp_enabled(settings),
         # Gradio hands app_kwargs to its FastAPI app: gzip the page, its JS/CSS and JSON (274 KiB
         # went uncompressed). Starlette leaves video, images and the SSE event stream alone.
         "app_kwargs": {"middleware": [Middleware(GZipMiddleware, minimum_size=1024)]},
