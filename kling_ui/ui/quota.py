@@ -86,12 +86,12 @@ def build_quota(settings: Settings, guard: Guard) -> QuotaUI:
     # to say and takes no room. Its text comes on page load (it needs the visitor).
     shown = settings.sign_in or guard.limited
     with gr.Row(elem_id="kling-quota-row", equal_height=True, visible=shown):
-        meter = gr.HTML("", elem_id="kling-quota-html", padding=False, js_on_load=None, scale=4)
+        meter = gr.HTML("", elem_id="kling-quota-html", padding=False, js_on_load=None, scale=1)
         login = None
         if settings.sign_in:
             allow_local_sign_in()
-            login = gr.LoginButton(logout_value=LOGOUT_LABEL, size="md", scale=1,
-                                   min_width=220, elem_id="kling-login")
+            login = gr.LoginButton(logout_value=LOGOUT_LABEL, size="md", scale=0,
+                                   min_width=240, elem_id="kling-login")
     return QuotaUI(meter, login)
 
 
