@@ -15,9 +15,9 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from kling_ui.models import Tab
+from kling_ui.service import Studio
 from kling_ui.ui.tabs import TabHandlers, build_tab
 from tests.test_ui_browser import RUN_TIMEOUT, open_tab
-from kling_ui.service import Studio
 from tests.ui_fixtures import LaunchedApp, launched_app, make_fake_png, make_image, test_settings
 
 SIZES = {"desktop": (1280, 900), "phone": (390, 844)}
@@ -115,7 +115,7 @@ def test_desktop_keeps_run_and_the_result_beside_the_inputs_and_in_view(
         page.evaluate("window.scrollTo(0, 900)")
         page.wait_for_timeout(300)
         run = _box(page, "#edit-run")
-        assert 0 <= run["y"] and run["y"] + run["height"] <= 900, run
+        assert run["y"] >= 0 and run["y"] + run["height"] <= 900, run
         _shot(page, "layout-edit-desktop-scrolled")
     finally:
         page.context.close()

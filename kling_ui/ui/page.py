@@ -38,6 +38,7 @@ from .library import (
     wire_library,
 )
 from .mcp_server import install as install_mcp_server
+from .quota import build_quota, meter_handler
 from .tabs import ASSETS, TabHandlers, build_tab, load_presets, wire_tab
 
 MAX_FILE_SIZE = "200mb"  # Kling accepts videos up to 200 MB (kling-o1.md)
@@ -75,6 +76,7 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
                 "the result beside the original, every run kept in your library.</p></header>",
                 js_on_load=None)
         banner = gr.HTML(_banner(studio, None), js_on_load=None, elem_id="kling-banner-html")
+        quota = build_quota(settings, studio.guard)  # what is left on the host's key; sign-in
         with gr.Accordion("Use your own Replicate key", open=False, elem_id="kling-key"):
             gr.Markdown("Kept in this browser session only, on the server; never shown again or "
                         "saved. Clear it with *Forget*. API callers can send the "
@@ -86,6 +88,9 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
                 forget_key = gr.Button("Forget", scale=0, min_width=90)
             key_status = gr.Markdown("")
 
+        meter = meter_handler(studio)
+        meter_event = {"fn": meter, "inputs": [session], "outputs": [quota.meter],
+                       "api_visibility": "private", "show_progress": "hidden"}
         handlers: dict[Tab, TabHandlers] = {}
         with gr.Tabs(elem_id="kling-tabs", overflow_behavior="wrap") as tabs:
             for tab in Tab:
@@ -107,6 +112,7 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
                 h.ui, h, session, concurrency=max(1, settings.concurrency),
                 on_result=guarded(refresh), result_outputs=listing_outputs(lib_ui),
                 result_inputs=refresh_inputs)
+            run_events[h.ui.tab].then(**meter_event)  # the meter counts the run
             assert h.ui.more is not None  # noqa: S101 - build_tab makes one for every tab
             wire_continue(h.ui.more, more, session, outputs=more_outputs, key=h.ui.tab.value)
         assert lib_ui.more is not None and lib_ui.sequence is not None  # noqa: S101
@@ -154,12 +160,14 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
             return "", "Your key is forgotten.", _banner(studio, None)
 
         key_outputs = [key_box, key_status, banner]
+        # Own key: no host quota, so the meter goes; forgotten, it comes back.
         use_key.click(set_key, inputs=[key_box, session], outputs=key_outputs,
-                      api_visibility="private", show_progress="hidden")
+                      api_visibility="private", show_progress="hidden").then(**meter_event)
         key_box.submit(set_key, inputs=[key_box, session], outputs=key_outputs,
-                       api_visibility="private", show_progress="hidden")
+                       api_visibility="private", show_progress="hidden").then(**meter_event)
         forget_key.click(clear_key, inputs=[session], outputs=key_outputs,
-                         api_visibility="private", queue=False, show_progress="hidden")
+                         api_visibility="private", queue=False, show_progress="hidden"
+                         ).then(**meter_event)
 
         build_api(studio, concurrency=max(1, settings.concurrency))
         build_sequence_api(studio, concurrency=max(1, settings.concurrency // 2))
@@ -172,6 +180,7 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
 
         loaded = demo.load(on_load, inputs=[library_key, session], outputs=[library_key, banner],
                            api_visibility="private", show_progress="hidden")
+        loaded.then(**meter_event)  # signing in or out reloads the page: this covers it
         loaded.then(guarded(lib_handlers.render), inputs=[session, *refresh_inputs],
                     outputs=listing_outputs(lib_ui), api_visibility="private",
                     show_progress="hidden")
