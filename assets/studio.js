@@ -86,6 +86,11 @@
     document.querySelectorAll("div.empty[aria-label]:not([role])").forEach(function (d) {
       d.setAttribute("role", "img");
     });
+    // A preset's thumbnail is decoration beside its name: Gradio's alt ("Add a crown icon")
+    // would make a screen reader say the name twice.
+    document.querySelectorAll('.kling-preset-thumb img.button-icon:not([alt=""])').forEach(function (i) {
+      i.setAttribute("alt", "");
+    });
   }
   // The browser tab's title follows the visible run status ("Running 40%", "✓ Done").
   const baseTitle = document.title || "Kling O1 Studio";

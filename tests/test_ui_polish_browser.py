@@ -139,6 +139,9 @@ def test_media_presets_have_a_thumbnail_on_their_button(browser: Browser, app: L
             expect(img).to_have_count(1)
             pg.wait_for_function("el => el.complete && el.naturalWidth > 0",
                                  arg=img.element_handle())
+            # decoration beside the name: a screen reader says the preset's name once
+            expect(img).to_have_attribute("alt", "")
+            expect(buttons.nth(i)).to_have_accessible_name(presets["edit"][i]["name"])
             shown = img.bounding_box()
             assert shown is not None and 40 <= shown["width"] <= 52 and 40 <= shown["height"] <= 52
         # Text presets have no media: their buttons carry the name alone.
