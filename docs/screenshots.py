@@ -14,7 +14,7 @@ import argparse
 from pathlib import Path
 
 from PIL import Image
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Locator, Page, expect, sync_playwright
 
 OUT = Path(__file__).resolve().parent / "screenshots"
 PORTRAIT = Path("/tmp/kling-screenshot-portrait.jpg")  # a 600x1000 start frame, made below
@@ -29,6 +29,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="http://127.0.0.1:7860/")
     parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--polish-only", action="store_true",
+                        help="only presets*.png and wipe*.png (issue #12 point 6)")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     # The girl of the presets' example, cut to a portrait start frame.
@@ -42,6 +44,15 @@ def main() -> None:
         page.set_default_timeout(60_000)
         expect.set_options(timeout=60_000)  # checks queue behind renders on a busy box
         page.goto(args.url)
+        if args.polish_only:
+            phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                        device_scale_factor=2).new_page()
+            phone.set_default_timeout(60_000)
+            phone.goto(args.url)
+            polish(page, "")
+            polish(phone, "-phone")
+            browser.close()
+            return
         for key, label in TABS:
             page.get_by_role("tab", name=label, exact=True).click()
             page.locator(f"#tab-{key} .kling-preset").first.click()
@@ -82,13 +93,27 @@ def main() -> None:
         phone.goto(args.url)
         phone.get_by_role("tab", name="Library").click()
         expect(phone.locator("#kling-library-gallery")).to_contain_text("Done")
-        phone.locator("#kling-library-totals").scroll_into_view_if_needed()
+        # (Playwright's scroll_into_view_if_needed waits for a stable box the live Library
+        # never gives while its posters load; the browser's own scroll does not wait.)
+        phone.evaluate("document.getElementById('kling-library-totals').scrollIntoView()")
         phone.wait_for_timeout(1500)
         phone.screenshot(path=str(OUT / "phone.png"), full_page=False)
         print("wrote", OUT / "phone.png")
         polish(page, "")
         polish(phone, "-phone")
         browser.close()
+
+
+def shot(page: Page, where: Locator, path: Path, height: float | None = None) -> None:
+    """A screenshot of `where` (its top `height` px). Not Locator.screenshot: that waits for a
+    box that stops moving, which a page with playing videos and loading posters never gives."""
+    where.evaluate("el => el.scrollIntoView()")
+    page.wait_for_timeout(300)
+    box = where.bounding_box()
+    assert box is not None
+    page.screenshot(path=str(path), clip={"x": box["x"], "y": max(0.0, box["y"]),
+                                          "width": box["width"],
+                                          "height": min(box["height"], height or box["height"])})
 
 
 def polish(page: Page, suffix: str) -> None:
@@ -99,7 +124,7 @@ def polish(page: Page, suffix: str) -> None:
     row = page.locator("#tab-edit .kling-presets")
     expect(row.locator("img").first).to_be_visible()
     page.wait_for_timeout(500)
-    row.screenshot(path=str(OUT / f"presets{suffix}.png"))
+    shot(page, page.locator("#tab-edit"), OUT / f"presets{suffix}.png", height=420)
     print("wrote", OUT / f"presets{suffix}.png")
     page.get_by_role("tab", name="Frames to video", exact=True).click()
     page.locator("#frames-start input[type=file]").set_input_files(str(PORTRAIT))
@@ -117,7 +142,7 @@ def polish(page: Page, suffix: str) -> None:
     page.evaluate("document.querySelectorAll('#frames-compare video').forEach(v => {"
                   "v.currentTime = 2.5; })")
     page.wait_for_timeout(2500)
-    compare.screenshot(path=str(OUT / f"wipe{suffix}.png"))
+    shot(page, compare, OUT / f"wipe{suffix}.png")
     print("wrote", OUT / f"wipe{suffix}.png")
 
 
