@@ -104,6 +104,7 @@
   // browser tab, which is exactly when a title saying "✓ Done" is read.
   new MutationObserver(function () {
     followStatus();
+    placeAllWipes();
     if (!namePending) {
       namePending = true;
       requestAnimationFrame(fixUploadNames);
@@ -178,16 +179,29 @@
   function placeWipe(root) {
     const stage = root.querySelector(".kc-stage"), media = root.querySelector(".kc-media.kc-b");
     const slider = root.querySelector('[data-kc="wipe"]');
-    if (!stage || !media || !slider || root.dataset.mode !== "wipe") return;
+    if (!stage || !media || !slider || !wiping(root)) return;
     const s = stage.getBoundingClientRect(), pic = pictureRect(media);
     const x = pic.left - s.left + (pic.width * Number(slider.value)) / 100;
-    root.style.setProperty("--kc-wipe", slider.value + "%");
-    root.style.setProperty("--kc-wipe-x", x.toFixed(1) + "px");
-    root.style.setProperty("--kc-wipe-top", (pic.top - s.top).toFixed(1) + "px");
-    root.style.setProperty("--kc-wipe-h", pic.height.toFixed(1) + "px");
+    const want = { "--kc-wipe": slider.value + "%", "--kc-wipe-x": x.toFixed(1) + "px",
+                   "--kc-wipe-top": (pic.top - s.top).toFixed(1) + "px",
+                   "--kc-wipe-h": pic.height.toFixed(1) + "px" };
+    Object.keys(want).forEach(function (k) { // unchanged values are not written: no observer loop
+      if (root.style.getPropertyValue(k) !== want[k]) root.style.setProperty(k, want[k]);
+    });
+  }
+  // The checkbox is the truth (the CSS reads it with :has): Gradio may re-render the same HTML
+  // after a run, resetting data-mode and style but keeping the box ticked.
+  function wiping(root) {
+    const box = root.querySelector('[data-kc="wipe-mode"]');
+    return Boolean(box && box.checked);
   }
   function placeAllWipes() {
-    document.querySelectorAll('.kling-compare[data-mode="wipe"]').forEach(placeWipe);
+    document.querySelectorAll(".kling-compare").forEach(function (root) {
+      if (wiping(root)) {
+        if (root.dataset.mode !== "wipe") root.dataset.mode = "wipe";
+        placeWipe(root);
+      }
+    });
   }
   window.addEventListener("resize", placeAllWipes);
   document.addEventListener("loadedmetadata", function (e) {
@@ -197,8 +211,8 @@
 
   // Drag on the picture to move the wipe (a phone has no room to aim at a small slider).
   document.addEventListener("pointerdown", function (e) {
-    const stage = e.target.closest && e.target.closest('.kling-compare[data-mode="wipe"] .kc-stage');
-    if (!stage) return;
+    const stage = e.target.closest && e.target.closest(".kling-compare .kc-stage");
+    if (!stage || !wiping(stage.closest(".kling-compare"))) return;
     const root = stage.closest(".kling-compare"), media = root.querySelector(".kc-media.kc-b");
     const slider = root.querySelector('[data-kc="wipe"]');
     if (!media || !slider) return;
