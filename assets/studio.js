@@ -86,6 +86,11 @@
     document.querySelectorAll("div.empty[aria-label]:not([role])").forEach(function (d) {
       d.setAttribute("role", "img");
     });
+    // A preset's thumbnail is decoration beside its name: Gradio's alt ("Add a crown icon")
+    // would make a screen reader say the name twice.
+    document.querySelectorAll('.kling-preset-thumb img.button-icon:not([alt=""])').forEach(function (i) {
+      i.setAttribute("alt", "");
+    });
   }
   // The browser tab's title follows the visible run status ("Running 40%", "✓ Done").
   const baseTitle = document.title || "Kling O1 Studio";
@@ -149,6 +154,7 @@
     followStatus();
     followRuns();
     paintNotify();
+    placeAllWipes();
     if (!namePending) {
       namePending = true;
       requestAnimationFrame(fixUploadNames);
@@ -206,15 +212,84 @@
       vids.forEach(function (v) { v.currentTime = Math.min(t, v.duration || t); });
       label(root, t);
     } else if (el.dataset.kc === "wipe") {
-      root.style.setProperty("--kc-wipe", el.value + "%");
+      placeWipe(root);
     }
+  }, true);
+
+  // The wipe maps its 0-100 slider onto the output's picture as displayed: object-fit: contain
+  // letterboxes a portrait clip in a landscape box, and a line in the black bar wipes nothing.
+  function pictureRect(media) {
+    const box = media.getBoundingClientRect();
+    const w = media.videoWidth || media.naturalWidth, h = media.videoHeight || media.naturalHeight;
+    if (!w || !h || !box.width || !box.height) return box;
+    const scale = Math.min(box.width / w, box.height / h);
+    const pw = w * scale, ph = h * scale;
+    return { left: box.left + (box.width - pw) / 2, top: box.top + (box.height - ph) / 2, width: pw, height: ph };
+  }
+  function placeWipe(root) {
+    const stage = root.querySelector(".kc-stage"), media = root.querySelector(".kc-media.kc-b");
+    const slider = root.querySelector('[data-kc="wipe"]');
+    if (!stage || !media || !slider || !wiping(root)) return;
+    const s = stage.getBoundingClientRect(), pic = pictureRect(media);
+    const x = pic.left - s.left + (pic.width * Number(slider.value)) / 100;
+    const want = { "--kc-wipe": slider.value + "%", "--kc-wipe-x": x.toFixed(1) + "px",
+                   "--kc-wipe-top": (pic.top - s.top).toFixed(1) + "px",
+                   "--kc-wipe-h": pic.height.toFixed(1) + "px" };
+    Object.keys(want).forEach(function (k) { // unchanged values are not written: no observer loop
+      if (root.style.getPropertyValue(k) !== want[k]) root.style.setProperty(k, want[k]);
+    });
+  }
+  // The checkbox is the truth (the CSS reads it with :has): Gradio may re-render the same HTML
+  // after a run, resetting data-mode and style but keeping the box ticked.
+  function wiping(root) {
+    const box = root.querySelector('[data-kc="wipe-mode"]');
+    return Boolean(box && box.checked);
+  }
+  function placeAllWipes() {
+    document.querySelectorAll(".kling-compare").forEach(function (root) {
+      if (wiping(root)) {
+        if (root.dataset.mode !== "wipe") root.dataset.mode = "wipe";
+        placeWipe(root);
+      }
+    });
+  }
+  window.addEventListener("resize", placeAllWipes);
+  document.addEventListener("loadedmetadata", function (e) {
+    const root = e.target.closest && e.target.closest(".kling-compare");
+    if (root) placeWipe(root);
+  }, true);
+
+  // Drag on the picture to move the wipe (a phone has no room to aim at a small slider).
+  document.addEventListener("pointerdown", function (e) {
+    const stage = e.target.closest && e.target.closest(".kling-compare .kc-stage");
+    if (!stage || !wiping(stage.closest(".kling-compare"))) return;
+    const root = stage.closest(".kling-compare"), media = root.querySelector(".kc-media.kc-b");
+    const slider = root.querySelector('[data-kc="wipe"]');
+    if (!media || !slider) return;
+    function move(ev) {
+      const pic = pictureRect(media);
+      const v = Math.max(0, Math.min(100, ((ev.clientX - pic.left) / pic.width) * 100));
+      slider.value = String(Math.round(v));
+      placeWipe(root);
+    }
+    move(e);
+    e.preventDefault();
+    function up() {
+      document.removeEventListener("pointermove", move);
+      document.removeEventListener("pointerup", up);
+    }
+    document.addEventListener("pointermove", move);
+    document.addEventListener("pointerup", up);
   }, true);
 
   document.addEventListener("change", function (e) {
     const el = e.target;
     if (el.dataset && el.dataset.kc === "wipe-mode") {
       const root = el.closest(".kling-compare");
-      if (root) root.dataset.mode = el.checked ? "wipe" : "side";
+      if (root) {
+        root.dataset.mode = el.checked ? "wipe" : "side";
+        requestAnimationFrame(function () { placeWipe(root); }); // after the stage re-lays out
+      }
     }
   }, true);
   // 3. Leaving the page while a run is in flight: the run goes on (and is kept in the

@@ -1,5 +1,6 @@
 """Regenerate docs/screenshots/*.png: each tab after a run (its first preset), the Library with
-a run open, plus a phone view of the Library.
+a run open, plus a phone view of the Library; and the demo polish of issue #12 (presets with
+thumbnails, the A/B wipe on a portrait result) at 1280x900 and 390x844.
 
     .venv/bin/python app.py &            # the simulator is enough: KLING_SIM_SECONDS=2 is quick
     .venv/bin/python docs/screenshots.py [--url http://127.0.0.1:7860/]
@@ -12,9 +13,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from playwright.sync_api import expect, sync_playwright
+from PIL import Image
+from playwright.sync_api import Locator, Page, expect, sync_playwright
 
 OUT = Path(__file__).resolve().parent / "screenshots"
+PORTRAIT = Path("/tmp/kling-screenshot-portrait.jpg")  # a 600x1000 start frame, made below
 TABS = [("text", "Text to video"), ("frames", "Frames to video"),
         ("references", "References to video"), ("feature", "Video reference"),
         ("edit", "Edit video")]
@@ -26,13 +29,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="http://127.0.0.1:7860/")
     parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--polish-only", action="store_true",
+                        help="only presets*.png and wipe*.png (issue #12 point 6)")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
+    # The girl of the presets' example, cut to a portrait start frame.
+    with Image.open(Path(__file__).resolve().parents[1] / "assets/examples/girl_in_blue.png") as im:
+        w, h = im.size
+        im.convert("RGB").crop((w // 2 - h * 3 // 10, 0, w // 2 + h * 3 // 10, h)).resize(
+            (600, 1000)).save(PORTRAIT, quality=90)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=args.chromium, args=ARGS, headless=True)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.set_default_timeout(60_000)
+        expect.set_options(timeout=60_000)  # checks queue behind renders on a busy box
         page.goto(args.url)
+        if args.polish_only:
+            phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                        device_scale_factor=2).new_page()
+            phone.set_default_timeout(60_000)
+            phone.goto(args.url)
+            polish(page, "")
+            polish(phone, "-phone")
+            browser.close()
+            return
         for key, label in TABS:
             page.get_by_role("tab", name=label, exact=True).click()
             page.locator(f"#tab-{key} .kling-preset").first.click()
@@ -69,14 +89,61 @@ def main() -> None:
         phone = page.context.browser.new_context(  # type: ignore[union-attr]
             viewport={"width": 390, "height": 844}, is_mobile=True, device_scale_factor=2,
             storage_state=page.context.storage_state()).new_page()
+        phone.set_default_timeout(60_000)
         phone.goto(args.url)
         phone.get_by_role("tab", name="Library").click()
         expect(phone.locator("#kling-library-gallery")).to_contain_text("Done")
-        phone.locator("#kling-library-totals").scroll_into_view_if_needed()
+        # (Playwright's scroll_into_view_if_needed waits for a stable box the live Library
+        # never gives while its posters load; the browser's own scroll does not wait.)
+        phone.evaluate("document.getElementById('kling-library-totals').scrollIntoView()")
         phone.wait_for_timeout(1500)
         phone.screenshot(path=str(OUT / "phone.png"), full_page=False)
         print("wrote", OUT / "phone.png")
+        polish(page, "")
+        polish(phone, "-phone")
         browser.close()
+
+
+def shot(page: Page, where: Locator, path: Path, height: float | None = None) -> None:
+    """A screenshot of `where` (its top `height` px). Not Locator.screenshot: that waits for a
+    box that stops moving, which a page with playing videos and loading posters never gives."""
+    where.evaluate("el => el.scrollIntoView()")
+    page.wait_for_timeout(300)
+    box = where.bounding_box()
+    assert box is not None
+    page.screenshot(path=str(path), clip={"x": box["x"], "y": max(0.0, box["y"]),
+                                          "width": box["width"],
+                                          "height": min(box["height"], height or box["height"])})
+
+
+def polish(page: Page, suffix: str) -> None:
+    """presets{suffix}.png: the Edit tab's preset row; wipe{suffix}.png: the A/B wipe at 30% on
+    the Frames preset run with a portrait start frame (the wipe stays on the picture)."""
+    page.goto(page.url)
+    page.get_by_role("tab", name="Edit video", exact=True).click()
+    row = page.locator("#tab-edit .kling-presets")
+    expect(row.locator("img").first).to_be_visible()
+    page.wait_for_timeout(500)
+    shot(page, page.locator("#tab-edit"), OUT / f"presets{suffix}.png", height=420)
+    print("wrote", OUT / f"presets{suffix}.png")
+    page.get_by_role("tab", name="Frames to video", exact=True).click()
+    page.locator("#frames-start input[type=file]").set_input_files(str(PORTRAIT))
+    expect(page.locator("#tab-frames .kling-card")).to_contain_text("600x1000")
+    page.locator("#prompt-frames textarea").fill("The girl turns to the camera and smiles")
+    page.locator("#tab-frames").get_by_label("std").check()
+    expect(page.locator("#tab-frames .kling-ok", has_text="Ready to run")).to_be_visible()
+    page.locator("#frames-run").click()
+    compare = page.locator("#frames-compare .kling-compare")
+    expect(compare.locator("video.kc-b")).to_be_attached(timeout=120_000)
+    page.wait_for_function("v => v.readyState >= 2", arg=compare.locator("video.kc-b")
+                           .element_handle())
+    compare.get_by_label("A/B wipe").check()
+    compare.locator('[data-kc="wipe"]').fill("30")
+    page.evaluate("document.querySelectorAll('#frames-compare video').forEach(v => {"
+                  "v.currentTime = 2.5; })")
+    page.wait_for_timeout(2500)
+    shot(page, compare, OUT / f"wipe{suffix}.png")
+    print("wrote", OUT / f"wipe{suffix}.png")
 
 
 if __name__ == "__main__":

@@ -101,7 +101,10 @@ class Files:
 
     def export_zip(self, run: Any) -> Path:
         """A zip of a run: output, inputs as sent, the uploaded source, and settings.json."""
-        out = self.temp_dir("exports") / f"kling-run-{run.id[:8]}.zip"
+        stem = Path(run.output).stem if run.output else ""
+        # Named like its video (unique per run); runs from before download names keep the id.
+        name = stem if stem and stem != "output" else f"kling-run-{run.id[:8]}"
+        out = self.temp_dir("exports") / f"{name}.zip"
         settings = {"run_id": run.id, "tab": run.tab, "status": run.status,
                     "created_at": run.created_at, "prompt": run.prompt,
                     "prompt_sent": run.prompt_sent, "settings": run.settings,
@@ -111,7 +114,7 @@ class Files:
         with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as z:  # mp4s are packed
             z.writestr("settings.json", json.dumps(settings, indent=2, default=str))
             if run.output and os.path.isfile(run.output):
-                z.write(run.output, "output.mp4")
+                z.write(run.output, os.path.basename(run.output))  # its download name
             for value in run.inputs.values():
                 for path in value if isinstance(value, list) else [value]:
                     if path and os.path.isfile(path):

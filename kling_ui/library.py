@@ -3,7 +3,8 @@
 This module is the only place with SQL (STYLE.md, "What lasts, and where"). Layout on disk:
 
     <data dir>/library.sqlite3      runs and the host's spending ledger (WAL mode)
-    <data dir>/runs/<run id>/       the inputs actually sent, output.mp4, poster.jpg
+    <data dir>/runs/<run id>/       the inputs actually sent, the output (named
+                                    edit-crown-on-girl-2026-11-25.mp4, see naming.py), poster.jpg
     <data dir>/tmp/                 previews and half-made fixes, swept by age (not ours)
 
 A run's row is written before the paid request ("journal first") and updated at every step after
@@ -420,6 +421,14 @@ class Library:
     def latest(self, owner: str | None, tab: str) -> Run | None:
         runs = self.runs(owner=owner, tab=tab, limit=1)
         return runs[0] if runs else None
+
+    def output_names(self, stem: str) -> set[str]:
+        """File names of the outputs already called `stem*` (a new output's must differ)."""
+        pattern = "%" + stem.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        with self._tx() as conn:
+            rows = conn.execute("SELECT output FROM runs WHERE output LIKE ? ESCAPE '\\'",
+                                (pattern,)).fetchall()
+        return {os.path.basename(r[0]) for r in rows if r[0]}
 
     def recent_predict_times(self, tab: str, limit: int = 20) -> list[float]:
         """Model times of the newest succeeded runs of `tab` on Replicate (not simulated)."""

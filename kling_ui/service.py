@@ -23,11 +23,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import fields, replace
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import library as lib
-from . import rules
+from . import naming, rules
 from .access import Guard
 from .client import ReplicateClient
 from .config import Secret, Settings
@@ -63,6 +64,9 @@ log = logging.getLogger(__name__)
 SIMULATOR_TOKEN = Secret("simulator-token-not-a-secret")
 PROGRESS_WRITE_EVERY = 1.0  # seconds between journal writes of an unchanged status
 RESUME_MIN_DEADLINE = 120.0  # a resumed run gets at least this long to finish
+# One output takes a download name at a time, so two runs ending together never share one.
+_NAMING = threading.Lock()
+DERIVED_TAGS = {"splice": "spliced"}  # what a derived run's file name says it is
 KEY_CHECK_SECONDS = 2.0  # a pasted key is judged within this, or we say we could not check it
 
 
@@ -642,6 +646,8 @@ class Studio:
         folder = self.library.run_dir(run_id)
         output = folder / "output.mp4"
         run = self.library.get(run_id)
+        if run is not None and output.is_file():
+            output = self._name_output(run, output)
         facts: dict[str, Any] = {}
         poster: str | None = None
         try:
@@ -667,6 +673,26 @@ class Studio:
         emit(Progress(stage="done", status=prediction.status, log_line="Done",
                       prediction_id=prediction.id, fraction=1.0))
         return result_from_run(done)
+
+    def _download_name(self, run: Run, tag: str = "", *, keep: str | None = None) -> str:
+        """The file name a person downloads a run's output as: `edit-crown-on-girl-2026-11-25.mp4`
+        (tab, the prompt's first words, the day it was made), `-2` when an earlier run has it.
+        `keep` is a name this run may keep (its own). Call under `_NAMING`."""
+        stem = naming.download_stem(run.tab, run.prompt, date.fromtimestamp(run.created_at), tag)
+        return naming.unique_name(stem, ".mp4", self.library.output_names(stem) - {keep})
+
+    def _name_output(self, run: Run, output: Path) -> Path:
+        """Give a downloaded output its download name. The run's own file carries it (not a
+        copy or a link made at download time): the tab's Download, the Library's, the API, the
+        export zip and files made from it (splices, comparisons) all see the same name, and
+        there is one file per run to count and prune. The name is written in the same step, so
+        a second run ending at once sees it taken."""
+        own = os.path.basename(run.output) if run.output else None
+        with _NAMING:
+            named = output.with_name(self._download_name(run, keep=own))
+            os.replace(output, named)
+            self.library.update(run.id, output=str(named))
+        return named
 
     async def _measure(self, run_id: str, emit: Callable[[Progress], None]
                        ) -> tuple[dict[str, Any], list[str]]:
@@ -785,7 +811,8 @@ class Studio:
             raise InputError("The run this was made from is no longer in the library.")
         run_id = new_run_id()
         folder = self.library.run_dir(run_id)
-        output = folder / "output.mp4"
+        with _NAMING:  # taken for good when the row is created below (a rare race: a "-2" twin)
+            output = folder / self._download_name(parent, DERIVED_TAGS.get(what, what))
         await asyncio.to_thread(shutil.copyfile, path, output)
         info = await self._probe(str(output), "video")
         assert isinstance(info, VideoInfo)

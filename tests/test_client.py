@@ -502,34 +502,35 @@ def _vid(path: Path) -> VideoInfo:
 
 
 def _jobs(m: dict[str, Path]) -> dict[str, tuple[JobRequest, dict[str, Any], float, tuple[int, int]]]:
-    """Each mode: the job, the exact input Replicate must receive (URLs aside), duration, size."""
+    """Each mode: the job, the exact input Replicate must receive (URLs aside), duration, size
+    (Kling's std 720p; a start frame and a base clip decide the shape)."""
     return {
         "text": (JobRequest(Tab.TEXT, "A fox in snow", aspect_ratio="9:16", duration=5, quality="std"),
                  {"prompt": "A fox in snow", "mode": "std", "aspect_ratio": "9:16", "duration": 5},
-                 5.0, (480, 854)),
+                 5.0, (720, 1280)),
         "frames": (JobRequest(Tab.FRAMES, "The person in @Image1 dances", start_image=_img(m["start"]),
                               end_image=_img(m["end"]), duration=5, quality="std"),
                    {"prompt": "The person in <<<image_1>>> dances", "mode": "std", "duration": 5,
-                    "start_image": "start", "end_image": "end"}, 5.0, (854, 480)),
+                    "start_image": "start", "end_image": "end"}, 5.0, (1280, 720)),
         "references": (JobRequest(Tab.REFERENCES, "Make <<<image_1>>> wave",
                                   reference_images=(_img(m["ref1"]), _img(m["ref2"])),
                                   aspect_ratio="1:1", duration=5, quality="std"),
                        {"prompt": "Make <<<image_1>>> wave", "mode": "std", "aspect_ratio": "1:1",
-                        "duration": 5, "reference_images": ["ref1", "ref2"]}, 5.0, (480, 480)),
+                        "duration": 5, "reference_images": ["ref1", "ref2"]}, 5.0, (720, 720)),
         "feature": (JobRequest(Tab.FEATURE, "Based on <<<video_1>>>, generate the next shot.",
                                reference_video=_vid(m["clip"]), duration=4, quality="std",
                                keep_original_sound=False),
                     {"prompt": "Based on <<<video_1>>>, generate the next shot.", "mode": "std",
                      "reference_video": "clip", "video_reference_type": "feature",
                      "keep_original_sound": False, "aspect_ratio": "16:9", "duration": 4},
-                    4.0, (854, 480)),
+                    4.0, (1280, 720)),
         "edit": (JobRequest(Tab.EDIT, "Put the crown from <<<image_1>>> on <<<video_1>>>",
                             reference_images=(_img(m["ref1"]),), reference_video=_vid(m["clip"]),
                             quality="std"),
                  {"prompt": "Put the crown from <<<image_1>>> on <<<video_1>>>", "mode": "std",
                   "reference_images": ["ref1"], "reference_video": "clip",
                   "video_reference_type": "base", "keep_original_sound": True},
-                 3.0, (480, 480)),
+                 3.0, (720, 720)),
     }
 
 

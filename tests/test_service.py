@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -239,7 +240,10 @@ async def test_a_run_is_journaled_and_kept_with_its_inputs_output_and_settings(s
     assert run.request is not None and run.request["prompt"] == run.prompt_sent
     # The files live in the run's folder, not in a session's: nothing goes when a tab closes.
     folder = studio.library.run_dir(run.id)
-    assert Path(result.output_path) == folder / "output.mp4" and Path(result.output_path).stat().st_size > 0
+    # Named for the person downloading it: tab, the prompt's first words, the day (issue #12).
+    day = date.fromtimestamp(run.created_at).isoformat()
+    assert Path(result.output_path) == folder / f"edit-crown-{day}.mp4"
+    assert Path(result.output_path).stat().st_size > 0 and run.output == result.output_path
     assert Path(run.poster).is_file() and Path(run.inputs["reference_video"]).is_relative_to(folder)
     assert [Path(p).is_file() for p in run.inputs["reference_images"]] == [True]
     # The settings ride in the MP4 (no re-encode) and restore the same spec.
@@ -249,6 +253,23 @@ async def test_a_run_is_journaled_and_kept_with_its_inputs_output_and_settings(s
     assert tag is not None and tag["prompt"] == spec.prompt and tag["settings"]["tab"] == "edit"
     assert result.spec is not None and result.spec.prompt == spec.prompt
     assert "uploading" in seen and seen[-1] == "done"
+
+
+async def test_two_runs_of_one_prompt_on_one_day_download_under_two_names(studio, sim):
+    import zipfile
+
+    spec = JobSpec(Tab.TEXT, "A fox in snow at dawn, slow pan", duration=5, quality="std")
+    first = await studio.run(spec, visitor_token=None, visitor_id="v")
+    second = await studio.run(spec, visitor_token=None, visitor_id="v")
+    day = date.fromtimestamp(studio.library.get(first.run_id).created_at).isoformat()
+    assert Path(first.output_path).name == f"text-fox-in-snow-{day}.mp4"
+    assert Path(second.output_path).name == f"text-fox-in-snow-{day}-2.mp4"
+    assert Path(first.output_path).is_file() and Path(second.output_path).is_file()
+    # The export zip carries the same names.
+    zipped = studio.files.export_zip(studio.library.get(second.run_id))
+    assert zipped.name == f"text-fox-in-snow-{day}-2.zip"
+    with zipfile.ZipFile(zipped) as z:
+        assert f"text-fox-in-snow-{day}-2.mp4" in z.namelist()
 
 
 async def test_preflight_names_every_bad_file_and_prices_the_trim_window(studio, tmp_path):

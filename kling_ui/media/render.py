@@ -9,8 +9,15 @@ Each mode gets a look a person can tell apart at a glance (kling-o1.md, "Modes")
 - base:       the reference video restyled (edges + colour), keeping its own length.
 
 Every output is stamped "SIMULATED · Kling O1 Studio". Text is drawn with Pillow into PNG
-overlays because ffmpeg's drawtext needs fonts the bundled binary may not find. Sizes are kept
-small (std 854x480, pro 1280x720, 24 fps, x264 ultrafast) so a render takes seconds on 2 cores.
+overlays because ffmpeg's drawtext needs fonts the bundled binary may not find.
+
+Sizes follow Kling's (kling-o1.md: std = 720p, pro = 1080p; a start frame decides the shape, a
+base edit keeps the clip's), so the app is tried on what it will really get. To keep a render to
+seconds on 2 shared cores, the slow filters (zoompan, edge detection) run on fewer frames or fewer
+pixels than the output has: camera moves are computed at ANIM_FPS and each frame repeated to
+24 fps (x264 stores a repeated frame in a few bytes), video looks are computed at 720p and scaled
+up, and x264 runs `ultrafast` at a high CRF. Every output begins on a real picture (no fade from
+black), so posters and History/Library tiles taken from its start show something.
 This module is the only place the simulator starts ffmpeg (through `ffmpeg.run_ffmpeg`).
 """
 
@@ -27,12 +34,21 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ..errors import MediaError
 from .ffmpeg import run_ffmpeg
+from .probe import probe_video
 
 STAMP_TEXT = "SIMULATED · Kling O1 Studio"
 FPS = 24  # Kling's output is always 24 fps (kling-o1.md)
-# Long x short side per quality; real Kling renders 720p/1080p, far too slow for a simulator.
-SIZES = {"std": (854, 480), "pro": (1280, 720)}
-RENDER_TIMEOUT = 120.0
+# Long x short side per quality, as Kling renders them (kling-o1.md: std = 720p, pro = 1080p).
+SIZES = {"std": (1280, 720), "pro": (1920, 1080)}
+# Camera moves (zoompan) are computed at this rate and repeated up to FPS: a third of the work.
+ANIM_FPS = 8
+# Simulated pictures are flat colours and text: CRF 30 keeps a 1080p 5 s file near 1 MB.
+CRF = 30
+WORK_SHORT = 720  # video looks are computed at this short side, then scaled up to the mode's
+# (at 540 the edges of a base edit thin out and its motion report scores 0.60, not 0.84)
+_ANIM_STEP = FPS // ANIM_FPS  # zoom per animated frame, so the move keeps its speed at ANIM_FPS
+# Generous: 1080p renders share 2 cores with everything else; a stuck ffmpeg still gets stopped.
+RENDER_TIMEOUT = 300.0
 XFADE_SECONDS = 1.0
 
 
@@ -92,7 +108,7 @@ def _title_png(path: Path, width: int, height: int, prompt: str) -> Path:
     img = Image.new("RGB", (width, height))
     draw = ImageDraw.Draw(img)
     for y in range(height):
-        shade = int(20 + 60 * y / height)
+        shade = int(90 + 90 * y / height)  # light enough that a poster of frame 0 reads as picture
         draw.line([(0, y), (width, y)], fill=(shade // 2, shade // 3, shade))
     size = max(16, min(width, height) // 16)
     font = _font(size)
@@ -117,7 +133,8 @@ def _fit(width: int, height: int) -> str:
 
 
 def _encode_args(out: Path, *, audio: bool) -> list[str]:
-    args = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-r", str(FPS)]
+    args = ["-c:v", "libx264", "-preset", "ultrafast", "-crf", str(CRF), "-pix_fmt", "yuv420p",
+            "-r", str(FPS)]
     args += ["-c:a", "aac", "-b:a", "96k"] if audio else ["-an"]
     return [*args, "-movflags", "+faststart", "-y", str(out)]
 
@@ -155,10 +172,10 @@ def _build_args(job: RenderJob, tmp: Path, out: Path) -> list[str]:
     frames = duration * FPS
     if job.kind == "text" or not job.images:
         card = _title_png(tmp / "title.png", width, height, job.prompt)
-        inputs = ["-loop", "1", "-framerate", str(FPS), "-t", str(duration), "-i", str(card)]
+        inputs = ["-loop", "1", "-framerate", str(ANIM_FPS), "-t", str(duration), "-i", str(card)]
         graph = (
-            f"[0:v]zoompan=z='min(1+on*0.0015,1.3)':x='iw/2-(iw/zoom/2)':y='ih/2-(ih/zoom/2)'"
-            f":d=1:s={width}x{height}:fps={FPS},fade=in:0:12[v]"
+            f"[0:v]zoompan=z='min(1+on*{0.0015 * _ANIM_STEP},1.3)':x='iw/2-(iw/zoom/2)'"
+            f":y='ih/2-(ih/zoom/2)':d=1:s={width}x{height}:fps={ANIM_FPS},fps={FPS}[v]"
         )
         return [*inputs, "-i", str(stamp), "-filter_complex", graph + ";" + _stamp_chain("v", 1),
                 "-map", "[out]", "-frames:v", str(frames), *_encode_args(out, audio=False)]
@@ -176,10 +193,11 @@ def _frames_args(
     parts: list[str] = []
     seg = duration if len(images) == 1 else (duration + XFADE_SECONDS) / 2
     for i, path in enumerate(images):
-        inputs += ["-loop", "1", "-framerate", str(FPS), "-t", f"{seg:.3f}", "-i", path]
+        inputs += ["-loop", "1", "-framerate", str(ANIM_FPS), "-t", f"{seg:.3f}", "-i", path]
         parts.append(
-            f"[{i}:v]{_fit(width, height)},zoompan=z='min(1+on*0.002,1.4)':x='iw/2-(iw/zoom/2)'"
-            f":y='ih/2-(ih/zoom/2)':d=1:s={width}x{height}:fps={FPS},format=yuv420p[s{i}]"
+            f"[{i}:v]{_fit(width, height)},zoompan=z='min(1+on*{0.002 * _ANIM_STEP},1.4)'"
+            f":x='iw/2-(iw/zoom/2)':y='ih/2-(ih/zoom/2)':d=1:s={width}x{height}:fps={ANIM_FPS},"
+            f"fps={FPS},format=yuv420p[s{i}]"
         )
     last = "s0"
     if len(images) == 2:
@@ -210,25 +228,48 @@ def _slideshow_args(
             "-frames:v", str(duration * FPS), *_encode_args(out, audio=False)]
 
 
+def _even(v: float) -> int:
+    return max(2, int(round(v / 2)) * 2)
+
+
+def base_size(width: int, height: int, mode: str) -> tuple[int, int]:
+    """A base edit keeps the clip's shape: its short side becomes the mode's (720/1080), the long
+    side follows (even), capped at the mode's long side (a very wide clip is centre-cropped)."""
+    long, short = SIZES.get(mode, SIZES["pro"])
+    if width >= height:
+        return min(_even(width * short / height), long), short
+    return short, min(_even(height * short / width), long)
+
+
+def _work_size(width: int, height: int) -> tuple[int, int]:
+    """Where a video's look is computed: at most WORK_SHORT px on the short side (then scaled up;
+    edge detection and hue at 1080p cost about 2x more for a picture nobody inspects closely)."""
+    scale = min(1.0, WORK_SHORT / min(width, height))
+    return _even(width * scale), _even(height * scale)
+
+
 def _video_args(job: RenderJob, tmp: Path, out: Path) -> list[str]:
     """Restyle the reference video: feature loops/cuts to `duration`, base keeps its length."""
     if not job.video:
         raise MediaError("The simulated video render needs a reference video.")
-    long, short = SIZES.get(job.mode, SIZES["pro"])
-    stamp = _stamp_png(tmp / "stamp.png", long)
     if job.kind == "feature":
         width, height = output_size(job.mode, job.aspect_ratio)
+        stamp = _stamp_png(tmp / "stamp.png", width)
         inputs = ["-stream_loop", "-1", "-i", job.video]
-        look = f"{_fit(width, height)},hue=h=t*40:s=1.4"
+        work_w, work_h = _work_size(width, height)
+        look = f"{_fit(work_w, work_h)},hue=h=t*40:s=1.4,scale={width}:{height}:flags=fast_bilinear"
         limit = ["-t", str(max(1, int(job.duration)))]
     else:
-        # A base edit keeps the input's shape and length: scale its short side to the mode's.
+        # A base edit keeps the input's shape and length.
+        info = probe_video(job.video)
+        width, height = base_size(info.width, info.height, job.mode)
+        stamp = _stamp_png(tmp / "stamp.png", max(width, height))
+        work_w, work_h = _work_size(width, height)
         inputs = ["-i", job.video]
-        scale = (
-            f"scale=w='if(gte(iw,ih),-2,{short})':h='if(gte(iw,ih),{short},-2)',"
-            f"crop='min(iw,{long})':'min(ih,{long})',setsar=1"
+        look = (
+            f"{_fit(work_w, work_h)},edgedetect=mode=colormix:high=0.2,eq=saturation=1.6,"
+            f"scale={width}:{height}:flags=fast_bilinear"
         )
-        look = f"{scale},edgedetect=mode=colormix:high=0.2,eq=saturation=1.6"
         limit = []
     graph = f"[0:v]{look},fps={FPS},format=yuv420p[v];" + _stamp_chain("v", 1)
     audio = ["-map", "0:a?"] if job.keep_sound else []

@@ -1,8 +1,9 @@
 """The compare view: the output beside the original, played in sync, with an A/B wipe.
 
 Rendered as plain HTML into a gr.HTML; assets/studio.js drives it with delegated listeners
-(play/pause/seek of one video follows the other; the wipe slider clips the output over the
-original), so it keeps working each time the HTML is replaced by a new result.
+(play/pause/seek of one video follows the other; the wipe slider, or a drag on the picture, clips
+the output over the original at a line that stays on the output's picture, not its letterbox),
+so it keeps working each time the HTML is replaced by a new result.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ def compare_html(result: JobResult | None) -> str:
       {_media(original, a_label, "kc-a", muted=True)}</figure>
     <figure class="kc-fig kc-fig-b"><figcaption>B · Kling O1 output</figcaption>
       {output}</figure>
+    <div class="kc-divider" aria-hidden="true"><span class="kc-knob">◀▶</span></div>
   </div>
   <div class="kc-controls">
     <button type="button" class="kc-btn" data-kc="toggle">▶ Play both</button>

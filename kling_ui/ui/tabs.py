@@ -173,11 +173,16 @@ def build_tab(tab: Tab, presets: list[dict[str, Any]]) -> TabUI:
     key = tab.value
     gr.Markdown(TAB_INTRO[tab], elem_classes=["kling-intro"])
     if presets:
+        from .thumbs import preset_thumb  # here, not at the top: this block is all #12.6 touches
+
         with gr.Row(elem_classes=["kling-presets"]):
             gr.Markdown("**Presets:**", elem_classes=["kling-presets-label"])
             for preset in presets:
-                btn = gr.Button(preset["name"], size="sm", scale=0, min_width=90,
-                                elem_classes=["kling-preset"])
+                # A thumbnail of the preset's media (text presets: the name alone).
+                thumb = preset_thumb(preset)
+                btn = gr.Button(preset["name"], size="sm", scale=0, min_width=90, icon=thumb,
+                                elem_classes=["kling-preset", "kling-preset-thumb"] if thumb
+                                else ["kling-preset"])
                 ui.presets.append((btn, preset))
     with gr.Row(equal_height=False):
         with gr.Column(scale=5, min_width=300, elem_classes=["kling-inputs"]):
