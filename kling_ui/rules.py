@@ -115,8 +115,9 @@ WINDOW_MAX_SECONDS = 10.0
 def trim_window(duration: float, start: float = 0.0, length: float | None = None
                 ) -> tuple[float, float]:
     """(start, end) in s of the window that is cut from a clip of `duration` s for the asked
-    `start`/`length`: clamped to 3-10 s and to the clip, the start moved back when the window
-    would run past the end. The one definition the doctor, the checks and the cost follow."""
+    `start`/`length`: the start kept at least 3 s before the end, the length clamped to 3-10 s
+    and to what is left of the clip. The one definition the doctor, the checks and the cost
+    follow."""
     if duration <= WINDOW_MIN_SECONDS:
         return 0.0, max(0.0, duration)
     start = min(max(0.0, start), duration - WINDOW_MIN_SECONDS)

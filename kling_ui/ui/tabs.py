@@ -29,7 +29,6 @@ from ..rules import DEFAULT_DURATION, VIDEO_MAX_SECONDS, allowed_durations, keep
 from .common import (
     Session,
     card_html,
-    esc,
     facts_html,
     guarded,
     path_of,
@@ -306,7 +305,7 @@ class TabHandlers:
         if ui.player is not None:
             outs.append(ui.player)
         if "_trim_row" in ui.controls:
-            outs += [ui.controls["_trim_row"], ui.controls["video_start"], ui.controls["_trimmer"]]
+            outs += [ui.controls["_trim_row"], ui.controls["video_start"]]
         if "aspect_ratio" in ui.controls and "start_image" in ui.controls:
             outs.append(ui.controls["aspect_ratio"])
         if "end_image" in ui.controls and "duration" in ui.controls:
@@ -368,11 +367,8 @@ class TabHandlers:
                                                  check, err, note=note, good=good)
             fixable["reference_video"] = bool(check and check.fixable)
             player = [player_html(check, window=window)]
-            strip = self._strips.get(path) if path else None
             trim = [gr.Column(visible=long_clip),
-                    gr.Slider(maximum=max(0.1, duration - 3.0)) if long_clip else gr.skip(),
-                    trimmer_value(duration, spec.video_start, spec.video_length, strip)
-                    if long_clip else None]
+                    gr.Slider(maximum=max(0.1, duration - 3.0)) if long_clip else gr.skip()]
         pre = await self.studio.preflight(spec)
         py, curl = self.studio.code_snippets(spec)
         out: list[Any] = [cards[s] for s in ui.cards]
@@ -409,25 +405,47 @@ class TabHandlers:
         yield player_html(check, await self.studio.video_preview(path, **window), whole=True)
 
     async def filmstrip(self, *values: Any) -> Any:
-        """After the card: the trimmer's filmstrip of a clip over 10 s (one ffmpeg pass)."""
+        """After the card of a clip over 10 s: the trimmer with its window at once, then with
+        the filmstrip (one ffmpeg pass) once it is made."""
         v = dict(zip(self.input_names(), values, strict=False))
         spec = spec_from(self.ui.tab, v)
         path = spec.reference_video
         check, _ = (await self._check(path, "video", "")) if path else (None, None)
         if path is None or check is None or not isinstance(check.info, VideoInfo):
-            return gr.skip()
+            yield None
+            return
         duration = check.info.duration
         if duration <= VIDEO_MAX_SECONDS:
-            return gr.skip()
+            yield None
+            return
+        window = (duration, spec.video_start, spec.video_length)
+        if path in self._strips:
+            yield trimmer_value(*window, self._strips[path], clip=path)
+            return
+        yield trimmer_value(*window, clip=path)
         try:
             strip = await self.studio.filmstrip(path)
         except KlingError as exc:  # the trimmer still works on a blank track
-            return trimmer_value(duration, spec.video_start, spec.video_length,
-                                 error=esc(f"No filmstrip: {exc.message}"))
+            yield trimmer_value(*window, clip=path, error=f"No filmstrip: {exc.message}")
+            return
         if len(self._strips) >= self.CHECK_CACHE_MAX:
             self._strips.pop(next(iter(self._strips)))
         self._strips[path] = strip
-        return trimmer_value(duration, spec.video_start, spec.video_length, strip)
+        yield trimmer_value(*window, strip, clip=path)
+
+    def window(self, *values: Any) -> Any:
+        """Start or length typed (or slid) below the strip: the strip's window follows. Only
+        the user's own changes come here (`.input`), never the trimmer's echo."""
+        v = dict(zip(self.input_names(), values, strict=False))
+        spec = spec_from(self.ui.tab, v)
+        path = spec.reference_video
+        check = self._checks.get((path, "video")) if path else None
+        if path is None or check is None or not isinstance(check.info, VideoInfo):
+            return gr.skip()
+        if check.info.duration <= VIDEO_MAX_SECONDS:
+            return gr.skip()
+        return trimmer_value(check.info.duration, spec.video_start, spec.video_length,
+                             self._strips.get(path), clip=path)
 
     def trim(self, evt: gr.EventData) -> list[Any]:
         """The trimmer's window (a drag ended, or the keys rested) into the start/length
@@ -692,6 +710,9 @@ def wire_tab(ui: TabUI, handlers: TabHandlers, session: gr.State, *, concurrency
             # goes into the start/length controls, whose change runs the checks again.
             trimmer = ui.controls["_trimmer"]
             carded.then(guarded(handlers.filmstrip), inputs=inputs, outputs=[trimmer], **private)
+            fine = [ui.controls["video_start"].input, ui.controls["video_length"].input]
+            gr.on(fine, guarded(handlers.window), inputs=inputs, outputs=[trimmer],
+                  trigger_mode="always_last", **private)
             trimmer.trim(handlers.trim, inputs=None,
                          outputs=[ui.controls["video_start"], ui.controls["video_length"]],
                          api_visibility="private", show_progress="hidden", queue=False)

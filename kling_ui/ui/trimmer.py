@@ -12,8 +12,9 @@ the user move the window:
 
 When a drag ends (or the keys rest for a moment) the component fires its `trim` event with the
 window; `window_from_event` turns it into the tab's start/length controls, which stay the
-source of truth (spec_from, the checks, the cost, the run all read them). The server answers
-with a new value that repeats the window; a late answer for a window already replaced is ignored.
+source of truth (spec_from, the checks, the cost, the run all read them). The server sends the
+component a value only for a new clip or when the user types a time below it, never as an echo
+of its own window: on a busy server a late echo would drag the window back.
 
 The same script makes any `<video data-loop-start data-loop-end>` loop that stretch of the file:
 the card's player plays the chosen window of a clip the browser can play (`common.player_html`).
@@ -21,6 +22,7 @@ the card's player plays the chosen window of a clip the browser can play (`commo
 
 from __future__ import annotations
 
+import hashlib
 import math
 from typing import Any
 
@@ -33,9 +35,7 @@ from .common import file_url
 TEMPLATE = """${(value && value.duration) ? `
 <div class="kt" role="group" aria-label="Trim: choose the ${value.min}-${value.max} s of the clip to send">
   <div class="kt-track">
-    <div class="kt-frames">${(value.frames && value.frames.length)
-      ? value.frames.map(f => '<img src="' + f.url + '" alt="" draggable="false">').join('')
-      : '<span class="kt-wait">' + (value.error || 'Making the filmstrip…') + '</span>'}</div>
+    <div class="kt-frames"></div>
     <div class="kt-shade kt-shade-l"></div>
     <div class="kt-shade kt-shade-r"></div>
     <div class="kt-win" tabindex="0" role="slider" aria-label="Trim window (move)"></div>
@@ -83,7 +83,6 @@ const MIN = +(props.value && props.value.min) || 3, MAX = +(props.value && props
 const q = (s) => element.querySelector(s);
 let st = null;        // the window shown: {start, end, duration}
 let drag = null;      // a pointer drag in progress
-let sent = [];        // windows sent to the server, newest last: [start, end, when]
 let timer = null;
 const fmt = (x) => x.toFixed(1);
 const snap = (x) => Math.round(x * 10) / 10;
@@ -114,16 +113,37 @@ function apply() {
   q('.kt-readout').textContent = 'Sends ' + fmt(st.start) + '–' + fmt(st.end) + ' s (' + fmt(len) + ' s)';
 }
 
+// The frames are drawn here, not in the template: a value without them (the checks answer
+// before the strip is made, and may land after it) keeps the strip already shown for the clip.
+const strips = {};
+function drawFrames(v) {
+  const box = q('.kt-frames');
+  if (!box) return;
+  if (v.frames && v.frames.length) strips[v.clip] = v.frames;
+  const frames = strips[v.clip] || [];
+  const key = v.clip + ':' + frames.length + ':' + (v.error || '');
+  if (box.dataset.key === key) return;
+  box.dataset.key = key;
+  box.replaceChildren();
+  for (const f of frames) {
+    const img = document.createElement('img');
+    img.src = f.url; img.alt = ''; img.draggable = false;
+    box.appendChild(img);
+  }
+  if (!frames.length) {
+    const wait = document.createElement('span');
+    wait.className = 'kt-wait';
+    wait.textContent = v.error || 'Making the filmstrip…';
+    box.appendChild(wait);
+  }
+}
+
 function fromValue() {
   const v = props.value;
   if (!v || !v.duration) { st = null; return; }
+  drawFrames(v);
   if (drag || timer) { apply(); return; }  // the user's own window wins until it is sent
-  const s = +v.start, e = +v.end, d = +v.duration, now = Date.now();
-  const same = (w) => Math.abs(w[0] - s) < 0.05 && Math.abs(w[1] - e) < 0.05;
-  // The server repeats every window it was sent; one already replaced by a newer one is stale.
-  const stale = st && st.duration === d && sent.slice(0, -1).some((w) => same(w) && now - w[2] < 5000)
-    && !(sent.length && same(sent[sent.length - 1]));
-  if (!stale) st = {start: s, end: e, duration: d};
+  st = {start: +v.start, end: +v.end, duration: +v.duration};
   apply();
 }
 
@@ -132,7 +152,6 @@ function commit() {
   if (!st) return;
   st.start = snap(st.start); st.end = Math.min(snap(st.end), Math.floor(st.duration * 10) / 10);
   apply();
-  sent.push([st.start, st.end, Date.now()]); sent = sent.slice(-6);
   trigger('trim', {start: st.start, length: snap(st.end - st.start)});
 }
 
@@ -230,14 +249,19 @@ def build_trimmer(elem_id: str) -> gr.HTML:
 
 
 def trimmer_value(duration: float, start: float, length: float | None,
-                  strip: Filmstrip | None = None, *, error: str = "") -> dict[str, Any]:
-    """The trimmer's value: the clip's length, the window as it will be cut, the strip."""
+                  strip: Filmstrip | None = None, *, clip: str = "", error: str = ""
+                  ) -> dict[str, Any]:
+    """The trimmer's value: the clip's length, the window as it will be cut, the strip.
+
+    `clip` names the clip (its path; only a digest is sent): a value without frames keeps the
+    strip the page already shows for the same clip.
+    """
     begin, end = trim_window(duration, start, length)
     frames = ([{"url": file_url(p), "t": t} for p, t in zip(strip.frames, strip.times,
                                                              strict=False)] if strip else [])
     return {"duration": round(duration, 3), "start": round(begin, 3), "end": round(end, 3),
             "min": int(WINDOW_MIN_SECONDS), "max": int(WINDOW_MAX_SECONDS), "frames": frames,
-            "error": error}
+            "error": error, "clip": hashlib.sha256(clip.encode()).hexdigest()[:16]}
 
 
 def window_from_event(data: Any, duration: float | None = None) -> tuple[float, float] | None:
