@@ -162,14 +162,11 @@ def test_the_filmstrip_trimmer_picks_the_window_that_is_checked_priced_and_sent(
     if folder:
         end.focus()
         name = "trimmer-phone.png" if phone else "trimmer.png"
-        page.locator("#edit-player").scroll_into_view_if_needed()
-        block = page.locator("#tab-edit .kling-trim")
-        top = page.locator("#edit-player").bounding_box()
-        bottom = block.bounding_box()
-        assert top and bottom
-        page.screenshot(path=str(Path(folder) / name), clip={
-            "x": 0, "y": top["y"] - 8, "width": page.viewport_size["width"] if page.viewport_size else 1280,
-            "height": bottom["y"] + bottom["height"] - top["y"] + 16}, full_page=True)
+        # The card at the top: its green check, the looping player, the strip with a focused
+        # edge, the numbers below it (and on a desktop the checks and cost beside them).
+        card.evaluate("el => el.scrollIntoView({block: 'start'})")
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(Path(folder) / name))
 
     # A run on the simulator sends the window: a 5 s clip, cut from 1.0 s.
     before = {r.id for r in app.studio.library.runs()}
