@@ -173,7 +173,7 @@ def test_the_filmstrip_trimmer_picks_the_window_that_is_checked_priced_and_sent(
     page.locator("#prompt-edit textarea").fill("<<<video_1>>> at night, lanterns on the water")
     expect(checks).to_contain_text("Ready to run")
     page.locator("#edit-run").click()
-    expect(page.locator("#edit-progress")).to_contain_text("Done", timeout=3 * RUN_TIMEOUT)
+    expect(page.locator("#edit-progress")).to_contain_text("Done", timeout=6 * RUN_TIMEOUT)
     expect(page.locator("#tab-edit")).to_contain_text("Trimmed 1.0-6.0 s of 12.0 s")
     new = [r for r in app.studio.library.runs() if r.id not in before]
     assert len(new) == 1 and new[0].status == "succeeded"

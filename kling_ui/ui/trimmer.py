@@ -45,7 +45,7 @@ TEMPLATE = """${(value && value.duration) ? `
   <div class="kt-scale" aria-hidden="true"><span>0 s</span><span>${value.duration.toFixed(1)} s</span></div>
   <p class="kt-readout" aria-live="polite"></p>
   <p class="kt-help">Drag the window to move it, its edges to resize it (${value.min}-${value.max} s).
-    Keyboard: focus the window or an edge, then ← → (Shift: 1 s steps).</p>
+    Keyboard: focus the window or an edge, then use the arrow keys (Shift: 1 s steps).</p>
 </div>` : ''}"""
 
 CSS = """
