@@ -95,10 +95,60 @@
     const want = shown.length ? shown[0].dataset.title + " · " + baseTitle : baseTitle;
     if (document.title !== want) document.title = want;
   }
+  // 4. A desktop notification when a run ends while the tab is hidden (issue #12), opt-in: the
+  // "Notify me" button asks the browser once; the choice is kept in this browser.
+  const NOTIFY_KEY = "kling-o1-studio-notify";
+  const lastState = new Map(); // progress box id -> "run" | "done" | "failed" | "canceled"
+  function notifyOn() {
+    return "Notification" in window && Notification.permission === "granted" &&
+      localStorage.getItem(NOTIFY_KEY) === "1";
+  }
+  function paintNotify() {
+    const on = notifyOn();
+    const blocked = "Notification" in window && Notification.permission === "denied";
+    document.querySelectorAll(".kling-notify").forEach(function (b) {
+      const want = on ? "🔔 Notifying when a run ends (click to stop)"
+        : blocked ? "🔕 Notifications are blocked in this browser's site settings"
+        : "🔔 Notify me when a run ends";
+      if (b.textContent !== want) b.textContent = want;
+      b.setAttribute("aria-pressed", on ? "true" : "false");
+    });
+  }
+  document.addEventListener("click", function (e) {
+    const b = e.target.closest && e.target.closest(".kling-notify");
+    if (!b) return;
+    if (!("Notification" in window)) { b.textContent = "This browser cannot notify"; return; }
+    if (notifyOn()) { localStorage.removeItem(NOTIFY_KEY); paintNotify(); return; }
+    Notification.requestPermission().then(function (answer) {
+      if (answer === "granted") localStorage.setItem(NOTIFY_KEY, "1");
+      paintNotify();
+    });
+  });
+  function followRuns() {
+    document.querySelectorAll("[id$='-progress'] .kling-progress").forEach(function (el) {
+      const box = el.closest("[id$='-progress']");
+      const state = ["kling-done", "kling-failed", "kling-canceled", "kling-run"]
+        .find(function (c) { return el.classList.contains(c); }) || "";
+      const before = lastState.get(box.id);
+      lastState.set(box.id, state);
+      if (before !== "kling-run" || state === "kling-run" || !document.hidden || !notifyOn()) return;
+      const tab = document.querySelector('[role="tab"][aria-controls="' +
+        (box.closest(".kling-tab") || {}).id + '"]');
+      const what = tab ? tab.textContent.trim() : "Kling O1 Studio";
+      const title = state === "kling-done" ? "✓ Your video is ready" :
+        state === "kling-failed" ? "✗ The run failed" : "The run was canceled";
+      try {
+        const n = new Notification(title, { body: what + " · Kling O1 Studio", tag: box.id });
+        n.onclick = function () { window.focus(); n.close(); };
+      } catch (err) { /* a browser without page notifications (Android Chrome) */ }
+    });
+  }
   // The title is set straight from the observer: animation frames do not run in a hidden
   // browser tab, which is exactly when a title saying "✓ Done" is read.
   new MutationObserver(function () {
     followStatus();
+    followRuns();
+    paintNotify();
     if (!namePending) {
       namePending = true;
       requestAnimationFrame(fixUploadNames);

@@ -82,8 +82,10 @@ def test_an_hevc_clip_gets_its_card_at_once_and_one_playable_player(
         page.goto(app.url)
         open_tab(page, "edit", "Edit video")
         # Remember whether Run was ever disabled while the clip was being checked.
-        page.evaluate("""() => { window.__runWasDisabled = false;
+        page.locator("#prompt-edit textarea").fill("<<<video_1>>> as a watercolor")
+        page.evaluate("""() => {
             const run = document.querySelector('#edit-run');
+            window.__runWasDisabled = run.disabled;  // no clip yet: Run is off (issue #12)
             new MutationObserver(() => { if (run.disabled) window.__runWasDisabled = true; })
               .observe(run, {attributes: true}); }""")
         upload(page, "edit-video", clip)

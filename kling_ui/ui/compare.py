@@ -14,8 +14,8 @@ from .common import esc, file_url
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".webm", ".m4v", ".mkv")
 
-EMPTY = ('<div class="kling-compare kling-compare-empty"><p>The result plays here beside the '
-         "original after a run.</p></div>")
+EMPTY = ('<div class="kling-compare kling-compare-empty"><p>Your result plays here, beside the '
+         "original when there is one, after a run.</p></div>")
 
 
 def _media(path: str | None, label: str, cls: str, *, muted: bool,

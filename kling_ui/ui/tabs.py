@@ -150,6 +150,14 @@ def spec_values(spec: JobSpec, names: list[str]) -> list[Any]:
     return [values.get(n, gr.skip()) for n in names]
 
 
+def _first_checks(tab: Tab) -> str:
+    """What the checks say before the page's own first check answers (Run starts disabled)."""
+    needs = {Tab.FRAMES: " and add a start frame", Tab.REFERENCES: " and add reference images",
+             Tab.FEATURE: " and add a clip", Tab.EDIT: " and add a clip"}.get(tab, "")
+    return ('<div class="kling-checks"><p class="kling-note" role="status">Run starts once you '
+            f"write a prompt{needs}.</p></div>")
+
+
 def _image_input(label: str, elem_id: str) -> gr.Image:
     return gr.Image(label=label, type="filepath", image_mode=None, sources=["upload", "clipboard"],
                     height=220, elem_id=elem_id, buttons=[])
@@ -176,7 +184,7 @@ def build_tab(tab: Tab, presets: list[dict[str, Any]]) -> TabUI:
                                 elem_classes=["kling-preset"])
                 ui.presets.append((btn, preset))
     with gr.Row(equal_height=False):
-        with gr.Column(scale=3, min_width=300):
+        with gr.Column(scale=5, min_width=300, elem_classes=["kling-inputs"]):
             if tab in (Tab.FEATURE, Tab.EDIT):
                 c["reference_video"] = gr.Video(
                     label="Video to edit" if tab is Tab.EDIT else "Reference video (3-10 s)",
@@ -241,30 +249,36 @@ def build_tab(tab: Tab, presets: list[dict[str, Any]]) -> TabUI:
             if tab is Tab.EDIT:
                 gr.Markdown("The output follows the clip's length: no duration to pick.",
                             elem_classes=["kling-note"])
-        with gr.Column(scale=2, min_width=280, elem_classes=["kling-runbox"]):
-            ui.checks = gr.HTML("", js_on_load=None, elem_classes=["kling-checks-html"])
+        # The right-hand column (issue #12): Run, its reason, cost and status, then the result
+        # as soon as there is one. On a desktop it stays in view (sticky, scrolls on its own);
+        # on a phone it follows the inputs, so Run sits right after the prompt and settings.
+        with gr.Column(scale=4, min_width=300, elem_classes=["kling-runbox"],
+                       elem_id=f"{key}-runbox"):
             with gr.Row(elem_classes=["kling-run-row"]):
-                ui.run = gr.Button("Run", variant="primary", elem_id=f"{key}-run", min_width=100)
-                ui.cancel = gr.Button("Cancel the run", variant="stop", elem_id=f"{key}-cancel",
-                                      min_width=150, scale=0, interactive=False)
+                ui.run = gr.Button("Run", variant="primary", elem_id=f"{key}-run", min_width=100,
+                                   interactive=False)
+                ui.cancel = gr.Button("Cancel", variant="stop", elem_id=f"{key}-cancel",
+                                      min_width=110, scale=0, interactive=False)
             ui.cost = gr.Markdown("", elem_classes=["kling-cost"], elem_id=f"{key}-cost")
+            # assets/studio.js owns this button: it asks the browser for notifications once.
+            gr.HTML('<button type="button" class="kling-notify" aria-pressed="false">🔔 Notify me '
+                    "when a run ends</button>", js_on_load=None, elem_classes=["kling-notify-html"])
+            ui.checks = gr.HTML(_first_checks(tab), js_on_load=None,
+                                elem_classes=["kling-checks-html"], elem_id=f"{key}-checks")
             ui.progress = gr.HTML("", js_on_load=None, elem_id=f"{key}-progress")
-    ui.compare = gr.HTML(EMPTY, js_on_load=None, elem_id=f"{key}-compare")
-    with gr.Row(equal_height=False):
-        with gr.Column(scale=3, min_width=300):
+            ui.compare = gr.HTML(EMPTY, js_on_load=None, elem_id=f"{key}-compare")
             ui.facts = gr.HTML("", js_on_load=None, elem_id=f"{key}-facts")
             # Hidden until there is a result: an empty gr.File/gr.JSON is a blank box that
             # also carries an aria-label on a role-less div (axe: aria-prohibited-attr).
             ui.download = gr.File(label="Download output", interactive=False, height=80,
-                                  visible=False)
-        with gr.Column(scale=2, min_width=280):
-            ui.summary = gr.JSON(label="Summary (as the API returns it)", open=True,
+                                  visible=False, elem_id=f"{key}-download")
+            ui.more = build_continue(key)
+            ui.finish = build_finish(tab)
+            ui.summary = gr.JSON(label="Summary (as the API returns it)", open=False,
                                  elem_id=f"{key}-summary", max_height=320, visible=False)
-    ui.more = build_continue(key)
-    ui.finish = build_finish(tab)
-    with gr.Accordion("Copy as code", open=False):
-        ui.code_py = gr.Code(language="python", label="Python", interactive=False)
-        ui.code_curl = gr.Code(language="shell", label="cURL", interactive=False)
+            with gr.Accordion("Copy as code", open=False):
+                ui.code_py = gr.Code(language="python", label="Python", interactive=False)
+                ui.code_curl = gr.Code(language="shell", label="cURL", interactive=False)
     return ui
 
 
@@ -373,8 +387,10 @@ class TabHandlers:
         py, curl = self.studio.code_snippets(spec)
         out: list[Any] = [cards[s] for s in ui.cards]
         out += [gr.Button(visible=fixable.get(s, False)) for s in ui.cards]
+        # Run is live only when nothing blocks it (fixable problems are fixed by Run itself);
+        # the checks right under it say why it is not (issue #12).
         out += [tokens_html(pre.tokens), preflight_html(pre, spec.prompt), f"**{pre.cost_text}**",
-                py, curl, gr.Button(interactive=True)]
+                py, curl, gr.Button(interactive=not blocking(pre.problems))]
         out += player + trim
         if "aspect_ratio" in ui.controls and "start_image" in ui.controls:
             out.append(gr.Radio(visible=spec.start_image is None))
@@ -454,6 +470,28 @@ class TabHandlers:
         if window is None:
             return [gr.skip(), gr.skip()]
         return list(window)
+
+    async def validate(self, _session: Any, *values: Any) -> list[Any]:
+        """Gradio's `validator=` for Run: the last word before a job is queued.
+
+        Run is disabled while a check fails, but a click can land before the checks of a
+        change that just happened; this refuses it and marks the input at fault.
+        """
+        v = dict(zip(self.input_names(), values, strict=False))
+        spec = spec_from(self.ui.tab, v)
+        try:
+            pre = await self.studio.preflight(spec)
+            problems = blocking(pre.problems)
+        except Exception:  # noqa: BLE001 - a validator must answer; the run reports the error
+            problems = []
+        names = self.input_names()
+        messages: dict[str, list[str]] = {}
+        for p in problems:
+            name = p.field.split("[", 1)[0]
+            target = name if name in names else "prompt" if "prompt" in names else names[0]
+            messages.setdefault(target, []).append(p.message)
+        return [gr.validate(True, "")] + [
+            gr.validate(n not in messages, " ".join(messages.get(n, []))) for n in names]
 
     def checking(self, video: Any) -> list[Any]:
         """At once, while a new clip is checked: Run waits, and says why beside it.
@@ -665,6 +703,11 @@ def _failure_html(exc: BaseException, last: Progress | None, elapsed: float) -> 
     return progress_html(last, elapsed, state="failed", message="Failed: an unexpected error.")
 
 
+def blocking(problems: Any) -> list[Any]:
+    """The problems that stop Run: errors Run cannot fix by itself."""
+    return [p for p in problems if p.is_error and not p.fixable]
+
+
 def _empty(name: str) -> Any:
     if name == "reference_images":
         return None
@@ -724,8 +767,11 @@ def wire_tab(ui: TabUI, handlers: TabHandlers, session: gr.State, *, concurrency
                   api_visibility="private")
     # Cancel is live only while a run is: set around the run, outside its handler, and in
     # order (a run that fails at once must not be followed by a late "enable").
-    started = ui.run.click(lambda: gr.Button(interactive=True), inputs=None, outputs=[ui.cancel],
-                           queue=False, api_visibility="private", show_progress="hidden")
+    # The validator refuses a click that beat the checks (Run is disabled while one fails).
+    started = ui.run.click(lambda *_: gr.Button(interactive=True), inputs=[session, *inputs],
+                           outputs=[ui.cancel], validator=guarded(handlers.validate),
+                           queue=False, api_visibility="private", show_progress="hidden",
+                           preprocess=False)
     run_event = started.then(
         guarded(handlers.run), inputs=[session, *inputs], outputs=handlers.outputs_run(),
         api_visibility="private", concurrency_id=RUN_POOL, concurrency_limit=concurrency,
