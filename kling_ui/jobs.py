@@ -112,6 +112,8 @@ class Preflight:
     # Characters typed and sent: Kling's 2500 limit counts the sent prompt (issue #11).
     chars_typed: int = 0
     chars_sent: int = 0
+    # Good news to show in green, as (field, message): "will be cut to 1.0-6.0 s ..." (issue #12).
+    notes: tuple[tuple[str, str], ...] = ()
 
     @property
     def errors(self) -> tuple[Problem, ...]:

@@ -106,8 +106,53 @@ def check_image(info: ImageInfo, field: str) -> list[Problem]:
     return problems
 
 
-def check_video(info: VideoInfo, field: str = "reference_video") -> list[Problem]:
-    """Every problem with the reference video, each naming the doctor's fix where there is one."""
+# The trim window [Kling's limits; media/fix.plan_video_fix cuts exactly this]: 3-10 s, inside
+# the clip. `None` for its length means "up to 10 s" (the whole clip when it is short enough).
+WINDOW_MIN_SECONDS = VIDEO_MIN_SECONDS
+WINDOW_MAX_SECONDS = 10.0
+
+
+def trim_window(duration: float, start: float = 0.0, length: float | None = None
+                ) -> tuple[float, float]:
+    """(start, end) in s of the window that is cut from a clip of `duration` s for the asked
+    `start`/`length`: the start kept at least 3 s before the end, the length clamped to 3-10 s
+    and to what is left of the clip. The one definition the doctor, the checks and the cost
+    follow."""
+    if duration <= WINDOW_MIN_SECONDS:
+        return 0.0, max(0.0, duration)
+    start = min(max(0.0, start), duration - WINDOW_MIN_SECONDS)
+    if length is None:
+        length = duration - start if start == 0 and duration <= VIDEO_MAX_SECONDS else (
+            WINDOW_MAX_SECONDS)
+    length = min(max(length, WINDOW_MIN_SECONDS), WINDOW_MAX_SECONDS, duration - start)
+    return start, start + length
+
+
+def window_cuts(info: VideoInfo, window: tuple[float, float | None] | None) -> bool:
+    """True when the window asked for is less than the whole clip (so Run cuts it)."""
+    if window is None or info.duration < WINDOW_MIN_SECONDS:
+        return False
+    start, end = trim_window(info.duration, *window)
+    return start > 0.01 or end < info.duration - 0.01
+
+
+def window_note(info: VideoInfo, window: tuple[float, float | None] | None) -> str | None:
+    """ "will be cut to 1.0-6.0 s (5.0 s of 12.0 s) before upload", or None when nothing is cut."""
+    if not window_cuts(info, window):
+        return None
+    assert window is not None  # noqa: S101 - window_cuts says so
+    start, end = trim_window(info.duration, *window)
+    return (f"will be cut to {start:.1f}-{end:.1f} s ({end - start:.1f} s of "
+            f"{info.duration:.1f} s) before upload.")
+
+
+def check_video(info: VideoInfo, field: str = "reference_video", *,
+                window: tuple[float, float | None] | None = None) -> list[Problem]:
+    """Every problem with the reference video, each naming the doctor's fix where there is one.
+
+    With the trim `window` (start, length) the run will cut, the clip's own length is no
+    problem: what is sent is the window (`window_note` says which), always 3-10 s.
+    """
     problems: list[Problem] = []
     if info.container not in VIDEO_CONTAINERS or info.video_codec not in VIDEO_CODECS:
         what = f"{info.container} / {info.video_codec}"
@@ -118,7 +163,7 @@ def check_video(info: VideoInfo, field: str = "reference_video") -> list[Problem
         problems.append(Problem(
             field, f"is {info.duration:.2f} s; Kling needs at least 3 s. Use a longer clip "
             "(a short clip cannot be fixed without inventing frames)."))
-    elif info.duration > VIDEO_MAX_SECONDS:
+    elif info.duration > VIDEO_MAX_SECONDS and window is None:
         problems.append(Problem(
             field, f"is {info.duration:.1f} s; Kling accepts 3-10 s. Pick a window with the "
             "trim slider.", fix="trim"))
@@ -249,8 +294,12 @@ def _prompt(job: JobRequest) -> Iterable[Problem]:
     yield from check_tokens(job.prompt, n_images=len(job.images), has_video=job.reference_video is not None)
 
 
-def validate(job: JobRequest) -> list[Problem]:
-    """Every problem with `job`, errors and warnings, in the order a user would fix them."""
+def validate(job: JobRequest, *, window: tuple[float, float | None] | None = None
+             ) -> list[Problem]:
+    """Every problem with `job`, errors and warnings, in the order a user would fix them.
+
+    `window` (start, length) is the trim window the run cuts from the video (see check_video).
+    """
     problems: list[Problem] = []
     problems.extend(_structure(job))
     problems.extend(_settings(job))
@@ -261,7 +310,7 @@ def validate(job: JobRequest) -> list[Problem]:
         if image is not None:
             problems.extend(check_image(image, field))
     if job.reference_video is not None:
-        problems.extend(check_video(job.reference_video))
+        problems.extend(check_video(job.reference_video, window=window))
     return problems
 
 

@@ -45,7 +45,8 @@ from .files import Files
 from .finishing import Finisher
 from .jobs import JobResult, JobSpec, Preflight, UploadCheck, result_from_run, spec_settings
 from .library import Library, Run, new_run_id
-from .media import fix, preview, probe, tags
+from .media import filmstrip, fix, preview, probe, tags
+from .media.filmstrip import Filmstrip
 from .models import Fix, ImageInfo, JobRequest, Problem, Progress, Tab, VideoInfo
 from .payload import build_input, shorten_urls
 from .pricing import describe_cost, estimate_cost
@@ -153,6 +154,7 @@ class Studio:
         self._clients: dict[tuple[int, str], ReplicateClient] = {}
         self._probe_cache: dict[tuple[str, int, int], ImageInfo | VideoInfo] = {}
         self._previews: dict[tuple[str, float, float], asyncio.Future[str]] = {}
+        self._strips: dict[tuple[str, str, int], asyncio.Future[Filmstrip]] = {}
         self._sim: Any = None  # the in-process simulator server, started on first use
         self._sim_lock = threading.Lock()
         # Model times (predict_time) per tab: when to poll densely. The library remembers them
@@ -325,6 +327,21 @@ class Studio:
             self._previews[key] = task
         return await asyncio.shield(task)
 
+    async def filmstrip(self, path: str, *, out_dir: str | None = None) -> Filmstrip:
+        """The trimmer's filmstrip of `path` (media.filmstrip): one ffmpeg pass, made once per
+        file; requests for the same file share the run."""
+        info = await self._probe(path, "video")
+        assert isinstance(info, VideoInfo)
+        key = ("strip", os.path.abspath(path), info.bytes)
+        task = self._strips.get(key)
+        if task is None or (task.done() and (task.cancelled() or task.exception())):
+            where = out_dir or str(self.files.temp_dir("previews"))
+            task = asyncio.ensure_future(asyncio.to_thread(filmstrip.make_filmstrip, info, where))
+            if len(self._strips) > 64:
+                self._strips.clear()
+            self._strips[key] = task
+        return await asyncio.shield(task)
+
     async def fix_image(
         self, path: str, *, aspect_fix: str = "pad", out_dir: str | None = None
     ) -> tuple[UploadCheck, list[Fix]]:
@@ -389,27 +406,30 @@ class Studio:
 
         The cost follows the trim window when one is set, since that is what will be billed.
         """
+        counts = _prompt_counts(spec.prompt)
         try:
             job = await self._request(spec)
         except InputError as exc:
             problems = exc.problems or (Problem("file", exc.message),)
             return Preflight(problems=tuple(problems), tokens=(), cost_usd=0.0,
                              cost_text="Estimated cost: fix the files first",
-                             prompt=normalize_tokens(spec.prompt),
-                             **_prompt_counts(spec.prompt))
-        problems = tuple(rules.validate(job))
+                             prompt=normalize_tokens(spec.prompt), chars_typed=counts["chars_typed"],
+                             chars_sent=counts["chars_sent"])
+        # With auto_fix the run cuts the trim window, so the checks and the cost are the
+        # window's: a 12 s clip with the window 1.0-6.0 s is a 5 s clip (issue #12).
+        window = (spec.video_start, spec.video_length) if spec.auto_fix else None
+        problems = tuple(rules.validate(job, window=window))
         billed = job
+        notes: tuple[tuple[str, str], ...] = ()
         video = job.reference_video
-        if video is not None and spec.auto_fix and (
-            spec.video_start > 0 or spec.video_length is not None or video.duration > rules.VIDEO_MAX_SECONDS
-        ):
-            start = max(0.0, min(spec.video_start, video.duration))
-            length = min(spec.video_length or 10.0, 10.0, video.duration - start)
-            billed = replace(job, reference_video=replace(video, duration=max(0.0, length)))
+        if video is not None and rules.window_cuts(video, window):
+            start, end = rules.trim_window(video.duration, spec.video_start, spec.video_length)
+            billed = replace(job, reference_video=replace(video, duration=end - start))
+            notes = (("reference_video", rules.window_note(video, window) or ""),)
         return Preflight(
             problems=problems, tokens=tuple(token_labels(job)), cost_usd=estimate_cost(billed),
             cost_text=describe_cost(billed), prompt=normalize_tokens(spec.prompt),
-            **_prompt_counts(spec.prompt))
+            notes=notes, chars_typed=counts["chars_typed"], chars_sent=counts["chars_sent"])
 
     async def _doctor(
         self, spec: JobSpec, job: JobRequest, out_dir: Path, emit: Callable[[Progress], None]

@@ -35,7 +35,7 @@ FLATTEN_COLOR = (255, 255, 255)  # transparency under a JPEG
 
 # --- videos -----------------------------------------------------------------------------------
 WINDOW_MIN = rules.VIDEO_MIN_SECONDS
-WINDOW_MAX = 10.0  # the default and longest window we cut (rules allow up to 10.05 s as given)
+WINDOW_MAX = rules.WINDOW_MAX_SECONDS  # the default and longest window we cut (rules allow up to 10.05 s as given)
 ACCEPTED_PIX_FMTS = ("yuv420p", "yuvj420p")  # 8-bit 4:2:0: what Kling and every browser decode
 COPY_AUDIO = ("aac", "mp3")  # audio an mp4 carries and browsers play; anything else becomes AAC
 # When a clip must shrink we aim at Kling's pro output size (1080p) rather than the 2160 limit:
@@ -310,10 +310,8 @@ def plan_video_fix(
     if dur < WINDOW_MIN:
         raise InputError(f"This video is {dur:.2f} s; Kling needs at least {WINDOW_MIN:g} s and a "
                          "shorter clip cannot be fixed without inventing frames. Use a longer clip.")
-    start = min(max(0.0, start), dur - WINDOW_MIN)
-    if length is None:
-        length = dur - start if start == 0 and dur <= rules.VIDEO_MAX_SECONDS else WINDOW_MAX
-    length = min(max(length, WINDOW_MIN), WINDOW_MAX, dur - start)
+    start, end = rules.trim_window(dur, start, length)  # what the checks and the cost show
+    length = end - start
     trim = start > 0.01 or length < dur - 0.01
 
     actions: list[str] = []

@@ -264,8 +264,9 @@ def problems_html(problems: Iterable[Problem], *, empty: str = "") -> str:
 
 
 def card_html(token: str | None, what: str, check: UploadCheck | None, error: str | None = None,
-              *, thumb: bool = False, note: str = "") -> str:
-    """The line under an upload: its token chip, its badge, its problems."""
+              *, thumb: bool = False, note: str = "", good: str = "") -> str:
+    """The line under an upload: its token chip, its badge, its problems; `good` is good
+    news shown in green (a long clip's window "will be cut to 1.0-6.0 s ...")."""
     if check is None and error is None:
         return ""
     parts = ['<div class="kling-card">']
@@ -278,6 +279,8 @@ def card_html(token: str | None, what: str, check: UploadCheck | None, error: st
     if check is not None:
         parts.append(f'<div class="kling-badge">{esc(check.badge)}</div>')
         parts.append(problems_html(check.problems))
+    if good:
+        parts.append(f'<p class="kling-ok">✓ {esc(good)}</p>')
     if note:
         parts.append(f'<p class="kling-note">{esc(note)}</p>')
     parts.append("</div>")
@@ -285,12 +288,23 @@ def card_html(token: str | None, what: str, check: UploadCheck | None, error: st
 
 
 def player_html(check: UploadCheck | None, preview: str | None = None, *,
-                whole: bool = False) -> str:
+                whole: bool = False, window: tuple[float, float] | None = None) -> str:
     """The card's player for a clip the browser cannot play (HEVC, MKV, ...): the only one.
 
     Until the preview exists it shows the poster and says so; the tab's CSS hides Gradio's own
-    (blank) player while this holds `kling-player-live`. Empty for a clip the browser plays.
+    (blank) player while this holds `kling-player-live`. For a clip the browser plays: empty,
+    or with a trim `window` (start, end) the clip itself looping that window (the trimmer's
+    script loops any video with data-loop-start/end).
     """
+    if check is not None and not check.preview_pending and window is not None:
+        start, end = window
+        return (f'<div class="kling-player kling-player-live"><video class="kling-preview" '
+                f'src="{file_url(check.path)}#t={start:.2f},{end:.2f}" '
+                f'data-loop-start="{start:.2f}" data-loop-end="{end:.2f}" controls muted autoplay '
+                f'playsinline preload="auto" aria-label="Preview of the chosen window, '
+                f'{start:.1f} to {end:.1f} s, looping"></video><p class="kling-note" '
+                f'role="status">Plays the chosen window, {start:.1f}-{end:.1f} s, in a loop.</p>'
+                "</div>")
     if check is None or not check.preview_pending:
         return ""
     poster = file_url(check.poster_path) if check.poster_path else ""
@@ -340,6 +354,8 @@ def preflight_html(pre: Preflight, original_prompt: str) -> str:
                      + ("this is fixed" if n == 1 else f"these {n} are fixed") + ":</p>")
     else:
         parts.append('<p class="kling-ok">✓ Ready: Run fixes what is marked below first.</p>')
+    for field, message in pre.notes:
+        parts.append(f'<p class="kling-ok">✓ <b>{esc(field)}</b> {esc(message)}</p>')
     parts.append(problems_html(pre.problems))
     if pre.prompt.strip() != (original_prompt or "").strip() and original_prompt.strip():
         parts.append('<p class="kling-note">Will be sent as: <code>'

@@ -18,9 +18,12 @@ from typing import Any
 
 import gradio as gr
 
+from .. import rules
 from ..errors import InputError, KlingError, PredictionError
 from ..jobs import JobSpec, UploadCheck, result_from_run
-from ..models import ASPECT_RATIOS, QUALITY_MODES, Progress, Tab
+from ..media.filmstrip import Filmstrip
+from ..media.preview import badge
+from ..models import ASPECT_RATIOS, QUALITY_MODES, Progress, Tab, VideoInfo
 from ..prompt import image_token, token_numbers
 from ..rules import DEFAULT_DURATION, VIDEO_MAX_SECONDS, allowed_durations, keep_duration
 from .common import (
@@ -42,6 +45,7 @@ from .common import (
 from .compare import EMPTY, compare_html
 from .continue_ import ContinueUI, build_continue
 from .finish import build_finish, run_outputs, wire_finish
+from .trimmer import build_trimmer, trimmer_value, window_from_event
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 RUN_POOL = "kling-run"  # one shared concurrency pool for every run (UI and API)
@@ -193,10 +197,15 @@ def build_tab(tab: Tab, presets: list[dict[str, Any]]) -> TabUI:
                 _card_with_fix(ui, "reference_video")
                 ui.player = gr.HTML("", js_on_load=None, elem_id=f"{key}-player",
                                     elem_classes=["kling-player-html"])
-                with gr.Row(visible=False, elem_classes=["kling-trim"]) as trim_row:
-                    c["video_start"] = gr.Slider(0, 60, value=0, step=0.1, label="Trim: start (s)")
-                    c["video_length"] = gr.Slider(3, 10, value=10, step=0.1,
-                                                  label="Trim: length (s)")
+                # A clip over 10 s: the filmstrip trimmer, and below it the two numbers it
+                # writes (the spec's source of truth), kept visible to type an exact time.
+                with gr.Column(visible=False, elem_classes=["kling-trim"]) as trim_row:
+                    ui.controls["_trimmer"] = build_trimmer(f"{key}-trimmer")
+                    with gr.Row(elem_classes=["kling-trim-fine"]):
+                        c["video_start"] = gr.Slider(0, 60, value=0, step=0.1,
+                                                     label="Trim: start (s)", min_width=140)
+                        c["video_length"] = gr.Slider(3, 10, value=10, step=0.1,
+                                                      label="Trim: length (s)", min_width=140)
                 ui.controls["_trim_row"] = trim_row
             if tab in (Tab.FRAMES, Tab.REFERENCES):
                 with gr.Row():
@@ -287,6 +296,7 @@ class TabHandlers:
         self.studio = studio
         self.ui = ui
         self._checks: dict[tuple[str, str], UploadCheck] = {}
+        self._strips: dict[str, Filmstrip] = {}  # the trimmer's filmstrips, by clip
         self._after_result: Callable[[Any], None] | None = None
 
     # -- checks -------------------------------------------------------------------------------
@@ -357,17 +367,26 @@ class TabHandlers:
         if "reference_video" in ui.cards:
             path = spec.reference_video
             check, err = (await self._check(path, "video", "")) if path else (None, None)
-            note = ""
+            note, good = "", ""
             duration = float(getattr(check.info, "duration", 0.0)) if check else 0.0
             long_clip = duration > VIDEO_MAX_SECONDS
+            window: tuple[float, float] | None = None
+            if check is not None and isinstance(check.info, VideoInfo):
+                # The card judges what is sent: the trim window, not the whole clip (issue #12).
+                info, asked = check.info, (spec.video_start, spec.video_length)
+                problems = tuple(rules.check_video(info, window=asked))
+                check = replace(check, problems=problems, badge=badge(info, problems))
+                good = rules.window_note(info, asked) or ""
+                if rules.window_cuts(info, asked):
+                    window = rules.trim_window(duration, *asked)
             if long_clip:
-                note = ("Pick a 3-10 s window with the trim sliders; Run (or Fix) cuts it before "
-                        "upload.")
+                note = ("Drag the window on the filmstrip (or type exact times below it) to pick "
+                        "the 3-10 s that are sent; Run cuts it before upload.")
             cards["reference_video"] = card_html("<<<video_1>>>" if path else None, "video",
-                                                 check, err, note=note)
+                                                 check, err, note=note, good=good)
             fixable["reference_video"] = bool(check and check.fixable)
-            player = [player_html(check)]
-            trim = [gr.Row(visible=long_clip),
+            player = [player_html(check, window=window)]
+            trim = [gr.Column(visible=long_clip),
                     gr.Slider(maximum=max(0.1, duration - 3.0)) if long_clip else gr.skip()]
         pre = await self.studio.preflight(spec)
         py, curl = self.studio.code_snippets(spec)
@@ -399,10 +418,63 @@ class TabHandlers:
         if path is None or check is None or not check.preview_pending:
             yield gr.skip()
             return
-        window = {"start": spec.video_start, "length": spec.video_length}
+        start, end = rules.trim_window(float(getattr(check.info, "duration", 0.0)),
+                                       spec.video_start, spec.video_length)
+        window = {"start": start, "length": end - start}  # the window that is sent, looped
         first = await self.studio.video_preview(path, first_part=True, **window)
         yield player_html(check, first)
         yield player_html(check, await self.studio.video_preview(path, **window), whole=True)
+
+    async def filmstrip(self, *values: Any) -> Any:
+        """After the card of a clip over 10 s: the trimmer with its window at once, then with
+        the filmstrip (one ffmpeg pass) once it is made."""
+        v = dict(zip(self.input_names(), values, strict=False))
+        spec = spec_from(self.ui.tab, v)
+        path = spec.reference_video
+        check, _ = (await self._check(path, "video", "")) if path else (None, None)
+        if path is None or check is None or not isinstance(check.info, VideoInfo):
+            yield None
+            return
+        duration = check.info.duration
+        if duration <= VIDEO_MAX_SECONDS:
+            yield None
+            return
+        window = (duration, spec.video_start, spec.video_length)
+        if path in self._strips:
+            yield trimmer_value(*window, self._strips[path], clip=path)
+            return
+        yield trimmer_value(*window, clip=path)
+        try:
+            strip = await self.studio.filmstrip(path)
+        except KlingError as exc:  # the trimmer still works on a blank track
+            yield trimmer_value(*window, clip=path, error=f"No filmstrip: {exc.message}")
+            return
+        if len(self._strips) >= self.CHECK_CACHE_MAX:
+            self._strips.pop(next(iter(self._strips)))
+        self._strips[path] = strip
+        yield trimmer_value(*window, strip, clip=path)
+
+    def window(self, *values: Any) -> Any:
+        """Start or length typed (or slid) below the strip: the strip's window follows. Only
+        the user's own changes come here (`.input`), never the trimmer's echo."""
+        v = dict(zip(self.input_names(), values, strict=False))
+        spec = spec_from(self.ui.tab, v)
+        path = spec.reference_video
+        check = self._checks.get((path, "video")) if path else None
+        if path is None or check is None or not isinstance(check.info, VideoInfo):
+            return gr.skip()
+        if check.info.duration <= VIDEO_MAX_SECONDS:
+            return gr.skip()
+        return trimmer_value(check.info.duration, spec.video_start, spec.video_length,
+                             self._strips.get(path), clip=path)
+
+    def trim(self, evt: gr.EventData) -> list[Any]:
+        """The trimmer's window (a drag ended, or the keys rested) into the start/length
+        controls; their change re-runs the checks, the cost and the preview."""
+        window = window_from_event(getattr(evt, "_data", None))
+        if window is None:
+            return [gr.skip(), gr.skip()]
+        return list(window)
 
     async def validate(self, _session: Any, *values: Any) -> list[Any]:
         """Gradio's `validator=` for Run: the last word before a job is queued.
@@ -675,12 +747,23 @@ def wire_tab(ui: TabUI, handlers: TabHandlers, session: gr.State, *, concurrency
         # then the preview is made in the background (issue #12).
         preview = guarded(handlers.preview)
         refreshed.then(preview, inputs=inputs, outputs=[ui.player], **private)
-        ui.controls["reference_video"].change(
+        carded = ui.controls["reference_video"].change(
             handlers.checking, inputs=[ui.controls["reference_video"]],
             outputs=[ui.run, ui.checks], queue=False, preprocess=False,
             api_visibility="private", show_progress="hidden",
-        ).then(refresh, inputs=inputs, outputs=handlers.outputs_refresh(), **private
-               ).then(preview, inputs=inputs, outputs=[ui.player], **private)
+        ).then(refresh, inputs=inputs, outputs=handlers.outputs_refresh(), **private)
+        carded.then(preview, inputs=inputs, outputs=[ui.player], **private)
+        if "_trimmer" in ui.controls:
+            # The filmstrip is made beside the preview, not after it; the window the user picks
+            # goes into the start/length controls, whose change runs the checks again.
+            trimmer = ui.controls["_trimmer"]
+            carded.then(guarded(handlers.filmstrip), inputs=inputs, outputs=[trimmer], **private)
+            fine = [ui.controls["video_start"].input, ui.controls["video_length"].input]
+            gr.on(fine, guarded(handlers.window), inputs=inputs, outputs=[trimmer],
+                  trigger_mode="always_last", **private)
+            trimmer.trim(handlers.trim, inputs=None,
+                         outputs=[ui.controls["video_start"], ui.controls["video_length"]],
+                         api_visibility="private", show_progress="hidden", queue=False)
     for slot, btn in ui.fix_buttons.items():
         btn.click(handlers.fix_handler(slot), inputs=inputs, outputs=ui.controls[slot],
                   api_visibility="private", preprocess=False)
