@@ -106,6 +106,8 @@ EN: dict[str, str] = {
     "download_output": "Download output",
     "summary": "Summary (as the API returns it)",
     "copy_code": "Copy as code",
+    "fix.done": "Fixed: {what}",
+    "fix.nothing": "Nothing left to fix.",
     # -- continue / sequence (client-side) --
     "next_shot": "Next shot",
     "edit_this": "Edit this",
@@ -123,6 +125,14 @@ EN: dict[str, str] = {
     "seq.crossfade": "Crossfade (s)",
     "seq.crossfade.info": "0: hard cuts",
     "seq.join": "Join into a sequence",
+    "cont.no_video": "This run has no video to continue from. Pick a finished run.",
+    "cont.filled": "{what} is in {tab}; press Run there.",
+    "cont.the_clip": "The clip",
+    "cont.frame": "Frame {index} ({time:.2f} s)",
+    "cont.story": "Story:",
+    "cont.this_run": "(this run)",
+    "cont.pick_two": "Pick at least two finished runs to join, in playing order.",
+    "cont.joined": "Joined {n} runs ({secs:.1f} s); it is in your library.",
     # -- finishing (client-side) --
     "finish.plot": "Motion: original vs output",
     "finish.splice_audio": "Sound inside the window",
@@ -133,6 +143,23 @@ EN: dict[str, str] = {
     "finish.export": "Export comparison",
     "finish.export_file": "Comparison MP4",
     "finish.stills": "Before / after stills",
+    "label.original": "Original",
+    "label.original_clip": "Original clip",
+    "label.start_frame": "Start frame",
+    "label.reference_image_1": "Reference image 1",
+    "label.full_clip": "Original (full clip)",
+    "finish.no_motion": "No motion report for this run.",
+    "finish.not_cut": "This run was not cut from a longer clip: there is nothing to splice it "
+                      "back into.",
+    "finish.spliced": "Spliced: the edit at {start:.1f}-{end:.1f} s",
+    "finish.run_first": "Run a job first: there is nothing to compare yet.",
+    "finish.score": "**Motion kept: {score:.2f}** (1 = the same motion, frame by frame)",
+    "finish.offset": "- time offset: {offset:+.2f} s{sound}",
+    "finish.sound": "; sound {audio:+.2f} s",
+    "finish.drift": "- drift: {spans}",
+    "finish.drift_none": "none",
+    "finish.frames": "- frames at 24 fps: {original} original, {output} output ({dur_original:.2f} "
+                     "s vs {dur_output:.2f} s)",
     # -- library (client-side) --
     "lib.mode": "Mode",
     "lib.status": "Status",
@@ -154,6 +181,22 @@ EN: dict[str, str] = {
     "lib.from_file.help": "Every video the Studio saves carries its settings inside it. Drop "
                           "one here to restore them into their tab.",
     "lib.drop": "A video made by the Studio (MP4)",
+    "lib.runs_one": "**1 run**",
+    "lib.runs_n": "**{n} runs**",
+    "lib.n_running": " · {n} running",
+    "lib.spend": " · estimated spend on Replicate today ${today:.2f} · in all ${total:.2f}",
+    "lib.n_simulated": " · {n} simulated (not billed)",
+    "lib.newest": " · showing the newest {n}",
+    "lib.no_match": "No runs match these filters.",
+    "lib.empty": "Nothing here yet: every run you make is kept here, with its inputs and "
+                 "settings, until you delete it.",
+    "lib.cost": "${usd:.2f} estimated",
+    "lib.cost_sim": " (simulated: nothing billed)",
+    "lib.prompt": "prompt:",
+    "lib.restored_run": "Restored the run of {when}",
+    "lib.restored_video": "Restored the settings kept in that video",
+    "lib.restored_into": "{what} into {tab}.",
+    "lib.deleted": "Deleted the run and its files.",
     # -- server-rendered: checks, cards, status --
     "notify": "🔔 Notify me when a run ends",
     "checks.first": "Run starts once you write a prompt{needs}.",
@@ -427,6 +470,8 @@ ZH: dict[str, str] = {
     "download_output": "下载结果",
     "summary": "摘要（与 API 返回的一致）",
     "copy_code": "复制为代码",
+    "fix.done": "已修复：{what}",
+    "fix.nothing": "没有需要修复的问题了。",
     "next_shot": "下一个镜头",
     "edit_this": "编辑此视频",
     "frame_at": "取帧位置（秒）",
@@ -443,6 +488,14 @@ ZH: dict[str, str] = {
     "seq.crossfade": "交叉淡化（秒）",
     "seq.crossfade.info": "0：直接切换",
     "seq.join": "拼接成序列",
+    "cont.no_video": "这条记录没有可以接续的视频。请选择一条已完成的记录。",
+    "cont.filled": "{what}已放入“{tab}”；请在那里点击运行。",
+    "cont.the_clip": "该视频",
+    "cont.frame": "第 {index} 帧（{time:.2f} 秒）",
+    "cont.story": "故事线：",
+    "cont.this_run": "（当前记录）",
+    "cont.pick_two": "请按播放顺序至少选择两条已完成的记录进行拼接。",
+    "cont.joined": "已拼接 {n} 条记录（{secs:.1f} 秒），已保存到作品库。",
     "finish.plot": "运动对比：原片与输出",
     "finish.splice_audio": "窗口内的声音",
     "finish.splice": "拼回完整视频",
@@ -452,6 +505,22 @@ ZH: dict[str, str] = {
     "finish.export": "导出对比视频",
     "finish.export_file": "对比视频 MP4",
     "finish.stills": "前后对比静帧",
+    "label.original": "原片",
+    "label.original_clip": "原视频",
+    "label.start_frame": "首帧",
+    "label.reference_image_1": "参考图 1",
+    "label.full_clip": "原片（完整视频）",
+    "finish.no_motion": "此记录没有运动分析报告。",
+    "finish.not_cut": "此记录并非从更长的视频中截取，没有可以拼回的完整视频。",
+    "finish.spliced": "拼接结果：编辑片段位于 {start:.1f}-{end:.1f} 秒",
+    "finish.run_first": "请先运行一次：目前还没有可对比的内容。",
+    "finish.score": "**运动保持度：{score:.2f}**（1 = 逐帧运动完全一致）",
+    "finish.offset": "- 时间偏移：{offset:+.2f} 秒{sound}",
+    "finish.sound": "；声音 {audio:+.2f} 秒",
+    "finish.drift": "- 偏离时段：{spans}",
+    "finish.drift_none": "无",
+    "finish.frames": "- 按 24 fps 计的帧数：原片 {original} 帧，输出 {output} 帧（{dur_original:.2f} 秒 对比 "
+                     "{dur_output:.2f} 秒）",
     "lib.mode": "模式",
     "lib.status": "状态",
     "lib.search": "搜索提示词",
@@ -471,6 +540,21 @@ ZH: dict[str, str] = {
     "lib.from_file": "从视频文件恢复",
     "lib.from_file.help": "Studio 保存的每个视频都内嵌了生成设置。把视频拖到这里，即可将设置恢复到对应标签页。",
     "lib.drop": "由 Studio 生成的视频（MP4）",
+    "lib.runs_one": "**1 条记录**",
+    "lib.runs_n": "**{n} 条记录**",
+    "lib.n_running": " · {n} 条进行中",
+    "lib.spend": " · 今日在 Replicate 的预计花费 ${today:.2f} · 累计 ${total:.2f}",
+    "lib.n_simulated": " · {n} 条为模拟（不计费）",
+    "lib.newest": " · 仅显示最新的 {n} 条",
+    "lib.no_match": "没有符合筛选条件的记录。",
+    "lib.empty": "这里还没有内容：你的每次生成都会连同输入和设置保存在这里，直到你删除为止。",
+    "lib.cost": "预计 ${usd:.2f}",
+    "lib.cost_sim": "（模拟：未计费）",
+    "lib.prompt": "提示词：",
+    "lib.restored_run": "已恢复 {when} 的生成记录",
+    "lib.restored_video": "已恢复该视频中保存的设置",
+    "lib.restored_into": "{what}到“{tab}”。",
+    "lib.deleted": "已删除该记录及其文件。",
     "notify": "🔔 生成结束时通知我",
     "checks.first": "写好提示词{needs}后即可运行。",
     "checks.needs.frames": "并添加首帧",
@@ -742,7 +826,22 @@ def current_lang() -> str:
     except ImportError:  # pragma: no cover - gradio is a dependency of the app
         return EN_LANG
     request = LocalContext.request.get(None)
-    return request_lang(request) if request is not None else EN_LANG
+    if request is None or _public_endpoint(LocalContext):
+        return EN_LANG
+    return request_lang(request)
+
+
+def _public_endpoint(context: Any) -> bool:
+    """Whether the event being handled is a public API endpoint (the page's own events are all
+    private): API callers get English whatever their Accept-Language says."""
+    try:
+        blocks = context.blocks.get(None)
+        event_id = context.event_id.get(None)
+        queue = getattr(blocks, "_queue", None)
+        event = queue.event_ids_to_events.get(event_id) if queue and event_id else None
+        return getattr(getattr(event, "fn", None), "api_visibility", "private") == "public"
+    except Exception:  # noqa: BLE001 - Gradio internals: fall back to the visitor's language
+        return False
 
 
 # ------------------------------------------------------------------------------------------------
@@ -859,3 +958,23 @@ def problem(field_name: str, key: str, *, fix: str | None = None, severity: str 
 
     m = Msg(key, params)
     return Problem(field_name, m.render(EN_LANG), fix=fix, severity=severity, msg=m)
+
+
+_COST_RE = re.compile(r"^Estimated cost ≈ \$([0-9.]+) \((\d+) s × \$([0-9.]+)/s, (\w+)\)$")
+_COST_FIXED = {"Estimated cost: upload a video to see it": "cost.needs_video",
+               "Estimated cost: fix the files first": "cost.fix_files"}
+
+
+def cost_text(english: str, lang: str | None = None) -> str:
+    """The cost line beside Run (pricing.describe_cost's English, which the API also returns)
+    in the page's language; a line it does not know stays as it is."""
+    lang = normalize(lang) if lang is not None else current_lang()
+    if lang == EN_LANG:
+        return english
+    if english in _COST_FIXED:
+        return t(_COST_FIXED[english], lang)
+    m = _COST_RE.match(english)
+    if not m:
+        return english
+    return t("cost.estimate", lang, usd=float(m.group(1)), secs=int(m.group(2)),
+             rate=float(m.group(3)), mode=m.group(4))
