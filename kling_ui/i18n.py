@@ -199,10 +199,10 @@ EN: dict[str, str] = {
     "lib.deleted": "Deleted the run and its files.",
     # -- server-rendered: checks, cards, status --
     "notify": "🔔 Notify me when a run ends",
-    "checks.first": "Run starts once you write a prompt{needs}.",
-    "checks.needs.frames": " and add a start frame",
-    "checks.needs.references": " and add reference images",
-    "checks.needs.clip": " and add a clip",
+    "checks.first.text": "Run starts once you write a prompt.",
+    "checks.first.frames": "Run starts once you write a prompt and add a start frame.",
+    "checks.first.references": "Run starts once you write a prompt and add reference images.",
+    "checks.first.clip": "Run starts once you write a prompt and add a clip.",
     "checks.checking_video": "⏳ Checking the video… Run waits until its card is ready.",
     "checks.ready": "✓ Ready to run.",
     "checks.off_one": "✗ Run is off until this is fixed:",
@@ -300,6 +300,13 @@ EN: dict[str, str] = {
     "key.resumed_one": " It fetches 1 run that waited for it; see the Library.",
     "key.resumed_many": " It fetches {n} runs that waited for it; see the Library.",
     "key.forgotten": "Your key is forgotten.",
+    "banner.simulator": "Offline simulator: no Replicate key is set, so outputs are simulated "
+                        "locally (stamped SIMULATED) and nothing is billed. Enter your own key to "
+                        "run the real model.",
+    "banner.own_key": "Running on Replicate with your own key; it stays in this browser session "
+                      "only.",
+    "banner.host_key": "Running on Replicate with the host's key. Limits may apply; your own key "
+                       "lifts them.",
     # errors
     "error.generic": "Something went wrong inside the Studio. Your inputs are kept; please try "
                      "again, and if it happens again tell the host (the details are in the "
@@ -556,10 +563,10 @@ ZH: dict[str, str] = {
     "lib.restored_into": "{what}到“{tab}”。",
     "lib.deleted": "已删除该记录及其文件。",
     "notify": "🔔 生成结束时通知我",
-    "checks.first": "写好提示词{needs}后即可运行。",
-    "checks.needs.frames": "并添加首帧",
-    "checks.needs.references": "并添加参考图",
-    "checks.needs.clip": "并添加视频",
+    "checks.first.text": "写好提示词后即可运行。",
+    "checks.first.frames": "写好提示词并添加首帧后即可运行。",
+    "checks.first.references": "写好提示词并添加参考图后即可运行。",
+    "checks.first.clip": "写好提示词并添加视频后即可运行。",
     "checks.checking_video": "⏳ 正在检查视频… 检查完成前暂不能运行。",
     "checks.ready": "✓ 可以运行。",
     "checks.off_one": "✗ 请先解决以下问题才能运行：",
@@ -648,6 +655,10 @@ ZH: dict[str, str] = {
     "key.resumed_one": "有 1 个等待密钥的生成任务将继续获取结果，请查看作品库。",
     "key.resumed_many": "有 {n} 个等待密钥的生成任务将继续获取结果，请查看作品库。",
     "key.forgotten": "已忘记你的密钥。",
+    "banner.simulator": "离线模拟器：未设置 Replicate 密钥，因此输出在本地模拟生成（带 SIMULATED 水印），"
+                        "不产生任何费用。输入你自己的密钥即可运行真实模型。",
+    "banner.own_key": "正在使用你自己的密钥在 Replicate 上运行；密钥仅保存在本次浏览器会话中。",
+    "banner.host_key": "正在使用站点的密钥在 Replicate 上运行。可能有使用限制；使用你自己的密钥即可解除。",
     "error.generic": "Studio 内部出错了。你的输入已保留，请重试；如果再次出现，请告知站点管理员（详情见服务器日志）。",
     "error.title.generic": "意外错误",
     "error.title": "问题",
@@ -978,3 +989,16 @@ def cost_text(english: str, lang: str | None = None) -> str:
         return english
     return t("cost.estimate", lang, usd=float(m.group(1)), secs=int(m.group(2)),
              rate=float(m.group(3)), mode=m.group(4))
+
+
+def from_english(text: str, lang: str | None = None) -> str:
+    """A fixed English sentence from the service (the banner's note) in the page's language:
+    looked up by its English text among the catalogue's sentences without fields."""
+    lang = normalize(lang) if lang is not None else current_lang()
+    if lang == EN_LANG:
+        return text
+    key = _BY_ENGLISH.get(text)
+    return t(key, lang) if key else text
+
+
+_BY_ENGLISH = {v: k for k, v in EN.items() if "{" not in v and k.startswith("banner.")}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..i18n import t
+from ..i18n import i18n, t
 from ..service import JobResult
 from .common import esc, file_url
 
@@ -19,8 +19,9 @@ _LABELS = {"Original": "label.original", "Original clip": "label.original_clip",
            "Start frame": "label.start_frame", "Reference image 1": "label.reference_image_1",
            "Original (full clip)": "label.full_clip"}
 
-EMPTY = ('<div class="kling-compare kling-compare-empty"><p>Your result plays here, beside the '
-         "original when there is one, after a run.</p></div>")
+# Built with the page, before any request: the browser translates it (gr.I18n).
+EMPTY = ('<div class="kling-compare kling-compare-empty"><p>' + i18n("compare.empty")
+         + "</p></div>")
 
 
 def empty_html() -> str:

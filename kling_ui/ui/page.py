@@ -20,7 +20,7 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from ..config import Secret, Settings
 from ..errors import AuthError, KlingConnectionError, KlingTimeoutError, ServerError
-from ..i18n import gradio_i18n, i18n, request_lang, t
+from ..i18n import from_english, gradio_i18n, i18n, request_lang, t
 from ..models import Tab
 from ..resumer import resume_with_key
 from .api import build_api
@@ -44,7 +44,7 @@ TITLE = "Kling O1 Studio"
 
 
 def _banner(studio: Any, key: Secret | None) -> str:
-    note = studio.backend_note(key)
+    note = from_english(studio.backend_note(key))
     cls = "kling-banner-sim" if getattr(studio, "backend", "") == "simulator" else "kling-banner"
     problem = getattr(studio, "library_problem", None)
     extra = (f'<div class="kling-banner-problem" role="alert">⚠ {esc(problem)}</div>'

@@ -149,10 +149,11 @@ def spec_values(spec: JobSpec, names: list[str]) -> list[Any]:
 
 def _first_checks(tab: Tab) -> str:
     """What the checks say before the page's own first check answers (Run starts disabled)."""
-    needs = {Tab.FRAMES: t("checks.needs.frames"), Tab.REFERENCES: t("checks.needs.references"),
-             Tab.FEATURE: t("checks.needs.clip"), Tab.EDIT: t("checks.needs.clip")}.get(tab, "")
+    needs = {Tab.FRAMES: "frames", Tab.REFERENCES: "references",
+             Tab.FEATURE: "clip", Tab.EDIT: "clip"}.get(tab, "text")
+    # Built with the page, before any request: the browser translates it (gr.I18n).
     return ('<div class="kling-checks"><p class="kling-note" role="status">'
-            f'{t("checks.first", needs=needs)}</p></div>')
+            + i18n(f"checks.first.{needs}") + "</p></div>")
 
 
 def _image_input(label: Any, elem_id: str) -> gr.Image:
