@@ -489,7 +489,7 @@ ZH: dict[str, str] = {
     "frame_target.frames": "首尾帧：首帧",
     "frame_target.references": "参考图：参考图片",
     "use_frame": "使用此帧",
-    "seq.accordion": "将多次生成拼接成片段序列",
+    "seq.accordion": "将多条生成记录拼接成序列",
     "seq.picks": "生成记录（按播放顺序）",
     "seq.picks.info": "按播放顺序选择已完成的生成记录。",
     "seq.crossfade": "交叉淡化（秒）",
@@ -1002,3 +1002,15 @@ def from_english(text: str, lang: str | None = None) -> str:
 
 
 _BY_ENGLISH = {v: k for k, v in EN.items() if "{" not in v and k.startswith("banner.")}
+
+
+_REF_IMAGE = re.compile(r"^reference image (\d+)$")
+_WHAT = {"start frame": "slot.start_image", "end frame": "slot.end_image", "video": "slot.video"}
+
+
+def token_what(what: str, lang: str | None = None) -> str:
+    """What a token chip points at (prompt.token_labels' English) in the page's language."""
+    m = _REF_IMAGE.match(what)
+    if m:
+        return t("slot.reference_image", lang, n=int(m.group(1)))
+    return t(_WHAT[what], lang) if what in _WHAT else what

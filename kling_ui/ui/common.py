@@ -24,7 +24,7 @@ import gradio as gr
 
 from ..config import Secret
 from ..errors import KlingError
-from ..i18n import error_text, error_title, field_label, problem_text, t
+from ..i18n import error_text, error_title, field_label, problem_text, t, token_what
 from ..models import Problem, Progress
 from ..rules import PROMPT_MAX_CHARS
 from ..service import JobResult, Preflight, UploadCheck
@@ -289,7 +289,8 @@ def tokens_html(tokens: Iterable[tuple[str, str]]) -> str:
     if not tokens:
         return (f'<div class="kling-chips"><span class="kling-note">{esc(t("chips.empty"))}'
                 '</span></div>')
-    chips = " ".join(f'<span class="kling-chip-wrap">{chip(t, w)}<small>{esc(w)}</small></span>'
+    chips = " ".join(f'<span class="kling-chip-wrap">{chip(t, token_what(w))}'
+                     f'<small>{esc(token_what(w))}</small></span>'
                      for t, w in tokens)
     return (f'<div class="kling-chips"><span class="kling-note">{esc(t("chips.hint"))}'
             f'</span> {chips}</div>')
