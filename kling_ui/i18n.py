@@ -349,6 +349,23 @@ EN: dict[str, str] = {
     "field.mode": "mode",
     "field.tab": "tab",
     "field.file": "file",
+    # Messages from the service's own modules (probe, access), matched by their English text
+    # (from_english): fields here hold text, so no format specs in either language.
+    "probe.empty_image": "This file is empty. Upload a JPEG or PNG image.",
+    "probe.video_not_image": "This file is a video, not an image. Upload it as the reference "
+                             "video, or upload a JPEG or PNG image here.",
+    "probe.looks_like": "This file is not an image (it looks like {kind}). Upload a JPEG or PNG.",
+    "probe.kind_not_image": "This file is a {kind}, not an image. Upload a JPEG or PNG.",
+    "probe.unreadable_image": "This file is not an image Kling or this app can read. Upload a "
+                              "JPEG or PNG.",
+    "probe.unreadable": "This file could not be read; upload it again.",
+    "probe.empty": "This file is empty. Upload {wanted}.",
+    "access.hourly": "This demo allows {n} runs per visitor per hour on the host's key. Try again "
+                     "in about {wait} min, or enter your own Replicate API key to run without "
+                     "this limit.",
+    "access.budget": "Today's budget for this demo is used up (${left} of ${budget} left; this "
+                     "run is estimated at ${cost}). It resets at midnight UTC; or enter your own "
+                     "Replicate API key.",
     # -- the rules core (kling_ui/rules.py) --
     "list.sep": ", ",
     "rules.image.animated": "is animated ({frames} frames); Kling takes a still image. Fix uses "
@@ -693,6 +710,17 @@ ZH: dict[str, str] = {
     "field.tab": "标签页",
     "field.file": "文件",
     "list.sep": "、",
+    "probe.empty_image": "这是一个空文件。请上传 JPEG 或 PNG 图片。",
+    "probe.video_not_image": "这是一个视频文件，不是图片。请把它作为参考视频上传，或在这里上传 JPEG 或 PNG 图片。",
+    "probe.looks_like": "这个文件不是图片（看起来是 {kind}）。请上传 JPEG 或 PNG。",
+    "probe.kind_not_image": "这个文件是 {kind}，不是图片。请上传 JPEG 或 PNG。",
+    "probe.unreadable_image": "Kling 和本应用都无法读取这个文件的图片内容。请上传 JPEG 或 PNG。",
+    "probe.unreadable": "无法读取这个文件，请重新上传。",
+    "probe.empty": "这是一个空文件。请上传 {wanted}。",
+    "access.hourly": "本演示在使用站点密钥时，每位访客每小时最多可运行 {n} 次。请约 {wait} 分钟后再试，"
+                     "或输入你自己的 Replicate API 密钥以解除此限制。",
+    "access.budget": "本演示今天的预算已用完（剩余 ${left}，共 ${budget}；本次运行预计 ${cost}）。"
+                     "预算在 UTC 午夜重置；你也可以输入自己的 Replicate API 密钥。",
     "rules.image.animated": "是动图（{frames} 帧）；Kling 只接受静态图片。修复时将使用第一帧。",
     "rules.image.format": "是 {format} 格式；Kling 只接受 JPEG 或 PNG。修复时会转换格式。",
     "rules.image.mode": "使用 {mode} 色彩模式；Kling 需要 8 位 RGB。修复时会转换。",
@@ -906,10 +934,10 @@ def field_label(name: str, lang: str | None = None) -> str:
 
 def problem_text(problem: Any, lang: str | None = None) -> str:
     """A Problem's message in `lang` (its Msg when it has one, else its English text)."""
+    lang = normalize(lang) if lang is not None else current_lang()
     m = getattr(problem, "msg", None)
     if m is None:
-        return str(problem.message)
-    lang = normalize(lang) if lang is not None else current_lang()
+        return from_english(str(problem.message), lang)
     return m.render(lang) if lang != EN_LANG else str(problem.message)
 
 
@@ -930,7 +958,7 @@ def error_text(exc: Any, lang: str | None = None) -> str:
             head = t("error.fix_one", lang) if len(lines) == 1 else t(
                 "error.fix_many", lang, n=len(lines))
             return head + "\n- " + "\n- ".join(lines)
-        return message
+        return from_english(message, lang)
     if isinstance(exc, e.AuthError):
         return t("error.auth", lang)
     if isinstance(exc, e.BillingError):
@@ -948,7 +976,7 @@ def error_text(exc: Any, lang: str | None = None) -> str:
         return t("error.timeout", lang)
     if isinstance(exc, e.KlingConnectionError):
         return t("error.connection", lang)
-    return message
+    return from_english(message, lang)
 
 
 def error_title(exc: Any, lang: str | None = None) -> str:
@@ -992,16 +1020,30 @@ def cost_text(english: str, lang: str | None = None) -> str:
 
 
 def from_english(text: str, lang: str | None = None) -> str:
-    """A fixed English sentence from the service (the banner's note) in the page's language:
-    looked up by its English text among the catalogue's sentences without fields."""
+    """An English message from a module that does not carry message ids (the banner, the file
+    prober, the host's limits) in the page's language: matched against the catalogue's English
+    templates of those keys, its fields taken from the text. Anything else stays as it is."""
     lang = normalize(lang) if lang is not None else current_lang()
-    if lang == EN_LANG:
+    if lang == EN_LANG or not text:
         return text
-    key = _BY_ENGLISH.get(text)
-    return t(key, lang) if key else text
+    for key, pattern in _MATCHED:
+        m = pattern.match(text.strip())
+        if m:
+            return t(key, lang, **m.groupdict())
+    return text
 
 
-_BY_ENGLISH = {v: k for k, v in EN.items() if "{" not in v and k.startswith("banner.")}
+def _template_re(template: str) -> re.Pattern[str]:
+    parts = []
+    for literal, name, _spec, _conv in string.Formatter().parse(template):
+        parts.append(re.escape(literal))
+        if name:
+            parts.append(f"(?P<{name}>.+?)")
+    return re.compile("^" + "".join(parts) + "$", re.S)
+
+
+_MATCHED = [(k, _template_re(v)) for k, v in EN.items()
+            if k.startswith(("banner.", "probe.", "access."))]
 
 
 _REF_IMAGE = re.compile(r"^reference image (\d+)$")

@@ -264,6 +264,28 @@ def test_the_common_errors_in_chinese_and_english_unchanged() -> None:
     assert error_text(exc, "en") == exc.message and exc.message.startswith("Please fix these 2")
 
 
+def test_the_probers_messages_are_matched_and_translated(tmp_path: Path) -> None:
+    """Messages from modules without message ids are matched by their English template: if the
+    prober's wording changes, this test says the Chinese no longer follows."""
+    from kling_ui.media.probe import probe_image
+    from kling_ui.models import Problem
+
+    fake = tmp_path / "fake.png"
+    fake.write_text("<html>not an image</html>\n", encoding="utf-8")
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    for path in (fake, empty):
+        with pytest.raises(InputError) as err:
+            probe_image(str(path))
+        zh = i18n.from_english(err.value.message, "zh-CN")
+        assert HAN.search(zh) and "Upload" not in zh, zh
+        assert i18n.from_english(err.value.message, "en") == err.value.message
+        # As the service reports it: a Problem without an id still shows in Chinese.
+        assert problem_text(Problem("start_image", err.value.message), "zh-CN") == zh
+    assert i18n.from_english("Something nobody catalogued.", "zh-CN") == (
+        "Something nobody catalogued.")
+
+
 def test_the_api_stays_in_english_whatever_the_caller_accepts() -> None:
     """A public endpoint's event answers in English even for a zh-CN Accept-Language."""
     from gradio.context import LocalContext

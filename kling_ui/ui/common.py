@@ -24,7 +24,15 @@ import gradio as gr
 
 from ..config import Secret
 from ..errors import KlingError
-from ..i18n import error_text, error_title, field_label, problem_text, t, token_what
+from ..i18n import (
+    error_text,
+    error_title,
+    field_label,
+    from_english,
+    problem_text,
+    t,
+    token_what,
+)
 from ..models import Problem, Progress
 from ..rules import PROMPT_MAX_CHARS
 from ..service import JobResult, Preflight, UploadCheck
@@ -251,7 +259,7 @@ def card_html(token: str | None, what: str, check: UploadCheck | None, error: st
         head = f'<img class="kling-thumb" src="{file_url(check.path)}" alt="{esc(what)}"> ' + head
     parts.append(f'<div class="kling-card-head">{head}</div>')
     if error:
-        parts.append(f'<p class="kling-err">✗ {esc(error)}</p>')
+        parts.append(f'<p class="kling-err">✗ {esc(from_english(error))}</p>')
     if check is not None:
         parts.append(f'<div class="kling-badge">{esc(check.badge)}</div>')
         parts.append(problems_html(check.problems))
