@@ -381,3 +381,15 @@ def test_an_english_browser_gets_the_page_in_english(browser: Browser, app: Laun
         expect(page.locator("body")).not_to_contain_text("运行")
     finally:
         page.context.close()
+
+
+def test_an_api_caller_asking_for_chinese_still_gets_english(app: LaunchedApp) -> None:
+    """End to end: a public endpoint's error is English whatever Accept-Language says."""
+    from gradio_client import Client
+    from gradio_client.exceptions import AppError
+
+    client = Client(app.url, verbose=False, headers={"Accept-Language": ZH_HEADER})
+    with pytest.raises(AppError) as info:
+        client.predict(prompt="", api_name="/text_to_video")
+    message = str(info.value)
+    assert "The prompt is empty" in message and not HAN.search(message), message
