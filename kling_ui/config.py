@@ -69,6 +69,27 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     return int(_float(env, name, default))
 
 
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def _sign_in(env: Mapping[str, str]) -> bool:
+    """KLING_SIGN_IN: 1 / 0; unset: on when the Space has `hf_oauth: true` in its README.
+
+    Hugging Face sets OAUTH_CLIENT_ID (with OAUTH_CLIENT_SECRET, OAUTH_SCOPES,
+    OPENID_PROVIDER_URL) in a Space's environment exactly when its front matter asks for OAuth;
+    Gradio reads the same variables (gradio/oauth.py).
+    """
+    raw = env.get("KLING_SIGN_IN", "").strip().lower()
+    if not raw:
+        return bool(env.get("OAUTH_CLIENT_ID", "").strip())
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise ValueError(f"KLING_SIGN_IN must be 1 or 0, got {raw!r}")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable. See README "Configuration" for each variable."""
@@ -82,6 +103,8 @@ class Settings:
     port: int = 7860  # GRADIO_SERVER_PORT
     app_password: Secret | None = None  # APP_PASSWORD: require a login to use the app
     runs_per_hour: int = 0  # KLING_RUNS_PER_HOUR: per visitor on the host key, 0 = unlimited
+    runs_per_day: int = 0  # KLING_RUNS_PER_DAY: per visitor per UTC day, host key, 0 = unlimited
+    sign_in: bool = False  # KLING_SIGN_IN: host-key runs need a Hugging Face sign-in (auto: hf_oauth)
     daily_budget_usd: float = 0.0  # KLING_DAILY_BUDGET_USD: host key, estimated, 0 = unlimited
     sim_seconds: float = 6.0  # KLING_SIM_SECONDS: how long the simulator's "model" runs
     job_timeout: float = 900.0  # KLING_JOB_TIMEOUT: our deadline; the prediction is cancelled
@@ -92,6 +115,7 @@ class Settings:
     keep_days: float = 30.0  # KLING_KEEP_DAYS: finished runs are kept this long; 0 = forever
     max_gb: float = 0.0  # KLING_MAX_GB: cap on the runs' files; oldest runs go first; 0 = no cap
     library_scope: str = "visitor"  # KLING_LIBRARY_SCOPE: visitor (own runs) | all (single user)
+    mcp: bool = True  # KLING_MCP: serve the named endpoints as MCP tools at /gradio_api/mcp/
 
     @property
     def uses_simulator(self) -> bool:
@@ -114,6 +138,17 @@ def default_data_dir(env: Mapping[str, str] | None = None) -> str:
         mac = os.path.join(home, "Library", "Application Support")
         base = mac if os.uname().sysname == "Darwin" else os.path.join(home, ".local", "share")
     return os.path.join(base, APP_DIR_NAME)
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{name} must be 1 or 0 (on or off), got {raw!r}")
 
 
 def _scope(env: Mapping[str, str], host: str, password: Secret | None) -> str:
@@ -150,6 +185,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         port=_int(env, "GRADIO_SERVER_PORT", 7860),
         app_password=password,
         runs_per_hour=_int(env, "KLING_RUNS_PER_HOUR", 0),
+        runs_per_day=_int(env, "KLING_RUNS_PER_DAY", 0),
+        sign_in=_sign_in(env),
         daily_budget_usd=_float(env, "KLING_DAILY_BUDGET_USD", 0.0),
         sim_seconds=_float(env, "KLING_SIM_SECONDS", 6.0),
         job_timeout=_float(env, "KLING_JOB_TIMEOUT", 900.0),
@@ -160,4 +197,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         keep_days=_float(env, "KLING_KEEP_DAYS", 30.0),
         max_gb=_float(env, "KLING_MAX_GB", 0.0),
         library_scope=_scope(env, host, password),
+        mcp=_flag(env, "KLING_MCP", True),
     )

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from .access import Usage
 from .errors import LibraryError
 
 log = logging.getLogger(__name__)
@@ -526,27 +527,40 @@ class Library:
 
     # -- the host's ledger (kling_ui.access.Guard) ------------------------------------------
 
-    def admit(self, visitor: str, at: float, cost: float,
-              check: Callable[[list[float], float], None], *, hour: float = 3600.0,
-              day_seconds: float = 86400.0) -> int:
+    def admit(self, visitor: str, at: float, cost: float, check: Callable[[Usage], None], *,
+              hour: float = 3600.0, day_seconds: float = 86400.0) -> int:
         """Record one admission atomically (across processes) after `check` accepts it.
 
-        `check(times_in_the_last_hour, spent_today)` raises to refuse. Returns the admission id.
+        `check(usage)` (this visitor's runs in the last hour and today, everyone's spend today)
+        raises to refuse. Returns the admission id.
         """
         day = int(at // day_seconds)
         with self._tx(immediate=True) as conn:
-            times = [r[0] for r in conn.execute(
-                "SELECT at FROM admissions WHERE visitor = ? AND at > ? ORDER BY at",
-                (visitor, at - hour))]
-            spent = float(conn.execute("SELECT COALESCE(SUM(cost), 0) FROM admissions "
-                                       "WHERE day = ?", (day,)).fetchone()[0])
-            check(times, spent)
+            check(self._usage(conn, visitor, at, hour, day))
             cur = conn.execute("INSERT INTO admissions (visitor, at, day, cost) VALUES (?, ?, ?, ?)",
                                (visitor, at, day, cost))
             admission = int(cur.lastrowid or 0)
             # Old admissions say nothing any more: keep the table small.
             conn.execute("DELETE FROM admissions WHERE at < ?", (at - 2 * day_seconds,))
         return admission
+
+    def usage(self, visitor: str, at: float, *, hour: float = 3600.0,
+              day_seconds: float = 86400.0) -> Usage:
+        """This visitor's admissions in the last hour and today, and everyone's spend today."""
+        with self._tx() as conn:
+            return self._usage(conn, visitor, at, hour, int(at // day_seconds))
+
+    @staticmethod
+    def _usage(conn: sqlite3.Connection, visitor: str, at: float, hour: float,
+               day: int) -> Usage:
+        times = tuple(float(r[0]) for r in conn.execute(
+            "SELECT at FROM admissions WHERE visitor = ? AND at > ? ORDER BY at",
+            (visitor, at - hour)))
+        today = int(conn.execute("SELECT COUNT(*) FROM admissions WHERE visitor = ? AND day = ?",
+                                 (visitor, day)).fetchone()[0])
+        spent = float(conn.execute("SELECT COALESCE(SUM(cost), 0) FROM admissions WHERE day = ?",
+                                   (day,)).fetchone()[0])
+        return Usage(hour_times=times, runs_today=today, spent_today=spent)
 
     def release(self, admission_id: int) -> None:
         with self._tx() as conn:

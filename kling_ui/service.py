@@ -135,7 +135,9 @@ class Studio:
                            keep_days=settings.keep_days, max_gb=settings.max_gb)
         self.guard = Guard(
             runs_per_hour=settings.runs_per_hour,
+            runs_per_day=settings.runs_per_day,
             daily_budget_usd=settings.daily_budget_usd,
+            sign_in=settings.sign_in,
             password=settings.app_password,
             ledger=self.library,
         )
@@ -503,6 +505,9 @@ class Studio:
         callers of the old signature and no longer used: files belong to runs, not sessions.
         """
         del session_id
+        if not visitor_token:
+            # Refused before any checking or fixing when the host requires a sign-in.
+            self.guard.check_sign_in(visitor_id)
         t0 = self._clock()
 
         def emit(p: Progress) -> None:

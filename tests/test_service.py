@@ -208,6 +208,23 @@ async def test_host_limits_apply_to_the_host_key_only(sim, media, tmp_path):
     await studio.run(spec, visitor_token=TOKEN_A, visitor_id="v")  # own key: no host limit
 
 
+async def test_with_sign_in_the_host_key_refuses_anyone_not_signed_in_before_any_work(sim, media,
+                                                                                       tmp_path):
+    base_url, state = sim
+    settings = Settings(token=Secret("r8_" "HostKeyForTests00000000000000"), base_url=base_url,
+                        backend="replicate", backend_forced=True, runs_per_hour=1, sign_in=True)
+    studio = Studio(settings, data_dir=str(tmp_path))
+    spec = JobSpec(Tab.TEXT, "a fox")
+    with pytest.raises(AccessError, match="Sign in with Hugging Face"):
+        await studio.run(spec, visitor_token=None, visitor_id="ip:10.0.0.1")
+    assert studio.library.runs() == [] and not state.predictions  # nothing journaled or sent
+    await studio.run(spec, visitor_token=None, visitor_id="hf:alice")
+    with pytest.raises(AccessError, match="1 runs per signed-in user per hour"):
+        await studio.run(spec, visitor_token=None, visitor_id="hf:alice")
+    await studio.run(spec, visitor_token=None, visitor_id="hf:bob")  # Bob's hour is his own
+    await studio.run(spec, visitor_token=TOKEN_A, visitor_id="ip:10.0.0.1")  # own key: no sign-in
+
+
 async def test_a_run_is_journaled_and_kept_with_its_inputs_output_and_settings(studio, sim, media):
     _, state = sim
     seen: list[str] = []

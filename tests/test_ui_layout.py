@@ -15,9 +15,9 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from kling_ui.models import Tab
+from kling_ui.service import Studio
 from kling_ui.ui.tabs import TabHandlers, build_tab
 from tests.test_ui_browser import RUN_TIMEOUT, open_tab
-from kling_ui.service import Studio
 from tests.ui_fixtures import LaunchedApp, launched_app, make_fake_png, make_image, test_settings
 
 SIZES = {"desktop": (1280, 900), "phone": (390, 844)}
@@ -102,7 +102,8 @@ def test_desktop_keeps_run_and_the_result_beside_the_inputs_and_in_view(
         expect(page.locator("#edit-compare .kling-compare-empty")).to_be_visible()
         assert _box(page, "#edit-compare")["height"] < 120
         page.locator("#tab-edit .kling-preset").first.click()
-        expect(page.locator("#edit-checks .kling-ok").first).to_be_visible(timeout=RUN_TIMEOUT)
+        expect(page.locator("#edit-checks .kling-ok").first).to_be_visible(
+            timeout=4 * RUN_TIMEOUT)
         prompt, run = _box(page, "#prompt-edit"), _box(page, "#edit-run")
         assert run["x"] > prompt["x"] + prompt["width"] - 1  # Run is right of the inputs
         page.locator("#edit-run").click()
@@ -114,7 +115,7 @@ def test_desktop_keeps_run_and_the_result_beside_the_inputs_and_in_view(
         page.evaluate("window.scrollTo(0, 900)")
         page.wait_for_timeout(300)
         run = _box(page, "#edit-run")
-        assert 0 <= run["y"] and run["y"] + run["height"] <= 900, run
+        assert run["y"] >= 0 and run["y"] + run["height"] <= 900, run
         _shot(page, "layout-edit-desktop-scrolled")
     finally:
         page.context.close()
@@ -129,7 +130,7 @@ def test_phone_puts_run_within_a_screen_of_the_prompt_in_every_tab(
             open_tab(page, key, label)
             page.locator(f"#tab-{key} .kling-preset").first.click()
             expect(page.locator(f"#{key}-checks .kling-ok").first).to_be_visible(
-                timeout=RUN_TIMEOUT)
+                timeout=4 * RUN_TIMEOUT)
             prompt, run = _box(page, f"#prompt-{key}"), _box(page, f"#{key}-run")
             below = run["y"] + run["height"] - (prompt["y"] + prompt["height"])
             assert 0 < below <= 844, (key, below)  # one screen, the bottom of Run included
@@ -146,6 +147,7 @@ def test_text_output_takes_the_full_width_of_the_result_column(
     page = _page(browser, app.url, "desktop")
     try:
         page.locator("#prompt-text textarea").fill("A paper boat on a puddle")
+        expect(page.locator("#text-run")).to_be_enabled(timeout=RUN_TIMEOUT)
         page.locator("#text-run").click()
         video = page.locator("#text-compare video.kc-b")
         expect(video).to_be_attached(timeout=RUN_TIMEOUT)
@@ -180,6 +182,7 @@ def test_a_run_that_ends_in_a_hidden_tab_notifies_when_asked(
         button.click()
         expect(button).to_have_attribute("aria-pressed", "true")
         page.locator("#prompt-text textarea").fill("A slow dawn over a harbour")
+        expect(page.locator("#text-run")).to_be_enabled(timeout=RUN_TIMEOUT)
         page.locator("#text-run").click()
         expect(page.locator("#text-progress .kling-progress.kling-run")).to_be_attached(
             timeout=RUN_TIMEOUT)

@@ -7,7 +7,6 @@ browser tab's title following the run.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 

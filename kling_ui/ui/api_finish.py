@@ -36,7 +36,7 @@ def build_finish_api(studio: Any, *, concurrency: int) -> None:
                             ) -> tuple[str, dict[str, Any]]:
         """How closely the output's motion follows the original's, frame by frame.
 
-        Both clips are compared at 24 fps (Kling's output rate) with dense optical flow.
+        Both clips are compared at 24 fps (Kling's output rate) with dense optical flow. Videos are passed as http(s) URLs the server can download, or as data: URLs (base64).
 
         Args:
             original: The original video: the clip that was sent, or the whole clip it was cut from (then give `start`).
@@ -56,7 +56,7 @@ def build_finish_api(studio: Any, *, concurrency: int) -> None:
                           ) -> str:
         """Put an edited window back into the whole clip it was cut from, at its timecode.
 
-        The result has the original's length, frame rate and size (the edit is scaled to fit and letter- or pillar-boxed); frames outside the window are the original's.
+        The result has the original's length, frame rate and size (the edit is scaled to fit and letter- or pillar-boxed); frames outside the window are the original's. Videos are passed as http(s) URLs the server can download, or as data: URLs (base64).
 
         Args:
             original: The whole original video.
@@ -77,7 +77,7 @@ def build_finish_api(studio: Any, *, concurrency: int) -> None:
                              layout: str = "side_by_side", audio: str = "output",
                              request: gr.Request = None,  # type: ignore[assignment]
                              ) -> str:
-        """An MP4 of the original and the output together, labelled "Original" and "Kling O1".
+        """An MP4 of the original and the output together, labelled "Original" and "Kling O1", to show a change at a glance. Files are passed as http(s) URLs the server can download, or as data: URLs (base64).
 
         Args:
             original: The original video, or an image (a start frame, shown as a still).
@@ -97,7 +97,7 @@ def build_finish_api(studio: Any, *, concurrency: int) -> None:
     async def compare_stills(original: str | None, output: str | None,
                              request: gr.Request = None,  # type: ignore[assignment]
                              ) -> str:
-        """A PNG sheet of before/after stills at four moments of the output.
+        """A PNG sheet of before/after stills at four moments of the output. Files are passed as http(s) URLs the server can download, or as data: URLs (base64).
 
         Args:
             original: The original video, or an image (a start frame).

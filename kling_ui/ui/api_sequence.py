@@ -27,13 +27,11 @@ def build_sequence_api(studio: Any, *, concurrency: int) -> Sequencer:
 
     @guarded
     async def grab_frame(video: str | None = None, t: float = -0.0) -> str:
-        """Grab one frame of a video as a PNG at the video's displayed size (rotation applied).
+        """Grab one frame of a video as a PNG at the video's displayed size (rotation applied): a last frame to start the next shot from, or a still to check. The video is passed as an http(s) URL the server can download, or as a data: URL (base64).
 
         Args:
-            video: The video file (MP4 or MOV) to take the frame from.
-            t: Time of the frame in seconds from the start. A negative time counts from the
-                end: -1.0 is one second before the end, and -0.0 (the default) or a time equal
-                to the duration gives the real last frame. Must lie within the clip.
+            video: The video file (MP4 or MOV, as a URL) to take the frame from.
+            t: Time of the frame in seconds from the start; a negative time counts from the end (-1.0 is one second before it), and -0.0 (the default) or the duration gives the real last frame. Must lie within the clip.
 
         Returns:
             The frame shown at `t`, as a PNG image file.
@@ -43,16 +41,11 @@ def build_sequence_api(studio: Any, *, concurrency: int) -> Sequencer:
 
     @guarded
     async def join_clips(clips: list[str] | None = None, crossfade: float = 0.0) -> str:
-        """Join 2 to 20 video clips, in order, into one MP4.
-
-        Every clip is conformed to the first clip's size (letter/pillar-boxed, never cropped)
-        and 24 fps; the sound runs throughout (silence for a clip without audio), with a short
-        fade at each hard cut. The result lasts the sum of the clips less one crossfade per join.
+        """Join 2 to 20 video clips, in order, into one MP4 (a sequence of shots). Every clip is conformed to the first clip's size (letter/pillar-boxed, never cropped) and 24 fps; the sound runs throughout (silence for a clip without audio), with a short fade at each hard cut. The result lasts the sum of the clips less one crossfade per join. Clips are passed as http(s) URLs the server can download, or as data: URLs (base64).
 
         Args:
-            clips: The video files (MP4 or MOV) to join, in playing order; at least 2.
-            crossfade: Seconds of video and audio crossfade at each join (rounded to whole
-                frames); 0 (the default) for hard cuts. At most half the shortest clip.
+            clips: The video files (MP4 or MOV, as URLs) to join, in playing order; at least 2, at most 20.
+            crossfade: Seconds of video and audio crossfade at each join (rounded to whole frames); 0 (the default) for hard cuts. At most half the shortest clip.
 
         Returns:
             The joined video (MP4, H.264 and AAC).

@@ -16,12 +16,14 @@ import inspect
 import logging
 import os
 import secrets
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 from urllib.parse import quote
 
 import gradio as gr
 
+from ..access import signed_in_id
 from ..config import Secret
 from ..errors import KlingError
 from ..i18n import (
@@ -161,10 +163,35 @@ def new_session() -> Session:
     return Session()
 
 
+def signed_in_user(request: gr.Request | None) -> str | None:
+    """The Hugging Face username this request's browser signed in as (gr.LoginButton), if any.
+
+    Read from the session Gradio keeps once a LoginButton is on the page (a signed cookie; on a
+    Space its secret comes from the Space's OAuth secret): the same `userinfo` Gradio hands a
+    handler as `gr.OAuthProfile`. No session (sign-in off) or an expired one: None.
+    """
+    underlying = getattr(request, "request", None) if request is not None else None
+    scope = getattr(underlying, "scope", None)
+    session = scope.get("session") if isinstance(scope, dict) else None
+    info = session.get("oauth_info") if isinstance(session, Mapping) else None
+    if not isinstance(info, Mapping):
+        return None
+    expires = info.get("expires_at")
+    if isinstance(expires, int | float) and expires < time.time():
+        return None
+    user = info.get("userinfo")
+    name = user.get("preferred_username") if isinstance(user, Mapping) else None
+    return name if isinstance(name, str) and name.strip() else None
+
+
 def visitor_id(request: gr.Request | None) -> str:
-    """Who is asking, for the host's per-visitor limits: login name, else the client address."""
+    """Who is asking, for the host's limits: the Hugging Face user signed in on this browser,
+    else the APP_PASSWORD login name, else the client address."""
     if request is None:
         return "local"
+    hf_user = signed_in_user(request)
+    if hf_user:
+        return signed_in_id(hf_user)
     if getattr(request, "username", None):
         return f"user:{request.username}"
     headers = getattr(request, "headers", None) or {}

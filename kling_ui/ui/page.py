@@ -11,6 +11,8 @@ hosting settings (max file size, SSR off, no run history: nothing keyed may be r
 
 from __future__ import annotations
 
+import importlib.util
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +38,16 @@ from .library import (
     refresh_after_run,
     wire_library,
 )
+from .mcp_server import install as install_mcp_server
+from .quota import build_quota, meter_handler
 from .tabs import ASSETS, TabHandlers, build_tab, load_presets, wire_tab
 
 MAX_FILE_SIZE = "200mb"  # Kling accepts videos up to 200 MB (kling-o1.md)
 LIBRARY_STORAGE_KEY = "kling-o1-studio-library"
 TITLE = "Kling O1 Studio"
+MCP_PATH = "/gradio_api/mcp/"  # where Gradio serves the MCP server (streamable HTTP)
+
+log = logging.getLogger("kling_ui.ui")
 
 
 def _banner(studio: Any, key: Secret | None) -> str:
@@ -69,6 +76,7 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
                 + "</p></header>",
                 js_on_load=None)
         banner = gr.HTML(_banner(studio, None), js_on_load=None, elem_id="kling-banner-html")
+        quota = build_quota(settings, studio.guard)  # what is left on the host's key; sign-in
         with gr.Accordion(i18n("key.accordion"), open=False, elem_id="kling-key"):
             gr.Markdown(i18n("key.help"))
             with gr.Row():
@@ -78,6 +86,9 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
                 forget_key = gr.Button(i18n("key.forget"), scale=0, min_width=90)
             key_status = gr.Markdown("")
 
+        meter = meter_handler(studio)
+        meter_event = {"fn": meter, "inputs": [session], "outputs": [quota.meter],
+                       "api_visibility": "private", "show_progress": "hidden"}
         handlers: dict[Tab, TabHandlers] = {}
         with gr.Tabs(elem_id="kling-tabs", overflow_behavior="wrap") as tabs:
             for tab in Tab:
@@ -99,6 +110,7 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
                 h.ui, h, session, concurrency=max(1, settings.concurrency),
                 on_result=guarded(refresh), result_outputs=listing_outputs(lib_ui),
                 result_inputs=refresh_inputs)
+            run_events[h.ui.tab].then(**meter_event)  # the meter counts the run
             assert h.ui.more is not None  # noqa: S101 - build_tab makes one for every tab
             wire_continue(h.ui.more, more, session, outputs=more_outputs, key=h.ui.tab.value)
         assert lib_ui.more is not None and lib_ui.sequence is not None  # noqa: S101
@@ -144,12 +156,14 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
             return "", t("key.forgotten"), _banner(studio, None)
 
         key_outputs = [key_box, key_status, banner]
+        # Own key: no host quota, so the meter goes; forgotten, it comes back.
         use_key.click(set_key, inputs=[key_box, session], outputs=key_outputs,
-                      api_visibility="private", show_progress="hidden")
+                      api_visibility="private", show_progress="hidden").then(**meter_event)
         key_box.submit(set_key, inputs=[key_box, session], outputs=key_outputs,
-                       api_visibility="private", show_progress="hidden")
+                       api_visibility="private", show_progress="hidden").then(**meter_event)
         forget_key.click(clear_key, inputs=[session], outputs=key_outputs,
-                         api_visibility="private", queue=False, show_progress="hidden")
+                         api_visibility="private", queue=False, show_progress="hidden"
+                         ).then(**meter_event)
 
         build_api(studio, concurrency=max(1, settings.concurrency))
         build_sequence_api(studio, concurrency=max(1, settings.concurrency // 2))
@@ -163,6 +177,7 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
 
         loaded = demo.load(on_load, inputs=[library_key, session], outputs=[library_key, banner],
                            api_visibility="private", show_progress="hidden")
+        loaded.then(**meter_event)  # signing in or out reloads the page: this covers it
         loaded.then(guarded(lib_handlers.render), inputs=[session, *refresh_inputs],
                     outputs=listing_outputs(lib_ui), api_visibility="private",
                     show_progress="hidden")
@@ -210,6 +225,25 @@ def _read(name: str) -> str:
     return (ASSETS / name).read_text(encoding="utf-8")
 
 
+def mcp_enabled(settings: Settings) -> bool:
+    """KLING_MCP (on by default), when the `mcp` package (`gradio[mcp]`) is installed.
+
+    Off behind APP_PASSWORD: Gradio's MCP server calls the app through its own client, which
+    cannot log in, so every tool call would fail ("credentials were not provided").
+    """
+    if not settings.mcp:
+        return False
+    if settings.app_password:
+        log.info("MCP server off: APP_PASSWORD is set, and MCP clients cannot log in.")
+        return False
+    if importlib.util.find_spec("mcp") is None:
+        log.warning("MCP server off: the mcp package is missing (pip install -r requirements.txt "
+                    "installs gradio[mcp]); set KLING_MCP=0 to silence this.")
+        return False
+    install_mcp_server()  # Gradio's server, with list-of-files parameters that work
+    return True
+
+
 def launch_options(settings: Settings, studio: Any) -> dict[str, Any]:
     """Keyword arguments for `Blocks.launch()` (Gradio 6: theme, css and js live here)."""
     allowed = [str(ASSETS)]
@@ -235,6 +269,9 @@ def launch_options(settings: Settings, studio: Any) -> dict[str, Any]:
         "js": "() => {\n" + _read("studio.js") + "\n}",
         "footer_links": ["api", "gradio"],
         "show_error": True,
+        # The named endpoints (api.py, api_finish.py, api_sequence.py) as MCP tools (issue #15);
+        # the UI's private events are not tools. KLING_MCP=0 serves no MCP endpoint at all.
+        "mcp_server": mcp_enabled(settings),
         # English and Simplified Chinese labels, chosen by the browser's language (kling_ui.i18n)
         "i18n": gradio_i18n(),
         # Gradio hands app_kwargs to its FastAPI app: gzip the page, its JS/CSS and JSON (274 KiB
