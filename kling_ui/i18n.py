@@ -363,6 +363,25 @@ EN: dict[str, str] = {
     "access.hourly": "This demo allows {n} runs per visitor per hour on the host's key. Try again "
                      "in about {wait} min, or enter your own Replicate API key to run without "
                      "this limit.",
+    "access.hourly_user": "This demo allows {n} runs per signed-in user per hour on the host's "
+                          "key. Try again in about {wait} min, or enter your own Replicate API "
+                          "key to run without this limit.",
+    "access.daily": "This demo allows {n} runs per visitor per day on the host's key, and "
+                    "today's are used. They reset at midnight UTC; or enter your own Replicate "
+                    "API key to run without this limit.",
+    "access.daily_user": "This demo allows {n} runs per signed-in user per day on the host's "
+                         "key, and today's are used. They reset at midnight UTC; or enter your "
+                         "own Replicate API key to run without this limit.",
+    "access.sign_in": "Sign in with Hugging Face to run on the host's key (or use your own key).",
+    "access.sign_in_api": "Sign in with Hugging Face to run on the host's key (or use your own "
+                          "key). API callers: send your own key in the X-Replicate-Api-Token "
+                          "header.",
+    "meter.runs_hour": "{left} of {total} runs left this hour",
+    "meter.next_in": " (next in about {mins} min)",
+    "meter.runs_day": "{left} of {total} runs left today",
+    "meter.budget": "${left:.2f} of ${total:.2f} left today",
+    "meter.no_limits": "no limits on the host's key",
+    "meter.title": "What is left on the host's key; your own key has no such limits.",
     "access.budget": "Today's budget for this demo is used up (${left} of ${budget} left; this "
                      "run is estimated at ${cost}). It resets at midnight UTC; or enter your own "
                      "Replicate API key.",
@@ -719,6 +738,21 @@ ZH: dict[str, str] = {
     "probe.empty": "这是一个空文件。请上传 {wanted}。",
     "access.hourly": "本演示在使用站点密钥时，每位访客每小时最多可运行 {n} 次。请约 {wait} 分钟后再试，"
                      "或输入你自己的 Replicate API 密钥以解除此限制。",
+    "access.hourly_user": "本演示在使用站点密钥时，每位登录用户每小时最多可运行 {n} 次。请约 {wait} 分钟后"
+                          "再试，或输入你自己的 Replicate API 密钥以解除此限制。",
+    "access.daily": "本演示在使用站点密钥时，每位访客每天最多可运行 {n} 次，今天的次数已用完。"
+                    "次数在 UTC 午夜重置；你也可以输入自己的 Replicate API 密钥以解除此限制。",
+    "access.daily_user": "本演示在使用站点密钥时，每位登录用户每天最多可运行 {n} 次，今天的次数已用完。"
+                         "次数在 UTC 午夜重置；你也可以输入自己的 Replicate API 密钥以解除此限制。",
+    "access.sign_in": "请使用 Hugging Face 登录后再用站点的密钥运行（或使用你自己的密钥）。",
+    "access.sign_in_api": "请使用 Hugging Face 登录后再用站点的密钥运行（或使用你自己的密钥）。"
+                          "API 调用方：请在 X-Replicate-Api-Token 请求头中发送你自己的密钥。",
+    "meter.runs_hour": "本小时还可运行 {left} 次（共 {total} 次）",
+    "meter.next_in": "（约 {mins} 分钟后恢复 1 次）",
+    "meter.runs_day": "今天还可运行 {left} 次（共 {total} 次）",
+    "meter.budget": "今日预算剩余 ${left:.2f}（共 ${total:.2f}）",
+    "meter.no_limits": "站点密钥没有使用限制",
+    "meter.title": "站点密钥的剩余额度；使用你自己的密钥不受这些限制。",
     "access.budget": "本演示今天的预算已用完（剩余 ${left}，共 ${budget}；本次运行预计 ${cost}）。"
                      "预算在 UTC 午夜重置；你也可以输入自己的 Replicate API 密钥。",
     "rules.image.animated": "是动图（{frames} 帧）；Kling 只接受静态图片。修复时将使用第一帧。",
