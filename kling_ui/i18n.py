@@ -911,7 +911,14 @@ def _public_endpoint(context: Any) -> bool:
         blocks = context.blocks.get(None)
         event_id = context.event_id.get(None)
         queue = getattr(blocks, "_queue", None)
-        event = queue.event_ids_to_events.get(event_id) if queue and event_id else None
+        if queue is None or not event_id:
+            return False
+        event = queue.event_ids_to_events.get(event_id)
+        if event is None:  # a started event has left that map: it is among the active jobs
+            for job in getattr(queue, "active_jobs", None) or ():
+                event = next((e for e in job or () if getattr(e, "_id", None) == event_id), None)
+                if event is not None:
+                    break
         return getattr(getattr(event, "fn", None), "api_visibility", "private") == "public"
     except Exception:  # noqa: BLE001 - Gradio internals: fall back to the visitor's language
         return False
