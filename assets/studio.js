@@ -6,6 +6,22 @@
   if (window.__klingStudio) return;
   window.__klingStudio = true;
   const lastCursor = new WeakMap(); // textarea -> [start, end] before focus moved to a chip
+  // The few strings this script writes itself, in the browser's language like Gradio's own
+  // labels (kling_ui/i18n.py holds the rest): Simplified Chinese for any zh-* browser.
+  const ZH = /^zh/i.test(navigator.language || "");
+  const ZH_TEXT = {
+    "❚❚ Pause both": "❚❚ 同时暂停",
+    "▶ Play both": "▶ 同时播放",
+    "Uploaded files (click to add more)": "已上传的文件（点击添加更多）",
+    "🔔 Notifying when a run ends (click to stop)": "🔔 生成结束时会通知你（点击停止）",
+    "🔕 Notifications are blocked in this browser's site settings": "🔕 此浏览器的网站设置已屏蔽通知",
+    "🔔 Notify me when a run ends": "🔔 生成结束时通知我",
+    "This browser cannot notify": "此浏览器不支持通知",
+    "✓ Your video is ready": "✓ 你的视频已生成",
+    "✗ The run failed": "✗ 生成失败",
+    "The run was canceled": "生成已取消",
+  };
+  function tr(text) { return ZH && ZH_TEXT[text] ? ZH_TEXT[text] : text; }
 
   function promptFor(el) {
     const tab = el.closest(".kling-tab") || document;
@@ -80,7 +96,7 @@
     // reachable; clicking it still opens the file picker.
     document.querySelectorAll('button[aria-label="common.upload"]').forEach(function (b) {
       b.setAttribute("role", "group");
-      b.setAttribute("aria-label", "Uploaded files (click to add more)");
+      b.setAttribute("aria-label", tr("Uploaded files (click to add more)"));
     });
     // Gradio's empty-state icons carry an aria-label on a role-less div (aria-prohibited-attr).
     document.querySelectorAll("div.empty[aria-label]:not([role])").forEach(function (d) {
@@ -112,9 +128,9 @@
     const on = notifyOn();
     const blocked = "Notification" in window && Notification.permission === "denied";
     document.querySelectorAll(".kling-notify").forEach(function (b) {
-      const want = on ? "🔔 Notifying when a run ends (click to stop)"
-        : blocked ? "🔕 Notifications are blocked in this browser's site settings"
-        : "🔔 Notify me when a run ends";
+      const want = on ? tr("🔔 Notifying when a run ends (click to stop)")
+        : blocked ? tr("🔕 Notifications are blocked in this browser's site settings")
+        : tr("🔔 Notify me when a run ends");
       if (b.textContent !== want) b.textContent = want;
       b.setAttribute("aria-pressed", on ? "true" : "false");
     });
@@ -122,7 +138,7 @@
   document.addEventListener("click", function (e) {
     const b = e.target.closest && e.target.closest(".kling-notify");
     if (!b) return;
-    if (!("Notification" in window)) { b.textContent = "This browser cannot notify"; return; }
+    if (!("Notification" in window)) { b.textContent = tr("This browser cannot notify"); return; }
     if (notifyOn()) { localStorage.removeItem(NOTIFY_KEY); paintNotify(); return; }
     Notification.requestPermission().then(function (answer) {
       if (answer === "granted") localStorage.setItem(NOTIFY_KEY, "1");
@@ -140,8 +156,8 @@
       const tab = document.querySelector('[role="tab"][aria-controls="' +
         (box.closest(".kling-tab") || {}).id + '"]');
       const what = tab ? tab.textContent.trim() : "Kling O1 Studio";
-      const title = state === "kling-done" ? "✓ Your video is ready" :
-        state === "kling-failed" ? "✗ The run failed" : "The run was canceled";
+      const title = tr(state === "kling-done" ? "✓ Your video is ready" :
+        state === "kling-failed" ? "✗ The run failed" : "The run was canceled");
       try {
         const n = new Notification(title, { body: what + " · Kling O1 Studio", tag: box.id });
         n.onclick = function () { window.focus(); n.close(); };
@@ -168,7 +184,7 @@
     const el = root.querySelector(".kc-time");
     if (el) el.textContent = t.toFixed(1) + " s";
     const btn = root.querySelector('[data-kc="toggle"]');
-    if (btn) btn.textContent = videos(root).some(function (v) { return !v.paused; }) ? "❚❚ Pause both" : "▶ Play both";
+    if (btn) btn.textContent = videos(root).some(function (v) { return !v.paused; }) ? tr("❚❚ Pause both") : tr("▶ Play both");
   }
 
   function follow(type) {

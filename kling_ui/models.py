@@ -6,8 +6,10 @@ core (`rules.py`) judges them, so rules are testable without any file.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 
 class Tab(str, Enum):
@@ -109,6 +111,9 @@ class Problem:
     message: str
     fix: str | None = None
     severity: str = "error"  # "error" or "warning"
+    # The message by id with its fields (kling_ui.i18n): how the UI shows it in another language.
+    # `message` stays the English text the API and logs use.
+    msg: Any = dataclasses.field(default=None, compare=False, repr=False)
 
     @property
     def is_error(self) -> bool:

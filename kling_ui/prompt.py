@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 
+from .i18n import msg, problem
 from .models import JobRequest, Problem
 
 VIDEO_TOKEN = "<<<video_1>>>"
@@ -133,16 +134,12 @@ def check_tokens(prompt: str, *, n_images: int, has_video: bool) -> list[Problem
     problems: list[Problem] = []
     changed = rewrites(prompt)
     if changed:
-        listed = ", ".join(f"{typed} as {sent}" for typed, sent in changed[:4])
-        more = f" and {len(changed) - 4} more" if len(changed) > 4 else ""
-        problems.append(Problem(
-            "prompt", f"references will be sent as Kling writes them: {listed}{more}.",
-            fix="rewrite_tokens", severity="warning"))
+        listed = tuple(msg("tokens.as", typed=typed, sent=sent) for typed, sent in changed[:4])
+        more = msg("tokens.more", n=len(changed) - 4) if len(changed) > 4 else ""
+        problems.append(problem("prompt", "tokens.rewritten", fix="rewrite_tokens",
+                                severity="warning", listed=listed, more=more))
     for m in _spaced(prompt):
-        problems.append(Problem(
-            "prompt", f"has “{m.group(0)}” with spaces between the brackets; it is sent as typed "
-            "and Kling will not read it as a reference. Click a token chip to insert one.",
-            severity="warning"))
+        problems.append(problem("prompt", "tokens.spaced", severity="warning", token=m.group(0)))
     prompt = normalize_tokens(prompt)
     found = tokens_in(prompt)
     seen_images: set[int] = set()
@@ -150,27 +147,23 @@ def check_tokens(prompt: str, *, n_images: int, has_video: bool) -> list[Problem
     for kind, n in found:
         if kind == "image":
             if not 1 <= n <= n_images:
-                have = f"there are {n_images} images" if n_images != 1 else "there is 1 image"
+                have = msg("tokens.have_n", n=n_images) if n_images != 1 else msg("tokens.have_1")
                 if n_images == 0:
-                    have = "no images are uploaded"
-                problems.append(Problem(
-                    "prompt", f"{image_token(n)} points at no image: {have}. Remove the token "
-                    "or upload the image."))
+                    have = msg("tokens.have_none")
+                problems.append(problem("prompt", "tokens.no_image", token=image_token(n), have=have))
             seen_images.add(n)
         else:
             if n != 1 or not has_video:
-                what = "no video is uploaded" if not has_video else "there is only <<<video_1>>>"
-                problems.append(Problem(
-                    "prompt", f"<<<video_{n}>>> points at no video: {what}. Remove the token "
-                    "or upload the video."))
+                what = (msg("tokens.no_video_uploaded") if not has_video
+                        else msg("tokens.only_video_1"))
+                problems.append(problem("prompt", "tokens.no_video", token=f"<<<video_{n}>>>",
+                                        what=what))
             seen_video = seen_video or n == 1
     for n in range(1, n_images + 1):
         if n not in seen_images:
-            problems.append(Problem(
-                "prompt", f"never mentions {image_token(n)}; Kling may ignore that image. "
-                "Click its chip to insert it.", severity="warning"))
+            problems.append(problem("prompt", "tokens.unused_image", severity="warning",
+                                    token=image_token(n)))
     if has_video and not seen_video:
-        problems.append(Problem(
-            "prompt", f"never mentions {VIDEO_TOKEN}; say what to do with the video.",
-            severity="warning"))
+        problems.append(problem("prompt", "tokens.unused_video", severity="warning",
+                                token=VIDEO_TOKEN))
     return problems

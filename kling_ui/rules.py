@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from .i18n import msg, problem
 from .models import ASPECT_RATIOS, QUALITY_MODES, ImageInfo, JobRequest, Problem, Tab, VideoInfo
 from .prompt import check_tokens, normalize_tokens
 
@@ -60,49 +61,36 @@ DURATIONS_FEATURE = DURATIONS_ANY
 DEFAULT_DURATION = 5
 
 
-def _mb(n: int) -> str:
-    return f"{n / 1_000_000:.1f} MB"
+def _mb(n: int) -> float:
+    """Megabytes for a message ("{mb:.1f} MB")."""
+    return n / 1_000_000
 
 
 def check_image(info: ImageInfo, field: str) -> list[Problem]:
     """Every problem with one image, each naming the doctor's fix where there is one."""
     problems: list[Problem] = []
     if info.animated:
-        problems.append(Problem(
-            field, f"is animated ({info.frames} frames); Kling takes a still image. "
-            "Fix uses the first frame.", fix="convert"))
+        problems.append(problem(field, "rules.image.animated", fix="convert", frames=info.frames))
     if info.format not in IMAGE_FORMATS:
-        problems.append(Problem(
-            field, f"is {info.format}; Kling accepts JPEG or PNG. Fix converts it.", fix="convert"))
+        problems.append(problem(field, "rules.image.format", fix="convert", format=info.format))
     elif info.mode not in ("RGB", "RGBA", "L"):
-        problems.append(Problem(
-            field, f"uses {info.mode} colour; Kling expects 8-bit RGB. Fix converts it.",
-            fix="convert"))
+        problems.append(problem(field, "rules.image.mode", fix="convert", mode=info.mode))
     if info.orientation not in (0, 1):
-        problems.append(Problem(
-            field, "is stored rotated (EXIF orientation); Fix turns the pixels upright so Kling "
-            "sees what you see.", fix="rotate", severity="warning"))
+        problems.append(problem(field, "rules.image.rotated", fix="rotate", severity="warning"))
     if info.has_metadata:
         # EXIF/XMP/text chunks can carry GPS, camera serials or arbitrary text (even script);
         # none of it helps Kling, so the doctor rewrites the pixels without it before upload.
-        problems.append(Problem(
-            field, "carries metadata (EXIF/XMP/text: camera, location, comments); it is removed "
-            "before upload.", fix="convert", severity="warning"))
+        problems.append(problem(field, "rules.image.metadata", fix="convert", severity="warning"))
     if info.bytes > IMAGE_MAX_BYTES:
-        problems.append(Problem(
-            field, f"is {_mb(info.bytes)}; Kling accepts up to 10 MB. Fix recompresses it.",
-            fix="recompress"))
+        problems.append(problem(field, "rules.image.too_big", fix="recompress", mb=_mb(info.bytes)))
     if min(info.width, info.height) < IMAGE_MIN_SIDE:
-        problems.append(Problem(
-            field, f"is {info.width}x{info.height} px; each side must be at least "
-            f"{IMAGE_MIN_SIDE} px. Fix upscales it (it may look soft), or use a larger image.",
-            fix="upscale"))
+        problems.append(problem(field, "rules.image.too_small", fix="upscale", width=info.width,
+                                height=info.height, min_side=IMAGE_MIN_SIDE))
     if info.height and info.width and not (
         1 / IMAGE_MAX_ASPECT <= info.width / info.height <= IMAGE_MAX_ASPECT
     ):
-        problems.append(Problem(
-            field, f"has aspect ratio {info.width / info.height:.2f}:1; Kling accepts 1:2.5 to "
-            "2.5:1. Fix pads or centre-crops it.", fix="pad"))
+        problems.append(problem(field, "rules.image.aspect", fix="pad",
+                                ratio=info.width / info.height))
     return problems
 
 
@@ -155,40 +143,27 @@ def check_video(info: VideoInfo, field: str = "reference_video", *,
     """
     problems: list[Problem] = []
     if info.container not in VIDEO_CONTAINERS or info.video_codec not in VIDEO_CODECS:
-        what = f"{info.container} / {info.video_codec}"
-        problems.append(Problem(
-            field, f"is {what}; Kling accepts MP4 or MOV video. Fix re-encodes it to H.264 MP4.",
-            fix="transcode"))
+        problems.append(problem(field, "rules.video.format", fix="transcode",
+                                container=info.container, codec=info.video_codec))
     if info.duration < VIDEO_MIN_SECONDS:
-        problems.append(Problem(
-            field, f"is {info.duration:.2f} s; Kling needs at least 3 s. Use a longer clip "
-            "(a short clip cannot be fixed without inventing frames)."))
+        problems.append(problem(field, "rules.video.too_short", duration=info.duration))
     elif info.duration > VIDEO_MAX_SECONDS and window is None:
-        problems.append(Problem(
-            field, f"is {info.duration:.1f} s; Kling accepts 3-10 s. Pick a window with the "
-            "trim slider.", fix="trim"))
+        problems.append(problem(field, "rules.video.too_long", fix="trim", duration=info.duration))
     if info.width < 2 or info.height < 2:
-        problems.append(Problem(
-            field, f"is {info.width}x{info.height} px, too small to be a real video. "
-            "Use another clip."))
+        problems.append(problem(field, "rules.video.tiny", width=info.width, height=info.height))
     elif min(info.width, info.height) < VIDEO_MIN_SIDE or max(info.width, info.height) > VIDEO_MAX_SIDE:
-        problems.append(Problem(
-            field, f"is {info.width}x{info.height} px; each side must be {VIDEO_MIN_SIDE}-"
-            f"{VIDEO_MAX_SIDE} px. Fix scales it, keeping its shape.", fix="scale"))
+        problems.append(problem(field, "rules.video.size", fix="scale", width=info.width,
+                                height=info.height, min_side=VIDEO_MIN_SIDE,
+                                max_side=VIDEO_MAX_SIDE))
     if not (VIDEO_MIN_FPS <= info.fps <= VIDEO_MAX_FPS):
-        problems.append(Problem(
-            field, f"runs at {info.fps:.2f} fps; Kling accepts 24-60 fps. Fix converts the "
-            "frame rate.", fix="fps"))
+        problems.append(problem(field, "rules.video.fps", fix="fps", fps=info.fps))
     elif info.variable_fps:
-        problems.append(Problem(
-            field, "has a variable frame rate; Kling may misjudge its timing. Fix makes it "
-            "constant.", fix="fps", severity="warning"))
+        problems.append(problem(field, "rules.video.vfr", fix="fps", severity="warning"))
     if info.bytes >= UPLOAD_MAX_BYTES:
-        limit = "200 MB (Kling)" if info.bytes > VIDEO_MAX_BYTES else (
-            f"{UPLOAD_LIMIT_TEXT} (Replicate upload)")
-        problems.append(Problem(
-            field, f"is {_mb(info.bytes)}; files must be under {limit}. Fix re-encodes it "
-            "smaller at good quality.", fix="shrink"))
+        limit = msg("rules.limit.kling") if info.bytes > VIDEO_MAX_BYTES else (
+            msg("rules.limit.upload", size=UPLOAD_LIMIT_TEXT))
+        problems.append(problem(field, "rules.video.too_big", fix="shrink", mb=_mb(info.bytes),
+                                limit=limit))
     return problems
 
 
@@ -230,43 +205,39 @@ def _structure(job: JobRequest) -> Iterable[Problem]:
     tab = job.tab
     video = job.reference_video
     if tab is Tab.TEXT and (job.images or video):
-        yield Problem("tab", "Text to video takes no images or video; use another tab for those.")
+        yield problem("tab", "rules.text.no_media")
     if tab is Tab.FRAMES and job.start_image is None:
-        yield Problem("start_image", "Frames to video needs a start frame. Upload one.")
+        yield problem("start_image", "rules.frames.need_start")
     if tab is Tab.REFERENCES and not job.reference_images:
-        yield Problem("reference_images", "References to video needs at least one reference "
-                      "image. Upload one to seven.")
+        yield problem("reference_images", "rules.references.need_image")
     if tab in (Tab.FEATURE, Tab.EDIT) and video is None:
-        yield Problem("reference_video", "This tab needs a video. Upload an MP4 or MOV of 3-10 s.")
+        yield problem("reference_video", "rules.video.needed")
     if tab not in (Tab.FEATURE, Tab.EDIT) and video is not None:
-        yield Problem("reference_video", "Only the Video reference and Edit video tabs take a video.")
+        yield problem("reference_video", "rules.video.not_here")
     if job.end_image is not None and job.start_image is None:
-        yield Problem("end_image", "An end frame needs a start frame. Upload a start frame too, "
-                      "or remove the end frame.")
+        yield problem("end_image", "rules.end.needs_start")
     if job.end_image is not None and len(job.images) > MAX_IMAGES_WITH_END_FRAME:
-        yield Problem("end_image", f"An end frame cannot be combined with more than "
-                      f"{MAX_IMAGES_WITH_END_FRAME} images in total; you have {len(job.images)}. "
-                      "Remove the reference images or the end frame.")
+        yield problem("end_image", "rules.end.too_many", limit=MAX_IMAGES_WITH_END_FRAME,
+                      n=len(job.images))
     if tab is Tab.EDIT and (job.start_image is not None or job.end_image is not None):
-        yield Problem("start_image", "Start/end frames cannot be combined with video editing. "
-                      "Remove them, or use the Video reference tab.")
+        yield problem("start_image", "rules.edit.no_frames")
     limit = MAX_IMAGES_WITH_VIDEO if video is not None else MAX_IMAGES_WITHOUT_VIDEO
     if len(job.images) > limit:
-        with_ = "with a video" if video is not None else "without a video"
-        yield Problem("reference_images", f"{len(job.images)} images; Kling takes at most "
-                      f"{limit} {with_}. Remove {len(job.images) - limit}.")
+        with_ = msg("rules.with_video") if video is not None else msg("rules.without_video")
+        yield problem("reference_images", "rules.images.too_many", n=len(job.images), limit=limit,
+                      with_=with_, extra=len(job.images) - limit)
 
 
 def _settings(job: JobRequest) -> Iterable[Problem]:
     if job.quality not in QUALITY_MODES:
-        yield Problem("mode", f"Mode must be std or pro, got {job.quality!r}.")
+        yield problem("mode", "rules.mode", value=repr(job.quality))
     if sends_aspect_ratio(job) and job.aspect_ratio not in ASPECT_RATIOS:
-        yield Problem("aspect_ratio", f"Aspect ratio must be one of {', '.join(ASPECT_RATIOS)}.")
+        yield problem("aspect_ratio", "rules.aspect_ratio", ratios=", ".join(ASPECT_RATIOS))
     durations = durations_for(job)
     if durations and job.duration not in durations:
-        allowed = "5 or 10" if durations == DURATIONS_PLAIN else "3 to 10"
-        yield Problem("duration", f"Duration must be {allowed} seconds in this tab, "
-                      f"got {job.duration}.")
+        allowed = msg("rules.duration.plain") if durations == DURATIONS_PLAIN else (
+            msg("rules.duration.any"))
+        yield problem("duration", "rules.duration", allowed=allowed, value=job.duration)
 
 
 def sent_prompt(prompt: str) -> str:
@@ -282,15 +253,14 @@ def prompt_lengths(prompt: str) -> tuple[int, int]:
 def _prompt(job: JobRequest) -> Iterable[Problem]:
     text = job.prompt.strip()
     if not text:
-        yield Problem("prompt", "The prompt is empty. Describe the video you want.")
+        yield problem("prompt", "rules.prompt.empty")
         return
     typed, sent = prompt_lengths(job.prompt)
     if sent > PROMPT_MAX_CHARS:
-        size = (f"{sent} characters" if sent == typed else
-                f"{typed} characters typed but {sent} as sent (references such as @Image1 are "
-                "sent as <<<image_1>>>)")
-        yield Problem("prompt", f"The prompt is {size}; Kling accepts up to {PROMPT_MAX_CHARS}. "
-                      f"Shorten it by {sent - PROMPT_MAX_CHARS}.")
+        size = (msg("rules.prompt.size", sent=sent) if sent == typed else
+                msg("rules.prompt.size_sent", typed=typed, sent=sent))
+        yield problem("prompt", "rules.prompt.too_long", size=size, limit=PROMPT_MAX_CHARS,
+                      over=sent - PROMPT_MAX_CHARS)
     yield from check_tokens(job.prompt, n_images=len(job.images), has_video=job.reference_video is not None)
 
 

@@ -26,6 +26,15 @@ import gradio as gr
 from ..access import signed_in_id
 from ..config import Secret
 from ..errors import KlingError
+from ..i18n import (
+    error_text,
+    error_title,
+    field_label,
+    from_english,
+    problem_text,
+    t,
+    token_what,
+)
 from ..models import Problem, Progress
 from ..rules import PROMPT_MAX_CHARS
 from ..service import JobResult, Preflight, UploadCheck
@@ -45,8 +54,7 @@ def testing() -> bool:
 
 def to_gr_error(exc: KlingError) -> gr.Error:
     """The user-facing form of one of our errors (messages are already redacted)."""
-    title = type(exc).__name__.replace("Error", " problem").replace("Kling", "").strip()
-    return gr.Error(exc.message, duration=None, title=title or "Problem", print_exception=False)
+    return gr.Error(error_text(exc), duration=None, title=error_title(exc), print_exception=False)
 
 
 def _translate(exc: Exception) -> BaseException:
@@ -57,7 +65,7 @@ def _translate(exc: Exception) -> BaseException:
     if testing():
         return exc
     log.exception("unexpected error in a UI handler")
-    return gr.Error(GENERIC_ERROR, title="Unexpected error", print_exception=False)
+    return gr.Error(t("error.generic"), title=t("error.title.generic"), print_exception=False)
 
 
 def guarded(fn: F) -> F:
@@ -106,7 +114,8 @@ class Session:
     `key` is the visitor's own Replicate key (this session only); `owner` whose library this page
     shows (the hash of the browser's library key, set on load); `watching` the run each tab
     shows, so Cancel reaches it even after a reload reattached the page to it; `parents` the run
-    the next run of a tab continues (set by "Next shot" and the like, used once; issue #14).
+    the next run of a tab continues (set by "Next shot" and the like, used once; issue #14);
+    `lang` the page's language from its Accept-Language header (set on load; kling_ui.i18n).
     """
 
     def __init__(self) -> None:
@@ -114,6 +123,7 @@ class Session:
         self.owner: str = ANONYMOUS
         self.watching: dict[str, str] = {}
         self.parents: dict[str, str] = {}
+        self.lang: str = "en"
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Session:
         # Gradio deep-copies a State's initial value for each new session: start empty (a Secret
@@ -247,7 +257,7 @@ def esc(text: object) -> str:
 
 def chip(token: str, what: str = "") -> str:
     """A token chip: clicking it inserts `token` at the prompt's cursor (assets/studio.js)."""
-    title = f"Insert {token} ({what}) at the cursor" if what else f"Insert {token}"
+    title = t("chip.title", token=token, what=what) if what else t("chip.title_plain", token=token)
     return (f'<button type="button" class="kling-chip" data-token="{esc(token)}" '
             f'title="{esc(title)}">{esc(token)}</button>')
 
@@ -256,8 +266,10 @@ def problems_html(problems: Iterable[Problem], *, empty: str = "") -> str:
     items = []
     for p in problems:
         icon, cls = ("✗", "kling-err") if p.is_error else ("⚠", "kling-warn")
-        fix = ' <span class="kling-fixable">Fix available</span>' if p.fixable and p.is_error else ""
-        items.append(f'<li class="{cls}">{icon} <b>{esc(p.field)}</b> {esc(p.message)}{fix}</li>')
+        fix = (f' <span class="kling-fixable">{esc(t("checks.fix_available"))}</span>'
+               if p.fixable and p.is_error else "")
+        items.append(f'<li class="{cls}">{icon} <b>{esc(field_label(p.field))}</b> '
+                     f'{esc(problem_text(p))}{fix}</li>')
     if not items:
         return f'<p class="kling-ok">{esc(empty)}</p>' if empty else ""
     return '<ul class="kling-problems">' + "".join(items) + "</ul>"
@@ -275,7 +287,7 @@ def card_html(token: str | None, what: str, check: UploadCheck | None, error: st
         head = f'<img class="kling-thumb" src="{file_url(check.path)}" alt="{esc(what)}"> ' + head
     parts.append(f'<div class="kling-card-head">{head}</div>')
     if error:
-        parts.append(f'<p class="kling-err">✗ {esc(error)}</p>')
+        parts.append(f'<p class="kling-err">✗ {esc(from_english(error))}</p>')
     if check is not None:
         parts.append(f'<div class="kling-badge">{esc(check.badge)}</div>')
         parts.append(problems_html(check.problems))
@@ -309,36 +321,35 @@ def player_html(check: UploadCheck | None, preview: str | None = None, *,
         return ""
     poster = file_url(check.poster_path) if check.poster_path else ""
     if preview is None:
-        img = (f'<img class="kling-preview" src="{poster}" alt="A frame from the middle of the '
-               'clip">' if poster else "")
+        img = (f'<img class="kling-preview" src="{poster}" alt="{esc(t("player.poster_alt"))}">'
+               if poster else "")
         return (f'<div class="kling-player kling-player-live">{img}<p class="kling-note '
-                'kling-making" role="status">⏳ Making a preview your browser can play (the '
-                "clip itself is fine: Kling gets the original)…</p></div>")
-    note = ("Preview of the chosen window (360p); Kling gets the original." if whole else
-            "⏳ The first seconds of the window; the rest of the preview is on its way…")
+                f'kling-making" role="status">{esc(t("player.making"))}</p></div>')
+    note = t("player.whole") if whole else t("player.first")
     attr = f' poster="{poster}"' if poster else ""
     return (f'<div class="kling-player kling-player-live"><video class="kling-preview" '
             f'src="{file_url(preview)}"{attr} controls muted loop autoplay playsinline '
-            f'preload="auto" aria-label="Preview of the clip"></video>'
+            f'preload="auto" aria-label="{esc(t("player.label"))}"></video>'
             f'<p class="kling-note" role="status">{esc(note)}</p></div>')
 
 
 def tokens_html(tokens: Iterable[tuple[str, str]]) -> str:
     tokens = list(tokens)
     if not tokens:
-        return ('<div class="kling-chips"><span class="kling-note">Upload an image or video to get '
-                'its token chip here.</span></div>')
-    chips = " ".join(f'<span class="kling-chip-wrap">{chip(t, w)}<small>{esc(w)}</small></span>'
+        return (f'<div class="kling-chips"><span class="kling-note">{esc(t("chips.empty"))}'
+                '</span></div>')
+    chips = " ".join(f'<span class="kling-chip-wrap">{chip(t, token_what(w))}'
+                     f'<small>{esc(token_what(w))}</small></span>'
                      for t, w in tokens)
-    return ('<div class="kling-chips"><span class="kling-note">Click to insert at the cursor:'
+    return (f'<div class="kling-chips"><span class="kling-note">{esc(t("chips.hint"))}'
             f'</span> {chips}</div>')
 
 
 def prompt_counter(pre: Preflight) -> str:
     """ "2430 characters typed · 4050 as sent (limit 2500)": the limit counts what is sent."""
     over = " kling-err" if pre.chars_sent > PROMPT_MAX_CHARS else ""
-    return (f'<p class="kling-note kling-counter{over}">{pre.chars_typed} characters typed · '
-            f"{pre.chars_sent} as sent (limit {PROMPT_MAX_CHARS})</p>")
+    return (f'<p class="kling-note kling-counter{over}">'
+            f'{esc(t("counter", typed=pre.chars_typed, sent=pre.chars_sent, limit=PROMPT_MAX_CHARS))}</p>')
 
 
 def preflight_html(pre: Preflight, original_prompt: str) -> str:
@@ -347,18 +358,18 @@ def preflight_html(pre: Preflight, original_prompt: str) -> str:
         parts.append(prompt_counter(pre))
     stops = [p for p in pre.errors if not p.fixable]
     if pre.ok:
-        parts.append('<p class="kling-ok">✓ Ready to run.</p>')
+        parts.append(f'<p class="kling-ok">{esc(t("checks.ready"))}</p>')
     elif stops:
         n = len(stops)
-        parts.append('<p class="kling-err kling-why" role="status">✗ Run is off until '
-                     + ("this is fixed" if n == 1 else f"these {n} are fixed") + ":</p>")
+        parts.append('<p class="kling-err kling-why" role="status">'
+                     + esc(t("checks.off_one") if n == 1 else t("checks.off_many", n=n)) + "</p>")
     else:
-        parts.append('<p class="kling-ok">✓ Ready: Run fixes what is marked below first.</p>')
+        parts.append(f'<p class="kling-ok">{esc(t("checks.ready_fix"))}</p>')
     for field, message in pre.notes:
         parts.append(f'<p class="kling-ok">✓ <b>{esc(field)}</b> {esc(message)}</p>')
     parts.append(problems_html(pre.problems))
     if pre.prompt.strip() != (original_prompt or "").strip() and original_prompt.strip():
-        parts.append('<p class="kling-note">Will be sent as: <code>'
+        parts.append(f'<p class="kling-note">{esc(t("checks.sent_as"))} <code>'
                      f"{esc(pre.prompt)}</code></p>")
     parts.append("</div>")
     return "".join(parts)
@@ -378,16 +389,16 @@ STAGE_LABELS = {
 def tab_title(p: Progress | None, state: str) -> str:
     """What the browser tab's title says about the run ("✓ Done", "Running 40%")."""
     if state == "done":
-        return "✓ Done"
+        return t("title.done")
     if state == "failed":
-        return "✗ Failed"
+        return t("title.failed")
     if state == "canceled":
-        return "Canceled"
+        return t("title.canceled")
     if state == "canceling":
-        return "Canceling…"
+        return t("title.canceling")
     if p is not None and p.fraction is not None:
-        return f"Running {max(0.0, min(1.0, p.fraction)) * 100:.0f}%"
-    return "Running"
+        return t("title.running_pct", pct=f"{max(0.0, min(1.0, p.fraction)) * 100:.0f}")
+    return t("title.running")
 
 
 def progress_html(p: Progress | None, elapsed: float, *, state: str = "running",
@@ -399,13 +410,13 @@ def progress_html(p: Progress | None, elapsed: float, *, state: str = "running",
     """
     cls = {"running": "kling-run", "done": "kling-done", "failed": "kling-failed",
            "canceled": "kling-canceled", "canceling": "kling-canceled"}.get(state, "kling-run")
-    stage = STAGE_LABELS.get(p.stage, p.stage) if p else "Queued"
+    stage = stage_text(p.stage) if p else t("stage.queued")
     if state == "canceling":
-        message = message or "Canceling… waiting for Replicate to confirm the prediction stopped."
+        message = message or t("status.canceling")
     head = message or stage
     if not message and p is not None and p.status and p.stage in ("starting", "processing"):
         # Replicate's own state, as it comes: starting, processing (with a percentage).
-        head = f"Replicate: {p.status}"
+        head = t("status.replicate", status=p.status)
         if p.fraction is not None:
             head += f" · {max(0.0, min(1.0, p.fraction)) * 100:.0f}%"
     title = esc(tab_title(p, state))
@@ -413,8 +424,9 @@ def progress_html(p: Progress | None, elapsed: float, *, state: str = "running",
             f'<div class="kling-status-head"><b class="kling-status-msg">{esc(head)}</b>'
             f' <span class="kling-elapsed">· {elapsed:.0f} s</span></div>']
     if p is not None and p.status:
-        rows.append(f'<div>Replicate status: <code>{esc(p.status)}</code>'
-                    + (f" · prediction <code>{esc(p.prediction_id)}</code>" if p.prediction_id else "")
+        rows.append(f'<div>{esc(t("status.replicate_status"))} <code>{esc(p.status)}</code>'
+                    + (f' · {esc(t("status.prediction"))} <code>{esc(p.prediction_id)}</code>'
+                       if p.prediction_id else "")
                     + "</div>")
     if p is not None and p.fraction is not None and state in ("running", "canceling"):
         pct = max(0.0, min(1.0, p.fraction)) * 100
@@ -433,12 +445,29 @@ RUN_STATUS_TEXT = {
     "succeeded": "Done", "failed": "Failed", "canceled": "Canceled", "aborted": "Aborted",
     "timed out": "Timed out", "lost": "Lost",
 }
+_STATUS_KEYS = {
+    "preparing": "status.preparing", "starting": "stage.starting", "processing": "stage.processing",
+    "downloading": "stage.downloading", "waiting_for_key": "status.waiting_for_key",
+    "succeeded": "stage.done", "failed": "status.failed", "canceled": "status.canceled",
+    "aborted": "status.aborted", "timed out": "status.timed_out", "lost": "status.lost",
+}
+
+
+def status_text(status: str) -> str:
+    """A library run's status in the page's language (RUN_STATUS_TEXT's English otherwise)."""
+    key = _STATUS_KEYS.get(status)
+    return t(key) if key else status
+
+
+def stage_text(stage: str) -> str:
+    """A live run's stage in the page's language (STAGE_LABELS's English otherwise)."""
+    return t("stage." + stage) if stage in STAGE_LABELS else stage
 
 
 def run_progress_html(run: Any) -> str:
     """A library run's journaled state, in the same box as live progress."""
     state = RUN_STATE.get(run.status, "running")
-    message = RUN_STATUS_TEXT.get(run.status, run.status)
+    message = status_text(run.status)
     if run.error and state != "running":
         message = f"{message}: {run.error}"
     elif run.status == "waiting_for_key":
@@ -460,7 +489,7 @@ def _fmt_fact(key: str, facts: Mapping[str, Any]) -> str:
         return "—"
     if key == "duration":
         d = facts.get("duration")
-        return f"{float(d):.2f} s" if d else "still image"
+        return f"{float(d):.2f} s" if d else t("facts.still")
     if key == "size":
         w, h = facts.get("width"), facts.get("height")
         return f"{w}x{h}" if w and h else "—"
@@ -470,29 +499,30 @@ def _fmt_fact(key: str, facts: Mapping[str, Any]) -> str:
     if key == "audio":
         if "has_audio" not in facts:
             return "—"
-        return "yes" if facts.get("has_audio") else "no"
+        return t("facts.yes") if facts.get("has_audio") else t("facts.no")
     return str(facts.get(key, "—"))
 
 
 def facts_html(result: JobResult) -> str:
     """Output facts against the original's, one row per fact."""
     rows = "".join(
-        f'<tr><th scope="row">{label}</th><td>{esc(_fmt_fact(key, result.original_facts))}</td>'
+        f'<tr><th scope="row">{esc(t(label))}</th><td>{esc(_fmt_fact(key, result.original_facts))}</td>'
         f"<td>{esc(_fmt_fact(key, result.output_facts))}</td></tr>"
-        for key, label in (("duration", "Duration"), ("size", "Size"), ("fps", "Frame rate"),
-                           ("audio", "Audio"))
+        for key, label in (("duration", "facts.duration"), ("size", "facts.size"),
+                           ("fps", "facts.fps"), ("audio", "facts.audio"))
     )
     extra = []
     if result.predict_time is not None:
-        extra.append(f"model time {result.predict_time:.1f} s")
-    extra.append(f"estimated cost ${result.estimated_cost_usd:.2f}")
-    extra.append(f"prediction <code>{esc(result.prediction_id)}</code>")
+        extra.append(esc(t("facts.model_time", secs=result.predict_time)))
+    extra.append(esc(t("facts.cost", usd=result.estimated_cost_usd)))
+    extra.append(f"{esc(t('status.prediction'))} <code>{esc(result.prediction_id)}</code>")
     fixes = "".join(f"<li>{esc(f.field)}: {esc(f.detail)}</li>" for f in result.fixes)
     warns = "".join(f"<li>{esc(w)}</li>" for w in result.warnings)
     return ('<div class="kling-facts"><table><thead><tr><th scope="col">'
-            '<span class="kling-sr">Fact</span></th><th scope="col">Original</th>'
-            f'<th scope="col">Output</th></tr></thead><tbody>{rows}</tbody></table>'
+            f'<span class="kling-sr">{esc(t("facts.fact"))}</span></th><th scope="col">'
+            f'{esc(t("facts.original"))}</th>'
+            f'<th scope="col">{esc(t("facts.output"))}</th></tr></thead><tbody>{rows}</tbody></table>'
             f'<p class="kling-note">{" · ".join(extra)}</p>'
-            + (f"<p>Fixes applied:</p><ul>{fixes}</ul>" if fixes else "")
-            + (f"<p>Warnings:</p><ul>{warns}</ul>" if warns else "")
+            + (f"<p>{esc(t('facts.fixes'))}</p><ul>{fixes}</ul>" if fixes else "")
+            + (f"<p>{esc(t('facts.warnings'))}</p><ul>{warns}</ul>" if warns else "")
             + "</div>")

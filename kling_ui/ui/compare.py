@@ -10,19 +10,31 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..i18n import i18n, t
 from ..service import JobResult
 from .common import esc, file_url
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".webm", ".m4v", ".mkv")
+# What the original is called (service._original_of, finish.py), shown in the page's language.
+_LABELS = {"Original": "label.original", "Original clip": "label.original_clip",
+           "Start frame": "label.start_frame", "Reference image 1": "label.reference_image_1",
+           "Original (full clip)": "label.full_clip"}
 
-EMPTY = ('<div class="kling-compare kling-compare-empty"><p>Your result plays here, beside the '
-         "original when there is one, after a run.</p></div>")
+# Built with the page, before any request: the browser translates it (gr.I18n).
+EMPTY = ('<div class="kling-compare kling-compare-empty"><p>' + i18n("compare.empty")
+         + "</p></div>")
+
+
+def empty_html() -> str:
+    """EMPTY in the page's language (EMPTY itself is the English the layout starts with)."""
+    return (f'<div class="kling-compare kling-compare-empty"><p>{esc(t("compare.empty"))}</p>'
+            "</div>")
 
 
 def _media(path: str | None, label: str, cls: str, *, muted: bool,
            poster: str | None = None) -> str:
     if not path:
-        return (f'<div class="kc-slot {cls} kc-none"><span>{esc(label)}: none (text only)'
+        return (f'<div class="kc-slot {cls} kc-none"><span>{esc(t("compare.none", label=label))}'
                 "</span></div>")
     url = file_url(path)
     if Path(path).suffix.lower() in VIDEO_SUFFIXES:
@@ -37,21 +49,22 @@ def _media(path: str | None, label: str, cls: str, *, muted: bool,
 def compare_html(result: JobResult | None) -> str:
     """Original (A) and output (B) with shared controls; the original starts muted."""
     if result is None:
-        return EMPTY
+        return empty_html()
     original = result.original_path
-    a_label = result.original_label
-    output = _media(result.output_path, "Kling O1 output", "kc-b", muted=False,
+    a_label = t(_LABELS[result.original_label]) if result.original_label in _LABELS else (
+        result.original_label)
+    output = _media(result.output_path, t("compare.output"), "kc-b", muted=False,
                     poster=result.poster_path)
     if not original:
         # Text to video: nothing to compare with, so the output takes the whole width.
         return f"""<div class="kling-compare" data-mode="single">
   <div class="kc-stage kc-stage-single">
-    <figure class="kc-fig kc-fig-b"><figcaption>Kling O1 output</figcaption>
+    <figure class="kc-fig kc-fig-b"><figcaption>{esc(t("compare.output"))}</figcaption>
       {output}</figure>
   </div>
   <div class="kc-controls">
-    <button type="button" class="kc-btn" data-kc="toggle">▶ Play</button>
-    <input type="range" class="kc-seek" data-kc="seek" min="0" max="1000" value="0" aria-label="Seek">
+    <button type="button" class="kc-btn" data-kc="toggle">{esc(t("compare.play"))}</button>
+    <input type="range" class="kc-seek" data-kc="seek" min="0" max="1000" value="0" aria-label="{esc(t("compare.seek"))}">
     <span class="kc-time">0.0 s</span>
   </div>
 </div>"""
@@ -59,15 +72,15 @@ def compare_html(result: JobResult | None) -> str:
   <div class="kc-stage">
     <figure class="kc-fig kc-fig-a"><figcaption>A · {esc(a_label)}</figcaption>
       {_media(original, a_label, "kc-a", muted=True)}</figure>
-    <figure class="kc-fig kc-fig-b"><figcaption>B · Kling O1 output</figcaption>
+    <figure class="kc-fig kc-fig-b"><figcaption>B · {esc(t("compare.output"))}</figcaption>
       {output}</figure>
     <div class="kc-divider" aria-hidden="true"><span class="kc-knob">◀▶</span></div>
   </div>
   <div class="kc-controls">
-    <button type="button" class="kc-btn" data-kc="toggle">▶ Play both</button>
-    <input type="range" class="kc-seek" data-kc="seek" min="0" max="1000" value="0" aria-label="Seek both">
+    <button type="button" class="kc-btn" data-kc="toggle">{esc(t("compare.play_both"))}</button>
+    <input type="range" class="kc-seek" data-kc="seek" min="0" max="1000" value="0" aria-label="{esc(t("compare.seek_both"))}">
     <span class="kc-time">0.0 s</span>
-    <label class="kc-mode"><input type="checkbox" data-kc="wipe-mode"> A/B wipe</label>
-    <input type="range" class="kc-wipe" data-kc="wipe" min="0" max="100" value="50" aria-label="Wipe position">
+    <label class="kc-mode"><input type="checkbox" data-kc="wipe-mode"> {esc(t("compare.wipe"))}</label>
+    <input type="range" class="kc-wipe" data-kc="wipe" min="0" max="100" value="50" aria-label="{esc(t("compare.wipe_pos"))}">
   </div>
 </div>"""

@@ -22,6 +22,8 @@ from typing import Any
 import gradio as gr
 
 from ..errors import InputError
+from ..i18n import i18n
+from ..i18n import t as _t
 from ..library import Run
 from ..models import Tab
 from ..sequence import Sequencer
@@ -29,8 +31,8 @@ from .common import Session, esc, guarded, session_owner_filter
 
 NEXT_SHOT_PROMPT = "Based on <<<video_1>>>, generate the next shot."  # Kling's documented use
 EDIT_PROMPT = "<<<video_1>>> "
-FRAME_TARGETS = [("Frames tab: start frame", Tab.FRAMES.value),
-                 ("References tab: reference image", Tab.REFERENCES.value)]
+FRAME_TARGETS = [(i18n("frame_target.frames"), Tab.FRAMES.value),
+                 (i18n("frame_target.references"), Tab.REFERENCES.value)]
 # What the actions fill, in this order, after the gr.Tabs selector.
 SLOTS = [(Tab.FEATURE, "reference_video"), (Tab.FEATURE, "prompt"),
          (Tab.EDIT, "reference_video"), (Tab.EDIT, "prompt"),
@@ -63,15 +65,15 @@ def build_continue(key: str, *, visible: bool = False) -> ContinueUI:
     """The row of buttons under a result (hidden until there is one, for a tab)."""
     with gr.Row(visible=visible, elem_id=f"{key}-continue", elem_classes=["kling-continue"],
                 equal_height=False) as row:
-        next_shot = gr.Button("Next shot", min_width=100, elem_id=f"{key}-next-shot")
-        edit = gr.Button("Edit this", min_width=100, elem_id=f"{key}-edit-this")
-        at = gr.Number(value=None, label="Frame at (s)", info="starts on the last frame",
+        next_shot = gr.Button(i18n("next_shot"), min_width=100, elem_id=f"{key}-next-shot")
+        edit = gr.Button(i18n("edit_this"), min_width=100, elem_id=f"{key}-edit-this")
+        at = gr.Number(value=None, label=i18n("frame_at"), info=i18n("frame_at.info"),
                        min_width=130, elem_id=f"{key}-frame-at")
-        back = gr.Button("◀ 1 frame", min_width=90, elem_id=f"{key}-frame-back")
-        forward = gr.Button("1 frame ▶", min_width=90, elem_id=f"{key}-frame-next")
-        target = gr.Radio(FRAME_TARGETS, value=Tab.FRAMES.value, label="Use the frame as",
+        back = gr.Button(i18n("frame_back"), min_width=90, elem_id=f"{key}-frame-back")
+        forward = gr.Button(i18n("frame_next"), min_width=90, elem_id=f"{key}-frame-next")
+        target = gr.Radio(FRAME_TARGETS, value=Tab.FRAMES.value, label=i18n("frame_target"),
                           min_width=220, elem_id=f"{key}-frame-target")
-        frame = gr.Button("Use this frame", min_width=120, elem_id=f"{key}-use-frame")
+        frame = gr.Button(i18n("use_frame"), min_width=120, elem_id=f"{key}-use-frame")
     return ContinueUI(row, next_shot, edit, at, back, forward, target, frame)
 
 
@@ -82,19 +84,19 @@ def build_sequence() -> SequenceUI:
 
 
 def build_joiner(seq: SequenceUI) -> None:
-    with gr.Accordion("Join runs into a sequence", open=False, elem_id="kling-sequence"):
-        seq.picks = gr.Dropdown([], value=[], multiselect=True, label="Runs, in playing order",
-                                info="Pick finished runs in the order they should play.",
+    with gr.Accordion(i18n("seq.accordion"), open=False, elem_id="kling-sequence"):
+        seq.picks = gr.Dropdown([], value=[], multiselect=True, label=i18n("seq.picks"),
+                                info=i18n("seq.picks.info"),
                                 elem_id="kling-sequence-picks")
         with gr.Row():
-            seq.crossfade = gr.Slider(0, 1, value=0, step=0.1, label="Crossfade (s)",
-                                      info="0: hard cuts", min_width=200)
-            seq.join = gr.Button("Join into a sequence", variant="primary", min_width=160,
+            seq.crossfade = gr.Slider(0, 1, value=0, step=0.1, label=i18n("seq.crossfade"),
+                                      info=i18n("seq.crossfade.info"), min_width=200)
+            seq.join = gr.Button(i18n("seq.join"), variant="primary", min_width=160,
                                  elem_id="kling-sequence-join")
 
 
 def _short(run: Run) -> str:
-    label = Tab(run.tab).label if run.tab in Tab._value2member_map_ else run.tab
+    label = _t(f"tab.{run.tab}") if run.tab in Tab._value2member_map_ else run.tab
     prompt = run.prompt if len(run.prompt) <= 50 else run.prompt[:47] + "…"
     return f"{label} · {prompt}"
 
@@ -111,28 +113,28 @@ class ContinueHandlers:
         run = self.studio.library.get(run_id) if run_id else None
         owner = session_owner_filter(self.studio, session)
         if run is None or (owner is not None and run.owner != owner):
-            raise InputError("That run is not in your library (it may have been deleted).")
+            raise InputError(_t("error.not_in_library"))
         if run.status != "succeeded" or not run.output or not Path(run.output).is_file():
-            raise InputError("This run has no video to continue from. Pick a finished run.")
+            raise InputError(_t("cont.no_video"))
         return run
 
     @staticmethod
     def _fill(session: Session, run: Run, tab: Tab, values: dict[str, Any],
               what: str) -> list[Any]:
         session.parents[tab.value] = run.id  # the next run there continues this one
-        gr.Info(f"{what} is in {tab.label}; press Run there.")
+        gr.Info(_t("cont.filled", what=what, tab=_t(f"tab.{tab.value}")))
         return [gr.Tabs(selected=tab.value),
                 *[values[name] if t is tab else gr.skip() for t, name in SLOTS]]
 
     def next_shot(self, session: Session, run_id: str | None) -> list[Any]:
         run = self._run(session, run_id)
         return self._fill(session, run, Tab.FEATURE, {
-            "reference_video": run.output, "prompt": NEXT_SHOT_PROMPT}, "The clip")
+            "reference_video": run.output, "prompt": NEXT_SHOT_PROMPT}, _t("cont.the_clip"))
 
     def edit_this(self, session: Session, run_id: str | None) -> list[Any]:
         run = self._run(session, run_id)
         return self._fill(session, run, Tab.EDIT, {
-            "reference_video": run.output, "prompt": EDIT_PROMPT}, "The clip")
+            "reference_video": run.output, "prompt": EDIT_PROMPT}, _t("cont.the_clip"))
 
     async def use_frame(self, session: Session, run_id: str | None, at: float | None,
                         target: str) -> list[Any]:
@@ -143,7 +145,7 @@ class ContinueHandlers:
         tab = Tab(target) if target in (Tab.FRAMES.value, Tab.REFERENCES.value) else Tab.FRAMES
         return self._fill(session, run, tab, {
             "start_image": grabbed.path, "reference_images": [grabbed.path]},
-            f"Frame {grabbed.index} ({grabbed.time:.2f} s)")
+            _t("cont.frame", index=grabbed.index, time=grabbed.time))
 
     async def step(self, session: Session, run_id: str | None, at: float | None,
                    frames: int) -> float:
@@ -184,7 +186,8 @@ class ContinueHandlers:
         if len(chain) < 2:
             return ""
         steps = " → ".join(f"<span>{esc(_short(r))}</span>" for r in reversed(chain))
-        return f'<p class="kling-note kling-story"><b>Story:</b> {steps} (this run)</p>'
+        return (f'<p class="kling-note kling-story"><b>{esc(_t("cont.story"))}</b> {steps} '
+                f'{esc(_t("cont.this_run"))}</p>')
 
     def choices(self, session: Session) -> Any:
         runs = self.studio.library.runs(owner=session_owner_filter(self.studio, session),
@@ -196,13 +199,13 @@ class ContinueHandlers:
         """Join the picked runs; returns the new run's id (the Library then shows it)."""
         runs = [self._run(session, p) for p in (picks or [])]
         if len(runs) < 2:
-            raise InputError("Pick at least two finished runs to join, in playing order.")
+            raise InputError(_t("cont.pick_two"))
         joined = await self.sequencer.join_clips([str(r.output) for r in runs],
                                                  crossfade=float(crossfade or 0.0))
         kept = await self.studio.keep_derived(
             runs[0].id, joined.path, original=None, original_label="", what="sequence",
             note=f"Sequence of {len(runs)} runs")
-        gr.Info(f"Joined {len(runs)} runs ({joined.duration:.1f} s); it is in your library.")
+        gr.Info(_t("cont.joined", n=len(runs), secs=joined.duration))
         return str(kept.run_id)
 
 

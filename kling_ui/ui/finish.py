@@ -17,6 +17,7 @@ import gradio as gr
 
 from ..errors import InputError
 from ..finishing import EXPORT_AUDIO, LAYOUTS, SPLICE_AUDIO, Finisher, trimmed_window
+from ..i18n import i18n, t
 from ..jobs import JobResult
 from ..models import Tab
 from .common import esc, guarded, session_id
@@ -53,27 +54,27 @@ def build_finish(tab: Tab) -> FinishUI | None:
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=300):
                 # No label badge: it would cover the plot's own title.
-                plot = gr.Image(label="Motion: original vs output", type="filepath",
+                plot = gr.Image(label=i18n("finish.plot"), type="filepath",
                                 interactive=False, elem_id=f"{key}-motion-plot", height=300,
                                 show_label=False)
             with gr.Column(scale=2, min_width=280):
                 score = gr.Markdown("", elem_id=f"{key}-motion-score")
                 with gr.Row(visible=False, elem_id=f"{key}-splice-row") as splice_row:
                     splice_audio = gr.Radio(list(SPLICE_AUDIO), value="original",
-                                            label="Sound inside the window", min_width=150)
-                    splice = gr.Button("Splice back into the full clip", elem_id=f"{key}-splice",
+                                            label=i18n("finish.splice_audio"), min_width=150)
+                    splice = gr.Button(i18n("finish.splice"), elem_id=f"{key}-splice",
                                        min_width=150)
-                splice_file = gr.File(label="Spliced clip", interactive=False, visible=False,
+                splice_file = gr.File(label=i18n("finish.splice_file"), interactive=False, visible=False,
                                       elem_id=f"{key}-splice-file", height=70)
                 with gr.Row():
                     layout = gr.Radio(list(LAYOUTS), value="side_by_side",
-                                      label="Comparison layout", min_width=150)
+                                      label=i18n("finish.layout"), min_width=150)
                     audio = gr.Radio(list(EXPORT_AUDIO), value="output",
-                                     label="Comparison sound", min_width=150)
-                export = gr.Button("Export comparison", elem_id=f"{key}-export")
-                export_file = gr.File(label="Comparison MP4", interactive=False, visible=False,
+                                     label=i18n("finish.audio"), min_width=150)
+                export = gr.Button(i18n("finish.export"), elem_id=f"{key}-export")
+                export_file = gr.File(label=i18n("finish.export_file"), interactive=False, visible=False,
                                       elem_id=f"{key}-export-file", height=70)
-        stills = gr.Image(label="Before / after stills", type="filepath", interactive=False,
+        stills = gr.Image(label=i18n("finish.stills"), type="filepath", interactive=False,
                           visible=False, elem_id=f"{key}-stills", show_label=False)
     return FinishUI(state, panel, plot, score, splice_row, splice_audio, splice, splice_file,
                     layout, audio, export, export_file, stills)
@@ -82,15 +83,15 @@ def build_finish(tab: Tab) -> FinishUI | None:
 def score_markdown(figures: dict[str, Any]) -> str:
     """The motion figures as a person reads them."""
     drift = figures.get("drift") or []
-    spans = ", ".join(f"{a:.1f}-{b:.1f} s" for a, b in drift) if drift else "none"
+    spans = ", ".join(f"{a:.1f}-{b:.1f} s" for a, b in drift) if drift else t("finish.drift_none")
     audio = figures.get("audio_offset_s")
-    return (f"**Motion kept: {figures['score']:.2f}** (1 = the same motion, frame by frame)\n\n"
-            f"- time offset: {figures['offset_s']:+.2f} s"
-            f"{'' if audio is None else f'; sound {audio:+.2f} s'}\n"
-            f"- drift: {spans}\n"
-            f"- frames at 24 fps: {figures['frames_original']} original, "
-            f"{figures['frames_output']} output ({figures['duration_original']:.2f} s vs "
-            f"{figures['duration_output']:.2f} s)")
+    return (t("finish.score", score=figures["score"]) + "\n\n"
+            + t("finish.offset", offset=figures["offset_s"],
+                sound="" if audio is None else t("finish.sound", audio=audio)) + "\n"
+            + t("finish.drift", spans=spans) + "\n"
+            + t("finish.frames", original=figures["frames_original"],
+                output=figures["frames_output"], dur_original=figures["duration_original"],
+                dur_output=figures["duration_output"]))
 
 
 def run_outputs(fin: FinishUI | None) -> list[Any]:
@@ -120,7 +121,7 @@ def wire_finish(fin: FinishUI | None, studio: Any, run_event: Any, *, compare: A
             text = score_markdown(figures)
         else:
             why = [w for w in result.warnings if w.startswith("motion report:")]
-            text = esc(why[-1]) if why else "No motion report for this run."
+            text = esc(why[-1]) if why else t("finish.no_motion")
         # Only an edit is the same shot as its window; a video-reference output is a new one.
         edited = result.spec is not None and result.spec.tab is Tab.EDIT
         trimmed = await trimmed_window(result) if edited else None
@@ -132,8 +133,7 @@ def wire_finish(fin: FinishUI | None, studio: Any, run_event: Any, *, compare: A
     async def splice(request: gr.Request, result: JobResult | None, audio: str) -> list[Any]:
         window = await trimmed_window(result) if result is not None else None
         if result is None or window is None:
-            raise InputError("This run was not cut from a longer clip: there is nothing to "
-                             "splice it back into.")
+            raise InputError(t("finish.not_cut"))
         full, start, length = window
         out = await finisher.splice_back(full, result.output_path, start=start, length=length,
                                          audio=audio, out_dir=where(request))
@@ -149,14 +149,14 @@ def wire_finish(fin: FinishUI | None, studio: Any, run_event: Any, *, compare: A
             out = kept.output_path
         # The compare view names its B side "Kling O1 output"; here B is the spliced clip.
         html = compare_html(shown).replace(
-            "B · Kling O1 output", f"B · Spliced: the edit at {start:.1f}-{start + length:.1f} s")
+            f"B · {esc(t('compare.output'))}", f"B · {esc(t('finish.spliced', start=start, end=start + length))}")
         return [html, gr.File(value=out, visible=True)]
 
     @guarded
     async def export(request: gr.Request, result: JobResult | None, layout: str,
                      audio: str) -> list[Any]:
         if result is None:
-            raise InputError("Run a job first: there is nothing to compare yet.")
+            raise InputError(t("finish.run_first"))
         video, sheet = await finisher.compare_export(
             result.original_path, result.output_path, layout=layout, audio=audio,
             out_dir=where(request))

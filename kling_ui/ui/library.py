@@ -16,11 +16,12 @@ from typing import Any
 import gradio as gr
 
 from ..errors import InputError
+from ..i18n import i18n
+from ..i18n import t as _t
 from ..jobs import result_from_run
 from ..library import IN_FLIGHT, TERMINAL, Run
 from ..models import Tab
 from .common import (
-    RUN_STATUS_TEXT,
     Session,
     esc,
     facts_html,
@@ -28,6 +29,7 @@ from .common import (
     path_of,
     run_progress_html,
     session_owner_filter,
+    status_text,
 )
 from .compare import compare_html
 from .continue_ import ContinueUI, SequenceUI, build_continue, build_joiner, build_sequence
@@ -36,9 +38,9 @@ from .tabs import ASSETS, TabHandlers, spec_values
 SHOWN = 60  # runs in the grid at once (newest first); the filters find older ones
 POSTER_RUNNING = str(ASSETS / "poster-running.png")
 POSTER_ENDED = str(ASSETS / "poster-ended.png")
-MODES = [("All modes", "")] + [(t.label, t.value) for t in Tab]
-STATUSES = [("Any status", ""), ("Running", "running"), ("Done", "succeeded"),
-            ("Failed or canceled", "ended")]
+MODES = [(i18n("lib.all_modes"), "")] + [(i18n(f"tab.{t.value}"), t.value) for t in Tab]
+STATUSES = [(i18n("lib.any_status"), ""), (i18n("lib.running"), "running"),
+            (i18n("lib.done"), "succeeded"), (i18n("lib.ended"), "ended")]
 
 
 @dataclass
@@ -71,11 +73,11 @@ def build_library() -> LibraryUI:
     """Lay out the Library tab (call inside a gr.Tab)."""
     totals = gr.Markdown("", elem_id="kling-library-totals", elem_classes=["kling-totals"])
     with gr.Row(elem_classes=["kling-library-filters"]):
-        mode = gr.Dropdown(MODES, value="", label="Mode", min_width=160, scale=1)
-        status = gr.Dropdown(STATUSES, value="", label="Status", min_width=160, scale=1)
-        search = gr.Textbox(label="Search prompts", placeholder="crown, fox…", min_width=200,
+        mode = gr.Dropdown(MODES, value="", label=i18n("lib.mode"), min_width=160, scale=1)
+        status = gr.Dropdown(STATUSES, value="", label=i18n("lib.status"), min_width=160, scale=1)
+        search = gr.Textbox(label=i18n("lib.search"), placeholder=i18n("lib.search.placeholder"), min_width=200,
                             scale=2, elem_id="kling-library-search")
-    gallery = gr.Gallery(label="Runs", columns=4, height="auto", allow_preview=False,
+    gallery = gr.Gallery(label=i18n("lib.runs"), columns=4, height="auto", allow_preview=False,
                          interactive=False, object_fit="cover", elem_id="kling-library-gallery",
                          buttons=[])
     ids = gr.State([])
@@ -88,20 +90,19 @@ def build_library() -> LibraryUI:
         sequence = build_sequence()
         more = build_continue("library", visible=True)
         with gr.Row(elem_classes=["kling-library-actions"]):
-            restore = gr.Button("Restore into its tab", variant="primary", min_width=150)
-            download = gr.DownloadButton("Download video", min_width=140,
+            restore = gr.Button(i18n("lib.restore"), variant="primary", min_width=150)
+            download = gr.DownloadButton(i18n("lib.download"), min_width=140,
                                          elem_id="kling-library-download")
-            export = gr.Button("Export zip", min_width=110)
-            delete = gr.Button("Delete", variant="stop", min_width=90)
-            confirm_delete = gr.Button("Delete this run for good", variant="stop",
+            export = gr.Button(i18n("lib.export"), min_width=110)
+            delete = gr.Button(i18n("lib.delete"), variant="stop", min_width=90)
+            confirm_delete = gr.Button(i18n("lib.confirm_delete"), variant="stop",
                                        visible=False, min_width=160)
-        export_file = gr.File(label="Export (video, inputs, settings.json)", visible=False,
+        export_file = gr.File(label=i18n("lib.export_file"), visible=False,
                               interactive=False)
     build_joiner(sequence)
-    with gr.Accordion("Restore from a video file", open=False):
-        gr.Markdown("Every video the Studio saves carries its settings inside it. Drop one here "
-                    "to restore them into their tab.", elem_classes=["kling-note"])
-        drop = gr.File(label="A video made by the Studio (MP4)", file_types=[".mp4", ".mov"],
+    with gr.Accordion(i18n("lib.from_file"), open=False):
+        gr.Markdown(i18n("lib.from_file.help"), elem_classes=["kling-note"])
+        drop = gr.File(label=i18n("lib.drop"), file_types=[".mp4", ".mov"],
                        height=90, elem_id="kling-library-drop")
     timer = gr.Timer(2.0)
     return LibraryUI(totals, mode, status, search, gallery, ids, selected, detail, heading,
@@ -114,11 +115,11 @@ def _when(ts: float) -> str:
 
 
 def _label(run: Run) -> str:
-    return Tab(run.tab).label if run.tab in Tab._value2member_map_ else run.tab
+    return _t(f"tab.{run.tab}") if run.tab in Tab._value2member_map_ else run.tab
 
 
 def _status(run: Run) -> str:
-    status = RUN_STATUS_TEXT.get(run.status, run.status)
+    status = status_text(run.status)
     if run.in_flight and run.fraction is not None:
         status += f" {run.fraction:.0%}"
     return status
@@ -151,7 +152,7 @@ class LibraryHandlers:
         run = self.library.get(run_id) if run_id else None
         owner = session_owner_filter(self.studio, session)
         if run is None or (owner is not None and run.owner != owner):
-            raise InputError("That run is not in your library (it may have been deleted).")
+            raise InputError(_t("error.not_in_library"))
         return run
 
     def render(self, session: Session, mode: str, status: str, search: str) -> list[Any]:
@@ -165,17 +166,14 @@ class LibraryHandlers:
         note = ""
         if self.studio.library_problem:
             note = f"\n\n⚠ {self.studio.library_problem}"
-        totals = (f"**{t.runs} run{'s' if t.runs != 1 else ''}**"
-                  + (f" · {t.in_flight} running" if t.in_flight else "")
-                  + f" · estimated spend on Replicate today ${t.spent_today:.2f} · in all "
-                  f"${t.spent_all:.2f}"
-                  + (f" · {t.simulated} simulated (not billed)" if t.simulated else "")
-                  + (f" · showing the newest {SHOWN}" if len(runs) == SHOWN else "")
+        totals = ((_t("lib.runs_n", n=t.runs) if t.runs != 1 else _t("lib.runs_one"))
+                  + (_t("lib.n_running", n=t.in_flight) if t.in_flight else "")
+                  + _t("lib.spend", today=t.spent_today, total=t.spent_all)
+                  + (_t("lib.n_simulated", n=t.simulated) if t.simulated else "")
+                  + (_t("lib.newest", n=SHOWN) if len(runs) == SHOWN else "")
                   + note)
         if not runs:
-            empty = ("No runs match these filters." if (mode or status or search) else
-                     "Nothing here yet: every run you make is kept here, with its inputs and "
-                     "settings, until you delete it.")
+            empty = (_t("lib.no_match") if (mode or status or search) else _t("lib.empty"))
             totals += f"\n\n{empty}"
         items = [(_poster(r), _caption(r)) for r in runs]
         return [totals, items, [r.id for r in runs], t.in_flight]
@@ -198,11 +196,11 @@ class LibraryHandlers:
         """The detail panel for one run (`detail_outputs` order)."""
         run = self._own(session, run_id)
         result = result_from_run(run)
-        cost = (f"${run.estimated_cost:.2f} estimated"
-                + (" (simulated: nothing billed)" if run.backend == "simulator" else ""))
+        cost = (_t("lib.cost", usd=run.estimated_cost)
+                + (_t("lib.cost_sim") if run.backend == "simulator" else ""))
         heading = (f'<h3 class="kling-library-heading">{esc(_label(run))} · {esc(_status(run))}'
                    f' · {esc(_when(run.created_at))}</h3>'
-                   f'<p class="kling-note">{esc(cost)} · prompt: {esc(run.prompt)}</p>')
+                   f'<p class="kling-note">{esc(cost)} · {esc(_t("lib.prompt"))} {esc(run.prompt)}</p>')
         if run.status == "succeeded" and run.output:
             body, facts = compare_html(result), facts_html(result)
             file = run.output
@@ -215,14 +213,14 @@ class LibraryHandlers:
     def restore(self, session: Session, run_id: str) -> list[Any]:
         run = self._own(session, run_id)
         spec = result_from_run(run).spec
-        return self._restore_spec(spec, f"Restored the run of {_when(run.created_at)}")
+        return self._restore_spec(spec, _t("lib.restored_run", when=_when(run.created_at)))
 
     def _restore_spec(self, spec: Any, what: str) -> list[Any]:
         out: list[Any] = [gr.Tabs(selected=spec.tab.value)]
         for tab, h in self.tabs.items():
             names = h.input_names()
             out += spec_values(spec, names) if tab is spec.tab else [gr.skip()] * len(names)
-        gr.Info(f"{what} into {spec.tab.label}.")
+        gr.Info(_t("lib.restored_into", what=what, tab=_t(f"tab.{spec.tab.value}")))
         return out
 
     def export(self, session: Session, run_id: str) -> Any:
@@ -237,7 +235,7 @@ class LibraryHandlers:
                search: str) -> list[Any]:
         run = self._own(session, run_id)
         self.library.delete(run.id)
-        gr.Info("Deleted the run and its files.")
+        gr.Info(_t("lib.deleted"))
         return ["", gr.Column(visible=False), gr.Button(visible=False),
                 *self.render(session, mode, status, search)]
 
@@ -252,7 +250,7 @@ class LibraryHandlers:
                 spec = result_from_run(self._own(session, run_id)).spec or spec
             except InputError:
                 pass  # not this visitor's run: the settings still restore, without its files
-        return self._restore_spec(spec, "Restored the settings kept in that video")
+        return self._restore_spec(spec, _t("lib.restored_video"))
 
 
 def wire_library(ui: LibraryUI, handlers: LibraryHandlers, session: Any, *,

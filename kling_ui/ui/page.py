@@ -22,6 +22,7 @@ from starlette.middleware.gzip import GZipMiddleware
 
 from ..config import Secret, Settings
 from ..errors import AuthError, KlingConnectionError, KlingTimeoutError, ServerError
+from ..i18n import from_english, gradio_i18n, i18n, request_lang, t
 from ..models import Tab
 from ..resumer import resume_with_key
 from .api import build_api
@@ -50,7 +51,7 @@ log = logging.getLogger("kling_ui.ui")
 
 
 def _banner(studio: Any, key: Secret | None) -> str:
-    note = studio.backend_note(key)
+    note = from_english(studio.backend_note(key))
     cls = "kling-banner-sim" if getattr(studio, "backend", "") == "simulator" else "kling-banner"
     problem = getattr(studio, "library_problem", None)
     extra = (f'<div class="kling-banner-problem" role="alert">⚠ {esc(problem)}</div>'
@@ -71,21 +72,18 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
         # secret, so it survives a restart); the server stores only its hash.
         library_key = gr.BrowserState("", storage_key=LIBRARY_STORAGE_KEY,
                                       secret=studio.library.browser_secret())
-        gr.HTML(f'<header class="kling-header"><h1>{TITLE}</h1><p>Try every input mode of '
-                "Kling O1 (<code>kwaivgi/kling-o1</code> on Replicate): checks before you pay, "
-                "the result beside the original, every run kept in your library.</p></header>",
+        gr.HTML(f'<header class="kling-header"><h1>{TITLE}</h1><p>' + i18n("page.intro")
+                + "</p></header>",
                 js_on_load=None)
         banner = gr.HTML(_banner(studio, None), js_on_load=None, elem_id="kling-banner-html")
         quota = build_quota(settings, studio.guard)  # what is left on the host's key; sign-in
-        with gr.Accordion("Use your own Replicate key", open=False, elem_id="kling-key"):
-            gr.Markdown("Kept in this browser session only, on the server; never shown again or "
-                        "saved. Clear it with *Forget*. API callers can send the "
-                        "`X-Replicate-Api-Token` header instead.")
+        with gr.Accordion(i18n("key.accordion"), open=False, elem_id="kling-key"):
+            gr.Markdown(i18n("key.help"))
             with gr.Row():
-                key_box = gr.Textbox(type="password", label="Replicate API token",
+                key_box = gr.Textbox(type="password", label=i18n("key.label"),
                                      placeholder="r8_…", scale=3, elem_id="kling-key-box")
-                use_key = gr.Button("Use for this session", scale=1, min_width=120)
-                forget_key = gr.Button("Forget", scale=0, min_width=90)
+                use_key = gr.Button(i18n("key.use"), scale=1, min_width=120)
+                forget_key = gr.Button(i18n("key.forget"), scale=0, min_width=90)
             key_status = gr.Markdown("")
 
         meter = meter_handler(studio)
@@ -94,11 +92,11 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
         handlers: dict[Tab, TabHandlers] = {}
         with gr.Tabs(elem_id="kling-tabs", overflow_behavior="wrap") as tabs:
             for tab in Tab:
-                with gr.Tab(tab.label, id=tab.value, elem_id=f"tab-{tab.value}",
+                with gr.Tab(i18n(f"tab.{tab.value}"), id=tab.value, elem_id=f"tab-{tab.value}",
                             elem_classes=["kling-tab"]):
                     ui = build_tab(tab, presets.get(tab.value, []))
                     handlers[tab] = TabHandlers(studio, ui)
-            with gr.Tab("Library", id="library", elem_id="tab-library"):
+            with gr.Tab(i18n("tab.library"), id="library", elem_id="tab-library"):
                 lib_ui = build_library()
         lib_handlers = LibraryHandlers(studio, handlers)
 
@@ -133,31 +131,29 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
         async def set_key(value: str, s: Session) -> tuple[str, str, str]:
             value = (value or "").strip()
             if not value:
-                return "", "Paste a key first.", _banner(studio, s.key)
+                return "", t("key.paste_first"), _banner(studio, s.key)
             key = Secret(value)
             # Checked at once (GET /v1/account), so a bad key is refused now, not at Run.
             try:
                 username = await studio.check_key(key)
             except AuthError:
-                return ("", "✗ Replicate refused this key (401), so it is not used. Copy it again "
-                        "from replicate.com/account/api-tokens.", _banner(studio, s.key))
+                return ("", t("key.refused"), _banner(studio, s.key))
             except (KlingTimeoutError, KlingConnectionError, ServerError):
                 s.key = key
-                return ("", "Your key is in use; Replicate could not be reached to check it just "
-                        "now, so it will be checked when you run.", _banner(studio, s.key))
+                return ("", t("key.unchecked"), _banner(studio, s.key))
             s.key = key
             name = "".join(c for c in username if c.isalnum() or c in "-_.")
-            note = f"Using your key (@{name})." if name else "Using your key."
+            note = t("key.using_name", name=name) if name else t("key.using")
             resumed = await resume_with_key(studio, s.owner, s.key)
             if resumed:
-                note += (f" It fetches {len(resumed)} run{'s' if len(resumed) != 1 else ''} "
-                         "that waited for it; see the Library.")
+                note += (t("key.resumed_many", n=len(resumed)) if len(resumed) != 1
+                         else t("key.resumed_one"))
             return "", note, _banner(studio, s.key)
 
         @guarded
         def clear_key(s: Session) -> tuple[str, str, str]:
             s.key = None
-            return "", "Your key is forgotten.", _banner(studio, None)
+            return "", t("key.forgotten"), _banner(studio, None)
 
         key_outputs = [key_box, key_status, banner]
         # Own key: no host quota, so the meter goes; forgotten, it comes back.
@@ -173,9 +169,10 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
         build_sequence_api(studio, concurrency=max(1, settings.concurrency // 2))
         build_finish_api(studio, concurrency=max(1, settings.concurrency))
 
-        def on_load(key: str, s: Session) -> tuple[str, str]:
+        def on_load(key: str, s: Session, request: gr.Request) -> tuple[str, str]:
             key = key or new_library_key()
             s.owner = owner_of(key)
+            s.lang = request_lang(request)
             return key, _banner(studio, s.key)
 
         loaded = demo.load(on_load, inputs=[library_key, session], outputs=[library_key, banner],
@@ -275,6 +272,8 @@ def launch_options(settings: Settings, studio: Any) -> dict[str, Any]:
         # The named endpoints (api.py, api_finish.py, api_sequence.py) as MCP tools (issue #15);
         # the UI's private events are not tools. KLING_MCP=0 serves no MCP endpoint at all.
         "mcp_server": mcp_enabled(settings),
+        # English and Simplified Chinese labels, chosen by the browser's language (kling_ui.i18n)
+        "i18n": gradio_i18n(),
         # Gradio hands app_kwargs to its FastAPI app: gzip the page, its JS/CSS and JSON (274 KiB
         # went uncompressed). Starlette leaves video, images and the SSE event stream alone.
         "app_kwargs": {"middleware": [Middleware(GZipMiddleware, minimum_size=1024)]},

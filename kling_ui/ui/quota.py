@@ -31,6 +31,7 @@ import gradio as gr
 
 from ..access import SIGN_IN_MESSAGE, SIGNED_IN_PREFIX, Guard, is_signed_in
 from ..config import Settings
+from ..i18n import from_english, t
 from .common import Session, esc, guarded, visitor_id
 
 log = logging.getLogger("kling_ui.ui")
@@ -45,7 +46,7 @@ def meter_html(guard: Guard, visitor: str, *, own_key: bool = False) -> str:
         return ""  # their own key: Replicate's limits only, none of the host's
     if guard.needs_sign_in(visitor):
         return (f'<div class="kling-quota kling-quota-signin" id="kling-quota" role="status">'
-                f"{esc(SIGN_IN_MESSAGE.rstrip('.'))}</div>")
+                f"{esc(from_english(SIGN_IN_MESSAGE).rstrip('.'))}</div>")
     user = visitor[len(SIGNED_IN_PREFIX):] if is_signed_in(visitor) else ""
     if not guard.limited and not (guard.sign_in and user):
         return ""
@@ -53,23 +54,23 @@ def meter_html(guard: Guard, visitor: str, *, own_key: bool = False) -> str:
     parts: list[str] = []
     out = False
     if q.runs_hour_left is not None:
-        text = f"{q.runs_hour_left} of {q.runs_per_hour} runs left this hour"
+        text = t("meter.runs_hour", left=q.runs_hour_left, total=q.runs_per_hour)
         if q.runs_hour_left == 0 and q.next_run_in is not None:
-            text += f" (next in about {max(1, round(q.next_run_in / 60))} min)"
+            text += t("meter.next_in", mins=max(1, round(q.next_run_in / 60)))
         parts.append(text)
         out = out or q.runs_hour_left == 0
     if q.runs_day_left is not None:
-        parts.append(f"{q.runs_day_left} of {q.runs_per_day} runs left today")
+        parts.append(t("meter.runs_day", left=q.runs_day_left, total=q.runs_per_day))
         out = out or q.runs_day_left == 0
     if q.budget_left is not None:
-        parts.append(f"${q.budget_left:.2f} of ${q.daily_budget_usd:.2f} left today")
+        parts.append(t("meter.budget", left=q.budget_left, total=q.daily_budget_usd))
         out = out or q.budget_left <= 0
     if not parts:
-        parts.append("no limits on the host's key")
+        parts.append(t("meter.no_limits"))
     body = " · ".join(f'<span class="kling-quota-part">{esc(p)}</span>' for p in parts)
     who = f'<b class="kling-quota-user">@{esc(user)}</b> · ' if user else ""
     cls = "kling-quota kling-quota-out" if out else "kling-quota"
-    title = "What is left on the host's key; your own key has no such limits."
+    title = t("meter.title")
     return (f'<div class="{cls}" id="kling-quota" role="status" title="{esc(title)}">'
             f"{who}{body}</div>")
 

@@ -20,6 +20,7 @@ import gradio as gr
 
 from .. import rules
 from ..errors import InputError, KlingError, PredictionError
+from ..i18n import cost_text, error_text, i18n, problem_text, t
 from ..jobs import JobSpec, UploadCheck, result_from_run
 from ..media.filmstrip import Filmstrip
 from ..media.preview import badge
@@ -152,13 +153,14 @@ def spec_values(spec: JobSpec, names: list[str]) -> list[Any]:
 
 def _first_checks(tab: Tab) -> str:
     """What the checks say before the page's own first check answers (Run starts disabled)."""
-    needs = {Tab.FRAMES: " and add a start frame", Tab.REFERENCES: " and add reference images",
-             Tab.FEATURE: " and add a clip", Tab.EDIT: " and add a clip"}.get(tab, "")
-    return ('<div class="kling-checks"><p class="kling-note" role="status">Run starts once you '
-            f"write a prompt{needs}.</p></div>")
+    needs = {Tab.FRAMES: "frames", Tab.REFERENCES: "references",
+             Tab.FEATURE: "clip", Tab.EDIT: "clip"}.get(tab, "text")
+    # Built with the page, before any request: the browser translates it (gr.I18n).
+    return ('<div class="kling-checks"><p class="kling-note" role="status">'
+            + i18n(f"checks.first.{needs}") + "</p></div>")
 
 
-def _image_input(label: str, elem_id: str) -> gr.Image:
+def _image_input(label: Any, elem_id: str) -> gr.Image:
     return gr.Image(label=label, type="filepath", image_mode=None, sources=["upload", "clipboard"],
                     height=220, elem_id=elem_id, buttons=[])
 
@@ -166,7 +168,7 @@ def _image_input(label: str, elem_id: str) -> gr.Image:
 def _card_with_fix(ui: TabUI, slot: str) -> None:
     with gr.Row(elem_classes=["kling-card-row"]):
         ui.cards[slot] = gr.HTML("", js_on_load=None, elem_classes=["kling-card-html"])
-        ui.fix_buttons[slot] = gr.Button("Fix", size="sm", visible=False, scale=0, min_width=80,
+        ui.fix_buttons[slot] = gr.Button(i18n("fix"), size="sm", visible=False, scale=0, min_width=80,
                                          elem_classes=["kling-fix"], elem_id=f"{ui.tab.value}-fix-{slot}")
 
 
@@ -175,12 +177,12 @@ def build_tab(tab: Tab, presets: list[dict[str, Any]]) -> TabUI:
     ui = TabUI(tab=tab)
     c = ui.controls
     key = tab.value
-    gr.Markdown(TAB_INTRO[tab], elem_classes=["kling-intro"])
+    gr.Markdown(i18n(f"intro.{tab.value}"), elem_classes=["kling-intro"])
     if presets:
         from .thumbs import preset_thumb  # here, not at the top: this block is all #12.6 touches
 
         with gr.Row(elem_classes=["kling-presets"]):
-            gr.Markdown("**Presets:**", elem_classes=["kling-presets-label"])
+            gr.Markdown(i18n("presets"), elem_classes=["kling-presets-label"])
             for preset in presets:
                 # A thumbnail of the preset's media (text presets: the name alone).
                 thumb = preset_thumb(preset)
@@ -192,7 +194,7 @@ def build_tab(tab: Tab, presets: list[dict[str, Any]]) -> TabUI:
         with gr.Column(scale=5, min_width=300, elem_classes=["kling-inputs"]):
             if tab in (Tab.FEATURE, Tab.EDIT):
                 c["reference_video"] = gr.Video(
-                    label="Video to edit" if tab is Tab.EDIT else "Reference video (3-10 s)",
+                    label=i18n("video.edit") if tab is Tab.EDIT else i18n("video.reference"),
                     sources=["upload"], height=260, elem_id=f"{key}-video")
                 _card_with_fix(ui, "reference_video")
                 ui.player = gr.HTML("", js_on_load=None, elem_id=f"{key}-player",
@@ -203,56 +205,56 @@ def build_tab(tab: Tab, presets: list[dict[str, Any]]) -> TabUI:
                     ui.controls["_trimmer"] = build_trimmer(f"{key}-trimmer")
                     with gr.Row(elem_classes=["kling-trim-fine"]):
                         c["video_start"] = gr.Slider(0, 60, value=0, step=0.1,
-                                                     label="Trim: start (s)", min_width=140)
+                                                     label=i18n("trim.start"), min_width=140)
                         c["video_length"] = gr.Slider(3, 10, value=10, step=0.1,
-                                                      label="Trim: length (s)", min_width=140)
+                                                      label=i18n("trim.length"), min_width=140)
                 ui.controls["_trim_row"] = trim_row
             if tab in (Tab.FRAMES, Tab.REFERENCES):
                 with gr.Row():
                     with gr.Column(min_width=200):
-                        label = "Start frame" if tab is Tab.FRAMES else "Start frame (optional)"
+                        label = i18n("start_frame") if tab is Tab.FRAMES else i18n("start_frame.optional")
                         c["start_image"] = _image_input(label, f"{key}-start")
                         _card_with_fix(ui, "start_image")
                     if tab is Tab.FRAMES:
                         with gr.Column(min_width=200):
-                            c["end_image"] = _image_input("End frame (optional)", f"{key}-end")
+                            c["end_image"] = _image_input(i18n("end_frame.optional"), f"{key}-end")
                             _card_with_fix(ui, "end_image")
             if tab in (Tab.REFERENCES, Tab.FEATURE, Tab.EDIT):
                 most = 7 if tab is Tab.REFERENCES else 4
                 c["reference_images"] = gr.File(
-                    label=f"Reference images (up to {most}, JPG or PNG)", file_count="multiple",
+                    label=i18n(f"refs.label{most}"), file_count="multiple",
                     file_types=["image"], height=120, elem_id=f"{key}-refs")
                 _card_with_fix(ui, "reference_images")
             c["prompt"] = gr.Textbox(
-                label="Prompt", lines=3, max_lines=10,
-                placeholder="Describe the video. Click a token chip to refer to an upload.",
+                label=i18n("prompt"), lines=3, max_lines=10,
+                placeholder=i18n("prompt.placeholder"),
                 elem_id=f"prompt-{key}", elem_classes=["kling-prompt"])
             ui.chips = gr.HTML(tokens_html([]), js_on_load=None, elem_classes=["kling-chips-html"])
             with gr.Row(elem_classes=["kling-settings"]):
                 if tab is not Tab.EDIT and tab is not Tab.FRAMES:
                     c["aspect_ratio"] = gr.Radio(list(ASPECT_RATIOS), value="16:9",
-                                                 label="Aspect ratio of the output", min_width=150)
+                                                 label=i18n("aspect_ratio"), min_width=150)
                 durations = allowed_durations(tab)
                 if durations:
                     if len(durations) > 2:
                         c["duration"] = gr.Slider(durations[0], durations[-1], value=5, step=1,
-                                                  label="Duration (s)", min_width=150)
+                                                  label=i18n("duration"), min_width=150)
                     else:
                         c["duration"] = gr.Radio(list(durations), value=durations[0],
-                                                 label="Duration (s)", min_width=120)
-                c["mode"] = gr.Radio(list(QUALITY_MODES), value="pro", label="Quality",
-                                     info="std = 720p, pro = 1080p", min_width=150)
+                                                 label=i18n("duration"), min_width=120)
+                c["mode"] = gr.Radio(list(QUALITY_MODES), value="pro", label=i18n("quality"),
+                                     info=i18n("quality.info"), min_width=150)
                 if tab in (Tab.FEATURE, Tab.EDIT):
-                    c["keep_original_sound"] = gr.Checkbox(value=True, label="Keep original sound",
+                    c["keep_original_sound"] = gr.Checkbox(value=True, label=i18n("keep_sound"),
                                                            elem_classes=["kling-sound"],
                                                            min_width=150)
                 if tab is not Tab.TEXT:
                     # Kling takes 1:2.5 to 2.5:1; the user chooses how a panorama gets there.
                     c["aspect_fix"] = gr.Radio(
-                        ["pad", "crop"], value="pad", label="When an image is too wide or tall",
-                        info="pad keeps all of it; crop fills the frame", min_width=150)
+                        ["pad", "crop"], value="pad", label=i18n("aspect_fix"),
+                        info=i18n("aspect_fix.info"), min_width=150)
             if tab is Tab.EDIT:
-                gr.Markdown("The output follows the clip's length: no duration to pick.",
+                gr.Markdown(i18n("edit.no_duration"),
                             elem_classes=["kling-note"])
         # The right-hand column (issue #12): Run, its reason, cost and status, then the result
         # as soon as there is one. On a desktop it stays in view (sticky, scrolls on its own);
@@ -260,9 +262,9 @@ def build_tab(tab: Tab, presets: list[dict[str, Any]]) -> TabUI:
         with gr.Column(scale=4, min_width=300, elem_classes=["kling-runbox"],
                        elem_id=f"{key}-runbox"):
             with gr.Row(elem_classes=["kling-run-row"]):
-                ui.run = gr.Button("Run", variant="primary", elem_id=f"{key}-run", min_width=100,
+                ui.run = gr.Button(i18n("run"), variant="primary", elem_id=f"{key}-run", min_width=100,
                                    interactive=False)
-                ui.cancel = gr.Button("Cancel", variant="stop", elem_id=f"{key}-cancel",
+                ui.cancel = gr.Button(i18n("cancel"), variant="stop", elem_id=f"{key}-cancel",
                                       min_width=110, scale=0, interactive=False)
             ui.cost = gr.Markdown("", elem_classes=["kling-cost"], elem_id=f"{key}-cost")
             # assets/studio.js owns this button: it asks the browser for notifications once.
@@ -275,13 +277,13 @@ def build_tab(tab: Tab, presets: list[dict[str, Any]]) -> TabUI:
             ui.facts = gr.HTML("", js_on_load=None, elem_id=f"{key}-facts")
             # Hidden until there is a result: an empty gr.File/gr.JSON is a blank box that
             # also carries an aria-label on a role-less div (axe: aria-prohibited-attr).
-            ui.download = gr.File(label="Download output", interactive=False, height=80,
+            ui.download = gr.File(label=i18n("download_output"), interactive=False, height=80,
                                   visible=False, elem_id=f"{key}-download")
             ui.more = build_continue(key)
             ui.finish = build_finish(tab)
-            ui.summary = gr.JSON(label="Summary (as the API returns it)", open=False,
+            ui.summary = gr.JSON(label=i18n("summary"), open=False,
                                  elem_id=f"{key}-summary", max_height=320, visible=False)
-            with gr.Accordion("Copy as code", open=False):
+            with gr.Accordion(i18n("copy_code"), open=False):
                 ui.code_py = gr.Code(language="python", label="Python", interactive=False)
                 ui.code_curl = gr.Code(language="shell", label="cURL", interactive=False)
     return ui
@@ -350,14 +352,14 @@ class TabHandlers:
             path = getattr(spec, slot)
             check, err = (await self._check(path, "image", slot)) if path else (None, None)
             token = image_token(numbers[slot][0]) if path else None
-            cards[slot] = card_html(token, SLOT_LABELS[slot], check, err)
+            cards[slot] = card_html(token, t(f"slot.{slot}"), check, err)
             fixable[slot] = bool(check and check.fixable)
         if "reference_images" in ui.cards:
             parts, any_fix = [], False
             for i, path in enumerate(spec.reference_images):
                 check, err = await self._check(path, "image", f"reference_images[{i + 1}]")
                 n = numbers["reference_images"][i]
-                parts.append(card_html(image_token(n), f"reference image {i + 1}", check, err,
+                parts.append(card_html(image_token(n), t("slot.reference_image", n=i + 1), check, err,
                                        thumb=True))
                 any_fix = any_fix or bool(check and check.fixable)
             cards["reference_images"] = '<div class="kling-cards">' + "".join(parts) + "</div>"
@@ -380,10 +382,9 @@ class TabHandlers:
                 if rules.window_cuts(info, asked):
                     window = rules.trim_window(duration, *asked)
             if long_clip:
-                note = ("Drag the window on the filmstrip (or type exact times below it) to pick "
-                        "the 3-10 s that are sent; Run cuts it before upload.")
-            cards["reference_video"] = card_html("<<<video_1>>>" if path else None, "video",
-                                                 check, err, note=note, good=good)
+                note = t("card.trim_note")
+            cards["reference_video"] = card_html("<<<video_1>>>" if path else None,
+                                                 t("slot.video"), check, err, note=note, good=good)
             fixable["reference_video"] = bool(check and check.fixable)
             player = [player_html(check, window=window)]
             trim = [gr.Column(visible=long_clip),
@@ -394,7 +395,7 @@ class TabHandlers:
         out += [gr.Button(visible=fixable.get(s, False)) for s in ui.cards]
         # Run is live only when nothing blocks it (fixable problems are fixed by Run itself);
         # the checks right under it say why it is not (issue #12).
-        out += [tokens_html(pre.tokens), preflight_html(pre, spec.prompt), f"**{pre.cost_text}**",
+        out += [tokens_html(pre.tokens), preflight_html(pre, spec.prompt), f"**{cost_text(pre.cost_text)}**",
                 py, curl, gr.Button(interactive=not blocking(pre.problems))]
         out += player + trim
         if "aspect_ratio" in ui.controls and "start_image" in ui.controls:
@@ -494,7 +495,7 @@ class TabHandlers:
         for p in problems:
             name = p.field.split("[", 1)[0]
             target = name if name in names else "prompt" if "prompt" in names else names[0]
-            messages.setdefault(target, []).append(p.message)
+            messages.setdefault(target, []).append(problem_text(p))
         return [gr.validate(True, "")] + [
             gr.validate(n not in messages, " ".join(messages.get(n, []))) for n in names]
 
@@ -509,8 +510,8 @@ class TabHandlers:
         if not path or (path, "video") in self._checks:
             return [gr.skip(), gr.skip()]
         return [gr.Button(interactive=False),
-                '<div class="kling-checks"><p class="kling-note" role="status">⏳ Checking the '
-                "video… Run waits until its card is ready.</p></div>"]
+                '<div class="kling-checks"><p class="kling-note" role="status">'
+                f'{t("checks.checking_video")}</p></div>']
 
     def input_names(self) -> list[str]:
         return [n for n in self.ui.controls if not n.startswith("_")]
@@ -540,7 +541,7 @@ class TabHandlers:
                     check, fixes = await self.studio.fix_image(
                         path, aspect_fix=spec.aspect_fix, out_dir=where)
                     paths.append(check.path)
-                    done += [f"reference image {i + 1}: {f.detail}" for f in fixes]
+                    done += [f"{t('slot.reference_image', n=i + 1)}: {f.detail}" for f in fixes]
                 new, fixes = paths, []
             else:
                 path = getattr(spec, slot)
@@ -548,7 +549,7 @@ class TabHandlers:
                     path, aspect_fix=spec.aspect_fix, out_dir=where)
                 new = check.path
             done += [f"{f.field}: {f.detail}" for f in fixes]
-            gr.Info("Fixed: " + " ".join(done) if done else "Nothing left to fix.")
+            gr.Info(t("fix.done", what=" ".join(done)) if done else t("fix.nothing"))
             return new
 
         return fix
@@ -600,7 +601,7 @@ class TabHandlers:
                                    visitor_id=visitor_id(request), owner=session.owner,
                                    parent_id=session.parents.pop(self.ui.tab.value, None))
         session.watching[self.ui.tab.value] = handle.run_id
-        yield [progress_html(None, 0.0, message="Checking your inputs"),
+        yield [progress_html(None, 0.0, message=t("status.checking_inputs")),
                *[gr.skip()] * (len(self.outputs_run()) - 1)]
         async for update in self._watch(handle.run_id):
             yield update
@@ -641,17 +642,17 @@ class TabHandlers:
                 if not isinstance(exc, KlingError):
                     raise exc  # a bug: `guarded` logs it (and re-raises it under tests)
                 return
-            message = "Done"
+            message = t("stage.done")
         else:
             run = self.studio.library.get(run_id)
             if run is None:
-                yield [progress_html(None, 0.0, state="failed", message="This run is gone."), *skip]
+                yield [progress_html(None, 0.0, state="failed", message=t("status.gone")), *skip]
                 return
             if run.status != "succeeded":
                 yield [run_progress_html(run), *skip]
                 return
             result = result_from_run(run)
-            message = "Done"
+            message = t("stage.done")
             elapsed = max(0.0, (run.finished_at or run.updated_at) - run.created_at)
         done = Progress(stage="done", status=result.status, prediction_id=result.prediction_id)
         yield [progress_html(done, elapsed, state="done", message=message),
@@ -700,12 +701,12 @@ def _was_canceled(exc: BaseException) -> bool:
 def _failure_html(exc: BaseException, last: Progress | None, elapsed: float) -> str:
     if _was_canceled(exc):
         return progress_html(last, elapsed, state="canceled",
-                             message="Canceled: the prediction was stopped.")
+                             message=t("status.canceled_stopped"))
     if isinstance(exc, PredictionError):
-        return progress_html(last, elapsed, state="failed", message=f"Failed: {exc.message}")
+        return progress_html(last, elapsed, state="failed", message=t("status.failed_msg", message=error_text(exc)))
     if isinstance(exc, KlingError):
-        return progress_html(last, elapsed, state="failed", message=f"Not run. {exc.message}")
-    return progress_html(last, elapsed, state="failed", message="Failed: an unexpected error.")
+        return progress_html(last, elapsed, state="failed", message=t("status.not_run", message=error_text(exc)))
+    return progress_html(last, elapsed, state="failed", message=t("status.failed_unexpected"))
 
 
 def blocking(problems: Any) -> list[Any]:
