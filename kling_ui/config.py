@@ -92,6 +92,8 @@ class Settings:
     keep_days: float = 30.0  # KLING_KEEP_DAYS: finished runs are kept this long; 0 = forever
     max_gb: float = 0.0  # KLING_MAX_GB: cap on the runs' files; oldest runs go first; 0 = no cap
     library_scope: str = "visitor"  # KLING_LIBRARY_SCOPE: visitor (own runs) | all (single user)
+    # KLING_TAKES_CONFIRM_USD: several takes estimated above this (in all) ask to confirm first
+    takes_confirm_usd: float = 2.0
 
     @property
     def uses_simulator(self) -> bool:
@@ -160,4 +162,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         keep_days=_float(env, "KLING_KEEP_DAYS", 30.0),
         max_gb=_float(env, "KLING_MAX_GB", 0.0),
         library_scope=_scope(env, host, password),
+        takes_confirm_usd=max(0.0, _float(env, "KLING_TAKES_CONFIRM_USD", 2.0)),
     )
