@@ -43,6 +43,7 @@ from .common import (
     file_url,
     guarded,
     progress_html,
+    session_owner_filter,
     visitor_id,
 )
 
@@ -75,7 +76,7 @@ def cost_line(cost_text: str, cost_usd: float, n: int, threshold: float) -> str:
         return f"**{cost_text}**"
     line = f"**{n} takes × ${cost_usd:.2f} = ${takes_total(n, cost_usd):.2f}** · each: {cost_text}"
     if needs_confirm(n, cost_usd, threshold):
-        line += f" · above ${threshold:.2f} Run asks you to confirm"
+        line += f" · Run asks you to confirm (above ${threshold:.2f})"
     return line
 
 
@@ -297,7 +298,9 @@ class TakesHandlers:
             self._armed[session] = (n, total)
             note = (f"{n} takes cost about ${total:.2f} in all, above this Studio's "
                     f"${self.threshold:.2f} for several takes. Press Run again to confirm.")
-            yield [progress_html(None, 0.0, state="canceled", message=note),
+            # Not a run status (no tab title): a question, beside the button it is about.
+            yield [f'<div class="kling-checks"><p class="kling-warn" role="status">⚠ {esc(note)}'
+                   "</p></div>",
                    *[gr.skip()] * (4 + int(self.has_finish)), *skip_grid,
                    gr.Button(value=run_label(n, pre.cost_usd, armed=True))]
             return
@@ -324,6 +327,28 @@ class TakesHandlers:
                 return
             await asyncio.sleep(WATCH_EVERY)
 
+    async def reattach(self, session: Session) -> AsyncIterator[list[Any]]:
+        """On page load: when the tab's latest run is a take, its group's grid again (followed
+        while any take runs), so a reload can still mark the keeper. The grid's outputs."""
+        owner = session_owner_filter(self.studio, session)
+        latest = self.studio.library.latest(owner, self.key)
+        takes = latest.metrics.get("takes") if latest is not None else None
+        if not isinstance(takes, dict) or not takes.get("group"):
+            yield self.hidden()
+            return
+        runs = [r for r in self.studio.library.takes(str(takes["group"]))
+                if owner is None or r.owner == owner]
+        group = TakeGroup(str(takes["group"]), [r.id for r in runs], time.monotonic())
+        self._groups[session] = group
+        first = True
+        while True:
+            views = self._views(group)
+            yield self._grid(views, first=first)
+            first = False
+            if all(v.final for v in views):
+                return
+            await asyncio.sleep(WATCH_EVERY)
+
     @staticmethod
     def _summary(views: list[TakeView], group: TakeGroup, done: bool) -> str:
         n = len(views)
@@ -347,8 +372,8 @@ class TakesHandlers:
         """Mark take `index` (1-based) the keeper of this page's latest takes."""
         group = self._groups.get(session)
         if group is None or not 1 <= index <= len(group.run_ids):
-            raise InputError("These takes are no longer on this page (it was reloaded); mark "
-                             "a keeper from the Library by running the takes again.")
+            raise InputError("These takes are no longer on this page. Reload it: the tab shows "
+                         "its latest takes again.")
         run_id = group.run_ids[index - 1]
         run = self.studio.library.get(run_id)
         if run is None or run.status != "succeeded":
