@@ -19,9 +19,9 @@ from playwright.sync_api import Browser, Page, expect
 
 from kling_ui.jobs import JobSpec
 from kling_ui.library import Run
+from kling_ui.media.probe import probe_video
 from kling_ui.models import Tab
 from kling_ui.ui.common import ANONYMOUS
-from kling_ui.media.probe import probe_video
 from tests.test_ui_browser import RUN_TIMEOUT, open_tab
 from tests.ui_fixtures import LaunchedApp, launched_app
 
