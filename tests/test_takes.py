@@ -10,8 +10,11 @@ import pytest
 
 from kling_ui.config import load_settings
 from kling_ui.library import Library, Run, new_run_id
+from kling_ui.ui.common import Session
 from kling_ui.ui.continue_ import order_html, ordered
 from kling_ui.ui.takes import (
+    TakeGroup,
+    TakesHandlers,
     cost_line,
     needs_confirm,
     run_label,
@@ -106,3 +109,50 @@ def test_the_sequence_keeps_the_shown_order_and_adds_new_picks_last() -> None:
     assert html.index('data-id="r1"') < html.index('data-id="r2"')
     assert "<b>x</b>" not in html and "&lt;b&gt;" in html  # labels are escaped
     assert html.count('data-move="up"') == 2
+
+
+class _Runner:
+    def __init__(self) -> None:
+        self.running: list[str] = []
+
+    def active(self) -> list[str]:
+        return list(self.running)
+
+
+class _Studio:
+    """Just what the pool check reads: the settings' concurrency and the runner's active jobs."""
+
+    def __init__(self, concurrency: int) -> None:
+        self.settings = type("S", (), {"concurrency": concurrency, "takes_confirm_usd": 2.0})()
+        self.runner = _Runner()
+
+    def cancel_run(self, run_id: str) -> bool:
+        return run_id in self.runner.running
+
+
+def test_takes_wait_for_a_place_in_the_studios_pool() -> None:
+    studio = _Studio(concurrency=2)
+    studio.runner.running = ["someone-elses-run"]
+    handlers = TakesHandlers(studio, "text", has_finish=False)
+    group = TakeGroup("g", [None] * 3, 0.0)
+
+    def start(index: int) -> str:
+        studio.runner.running.append(f"take-{index}")
+        return f"take-{index}"
+
+    handlers._start_waiting(group, start)  # the first always starts; the pool is then full
+    assert group.run_ids == ["take-1", None, None]
+    studio.runner.running = ["take-1"]  # someone else's run ended
+    handlers._start_waiting(group, start)
+    assert group.run_ids == ["take-1", "take-2", None]
+    studio.runner.running = []
+    handlers._start_waiting(group, start)
+    assert group.run_ids == ["take-1", "take-2", "take-3"]
+    # Cancel: a take still waiting never starts.
+    late = TakeGroup("h", ["x", None], 0.0)
+    session = Session()
+    handlers._groups[session] = late
+    studio.runner.running = ["x", "y"]
+    assert handlers.cancel(session)
+    handlers._start_waiting(late, start)
+    assert late.run_ids == ["x", None]

@@ -187,9 +187,13 @@ def _failure_text(exc: BaseException) -> tuple[str, str]:
 
 @dataclass
 class TakeGroup:
+    """One press of Run with several takes. A take not started yet has no run id: it waits for
+    a free place in the Studio's pool (KLING_CONCURRENCY jobs at once)."""
+
     group: str
-    run_ids: list[str]
+    run_ids: list[str | None]
     started: float
+    canceled: bool = False
 
 
 class TakesHandlers:
@@ -216,9 +220,29 @@ class TakesHandlers:
         group = self._groups.get(session)
         if group is None:
             return False
-        return any([self.studio.cancel_run(rid) for rid in group.run_ids])
+        waiting = any(rid is None for rid in group.run_ids) and not group.canceled
+        group.canceled = True  # takes still waiting for a place never start
+        return any([self.studio.cancel_run(rid) for rid in group.run_ids if rid]) or waiting
 
-    def _view(self, run_id: str, index: int, of: int) -> TakeView:
+    def _start_waiting(self, group: TakeGroup, start: Any) -> None:
+        """Start the group's waiting takes while the Studio's pool has room. Each take is one
+        job like any run; the handler watching them holds one place in Gradio's run pool, so
+        several takes must not take more than the pool allows between them."""
+        limit = max(1, int(getattr(self.studio.settings, "concurrency", 4)))
+        for i, rid in enumerate(group.run_ids):
+            if rid is not None or group.canceled:
+                continue
+            # This group's own running takes count; the first always starts (it holds the
+            # handler's own place in the pool).
+            if i > 0 and len(self.studio.runner.active()) >= limit:
+                return
+            group.run_ids[i] = start(i + 1)
+
+    def _view(self, run_id: str | None, index: int, of: int, canceled: bool = False) -> TakeView:
+        if run_id is None:
+            if canceled:
+                return TakeView(index, of, "canceled", "Canceled before it started")
+            return TakeView(index, of, "running", "Waiting for a free place in the Studio")
         handle = self.studio.handle(run_id)
         if handle is not None and not handle.done:
             p = handle.progress
@@ -249,7 +273,7 @@ class TakesHandlers:
 
     def _views(self, group: TakeGroup) -> list[TakeView]:
         n = len(group.run_ids)
-        return [self._view(rid, i, n) for i, rid in enumerate(group.run_ids, 1)]
+        return [self._view(rid, i, n, group.canceled) for i, rid in enumerate(group.run_ids, 1)]
 
     @staticmethod
     def _grid(views: list[TakeView], *, first: bool) -> list[Any]:
@@ -306,18 +330,22 @@ class TakesHandlers:
             return
         self._armed.pop(session, None)
         parent = session.parents.pop(self.key, None)
-        group = TakeGroup(secrets.token_hex(8), [], time.monotonic())
-        for i in range(1, n + 1):
+        group = TakeGroup(secrets.token_hex(8), [None] * n, time.monotonic())
+
+        def start(index: int) -> str:
             handle = self.studio.start(
                 spec, visitor_token=session.key, visitor_id=visitor_id(request),
                 owner=session.owner, parent_id=parent,
-                takes={"group": group.group, "index": i, "of": n})
-            group.run_ids.append(handle.run_id)
+                takes={"group": group.group, "index": index, "of": n})
+            return str(handle.run_id)
+
+        self._start_waiting(group, start)
         self._groups[session] = group
-        session.watching[self.key] = group.run_ids[0]
+        session.watching[self.key] = str(group.run_ids[0])
         label = gr.Button(value=run_label(n, pre.cost_usd))
         first = True
         while True:
+            self._start_waiting(group, start)
             views = self._views(group)
             done = all(v.final for v in views)
             yield [*self._head(self._summary(views, group, done), first=first, last=done),
@@ -372,14 +400,14 @@ class TakesHandlers:
         """Mark take `index` (1-based) the keeper of this page's latest takes."""
         group = self._groups.get(session)
         if group is None or not 1 <= index <= len(group.run_ids):
-            raise InputError("These takes are no longer on this page. Reload it: the tab shows "
-                         "its latest takes again.")
+            raise InputError("These takes are no longer on this page. Reload it: the tab "
+                             "shows its latest takes again.")
         run_id = group.run_ids[index - 1]
-        run = self.studio.library.get(run_id)
+        run = self.studio.library.get(run_id) if run_id else None
         if run is None or run.status != "succeeded":
             raise InputError(f"Take {index} has no video to keep.")
-        self.studio.library.set_keeper(group.group, run_id)
-        session.watching[self.key] = run_id  # Next shot and the like continue from the keeper
+        self.studio.library.set_keeper(group.group, run.id)
+        session.watching[self.key] = run.id  # Next shot and the like continue from the keeper
         gr.Info(f"Take {index} is the keeper; the Library marks it with a ★.")
         return self._grid(self._views(group), first=False)[1 + MAX_TAKES:]
 
