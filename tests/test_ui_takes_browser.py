@@ -69,7 +69,10 @@ def new_runs(app: LaunchedApp, before: set[str]) -> list[Run]:
 
 
 def pick_takes(pg: Page, key: str, n: int) -> None:
-    pg.locator(f"#{key}-takes").get_by_label(str(n), exact=True).check()
+    radio = pg.locator(f"#{key}-takes").get_by_label(str(n), exact=True)
+    radio.scroll_into_view_if_needed()
+    radio.check()
+    expect(radio).to_be_checked()
 
 
 def wait_takes(pg: Page, key: str, n: int) -> None:
@@ -180,6 +183,7 @@ def test_takes_beyond_the_visitors_limit_are_refused_one_by_one(browser: Browser
           _page(browser, limited, 1280, 900) as pg):
             open_tab(pg, "text", "Text to video")
             pg.locator("#prompt-text textarea").fill("A lighthouse at dusk")
+            expect(pg.locator("#tab-text .kling-ok", has_text="Ready to run")).to_be_visible()
             pick_takes(pg, "text", 3)
             pg.locator("#text-run").click()
             wait_takes(pg, "text", 3)

@@ -299,14 +299,13 @@ class TakesHandlers:
 
     def _head(self, progress: str, *, first: bool, last: bool = False) -> list[Any]:
         """The tab's own run outputs (progress, compare, facts, download, summary, finish)."""
-        from .compare import EMPTY
-
         if not first:
             rest = [gr.skip()] * (4 + int(self.has_finish))
             if last and self.has_finish:
                 rest[-1] = None  # the finishing panel follows one result: there is none here
             return [progress, *rest]
-        return [progress, EMPTY, "", gr.File(value=None, visible=False),
+        # The single result's placeholder goes while the takes are the result.
+        return [progress, "", "", gr.File(value=None, visible=False),
                 gr.JSON(value=None, visible=False), *([None] if self.has_finish else [])]
 
     async def run(self, request: gr.Request, session: Session, spec: JobSpec,
