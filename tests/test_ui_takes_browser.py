@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from dataclasses import replace
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -267,6 +268,8 @@ def test_a_sequence_joins_in_the_order_shown(page: Page, app: LaunchedApp) -> No
     made = [h.future.result(timeout=TAKES_TIMEOUT / 1000) for h in handles if h.future]
     a, b, c = (app.studio.library.get(r.run_id) for r in made)
     assert a and b and c and {a.status, b.status, c.status} == {"succeeded"}
+    # They belong to no browser: list every run, as a single-user Studio does.
+    app.studio.settings = replace(app.studio.settings, library_scope="all")
     pg.reload()
     pg.get_by_role("tab", name="Library").click()
     pg.locator("#kling-sequence").get_by_text("Join runs into a sequence").click()
