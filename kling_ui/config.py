@@ -116,6 +116,8 @@ class Settings:
     max_gb: float = 0.0  # KLING_MAX_GB: cap on the runs' files; oldest runs go first; 0 = no cap
     library_scope: str = "visitor"  # KLING_LIBRARY_SCOPE: visitor (own runs) | all (single user)
     mcp: bool = True  # KLING_MCP: serve the named endpoints as MCP tools at /gradio_api/mcp/
+    # KLING_TAKES_CONFIRM_USD: several takes estimated above this (in all) ask to confirm first
+    takes_confirm_usd: float = 2.0
 
     @property
     def uses_simulator(self) -> bool:
@@ -198,4 +200,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_gb=_float(env, "KLING_MAX_GB", 0.0),
         library_scope=_scope(env, host, password),
         mcp=_flag(env, "KLING_MCP", True),
+        takes_confirm_usd=max(0.0, _float(env, "KLING_TAKES_CONFIRM_USD", 2.0)),
     )

@@ -429,6 +429,33 @@ class Library:
             rows = conn.execute("SELECT output FROM runs WHERE output LIKE ? ESCAPE '\\'",
                                 (pattern,)).fetchall()
         return {os.path.basename(r[0]) for r in rows if r[0]}
+    def takes(self, group: str) -> list[Run]:
+        """The runs of one group of takes (issue #14), in take order."""
+        with self._tx() as conn:
+            rows = conn.execute(
+                "SELECT * FROM runs WHERE json_extract(metrics, '$.takes.group') = ? "
+                "ORDER BY json_extract(metrics, '$.takes.index'), created_at", (group,)).fetchall()
+        return [self._from_row(r) for r in rows]
+
+    def set_keeper(self, group: str, run_id: str) -> bool:
+        """Mark `run_id` the keeper of its group of takes (metrics["keeper"] = True) and unmark
+        the others, in one transaction (a finished run's metrics change nowhere else at the
+        same time). False when `run_id` is not a take of `group`."""
+        with self._tx(immediate=True) as conn:
+            rows = conn.execute(
+                "SELECT id, metrics FROM runs WHERE json_extract(metrics, '$.takes.group') = ?",
+                (group,)).fetchall()
+            if run_id not in {r["id"] for r in rows}:
+                return False
+            for row in rows:
+                metrics = json.loads(row["metrics"] or "{}")
+                if row["id"] == run_id:
+                    metrics["keeper"] = True
+                else:
+                    metrics.pop("keeper", None)
+                conn.execute("UPDATE runs SET metrics = ?, updated_at = ? WHERE id = ?",
+                             (json.dumps(metrics), self._clock(), row["id"]))
+        return True
 
     def recent_predict_times(self, tab: str, limit: int = 20) -> list[float]:
         """Model times of the newest succeeded runs of `tab` on Replicate (not simulated)."""

@@ -480,11 +480,14 @@ class Studio:
     # -- the run ---------------------------------------------------------------------------
 
     def start(self, spec: JobSpec, *, visitor_token: Secret | None, visitor_id: str,
-              owner: str = "local", parent_id: str | None = None) -> RunHandle:
+              owner: str = "local", parent_id: str | None = None,
+              takes: dict[str, Any] | None = None) -> RunHandle:
         """Start a run on the runner and return its handle at once.
 
         The run belongs to no page or connection: a reload, a closed tab or a caller that hangs
         up does not stop it; `cancel_run` (the Cancel button), our deadline or Cancel-After do.
+        `takes` ({"group", "index", "of"}) marks one take of several of the same settings; it
+        is kept in the run's metrics. Each take is its own run, admitted by the Guard alone.
         """
         run_id = new_run_id()
 
@@ -492,7 +495,7 @@ class Studio:
             return await self.run(spec, visitor_token=visitor_token, visitor_id=visitor_id,
                                   owner=owner, on_progress=handle.report,
                                   cancel_event=handle.cancel_event, run_id=run_id,
-                                  parent_id=parent_id)
+                                  parent_id=parent_id, takes=takes)
 
         return self.runner.submit(run_id, job, tab=spec.tab.value, owner=owner)
 
@@ -519,6 +522,7 @@ class Studio:
         cancel_event: asyncio.Event | None = None,
         run_id: str | None = None,
         parent_id: str | None = None,
+        takes: dict[str, Any] | None = None,
     ) -> JobResult:
         """probe -> validate -> (fix) -> journal -> upload -> create -> wait -> download.
 
@@ -570,7 +574,8 @@ class Studio:
                 estimated_cost=cost, original=original.path if original else None,
                 original_label=label, original_facts=_facts(original), warnings=list(warnings),
                 fixes=[{"field": f.field, "action": f.action, "detail": f.detail} for f in fixes],
-                parent_id=parent_id, log_line="Uploading inputs"))
+                parent_id=parent_id, log_line="Uploading inputs",
+                metrics={"takes": dict(takes)} if takes else {}))
             journaled = True
             emit(Progress(stage="uploading", log_line="Uploading inputs"))
             paths = [i.path for i in job.images]

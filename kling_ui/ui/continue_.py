@@ -31,12 +31,15 @@ from .common import Session, esc, guarded, session_owner_filter
 
 NEXT_SHOT_PROMPT = "Based on <<<video_1>>>, generate the next shot."  # Kling's documented use
 EDIT_PROMPT = "<<<video_1>>> "
+END_FRAME = "frames-end"  # the Frames tab's end frame (its start frame is Tab.FRAMES.value)
 FRAME_TARGETS = [(i18n("frame_target.frames"), Tab.FRAMES.value),
+                 (i18n("frame_target.frames_end"), END_FRAME),
                  (i18n("frame_target.references"), Tab.REFERENCES.value)]
 # What the actions fill, in this order, after the gr.Tabs selector.
 SLOTS = [(Tab.FEATURE, "reference_video"), (Tab.FEATURE, "prompt"),
          (Tab.EDIT, "reference_video"), (Tab.EDIT, "prompt"),
-         (Tab.FRAMES, "start_image"), (Tab.REFERENCES, "reference_images")]
+         (Tab.FRAMES, "start_image"), (Tab.FRAMES, "end_image"),
+         (Tab.REFERENCES, "reference_images")]
 STORY_MAX = 20  # parents followed at most (a chain is a tree's path; this guards a loop)
 PICKABLE = 100  # newest succeeded runs offered to the sequence joiner
 
@@ -59,6 +62,52 @@ class SequenceUI:
     picks: Any
     crossfade: Any
     join: Any
+    order: Any = None  # hidden textbox: the picked run ids, comma-separated, in playing order
+    listing: Any = None  # the drag-and-drop list that writes `order`
+
+
+# The order list: drag an item (HTML5 drag and drop) or press its ▲/▼ (keyboard); either writes
+# the new order into the hidden textbox, which is what the join reads.
+ORDER_JS = """
+const box = () => document.querySelector('#kling-sequence-order textarea, #kling-sequence-order input');
+function commit(moved) {
+  const items = Array.from(element.querySelectorAll('.kling-seq-item'));
+  items.forEach((li, i) => { const n = li.querySelector('.kling-seq-n'); if (n) n.textContent = (i + 1) + '.'; });
+  const t = box();
+  if (t) { t.value = items.map(li => li.dataset.id).join(','); t.dispatchEvent(new Event('input', {bubbles: true})); }
+  const say = element.querySelector('.kling-seq-say');
+  if (say && moved) say.textContent = moved.dataset.label + ': now ' + (items.indexOf(moved) + 1) + ' of ' + items.length;
+}
+let dragged = null;
+element.addEventListener('dragstart', (e) => {
+  const li = e.target.closest && e.target.closest('.kling-seq-item');
+  if (!li) return;
+  dragged = li; li.classList.add('kling-dragging');
+  e.dataTransfer.effectAllowed = 'move'; e.dataTransfer.setData('text/plain', li.dataset.id);
+});
+element.addEventListener('dragover', (e) => {
+  if (!dragged) return;
+  e.preventDefault();
+  const li = e.target.closest && e.target.closest('.kling-seq-item');
+  if (!li || li === dragged) return;
+  const r = li.getBoundingClientRect();
+  li.parentNode.insertBefore(dragged, e.clientY > r.top + r.height / 2 ? li.nextSibling : li);
+});
+element.addEventListener('drop', (e) => { if (dragged) e.preventDefault(); });
+element.addEventListener('dragend', () => {
+  if (!dragged) return;
+  const li = dragged; dragged = null; li.classList.remove('kling-dragging'); commit(li);
+});
+element.addEventListener('click', (e) => {
+  const b = e.target.closest && e.target.closest('button[data-move]');
+  if (!b) return;
+  const li = b.closest('.kling-seq-item');
+  if (b.dataset.move === 'up' && li.previousElementSibling) li.parentNode.insertBefore(li, li.previousElementSibling);
+  else if (b.dataset.move === 'down' && li.nextElementSibling) li.parentNode.insertBefore(li.nextElementSibling, li);
+  b.focus();
+  commit(li);
+});
+"""
 
 
 def build_continue(key: str, *, visible: bool = False) -> ContinueUI:
@@ -88,11 +137,37 @@ def build_joiner(seq: SequenceUI) -> None:
         seq.picks = gr.Dropdown([], value=[], multiselect=True, label=i18n("seq.picks"),
                                 info=i18n("seq.picks.info"),
                                 elem_id="kling-sequence-picks")
+        seq.listing = gr.HTML(order_html([]), js_on_load=ORDER_JS, elem_id="kling-sequence-list")
+        seq.order = gr.Textbox("", visible="hidden", label="Playing order (run ids)",
+                               elem_id="kling-sequence-order")
         with gr.Row():
             seq.crossfade = gr.Slider(0, 1, value=0, step=0.1, label=i18n("seq.crossfade"),
                                       info=i18n("seq.crossfade.info"), min_width=200)
             seq.join = gr.Button(i18n("seq.join"), variant="primary", min_width=160,
                                  elem_id="kling-sequence-join")
+
+
+def ordered(picks: list[str] | None, order: str | None) -> list[str]:
+    """The picked runs in the shown order: those in `order` first (as ordered), then any picked
+    since, in pick order. Ids not picked are dropped."""
+    picked = [p for p in (picks or []) if p]
+    shown = [i for i in (order or "").split(",") if i in picked]
+    return list(dict.fromkeys(shown + picked))
+
+
+def order_html(runs: list[tuple[str, str]]) -> str:
+    """The reorderable list of (run id, label), in playing order."""
+    if not runs:
+        return '<p class="kling-note">The runs you pick show here, in playing order.</p>'
+    items = "".join(
+        f'<li class="kling-seq-item" draggable="true" data-id="{esc(rid)}" data-label="{esc(label)}">'
+        f'<span class="kling-seq-n">{i}.</span><span class="kling-seq-label">{esc(label)}</span>'
+        f'<button type="button" data-move="up" aria-label="Move {esc(label)} earlier">▲</button>'
+        f'<button type="button" data-move="down" aria-label="Move {esc(label)} later">▼</button>'
+        "</li>" for i, (rid, label) in enumerate(runs, 1))
+    return (f'<p class="kling-note">Playing order: drag a run, or use ▲/▼.</p>'
+            f'<ol class="kling-seq-list" aria-label="Playing order">{items}</ol>'
+            '<p class="kling-sr kling-seq-say" aria-live="polite"></p>')
 
 
 def _short(run: Run) -> str:
@@ -121,10 +196,11 @@ class ContinueHandlers:
     @staticmethod
     def _fill(session: Session, run: Run, tab: Tab, values: dict[str, Any],
               what: str) -> list[Any]:
+        """Select `tab` and set the slots named in `values` (the tab's others are kept)."""
         session.parents[tab.value] = run.id  # the next run there continues this one
         gr.Info(_t("cont.filled", what=what, tab=_t(f"tab.{tab.value}")))
         return [gr.Tabs(selected=tab.value),
-                *[values[name] if t is tab else gr.skip() for t, name in SLOTS]]
+                *[values.get(name, gr.skip()) if t is tab else gr.skip() for t, name in SLOTS]]
 
     def next_shot(self, session: Session, run_id: str | None) -> list[Any]:
         run = self._run(session, run_id)
@@ -142,6 +218,9 @@ class ContinueHandlers:
         assert run.output  # noqa: S101 - _run refuses a run without one
         # A negative time counts from the end; no time at all is the last frame.
         grabbed = await self.sequencer.grab_frame(run.output, -0.0 if at is None else float(at))
+        what = f"Frame {grabbed.index} ({grabbed.time:.2f} s)"
+        if target == END_FRAME:  # the start frame already there stays: the clip lands here
+            return self._fill(session, run, Tab.FRAMES, {"end_image": grabbed.path}, what)
         tab = Tab(target) if target in (Tab.FRAMES.value, Tab.REFERENCES.value) else Tab.FRAMES
         return self._fill(session, run, tab, {
             "start_image": grabbed.path, "reference_images": [grabbed.path]},
@@ -194,10 +273,21 @@ class ContinueHandlers:
                                         status="succeeded", limit=PICKABLE)
         return gr.Dropdown(choices=[(f"{_short(r)} · {r.id[:6]}", r.id) for r in runs])
 
+    def order(self, session: Session, picks: list[str] | None, order: str | None) -> list[Any]:
+        """After the picks change: the order kept (new picks last) and its list."""
+        owner = session_owner_filter(self.studio, session)
+        labels = []
+        for rid in ordered(picks, order):
+            run = self.studio.library.get(rid)
+            if run is not None and (owner is None or run.owner == owner):
+                labels.append((rid, f"{_short(run)} · {rid[:6]}"))
+        return [",".join(rid for rid, _ in labels), order_html(labels)]
+
     async def join(self, session: Session, picks: list[str] | None,
-                   crossfade: float | None) -> str:
-        """Join the picked runs; returns the new run's id (the Library then shows it)."""
-        runs = [self._run(session, p) for p in (picks or [])]
+                   crossfade: float | None, order: str | None = None) -> str:
+        """Join the picked runs in the shown order; returns the new run's id (the Library then
+        shows it)."""
+        runs = [self._run(session, p) for p in ordered(picks, order)]
         if len(runs) < 2:
             raise InputError(_t("cont.pick_two"))
         joined = await self.sequencer.join_clips([str(r.output) for r in runs],
@@ -205,6 +295,8 @@ class ContinueHandlers:
         kept = await self.studio.keep_derived(
             runs[0].id, joined.path, original=None, original_label="", what="sequence",
             note=f"Sequence of {len(runs)} runs")
+        # The clips in playing order (the run's parent is the first): the story of a sequence.
+        self.studio.library.update(kept.run_id, metrics={"sequence": [r.id for r in runs]})
         gr.Info(_t("cont.joined", n=len(runs), secs=joined.duration))
         return str(kept.run_id)
 
@@ -263,7 +355,10 @@ def wire_sequence(seq: SequenceUI, handlers: ContinueHandlers, session: Any, *, 
     selected.change(guarded(handlers.story), inputs=[session, selected], outputs=[seq.story],
                     **private)
     ids.change(guarded(handlers.choices), inputs=[session], outputs=[seq.picks], **private)
-    joined = seq.join.click(guarded(handlers.join), inputs=[session, seq.picks, seq.crossfade],
+    seq.picks.change(guarded(handlers.order), inputs=[session, seq.picks, seq.order],
+                     outputs=[seq.order, seq.listing], **private)
+    joined = seq.join.click(guarded(handlers.join),
+                            inputs=[session, seq.picks, seq.crossfade, seq.order],
                             outputs=[selected], api_visibility="private",
                             show_progress="minimal")
     return joined.success(guarded(show), inputs=[session, selected], outputs=show_outputs,

@@ -34,6 +34,7 @@ from .common import (
 from .compare import compare_html
 from .continue_ import ContinueUI, SequenceUI, build_continue, build_joiner, build_sequence
 from .tabs import ASSETS, TabHandlers, spec_values
+from .takes import take_badge
 
 SHOWN = 60  # runs in the grid at once (newest first); the filters find older ones
 POSTER_RUNNING = str(ASSETS / "poster-running.png")
@@ -129,7 +130,9 @@ def _caption(run: Run) -> str:
     """Two short lines on the poster: what and how it went, then the prompt's start."""
     prompt = run.prompt if len(run.prompt) <= 60 else run.prompt[:57] + "…"
     cost = f"${run.estimated_cost:.2f}" + (" sim" if run.backend == "simulator" else "")
-    return f"{_status(run)} · {_label(run)} · {cost} · {_when(run.created_at)}\n{prompt}"
+    badge = take_badge(run)  # "★ Keeper · take 2/3" (issue #14)
+    return (f"{badge + ' · ' if badge else ''}{_status(run)} · {_label(run)} · {cost} · "
+            f"{_when(run.created_at)}\n{prompt}")
 
 
 def _poster(run: Run) -> str:
@@ -198,8 +201,10 @@ class LibraryHandlers:
         result = result_from_run(run)
         cost = (_t("lib.cost", usd=run.estimated_cost)
                 + (_t("lib.cost_sim") if run.backend == "simulator" else ""))
-        heading = (f'<h3 class="kling-library-heading">{esc(_label(run))} · {esc(_status(run))}'
-                   f' · {esc(_when(run.created_at))}</h3>'
+        badge = take_badge(run)
+        badge = f'<span class="kling-take-keeper">{esc(badge)}</span> ' if badge else ""
+        heading = (f'<h3 class="kling-library-heading">{badge}{esc(_label(run))} · '
+                   f'{esc(_status(run))} · {esc(_when(run.created_at))}</h3>'
                    f'<p class="kling-note">{esc(cost)} · {esc(_t("lib.prompt"))} {esc(run.prompt)}</p>')
         if run.status == "succeeded" and run.output:
             body, facts = compare_html(result), facts_html(result)

@@ -194,6 +194,10 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
                                      show_progress="hidden", concurrency_limit=None,
                                      preprocess=False)
             h.after_result(reattached)
+            assert h.ui.takes is not None  # noqa: S101 - build_tab makes one for every tab
+            # ...and its latest takes side by side, when it was several (ui/takes.py).
+            loaded.then(guarded(h.takes.reattach), inputs=[session], outputs=h.ui.takes.outputs,
+                        api_visibility="private", show_progress="hidden", concurrency_limit=None)
             assert h.ui.more is not None  # noqa: S101
             show_after(h.ui.more, more, session, h.ui.tab.value, run_events[h.ui.tab], reattached)
     return demo

@@ -46,6 +46,16 @@ from .common import (
 from .compare import EMPTY, compare_html
 from .continue_ import ContinueUI, build_continue
 from .finish import build_finish, run_outputs, wire_finish
+from .takes import (
+    TakesHandlers,
+    TakesUI,
+    build_count,
+    build_takes,
+    cost_line,
+    run_label,
+    take_count,
+    wire_takes,
+)
 from .trimmer import build_trimmer, trimmer_value, window_from_event
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
@@ -98,6 +108,7 @@ class TabUI:
     code_curl: Any = None
     finish: Any = None  # motion report, splice back, export (issue #13): video-original tabs
     more: ContinueUI | None = None  # next shot, edit this, use a frame (issue #14)
+    takes: TakesUI | None = None  # several takes side by side (issue #14)
 
     @property
     def names(self) -> list[str]:
@@ -244,6 +255,7 @@ def build_tab(tab: Tab, presets: list[dict[str, Any]]) -> TabUI:
                                                  label=i18n("duration"), min_width=120)
                 c["mode"] = gr.Radio(list(QUALITY_MODES), value="pro", label=i18n("quality"),
                                      info=i18n("quality.info"), min_width=150)
+                c["takes"] = build_count(key)
                 if tab in (Tab.FEATURE, Tab.EDIT):
                     c["keep_original_sound"] = gr.Checkbox(value=True, label=i18n("keep_sound"),
                                                            elem_classes=["kling-sound"],
@@ -273,6 +285,7 @@ def build_tab(tab: Tab, presets: list[dict[str, Any]]) -> TabUI:
             ui.checks = gr.HTML(_first_checks(tab), js_on_load=None,
                                 elem_classes=["kling-checks-html"], elem_id=f"{key}-checks")
             ui.progress = gr.HTML("", js_on_load=None, elem_id=f"{key}-progress")
+            ui.takes = build_takes(key)  # several takes side by side, where the result is
             ui.compare = gr.HTML(EMPTY, js_on_load=None, elem_id=f"{key}-compare")
             ui.facts = gr.HTML("", js_on_load=None, elem_id=f"{key}-facts")
             # Hidden until there is a result: an empty gr.File/gr.JSON is a blank box that
@@ -300,6 +313,7 @@ class TabHandlers:
         self._checks: dict[tuple[str, str], UploadCheck] = {}
         self._strips: dict[str, Filmstrip] = {}  # the trimmer's filmstrips, by clip
         self._after_result: Callable[[Any], None] | None = None
+        self.takes = TakesHandlers(studio, ui.tab.value, has_finish=ui.finish is not None)
 
     # -- checks -------------------------------------------------------------------------------
 
@@ -394,9 +408,12 @@ class TabHandlers:
         out: list[Any] = [cards[s] for s in ui.cards]
         out += [gr.Button(visible=fixable.get(s, False)) for s in ui.cards]
         # Run is live only when nothing blocks it (fixable problems are fixed by Run itself);
-        # the checks right under it say why it is not (issue #12).
-        out += [tokens_html(pre.tokens), preflight_html(pre, spec.prompt), f"**{cost_text(pre.cost_text)}**",
-                py, curl, gr.Button(interactive=not blocking(pre.problems))]
+        # the checks right under it say why it is not (issue #12). Several takes: N x the cost.
+        n = take_count(v.get("takes"))
+        out += [tokens_html(pre.tokens), preflight_html(pre, spec.prompt),
+                cost_line(cost_text(pre.cost_text), pre.cost_usd, n, self.takes.threshold), py,
+                curl, gr.Button(value=run_label(n, pre.cost_usd) if n > 1 else t("run"),
+                                interactive=not blocking(pre.problems))]
         out += player + trim
         if "aspect_ratio" in ui.controls and "start_image" in ui.controls:
             out.append(gr.Radio(visible=spec.start_image is None))
@@ -597,14 +614,19 @@ class TabHandlers:
         """
         v = dict(zip(self.input_names(), values, strict=False))
         spec = spec_from(self.ui.tab, v)
+        if take_count(v.get("takes")) > 1:  # several takes side by side (ui/takes.py)
+            async for update in self.takes.run(request, session, spec, take_count(v["takes"])):
+                yield update
+            return
+        grid = [*self.takes.hidden(), gr.skip()]  # one take: the tab as it always was
         handle = self.studio.start(spec, visitor_token=session.key,
                                    visitor_id=visitor_id(request), owner=session.owner,
                                    parent_id=session.parents.pop(self.ui.tab.value, None))
         session.watching[self.ui.tab.value] = handle.run_id
         yield [progress_html(None, 0.0, message=t("status.checking_inputs")),
-               *[gr.skip()] * (len(self.outputs_run()) - 1)]
+               *[gr.skip()] * (len(self.outputs_run()) - 1), *grid]
         async for update in self._watch(handle.run_id):
-            yield update
+            yield [*update, *grid]
 
     async def _watch(self, run_id: str) -> Any:
         """Yield the run's progress until it ends, then its result (or say how it ended).
@@ -684,6 +706,8 @@ class TabHandlers:
                    + [gr.skip()] * len(names))
 
     def cancel(self, session: Session) -> tuple[Any, Any]:
+        if self.takes.cancel(session):
+            return progress_html(None, 0.0, state="canceling"), gr.Button(interactive=False)
         run_id = session.watching.get(self.ui.tab.value)
         if not run_id or not self.studio.cancel_run(run_id):
             return gr.skip(), gr.Button(interactive=False)
@@ -774,17 +798,21 @@ def wire_tab(ui: TabUI, handlers: TabHandlers, session: gr.State, *, concurrency
     # Cancel is live only while a run is: set around the run, outside its handler, and in
     # order (a run that fails at once must not be followed by a late "enable").
     # The validator refuses a click that beat the checks (Run is disabled while one fails).
+    assert ui.takes is not None  # noqa: S101 - build_tab makes one for every tab
     started = ui.run.click(lambda *_: gr.Button(interactive=True), inputs=[session, *inputs],
                            outputs=[ui.cancel], validator=guarded(handlers.validate),
                            queue=False, api_visibility="private", show_progress="hidden",
                            preprocess=False)
     run_event = started.then(
-        guarded(handlers.run), inputs=[session, *inputs], outputs=handlers.outputs_run(),
+        guarded(handlers.run), inputs=[session, *inputs],
+        outputs=[*handlers.outputs_run(), *ui.takes.outputs, ui.run],
         api_visibility="private", concurrency_id=RUN_POOL, concurrency_limit=concurrency,
         preprocess=False,
         show_progress="minimal", show_progress_on=[ui.progress])
     run_event.then(lambda: gr.Button(interactive=False), inputs=None, outputs=[ui.cancel],
                    queue=False, api_visibility="private", show_progress="hidden")
+    wire_takes(ui.takes, handlers.takes, session, triggers,
+               after=(on_result, [session, *(result_inputs or [])], result_outputs))
     handlers._after_result = wire_finish(ui.finish, handlers.studio, run_event,
                                          compare=ui.compare, concurrency=concurrency)
     # `.then` runs after a failure too (as `.success` would not): the library shows either.
