@@ -44,7 +44,9 @@ from .continue_ import ContinueUI, build_continue
 from .finish import build_finish, run_outputs, wire_finish
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
-RUN_POOL = "kling-run"  # one shared concurrency pool for every run (UI and API)
+# Every run's handler (UI and API) only watches its run, so none waits in Gradio's queue: the
+# Studio's own line (kling_ui.pool, KLING_CONCURRENCY) decides who waits, and says where they stand.
+RUN_POOL = "kling-run"
 
 TAB_INTRO = {
     Tab.TEXT: "Describe a video; Kling O1 makes it from text alone.",
@@ -583,9 +585,9 @@ def _was_canceled(exc: BaseException) -> bool:
 
 
 def _failure_html(exc: BaseException, last: Progress | None, elapsed: float) -> str:
-    if _was_canceled(exc):
-        return progress_html(last, elapsed, state="canceled",
-                             message="Canceled: the prediction was stopped.")
+    if isinstance(exc, PredictionError) and _was_canceled(exc):
+        return progress_html(last, elapsed, state="canceled", message=(
+            "Canceled: the prediction was stopped." if exc.prediction_id else exc.message))
     if isinstance(exc, PredictionError):
         return progress_html(last, elapsed, state="failed", message=f"Failed: {exc.message}")
     if isinstance(exc, KlingError):
@@ -645,7 +647,7 @@ def wire_tab(ui: TabUI, handlers: TabHandlers, session: gr.State, *, concurrency
                            queue=False, api_visibility="private", show_progress="hidden")
     run_event = started.then(
         guarded(handlers.run), inputs=[session, *inputs], outputs=handlers.outputs_run(),
-        api_visibility="private", concurrency_id=RUN_POOL, concurrency_limit=concurrency,
+        api_visibility="private", concurrency_id=RUN_POOL, concurrency_limit=None,
         preprocess=False,
         show_progress="minimal", show_progress_on=[ui.progress])
     run_event.then(lambda: gr.Button(interactive=False), inputs=None, outputs=[ui.cancel],
