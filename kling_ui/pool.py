@@ -116,6 +116,11 @@ class Pool:
         spot = self.spot(handle)
         return spot.wait if spot is not None else None
 
+    def order(self) -> list[str]:
+        """Run ids holding a slot (in the order they took it), then those waiting, first first."""
+        with self._lock:
+            return [*self._running, *(h.run_id for h in self._line)]
+
     def snapshot(self) -> tuple[int, int]:
         """(runs holding a slot, runs waiting)."""
         with self._lock:

@@ -14,9 +14,9 @@ import pytest
 from gradio_client import Client
 
 from kling_ui.errors import PredictionError
+from kling_ui.models import Tab
 from kling_ui.pool import CANCELED_IN_LINE
 from kling_ui.service import JobSpec
-from kling_ui.models import Tab
 from tests.ui_fixtures import LaunchedApp, launched_app
 
 SIM_SECONDS = 4.0
