@@ -19,7 +19,7 @@ from kling_ui.pool import CANCELED_IN_LINE
 from kling_ui.service import JobSpec
 from tests.ui_fixtures import LaunchedApp, launched_app
 
-SIM_SECONDS = 4.0
+SIM_SECONDS = 8.0  # wide enough to see each place in line on a busy box
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +76,7 @@ def test_cancel_while_waiting_leaves_the_line_and_never_reaches_replicate(app: L
         second.future.result(30)
     row = studio.library.get(second.run_id)
     assert row is not None and row.status == "canceled" and row.error == CANCELED_IN_LINE
-    assert studio.runner.pool.position(third) == 0  # moved up
+    assert studio.runner.pool.position(third) in (0, None)  # moved up (or, on a slow box, began)
     for handle in (first, third):
         assert handle.future is not None
         assert handle.future.result(120).status == "succeeded"
