@@ -258,6 +258,8 @@ EN: dict[str, str] = {
     "title.failed": "✗ Failed",
     "title.canceled": "Canceled",
     "title.canceling": "Canceling…",
+    "title.in_line_next": "In line: next",
+    "title.in_line": "In line: {n} ahead",
     "title.running_pct": "Running {pct}%",
     "title.running": "Running",
     # cost
@@ -656,6 +658,8 @@ ZH: dict[str, str] = {
     "title.failed": "✗ 失败",
     "title.canceled": "已取消",
     "title.canceling": "正在取消…",
+    "title.in_line_next": "排队中：下一个",
+    "title.in_line": "排队中：前面还有 {n} 个",
     "title.running_pct": "生成中 {pct}%",
     "title.running": "生成中",
     "cost.estimate": "预计费用 ≈ ${usd:.2f}（{secs} 秒 × ${rate:.3f}/秒，{mode}）",

@@ -48,12 +48,13 @@ LEASE_SECONDS = 120.0  # a worker renews its lease on every update; a dead one's
 BUSY_TIMEOUT_MS = 10_000
 
 # Statuses. In flight: the row may still change. Terminal: it will not (but for deletion).
+QUEUED = "queued"  # waiting in the Studio's line for a free slot (kling_ui.pool); nothing sent
 PREPARING = "preparing"  # inputs copied, uploads under way; no prediction yet
 STARTING, PROCESSING, DOWNLOADING = "starting", "processing", "downloading"
 WAITING_FOR_KEY = "waiting_for_key"  # a visitor's key run found after a restart
 SUCCEEDED, FAILED, CANCELED, ABORTED = "succeeded", "failed", "canceled", "aborted"
 TIMED_OUT, LOST = "timed out", "lost"
-IN_FLIGHT = (PREPARING, STARTING, PROCESSING, DOWNLOADING, WAITING_FOR_KEY)
+IN_FLIGHT = (QUEUED, PREPARING, STARTING, PROCESSING, DOWNLOADING, WAITING_FOR_KEY)
 TERMINAL = (SUCCEEDED, FAILED, CANCELED, ABORTED, TIMED_OUT, LOST)
 
 # Numbered migrations, applied in order at start-up (PRAGMA user_version counts them). Never edit

@@ -162,10 +162,15 @@ class Fix:
 class Progress:
     """A change in a running job, for the progress bar."""
 
-    stage: str  # "checking", "fixing", "uploading", "starting", "processing", "downloading", "done"
+    # "queued", "checking", "fixing", "uploading", "starting", "processing", "downloading", "done"
+    stage: str
     status: str = ""  # Replicate's own status when there is one
     elapsed: float = 0.0
     log_line: str = ""
     fraction: float | None = None
     prediction_id: str | None = None
     extra: dict[str, object] = field(default_factory=dict)
+    # While "queued": runs ahead in the Studio's line, and about how long until this one starts
+    # (seconds; None when no run of these modes has been timed yet). See kling_ui.pool.
+    position: int | None = None
+    wait: float | None = None

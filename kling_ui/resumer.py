@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+RESTARTED_IN_LINE = ("The Studio restarted while this run waited in line, before it reached "
+                     "Replicate, so nothing was billed. Run it again.")
 WAITING_NOTE = ("This run was made with your own key before the Studio restarted. Enter the "
                 "same key to fetch its result.")
 
@@ -34,8 +36,14 @@ def resume_unfinished(studio: Studio) -> list[str]:
     """Submit every unfinished run this process may take; returns the ids now being resumed."""
     resumed: list[str] = []
     for run in studio.library.unfinished():
+        if run.status == lib.QUEUED and run.worker == studio.library.worker:
+            continue  # in this process's line right now (its handle may not be registered yet)
         if studio.runner.get(run.id) is not None or not studio.library.claim(run.id):
             continue  # ours already, or another live process follows it
+        if run.status == lib.QUEUED:  # it never left the line: nothing reached Replicate
+            studio.library.update(run.id, status=lib.FAILED, error=RESTARTED_IN_LINE,
+                                  log_line=RESTARTED_IN_LINE)
+            continue
         if run.key_kind == "visitor":
             studio.library.update(run.id, status=lib.WAITING_FOR_KEY, log_line=WAITING_NOTE)
             continue

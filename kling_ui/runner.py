@@ -5,6 +5,9 @@ that hangs up cancels it. A paid prediction must not follow it (issue #10), so t
 every job here and handlers only watch: `submit()` returns a `RunHandle` at once; its progress,
 result and cancel are safe to use from any thread or loop. Only Cancel, the app's own deadline
 or Replicate's `Cancel-After` stop a run.
+
+How many run at once is the pool's to say (`kling_ui.pool`, `Runner.pool`): a new run waits in
+its line, and while it waits its handle's `progress` says where it stands (stage "queued").
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .models import Progress
+from .pool import Pool
 
 log = logging.getLogger(__name__)
 
@@ -34,14 +38,29 @@ class RunHandle:
     tab: str = ""
     owner: str = ""
     started: float = field(default_factory=time.monotonic)
-    progress: Progress | None = None
+    reported: Progress | None = None  # the job's own latest progress
     future: concurrent.futures.Future[Any] | None = None
     _cancel: asyncio.Event | None = None
     _loop: asyncio.AbstractEventLoop | None = None
     cancel_requested: bool = False
+    line: Pool | None = None  # the pool whose line it joined (None: it never waits)
 
     def report(self, progress: Progress) -> None:
-        self.progress = progress
+        self.reported = progress
+
+    @property
+    def progress(self) -> Progress | None:
+        """The latest progress; while the run waits in line, where it stands (stage "queued",
+        `position` runs ahead, `wait` the pool's estimate in seconds), always current."""
+        spot = self.line.spot(self) if self.line is not None else None
+        if spot is None:
+            return self.reported
+        return Progress(stage="queued", elapsed=time.monotonic() - self.started,
+                        position=spot.ahead, wait=spot.wait, log_line="Waiting for a free slot")
+
+    @property
+    def waiting(self) -> bool:
+        return self.line is not None and self.line.position(self) is not None
 
     @property
     def cancel_event(self) -> asyncio.Event:
@@ -73,8 +92,9 @@ class RunHandle:
 class Runner:
     """A daemon thread running an asyncio loop; every job of the Studio runs on it."""
 
-    def __init__(self, name: str = "kling-runner") -> None:
+    def __init__(self, name: str = "kling-runner", *, pool: Pool | None = None) -> None:
         self._name = name
+        self.pool = pool or Pool(slots=4, line_size=32)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -98,17 +118,39 @@ class Runner:
                 self._loop = loop
             return self._loop
 
-    def submit(self, run_id: str, job: JobFactory, *, tab: str = "", owner: str = "") -> RunHandle:
-        """Start `job(handle)` on the runner's loop; returns its handle at once."""
+    def submit(self, run_id: str, job: JobFactory, *, tab: str = "", owner: str = "",
+               queued: bool = False,
+               settle: Callable[[BaseException], None] | None = None) -> RunHandle:
+        """Start `job(handle)` on the runner's loop; returns its handle at once.
+
+        With `queued`, the run first joins the pool's line (raising AccessError, before anything
+        starts, when the line is full) and `job` starts once it holds a slot, which it keeps
+        until it ends. A run cancelled while it waits ends with PredictionError("canceled")
+        and `job` never starts. `settle(exc)` is called on the runner's loop, before anyone
+        waiting sees the outcome, when the run ends with an exception (in line or not).
+        """
         handle = RunHandle(run_id=run_id, tab=tab, owner=owner)
         loop = self.loop
+        if queued:
+            self.pool.join(handle)
 
         async def start() -> Any:
             handle._loop = asyncio.get_running_loop()
             handle._cancel = asyncio.Event()
             if handle.cancel_requested:
                 handle._cancel.set()
-            return await job(handle)
+            try:
+                if not queued:
+                    return await job(handle)
+                async with self.pool.slot(handle):
+                    return await job(handle)
+            except BaseException as exc:
+                if settle is not None:
+                    try:
+                        settle(exc)
+                    except Exception:  # noqa: BLE001 - the run's own outcome matters more
+                        log.exception("run %s: could not settle its end", run_id)
+                raise
 
         with self._lock:
             self._handles[run_id] = handle

@@ -49,6 +49,7 @@ from .media import filmstrip, fix, preview, probe, tags
 from .media.filmstrip import Filmstrip
 from .models import Fix, ImageInfo, JobRequest, Problem, Progress, Tab, VideoInfo
 from .payload import build_input, shorten_urls
+from .pool import CANCELED_IN_LINE, Pool
 from .pricing import describe_cost, estimate_cost
 from .prompt import normalize_tokens, token_labels
 from .protocol import Prediction, RecentTimes, UploadedFile
@@ -146,7 +147,11 @@ class Studio:
             password=settings.app_password,
             ledger=self.library,
         )
-        self.runner = Runner()
+        # One line for every run, UI and API alike: KLING_CONCURRENCY at once, KLING_QUEUE_SIZE
+        # waiting (kling_ui.pool); waits are estimated from the modes' usual times.
+        self.runner = Runner(pool=Pool(
+            settings.concurrency, settings.queue_size,
+            expected=lambda tab: self.predict_times.median(tab) if tab else None))
         self._clock = clock
         self._transport = transport
         self._timeout = timeout
@@ -163,8 +168,6 @@ class Studio:
         for tab in Tab:
             for seconds in reversed(self.library.recent_predict_times(tab.value)):
                 self.predict_times.add(tab.value, seconds)
-        # Model times (predict_time) this process has seen per tab: when to poll densely.
-        self.predict_times = RecentTimes()
 
     # -- backends --------------------------------------------------------------------------
 
@@ -488,6 +491,10 @@ class Studio:
         up does not stop it; `cancel_run` (the Cancel button), our deadline or Cancel-After do.
         `takes` ({"group", "index", "of"}) marks one take of several of the same settings; it
         is kept in the run's metrics. Each take is its own run, admitted by the Guard alone.
+
+        The run first waits in the Studio's line for a free slot (`kling_ui.pool`), with a row
+        in the library saying "queued", so a reloaded page finds it and its place is kept.
+        Raises AccessError at once, with nothing kept, when the line is full.
         """
         run_id = new_run_id()
 
@@ -497,7 +504,46 @@ class Studio:
                                   cancel_event=handle.cancel_event, run_id=run_id,
                                   parent_id=parent_id, takes=takes)
 
-        return self.runner.submit(run_id, job, tab=spec.tab.value, owner=owner)
+        try:  # the row first: the run may start (and fill it in) at once
+            self.library.create(self._queued_row(run_id, spec, visitor_token=visitor_token,
+                                                 owner=owner, parent_id=parent_id))
+        except LibraryError as exc:  # the row is a nicety while it waits; the run goes on
+            log.warning("could not journal queued run %s: %s", run_id, exc)
+        try:
+            return self.runner.submit(run_id, job, tab=spec.tab.value, owner=owner, queued=True,
+                                      settle=lambda exc: self._settle_queued(run_id, exc))
+        except AccessError as exc:  # the line is full: nothing is kept
+            self._settle_queued(run_id, exc)
+            raise
+
+    def _queued_row(self, run_id: str, spec: JobSpec, *, visitor_token: Secret | None,
+                    owner: str, parent_id: str | None) -> Run:
+        """The row of a run waiting in line: what was asked, so the library lists it and a
+        reloaded tab shows it (its inputs too); `run()` fills in the rest once it starts."""
+        inputs: dict[str, Any] = {k: v for k, v in (
+            ("start_image", spec.start_image), ("end_image", spec.end_image),
+            ("reference_images", list(spec.reference_images)),
+            ("source_video", spec.reference_video)) if v}
+        return Run(id=run_id, owner=owner, tab=spec.tab.value, status=lib.QUEUED,
+                   created_at=time.time(), prompt=spec.prompt,
+                   prompt_sent=normalize_tokens(spec.prompt), settings=spec_settings(spec),
+                   inputs=inputs, backend=self.backend_for(visitor_token),
+                   key_kind="visitor" if visitor_token else "host", parent_id=parent_id,
+                   log_line="Waiting in line for a free slot")
+
+    def _settle_queued(self, run_id: str, exc: BaseException) -> None:
+        """A run that ended before `run()` journaled it: cancelled in line (kept, as canceled),
+        or refused by its checks or the host's limits (its row goes: such runs were never
+        kept, and the page says why)."""
+        row = self.library.get(run_id)
+        if row is None or row.status != lib.QUEUED:
+            return
+        if isinstance(exc, PredictionError) and exc.status == "canceled":
+            self.library.update(run_id, status=lib.CANCELED, error=CANCELED_IN_LINE,
+                                log_line=CANCELED_IN_LINE)
+            return
+        self.library.update(run_id, status=lib.FAILED)
+        self.library.delete(run_id)
 
     def handle(self, run_id: str) -> RunHandle | None:
         return self.runner.get(run_id)
@@ -566,7 +612,7 @@ class Studio:
         try:
             job, inputs = await asyncio.to_thread(self.files.keep_inputs, run_id, job, spec)
             original, label = _original_of(job)
-            self.library.create(Run(
+            self._journal_start(Run(
                 id=run_id, owner=owner, tab=spec.tab.value, status=lib.PREPARING,
                 created_at=time.time(), prompt=spec.prompt,
                 prompt_sent=normalize_tokens(spec.prompt), settings=spec_settings(spec),
@@ -619,6 +665,16 @@ class Studio:
             else:
                 await client.delete_files(uploaded, token)
         return await self._finish(run_id, prediction, emit)
+
+    def _journal_start(self, run: Run) -> None:
+        """Journal a run about to upload: a new row, or its queued row filled in (it keeps the
+        time it joined the line, so the library's order stays the order runs were asked for)."""
+        if self.library.get(run.id) is None:
+            self.library.create(run)
+            return
+        skip = {"id", "created_at", "updated_at", "finished_at", "worker", "lease_until"}
+        self.library.update(run.id, **{f.name: getattr(run, f.name) for f in fields(Run)
+                                       if f.name not in skip})
 
     def _journal(self, run_id: str, emit: Callable[[Progress], None]) -> Callable[[Progress], None]:
         """An on_update that shows progress and writes it to the run's row (status changes at

@@ -130,7 +130,9 @@ class _Studio:
         return run_id in self.runner.running
 
 
-def test_takes_wait_for_a_place_in_the_studios_pool() -> None:
+def test_takes_all_join_the_studios_line_and_a_cancel_stops_those_not_started() -> None:
+    # Every take is handed to the Studio at once: the Studio's own line (kling_ui.pool) decides
+    # which run now and which wait, and shows each waiting take its place.
     studio = _Studio(concurrency=2)
     studio.runner.running = ["someone-elses-run"]
     handlers = TakesHandlers(studio, "text", has_finish=False)
@@ -140,15 +142,9 @@ def test_takes_wait_for_a_place_in_the_studios_pool() -> None:
         studio.runner.running.append(f"take-{index}")
         return f"take-{index}"
 
-    handlers._start_waiting(group, start)  # the first always starts; the pool is then full
-    assert group.run_ids == ["take-1", None, None]
-    studio.runner.running = ["take-1"]  # someone else's run ended
-    handlers._start_waiting(group, start)
-    assert group.run_ids == ["take-1", "take-2", None]
-    studio.runner.running = []
     handlers._start_waiting(group, start)
     assert group.run_ids == ["take-1", "take-2", "take-3"]
-    # Cancel: a take still waiting never starts.
+    # Cancel: a take not started yet never starts.
     late = TakeGroup("h", ["x", None], 0.0)
     session = Session()
     handlers._groups[session] = late

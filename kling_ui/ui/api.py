@@ -16,6 +16,8 @@ the MCP schema, so it is never a tool argument), and an `X-Kling-Library-Key` he
 choosing to keep its runs in a library of its own. While a run goes, its stage and Replicate's
 percentage are reported with `gr.Progress`, which MCP clients receive as progress notifications.
 Each docstring keeps one line per parameter under `Args:`: Gradio reads only that first line.
+While a run waits for one of the Studio's slots, the progress says where it stands ("2 ahead of
+you · about 3 min"), then how the run goes.
 """
 
 from __future__ import annotations
@@ -28,7 +30,15 @@ import gradio as gr
 from ..config import secret_or_none
 from ..models import ASPECT_RATIOS, QUALITY_MODES, Progress, Tab
 from ..service import JobSpec
-from .common import STAGE_LABELS, api_owner, guarded, path_of, paths_of, visitor_id
+from .common import (
+    STAGE_LABELS,
+    api_owner,
+    guarded,
+    line_text,
+    path_of,
+    paths_of,
+    visitor_id,
+)
 from .tabs import RUN_POOL
 
 STAGES = ("checking", "fixing", "uploading", "starting", "processing", "downloading", "done")
@@ -60,6 +70,10 @@ async def follow(handle: Any, progress: gr.Progress) -> Any:
             now = handle.progress
             if now is not None and now != last:
                 last = now
+                if now.stage == "queued" and now.position is not None:
+                    # Waiting for a slot (kling_ui.pool): its place in line, about how long.
+                    progress(None, desc=line_text(now.position, now.wait))
+                    continue
                 (step, total), desc = progress_step(now)
                 progress((step, total), desc=desc, unit="steps")
     finally:
@@ -247,5 +261,5 @@ def build_api(studio: Any, *, concurrency: int) -> None:
         for fn, names in endpoints:
             gr.Button(visible=False).click(
                 fn, inputs=[c[n] for n in names], outputs=[video, summary],
-                api_name=fn.__name__, concurrency_id=RUN_POOL, concurrency_limit=concurrency,
+                api_name=fn.__name__, concurrency_id=RUN_POOL, concurrency_limit=None,
                 show_progress="hidden")

@@ -14,6 +14,7 @@ import hashlib
 import html
 import inspect
 import logging
+import math
 import os
 import secrets
 import time
@@ -376,6 +377,7 @@ def preflight_html(pre: Preflight, original_prompt: str) -> str:
 
 
 STAGE_LABELS = {
+    "queued": "Waiting in line",
     "checking": "Checking inputs",
     "fixing": "Fixing inputs",
     "uploading": "Uploading files",
@@ -384,6 +386,26 @@ STAGE_LABELS = {
     "downloading": "Downloading the output",
     "done": "Done",
 }
+
+
+def about(seconds: float) -> str:
+    """A wait as a person says it: "about 40 s" (tens of seconds), "about 3 min", "about 1 h 20
+    min". Estimates are rough, so nothing finer than that is claimed."""
+    seconds = max(0.0, seconds)
+    if seconds < 55:
+        return f"about {max(10, math.ceil(seconds / 10) * 10)} s"
+    minutes = max(1, round(seconds / 60))
+    if minutes < 60:
+        return f"about {minutes} min"
+    hours, rest = divmod(minutes, 60)
+    return f"about {hours} h" + (f" {rest} min" if rest else "")
+
+
+def line_text(position: int, wait: float | None) -> str:
+    """Where a waiting run stands: "2 ahead of you · about 3 min", "Next in line · about 40 s"
+    (no time when no run of these modes has been timed yet)."""
+    head = "Next in line" if position <= 0 else f"{position} ahead of you"
+    return head if wait is None else f"{head} · {about(wait)}"
 
 
 def tab_title(p: Progress | None, state: str) -> str:
@@ -396,6 +418,8 @@ def tab_title(p: Progress | None, state: str) -> str:
         return t("title.canceled")
     if state == "canceling":
         return t("title.canceling")
+    if p is not None and p.stage == "queued":
+        return t("title.in_line_next") if not p.position else t("title.in_line", n=p.position)
     if p is not None and p.fraction is not None:
         return t("title.running_pct", pct=f"{max(0.0, min(1.0, p.fraction)) * 100:.0f}")
     return t("title.running")
@@ -419,6 +443,9 @@ def progress_html(p: Progress | None, elapsed: float, *, state: str = "running",
         head = t("status.replicate", status=p.status)
         if p.fraction is not None:
             head += f" · {max(0.0, min(1.0, p.fraction)) * 100:.0f}%"
+    if not message and p is not None and p.stage == "queued" and p.position is not None:
+        # Waiting for one of the Studio's slots (kling_ui.pool): where it stands, about how long.
+        head = line_text(p.position, p.wait)
     title = esc(tab_title(p, state))
     rows = [f'<div class="kling-progress {cls}" data-title="{title}" role="status">',
             f'<div class="kling-status-head"><b class="kling-status-msg">{esc(head)}</b>'
@@ -440,7 +467,7 @@ def progress_html(p: Progress | None, elapsed: float, *, state: str = "running",
 RUN_STATE = {"succeeded": "done", "failed": "failed", "lost": "failed", "timed out": "failed",
              "aborted": "failed", "canceled": "canceled"}
 RUN_STATUS_TEXT = {
-    "preparing": "Uploading inputs", "starting": "Starting", "processing": "Generating",
+    "queued": "Queued", "preparing": "Uploading inputs", "starting": "Starting", "processing": "Generating",
     "downloading": "Downloading the output", "waiting_for_key": "Waiting for your key",
     "succeeded": "Done", "failed": "Failed", "canceled": "Canceled", "aborted": "Aborted",
     "timed out": "Timed out", "lost": "Lost",

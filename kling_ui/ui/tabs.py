@@ -59,7 +59,9 @@ from .takes import (
 from .trimmer import build_trimmer, trimmer_value, window_from_event
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
-RUN_POOL = "kling-run"  # one shared concurrency pool for every run (UI and API)
+# Every run's handler (UI and API) only watches its run, so none waits in Gradio's queue: the
+# Studio's own line (kling_ui.pool, KLING_CONCURRENCY) decides who waits, and says where they stand.
+RUN_POOL = "kling-run"
 
 TAB_INTRO = {
     Tab.TEXT: "Describe a video; Kling O1 makes it from text alone.",
@@ -723,9 +725,9 @@ def _was_canceled(exc: BaseException) -> bool:
 
 
 def _failure_html(exc: BaseException, last: Progress | None, elapsed: float) -> str:
-    if _was_canceled(exc):
-        return progress_html(last, elapsed, state="canceled",
-                             message=t("status.canceled_stopped"))
+    if isinstance(exc, PredictionError) and _was_canceled(exc):
+        return progress_html(last, elapsed, state="canceled", message=(
+            t("status.canceled_stopped") if exc.prediction_id else error_text(exc)))
     if isinstance(exc, PredictionError):
         return progress_html(last, elapsed, state="failed", message=t("status.failed_msg", message=error_text(exc)))
     if isinstance(exc, KlingError):
@@ -806,7 +808,7 @@ def wire_tab(ui: TabUI, handlers: TabHandlers, session: gr.State, *, concurrency
     run_event = started.then(
         guarded(handlers.run), inputs=[session, *inputs],
         outputs=[*handlers.outputs_run(), *ui.takes.outputs, ui.run],
-        api_visibility="private", concurrency_id=RUN_POOL, concurrency_limit=concurrency,
+        api_visibility="private", concurrency_id=RUN_POOL, concurrency_limit=None,
         preprocess=False,
         show_progress="minimal", show_progress_on=[ui.progress])
     run_event.then(lambda: gr.Button(interactive=False), inputs=None, outputs=[ui.cancel],

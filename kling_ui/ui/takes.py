@@ -42,6 +42,7 @@ from .common import (
     esc,
     file_url,
     guarded,
+    line_text,
     progress_html,
     session_owner_filter,
     visitor_id,
@@ -225,17 +226,11 @@ class TakesHandlers:
         return any([self.studio.cancel_run(rid) for rid in group.run_ids if rid]) or waiting
 
     def _start_waiting(self, group: TakeGroup, start: Any) -> None:
-        """Start the group's waiting takes while the Studio's pool has room. Each take is one
-        job like any run; the handler watching them holds one place in Gradio's run pool, so
-        several takes must not take more than the pool allows between them."""
-        limit = max(1, int(getattr(self.studio.settings, "concurrency", 4)))
+        """Start the group's takes. Each is one job like any run: it joins the Studio's line
+        (kling_ui.pool) and waits there for one of KLING_CONCURRENCY slots, showing its place."""
         for i, rid in enumerate(group.run_ids):
             if rid is not None or group.canceled:
                 continue
-            # This group's own running takes count; the first always starts (it holds the
-            # handler's own place in the pool).
-            if i > 0 and len(self.studio.runner.active()) >= limit:
-                return
             group.run_ids[i] = start(i + 1)
 
     def _view(self, run_id: str | None, index: int, of: int, canceled: bool = False) -> TakeView:
@@ -249,6 +244,8 @@ class TakesHandlers:
             if handle.cancel_requested:
                 return TakeView(index, of, "canceling", "Canceling…")
             text = STAGE_LABELS.get(p.stage, p.stage) if p else "Queued"
+            if p is not None and p.stage == "queued" and p.position is not None:
+                text = line_text(p.position, p.wait)  # its place in the Studio's line
             if p is not None and p.fraction is not None:
                 text += f" {max(0.0, min(1.0, p.fraction)) * 100:.0f}%"
             return TakeView(index, of, "running", text, p.fraction if p else None)

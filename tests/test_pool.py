@@ -1,0 +1,197 @@
+"""The Studio's line (kling_ui.pool): first come first served for a few slots, positions, Cancel
+while waiting, a full line, and the wait estimate's arithmetic. Issue #15, "Queue position".
+
+Jobs run on a real Runner; each holds its slot until the test lets it go, so nothing here
+depends on timing. The estimate is tested on a clock the test moves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+import pytest
+
+from kling_ui.errors import AccessError, PredictionError
+from kling_ui.pool import CANCELED_IN_LINE, Pool, estimate_wait
+from kling_ui.runner import RunHandle, Runner
+from kling_ui.ui.common import about, line_text, progress_html
+
+
+class Gate:
+    """Jobs that record when they start and hold their slot until released (from this thread)."""
+
+    def __init__(self, runner: Runner) -> None:
+        self.runner = runner
+        self.started: list[str] = []
+        self.events: dict[str, asyncio.Event] = {}
+        self.lock = threading.Lock()
+        self.started_cond = threading.Condition(self.lock)
+
+    def job(self, name: str) -> Any:
+        async def run(handle: RunHandle) -> str:
+            event = asyncio.Event()
+            with self.started_cond:
+                self.events[name] = event
+                self.started.append(name)
+                self.started_cond.notify_all()
+            await event.wait()
+            return name
+
+        return run
+
+    def submit(self, name: str, tab: str = "text") -> RunHandle:
+        return self.runner.submit(name, self.job(name), tab=tab, queued=True)
+
+    def wait_started(self, count: int) -> None:
+        with self.started_cond:
+            assert self.started_cond.wait_for(lambda: len(self.started) >= count, 10), self.started
+
+    def release(self, name: str) -> None:
+        event = self.events[name]
+        self.runner.loop.call_soon_threadsafe(event.set)
+
+
+@pytest.fixture
+def runner() -> Any:
+    r = Runner(pool=Pool(slots=1, line_size=3))
+    yield r
+    r.stop()
+
+
+def test_runs_wait_in_order_and_each_knows_how_many_are_ahead(runner: Runner) -> None:
+    gate = Gate(runner)
+    first = gate.submit("a")
+    gate.wait_started(1)
+    second, third = gate.submit("b"), gate.submit("c")
+    assert runner.pool.position(first) is None  # holds the slot
+    assert [runner.pool.position(h) for h in (second, third)] == [0, 1]
+    waiting = third.progress
+    assert waiting is not None and waiting.stage == "queued" and waiting.position == 1
+    assert second.waiting and not first.waiting
+    assert runner.pool.snapshot() == (1, 2)
+
+    gate.release("a")
+    assert first.future is not None and first.future.result(10) == "a"
+    gate.wait_started(2)
+    assert gate.started == ["a", "b"]  # first come, first served
+    assert runner.pool.position(third) == 0
+    assert third.progress is not None and third.progress.position == 0
+    gate.release("b")
+    gate.wait_started(3)
+    gate.release("c")
+    assert third.future is not None and third.future.result(10) == "c"
+    assert gate.started == ["a", "b", "c"]
+    assert runner.pool.snapshot() == (0, 0)
+
+
+def test_cancel_while_waiting_leaves_the_line_and_never_starts_the_job(runner: Runner) -> None:
+    gate = Gate(runner)
+    gate.submit("a")
+    gate.wait_started(1)
+    second, third = gate.submit("b"), gate.submit("c")
+    second.cancel()
+    assert second.future is not None
+    with pytest.raises(PredictionError) as caught:
+        second.future.result(10)
+    assert caught.value.status == "canceled" and caught.value.prediction_id is None
+    assert caught.value.message == CANCELED_IN_LINE and "nothing was billed" in CANCELED_IN_LINE
+    assert runner.pool.position(third) == 0  # moved up at once
+    gate.release("a")
+    gate.wait_started(2)
+    gate.release("c")
+    assert third.future is not None and third.future.result(10) == "c"
+    assert gate.started == ["a", "c"]  # "b" never ran
+
+
+def test_a_full_line_refuses_a_new_run_with_a_clear_message(runner: Runner) -> None:
+    gate = Gate(runner)
+    gate.submit("a")
+    gate.wait_started(1)
+    for name in "bcd":
+        gate.submit(name)  # the line holds 3
+    with pytest.raises(AccessError, match=r"queue is full: 3 runs already wait"):
+        gate.submit("e")
+    assert runner.get("e") is None or not runner.get("e").waiting  # type: ignore[union-attr]
+    for name in "abcd":
+        gate.wait_started("abcd".index(name) + 1)
+        gate.release(name)
+
+
+def test_a_run_outside_the_line_starts_at_once(runner: Runner) -> None:
+    """The resumer's runs are already running on Replicate: they never wait."""
+    gate = Gate(runner)
+    gate.submit("a")
+    gate.wait_started(1)
+    resumed = runner.submit("r", gate.job("r"))
+    gate.wait_started(2)
+    assert resumed.line is None and not resumed.waiting
+    gate.release("a")
+    gate.release("r")
+
+
+@pytest.mark.parametrize(("running_left", "ahead", "slots", "expected"), [
+    ([], [], 1, 0.0),  # a free slot: no wait
+    ([30.0], [], 1, 30.0),  # next in line: the running run's time left
+    ([30.0], [60.0], 1, 90.0),  # one ahead: its whole time after that
+    ([30.0], [60.0, 60.0], 1, 150.0),
+    ([30.0, 50.0], [], 2, 30.0),  # whichever slot frees first
+    ([30.0, 50.0], [60.0], 2, 50.0),  # the one ahead takes the first slot; ours is the second
+    ([30.0, 50.0], [60.0, 60.0], 2, 90.0),
+    ([10.0], [], 3, 0.0),  # idle slots
+    ([-5.0], [40.0], 1, 40.0),  # a run past its usual time counts as about to end
+    ([60.0] * 4, [120.0] * 8, 4, 300.0),  # 8 ahead on 4 busy slots: 60 + 2 x 120
+])
+def test_the_wait_is_the_time_until_a_slot_frees_after_the_runs_ahead(
+        running_left: list[float], ahead: list[float], slots: int, expected: float) -> None:
+    assert estimate_wait(running_left, ahead, slots) == pytest.approx(expected)
+
+
+def test_the_estimate_uses_each_modes_usual_time_and_the_clock() -> None:
+    now = [1000.0]
+    usual = {"text": 60.0, "edit": 120.0}
+    pool = Pool(slots=1, line_size=8, expected=usual.get, clock=lambda: now[0])
+    runner = Runner(pool=pool)
+    try:
+        gate = Gate(runner)
+        gate.submit("a", tab="edit")
+        gate.wait_started(1)
+        second, third = gate.submit("b", tab="text"), gate.submit("c", tab="text")
+        now[0] += 20.0  # "a" (edit, usually 120 s) has run 20 s
+        assert pool.estimate(second) == pytest.approx(100.0)
+        assert pool.estimate(third) == pytest.approx(160.0)
+        progress = third.progress
+        assert progress is not None and progress.wait == pytest.approx(160.0)
+        # A mode never timed here borrows the others' median; none known at all: no estimate.
+        fourth = gate.submit("d", tab="frames")
+        assert pool.estimate(fourth) == pytest.approx(100.0 + 60 + 60)
+        usual.clear()
+        assert pool.estimate(third) is None
+        for name in "abcd":
+            gate.wait_started("abcd".index(name) + 1)
+            gate.release(name)
+        assert third.future is not None and third.future.result(10) == "c"
+    finally:
+        runner.stop()
+
+
+@pytest.mark.parametrize(("seconds", "text"), [
+    (0, "about 10 s"), (3, "about 10 s"), (38, "about 40 s"), (50, "about 50 s"),
+    (58, "about 1 min"), (100, "about 2 min"), (170, "about 3 min"), (3599, "about 1 h"),
+    (4800, "about 1 h 20 min"),
+])
+def test_waits_are_said_roughly(seconds: float, text: str) -> None:
+    assert about(seconds) == text
+
+
+def test_the_status_box_says_where_a_waiting_run_stands() -> None:
+    assert line_text(2, 170.0) == "2 ahead of you · about 3 min"
+    assert line_text(0, 38.0) == "Next in line · about 40 s"
+    assert line_text(1, None) == "1 ahead of you"
+    from kling_ui.models import Progress
+
+    html = progress_html(Progress(stage="queued", position=2, wait=170.0), 4.0)
+    assert "2 ahead of you · about 3 min" in html and 'data-title="In line: 2 ahead"' in html
+    html = progress_html(Progress(stage="queued", position=0, wait=None), 4.0)
+    assert "Next in line" in html and "ahead of you" not in html
