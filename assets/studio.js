@@ -13,9 +13,9 @@
     "❚❚ Pause both": "❚❚ 同时暂停",
     "▶ Play both": "▶ 同时播放",
     "Uploaded files (click to add more)": "已上传的文件（点击添加更多）",
-    "🔔 Notifying when a run ends (click to stop)": "🔔 生成结束时会通知你（点击停止）",
-    "🔕 Notifications are blocked in this browser's site settings": "🔕 此浏览器的网站设置已屏蔽通知",
-    "🔔 Notify me when a run ends": "🔔 生成结束时通知我",
+    "Notifying when a run ends (click to stop)": "生成结束时会通知你（点击停止）",
+    "Notifications are blocked in this browser's site settings": "此浏览器的网站设置已屏蔽通知",
+    "Notify me when a run ends": "生成结束时通知我",
     "This browser cannot notify": "此浏览器不支持通知",
     "✓ Your video is ready": "✓ 你的视频已生成",
     "✗ The run failed": "✗ 生成失败",
@@ -128,9 +128,9 @@
     const on = notifyOn();
     const blocked = "Notification" in window && Notification.permission === "denied";
     document.querySelectorAll(".kling-notify").forEach(function (b) {
-      const want = on ? tr("🔔 Notifying when a run ends (click to stop)")
-        : blocked ? tr("🔕 Notifications are blocked in this browser's site settings")
-        : tr("🔔 Notify me when a run ends");
+      const want = on ? tr("Notifying when a run ends (click to stop)")
+        : blocked ? tr("Notifications are blocked in this browser's site settings")
+        : tr("Notify me when a run ends");
       if (b.textContent !== want) b.textContent = want;
       b.setAttribute("aria-pressed", on ? "true" : "false");
     });

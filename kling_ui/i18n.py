@@ -199,7 +199,7 @@ EN: dict[str, str] = {
     "lib.restored_into": "{what} into {tab}.",
     "lib.deleted": "Deleted the run and its files.",
     # -- server-rendered: checks, cards, status --
-    "notify": "🔔 Notify me when a run ends",
+    "notify": "Notify me when a run ends",
     "checks.first.text": "Run starts once you write a prompt.",
     "checks.first.frames": "Run starts once you write a prompt and add a start frame.",
     "checks.first.references": "Run starts once you write a prompt and add reference images.",
@@ -602,7 +602,7 @@ ZH: dict[str, str] = {
     "lib.restored_video": "已恢复该视频中保存的设置",
     "lib.restored_into": "{what}到“{tab}”。",
     "lib.deleted": "已删除该记录及其文件。",
-    "notify": "🔔 生成结束时通知我",
+    "notify": "生成结束时通知我",
     "checks.first.text": "写好提示词后即可运行。",
     "checks.first.frames": "写好提示词并添加首帧后即可运行。",
     "checks.first.references": "写好提示词并添加参考图后即可运行。",

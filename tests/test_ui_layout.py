@@ -178,7 +178,7 @@ def test_a_run_that_ends_in_a_hidden_tab_notifies_when_asked(
     try:
         page.evaluate(RECORD)
         button = page.locator("#tab-text .kling-notify")
-        expect(button).to_have_text("🔔 Notify me when a run ends")
+        expect(button).to_have_text("Notify me when a run ends")
         button.click()
         expect(button).to_have_attribute("aria-pressed", "true")
         page.locator("#prompt-text textarea").fill("A slow dawn over a harbour")

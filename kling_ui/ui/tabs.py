@@ -282,7 +282,7 @@ def build_tab(tab: Tab, presets: list[dict[str, Any]]) -> TabUI:
                                       min_width=110, scale=0, interactive=False)
             ui.cost = gr.Markdown("", elem_classes=["kling-cost"], elem_id=f"{key}-cost")
             # assets/studio.js owns this button: it asks the browser for notifications once.
-            gr.HTML('<button type="button" class="kling-notify" aria-pressed="false">🔔 Notify me '
+            gr.HTML('<button type="button" class="kling-notify" aria-pressed="false">Notify me '
                     "when a run ends</button>", js_on_load=None, elem_classes=["kling-notify-html"])
             ui.checks = gr.HTML(_first_checks(tab), js_on_load=None,
                                 elem_classes=["kling-checks-html"], elem_id=f"{key}-checks")
