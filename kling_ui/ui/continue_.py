@@ -64,6 +64,7 @@ class SequenceUI:
     join: Any
     order: Any = None  # hidden textbox: the picked run ids, comma-separated, in playing order
     listing: Any = None  # the drag-and-drop list that writes `order`
+    box: Any = None  # the joiner's accordion: opening it refreshes the picker
 
 
 # The order list: drag an item (HTML5 drag and drop) or press its ▲/▼ (keyboard); either writes
@@ -133,7 +134,7 @@ def build_sequence() -> SequenceUI:
 
 
 def build_joiner(seq: SequenceUI) -> None:
-    with gr.Accordion(i18n("seq.accordion"), open=False, elem_id="kling-sequence"):
+    with gr.Accordion(i18n("seq.accordion"), open=False, elem_id="kling-sequence") as seq.box:
         seq.picks = gr.Dropdown([], value=[], multiselect=True, label=i18n("seq.picks"),
                                 info=i18n("seq.picks.info"),
                                 elem_id="kling-sequence-picks")
@@ -348,13 +349,23 @@ def show_after(ui: ContinueUI, handlers: ContinueHandlers, session: Any, key: st
 
 
 def wire_sequence(seq: SequenceUI, handlers: ContinueHandlers, session: Any, *, ids: Any,
-                  selected: Any, show: Callable[..., Any], show_outputs: list[Any]) -> Any:
+                  selected: Any, show: Callable[..., Any], show_outputs: list[Any],
+                  flying: Any = None) -> Any:
     """The story follows the selected run; the picker follows the listing; a join shows the
-    new run (`show(session, run_id)` renders the detail panel into `show_outputs`)."""
+    new run (`show(session, run_id)` renders the detail panel into `show_outputs`).
+
+    The picker offers succeeded runs only, so the listing's ids alone are not enough to follow:
+    a run listed while it ran keeps its id when it succeeds (Gradio fires a State's change only
+    when its value changes), and a run made elsewhere (another tab, the API) can end between two
+    ticks of the Library's timer. So the picker also refreshes when the in-flight count
+    (`flying`) changes and whenever the joiner is opened."""
     private = {"api_visibility": "private", "show_progress": "hidden"}
     selected.change(guarded(handlers.story), inputs=[session, selected], outputs=[seq.story],
                     **private)
-    ids.change(guarded(handlers.choices), inputs=[session], outputs=[seq.picks], **private)
+    triggers = [ids.change] + ([flying.change] if flying is not None else [])
+    triggers += [seq.box.expand] if seq.box is not None else []
+    gr.on(triggers, guarded(handlers.choices), inputs=[session], outputs=[seq.picks],
+          trigger_mode="always_last", **private)
     seq.picks.change(guarded(handlers.order), inputs=[session, seq.picks, seq.order],
                      outputs=[seq.order, seq.listing], **private)
     joined = seq.join.click(guarded(handlers.join),

@@ -115,7 +115,7 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
             wire_continue(h.ui.more, more, session, outputs=more_outputs, key=h.ui.tab.value)
         assert lib_ui.more is not None and lib_ui.sequence is not None  # noqa: S101
         wire_continue(lib_ui.more, more, session, outputs=more_outputs, source=lib_ui.selected)
-        joined = wire_sequence(lib_ui.sequence, more, session, ids=lib_ui.ids,
+        joined = wire_sequence(lib_ui.sequence, more, session, ids=lib_ui.ids, flying=lib_ui.flying,
                                selected=lib_ui.selected, show=lib_handlers.show,
                                show_outputs=detail_outputs(lib_ui))
         joined.then(guarded(refresh), inputs=[session, *refresh_inputs],
