@@ -28,8 +28,10 @@ def create_app(settings: Settings, studio: Studio) -> gr.Blocks:
         studio.start_sweeper()
     threading.Thread(target=resume_unfinished, args=(studio,), name="kling-resumer",
                      daemon=True).start()
-    demo.queue(max_size=max(1, settings.queue_size),
-               default_concurrency_limit=max(1, settings.concurrency))
+    # Runs wait in the Studio's own line (kling_ui.pool), not in Gradio's queue: its limit is
+    # for the page's own events (checks, previews), which must not starve behind a 1-slot pool.
+    demo.queue(max_size=max(32, settings.queue_size * 4),
+               default_concurrency_limit=max(4, settings.concurrency))
     return demo
 
 

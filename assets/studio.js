@@ -5,6 +5,11 @@
 (function () {
   if (window.__klingStudio) return;
   window.__klingStudio = true;
+  // Gradio's container hides its overflow, which makes it the scroller of the result column's
+  // sticky head (a scroller that never scrolls): clip cuts the same overflow without being one.
+  document.querySelectorAll(".gradio-container").forEach(function (c) {
+    c.style.setProperty("overflow", "clip", "important");
+  });
   const lastCursor = new WeakMap(); // textarea -> [start, end] before focus moved to a chip
   // The few strings this script writes itself, in the browser's language like Gradio's own
   // labels (kling_ui/i18n.py holds the rest): Simplified Chinese for any zh-* browser.

@@ -34,7 +34,11 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 @pytest.fixture(scope="module")
 def browser():  # noqa: ANN201 - a Playwright Browser; imported lazily for non-browser runs
     """Headless Chromium for the browser tests. A missing Chromium fails; it never skips."""
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    # Two test workers share two cores (pyproject: -n 2): a page may take longer than
+    # Playwright's 5 s default to answer. Waits stay waits for a state, never timings.
+    expect.set_options(timeout=20_000)
 
     # Debian's Chromium where it is installed (CI installs it: there it must be used); elsewhere
     # (macOS) Playwright's own, from `python -m playwright install chromium`.

@@ -288,7 +288,7 @@ def test_a_panorama_is_cropped_or_padded_as_the_user_chooses(page: Page, tmp_pat
     open_tab(page, "references", "References to video")
     upload(page, "references-refs", wide)
     cards = page.locator("#tab-references .kling-card-html.prose", has_text="<<<image_1>>>")
-    expect(cards).to_contain_text("aspect ratio 3.00:1")
+    expect(cards).to_contain_text("aspect ratio 3.00:1", timeout=RUN_TIMEOUT)
     page.locator("#tab-references").get_by_label("crop").check()
     page.locator("#references-fix-reference_images").click()
     expect(cards).to_contain_text("750x300", timeout=RUN_TIMEOUT)  # centre-cropped to 2.5:1

@@ -111,8 +111,9 @@ def test_desktop_keeps_run_and_the_result_beside_the_inputs_and_in_view(
         expect(page.locator("#edit-download")).to_be_visible()
         compare = _box(page, "#edit-compare")
         assert compare["x"] > prompt["x"] + prompt["width"] - 1  # the result is on the right
-        # Scroll the inputs down a long way: Run and the status stay on screen.
-        page.evaluate("window.scrollTo(0, 900)")
+        # Scroll down the inputs to the prompt: Run and the status stay on screen.
+        page.evaluate("window.scrollTo(0, document.querySelector('#prompt-edit')"
+                      ".getBoundingClientRect().top + window.scrollY - 10)")
         page.wait_for_timeout(300)
         run = _box(page, "#edit-run")
         assert run["y"] >= 0 and run["y"] + run["height"] <= 900, run

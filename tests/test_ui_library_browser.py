@@ -70,7 +70,7 @@ def test_a_reload_mid_run_does_not_cancel_it_and_the_result_comes_back(
     # The reloaded page reattaches: live progress first, then the result in its tab.
     open_tab(pg, "text", "Text to video")
     expect(pg.locator("#prompt-text textarea")).to_have_value(
-        "A lighthouse in a storm, reloaded mid-run")
+        "A lighthouse in a storm, reloaded mid-run", timeout=RUN_TIMEOUT)
     expect(pg.locator("#text-compare video.kc-b")).to_be_attached(timeout=RUN_TIMEOUT)
     expect(progress).to_contain_text("Done")
     assert not any(p.status == "canceled" for p in sim.state.predictions.values())

@@ -275,18 +275,20 @@ def build_tab(tab: Tab, presets: list[dict[str, Any]]) -> TabUI:
         # on a phone it follows the inputs, so Run sits right after the prompt and settings.
         with gr.Column(scale=4, min_width=300, elem_classes=["kling-runbox"],
                        elem_id=f"{key}-runbox"):
-            with gr.Row(elem_classes=["kling-run-row"]):
-                ui.run = gr.Button(i18n("run"), variant="primary", elem_id=f"{key}-run", min_width=100,
-                                   interactive=False)
-                ui.cancel = gr.Button(i18n("cancel"), variant="stop", elem_id=f"{key}-cancel",
-                                      min_width=110, scale=0, interactive=False)
-            ui.cost = gr.Markdown("", elem_classes=["kling-cost"], elem_id=f"{key}-cost")
+            # Run, the cost and the status stay in view while the page scrolls (desktop).
+            with gr.Column(elem_classes=["kling-runhead"], elem_id=f"{key}-runhead"):
+                with gr.Row(elem_classes=["kling-run-row"]):
+                    ui.run = gr.Button(i18n("run"), variant="primary", elem_id=f"{key}-run",
+                                       min_width=100, interactive=False)
+                    ui.cancel = gr.Button(i18n("cancel"), variant="stop", elem_id=f"{key}-cancel",
+                                          min_width=110, scale=0, interactive=False)
+                ui.cost = gr.Markdown("", elem_classes=["kling-cost"], elem_id=f"{key}-cost")
+                ui.progress = gr.HTML("", js_on_load=None, elem_id=f"{key}-progress")
+            ui.checks = gr.HTML(_first_checks(tab), js_on_load=None,
+                                elem_classes=["kling-checks-html"], elem_id=f"{key}-checks")
             # assets/studio.js owns this button: it asks the browser for notifications once.
             gr.HTML('<button type="button" class="kling-notify" aria-pressed="false">Notify me '
                     "when a run ends</button>", js_on_load=None, elem_classes=["kling-notify-html"])
-            ui.checks = gr.HTML(_first_checks(tab), js_on_load=None,
-                                elem_classes=["kling-checks-html"], elem_id=f"{key}-checks")
-            ui.progress = gr.HTML("", js_on_load=None, elem_id=f"{key}-progress")
             ui.takes = build_takes(key)  # several takes side by side, where the result is
             ui.compare = gr.HTML(EMPTY, js_on_load=None, elem_id=f"{key}-compare")
             ui.facts = gr.HTML("", js_on_load=None, elem_id=f"{key}-facts")
