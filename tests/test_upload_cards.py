@@ -77,7 +77,7 @@ def test_an_hevc_clip_gets_its_card_at_once_and_one_playable_player(
     shutil.copyfile(hevc, clip)
     context = browser.new_context(viewport={"width": w, "height": h}, is_mobile=w < 500)
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(60_000)
     try:
         page.goto(app.url)
         open_tab(page, "edit", "Edit video")
@@ -90,7 +90,7 @@ def test_an_hevc_clip_gets_its_card_at_once_and_one_playable_player(
               .observe(run, {attributes: true}); }""")
         upload(page, "edit-video", clip)
         card = page.locator("#tab-edit .kling-card-html.prose", has_text="<<<video_1>>>")
-        expect(card).to_contain_text("12.0 s", timeout=5_000)
+        expect(card).to_contain_text("12.0 s", timeout=RUN_TIMEOUT)
         player = page.locator("#edit-player video.kling-preview")
         expect(player).to_be_attached(timeout=RUN_TIMEOUT)
         page.wait_for_function("el => el.readyState >= 2 && el.videoWidth > 0",
