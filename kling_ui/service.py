@@ -261,7 +261,14 @@ class Studio:
         return self.files.sweep(max_age_hours)
 
     async def _probe(self, path: str, kind: str) -> ImageInfo | VideoInfo:
-        st = os.stat(path)
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            # An upload Gradio's cache no longer has (a restart, its sweep, or another app on
+            # the same temp folder clearing it): say so, never fail the run with a traceback.
+            raise InputError(
+                "This file is no longer on the server (it was cleared after a restart or by "
+                "the cache sweep). Upload it again.") from exc
         key = (os.path.abspath(path), st.st_size, st.st_mtime_ns)
         cached = self._probe_cache.get(key)
         if cached is not None:

@@ -15,7 +15,11 @@ sys.path.insert(0, os.path.dirname(__file__))
 os.environ.pop("REPLICATE_API_TOKEN", None)
 os.environ.pop("REPLICATE_BASE_URL", None)
 os.environ.pop("KLING_BACKEND", None)
-os.environ.setdefault("GRADIO_TEMP_DIR", tempfile.mkdtemp(prefix="kling-test-gradio-"))
+# One folder per process, never inherited: xdist's workers would otherwise share the
+# controller's, and an app closing in one worker deletes the cache files (same hashed paths)
+# that the other worker's app is still using.
+os.environ["GRADIO_TEMP_DIR"] = tempfile.mkdtemp(
+    prefix=f"kling-test-gradio-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-")
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["KLING_TESTING"] = "1"  # unexpected errors are re-raised, not hidden

@@ -97,6 +97,21 @@ async def test_bad_input_never_reaches_replicate(studio, sim, media, tmp_path):
     assert state.creates() == []
 
 
+async def test_a_file_gone_from_the_server_is_a_clear_message_not_a_crash(studio, sim, tmp_path):
+    # Gradio's cache can lose an upload between the checks and Run (a restart, its sweep, or
+    # another app on the same temp folder): the run says so and nothing reaches Replicate.
+    _, state = sim
+    gone = tmp_path / "clip-from-a-cleared-cache.mp4"
+    with pytest.raises(InputError, match="no longer on the server") as err:
+        await studio.run(JobSpec(Tab.EDIT, "<<<video_1>>> in snow", reference_video=str(gone)),
+                         visitor_token=None, visitor_id="v")
+    assert "reference_video" in str(err.value) and "Upload it again" in str(err.value)
+    pf = await studio.preflight(JobSpec(Tab.EDIT, "<<<video_1>>> in snow",
+                                        reference_video=str(gone)))
+    assert not pf.ok and "no longer on the server" in pf.errors[0].message
+    assert state.creates() == []
+
+
 async def test_a_prompt_too_long_as_sent_is_refused_before_any_request(studio, sim, media):
     _, state = sim
     prompt = "@Image1 " * 270 + "x" * 270  # 2430 characters typed, 4050 as sent
