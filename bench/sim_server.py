@@ -1,4 +1,6 @@
-"""`python -m bench.sim_server MODEL_SECONDS [START_SECONDS]`: the simulator as a child process.
+"""`python -m bench.sim_server MODEL_SECONDS [START_SECONDS [OUTPUT]]`: the simulator as a child process.
+
+With OUTPUT (an mp4), every prediction's output is that file instead of a render (figure 1).
 
 Prints its base URL on the first line of stdout, then serves until stdin closes (the parent
 exits or closes the pipe), so it can never outlive the benchmark.
@@ -14,7 +16,9 @@ from kling_ui.simulator import start_simulator
 def main() -> None:
     model_seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 3.0
     start_seconds = float(sys.argv[2]) if len(sys.argv) > 2 else 0.3
-    sim = start_simulator(model_seconds=model_seconds, start_seconds=start_seconds)
+    fixed_output = sys.argv[3] if len(sys.argv) > 3 else None
+    sim = start_simulator(model_seconds=model_seconds, start_seconds=start_seconds,
+                          fixed_output=fixed_output)
     try:
         print(sim.base_url, flush=True)
         sys.stdin.read()

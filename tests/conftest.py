@@ -53,3 +53,29 @@ def browser():  # noqa: ANN201 - a Playwright Browser; imported lazily for non-b
         b = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
         yield b
         b.close()
+
+
+# The suite runs on two workers, a file each (pyproject: `-n 2 --dist loadfile
+# --no-loadscope-reorder`). xdist hands out files in collection order, so the longest files
+# go first and the many short ones fill the gaps at the end: left to xdist's own order (most
+# tests first) the one-test browser files came last, and one worker ran a 2.5 min file alone.
+# Slowest first, as measured on CI (`--durations`); every other browser file follows them.
+SLOW_FIRST = (
+    "test_ui_browser.py", "test_ui_library_browser.py", "test_ui_takes_browser.py",
+    "test_ui_continue_browser.py", "test_ui_a11y.py", "test_queue_browser.py",
+    "test_ui_trimmer_browser.py", "test_ui_signin_browser.py", "test_ui_browser_finish.py",
+    "test_ui_layout.py", "test_hardening_files.py", "test_ui_status.py", "test_upload_cards.py",
+    "test_hardening_faults.py", "test_hardening_load.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(SLOW_FIRST)}
+
+    def key(item: pytest.Item) -> int:
+        name = os.path.basename(str(item.path))
+        if name in rank:
+            return rank[name]
+        return len(rank) + (0 if item.get_closest_marker("browser") else 1)
+
+    items.sort(key=key)  # stable: each file keeps its own order

@@ -168,6 +168,8 @@ def test_the_filmstrip_trimmer_picks_the_window_that_is_checked_priced_and_sent(
         page.wait_for_timeout(500)
         page.screenshot(path=str(Path(folder) / name))
 
+    if phone:
+        return  # the run below is the same on the server whatever the screen: once is enough
     # A run on the simulator sends the window: a 5 s clip, cut from 1.0 s.
     before = {r.id for r in app.studio.library.runs()}
     page.locator("#prompt-edit textarea").fill("<<<video_1>>> at night, lanterns on the water")

@@ -279,6 +279,8 @@ def _with_body(rec: RecordedRequest, body: Any) -> RecordedRequest:
 
 def _render_prediction(state: SimState, pred: SimPrediction) -> Path:
     """Resolve the input URLs to local files and render the output (runs in a worker thread)."""
+    if state.options.fixed_output:
+        return Path(state.options.fixed_output)
     inp = pred.input
     work = state.root / "predictions" / pred.id
     work.mkdir(parents=True, exist_ok=True)

@@ -143,6 +143,10 @@ class SimOptions:
     creates_per_minute: float | None = None
     create_burst: int = 1
     low_credit: bool = False
+    # Serve this mp4 as every prediction's output instead of rendering one (benchmarks): the
+    # model then takes exactly its model time, as on Replicate, with no ffmpeg render running
+    # beside the clients being timed or ending a short "model" late.
+    fixed_output: str | None = None
 
 
 @dataclass
