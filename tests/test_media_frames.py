@@ -128,3 +128,17 @@ def test_grab_applies_rotation(tmp_path: Path) -> None:
 def test_grab_outside_the_clip_says_how_long_it_is(clip: Path, tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"t = 3 s is outside this clip, which lasts 2\.000 s"):
         grab_frame(probe_video(str(clip)), 3.0, str(tmp_path / "x.png"))
+
+
+@pytest.mark.parametrize("fps", [24, 25, 30, 60, 23.976, 29.97])
+def test_the_pickers_shown_time_reads_back_as_the_same_frame(fps: float) -> None:
+    # The frame picker shows 4.959, not 4.958333333: rounded up to the millisecond, each
+    # frame's time still falls inside that frame, so typing it back picks the same one.
+    from kling_ui.ui.continue_ import shown_time
+
+    clock = FrameClock(fps=fps, frames=600)
+    for i in range(600):
+        t = shown_time(clock.time_of(i))
+        assert t == round(t, 3)
+        assert clock.index_at(t) == i
+    assert shown_time(119 / 24) == 4.959

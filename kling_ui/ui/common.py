@@ -531,10 +531,13 @@ def _fmt_fact(key: str, facts: Mapping[str, Any]) -> str:
 
 
 def facts_html(result: JobResult) -> str:
-    """Output facts against the original's, one row per fact."""
+    """Output facts against the original's, one row per fact. With no original (Text) the
+    table has no column of dashes: only the output's."""
+    both = bool(result.original_facts)
     rows = "".join(
-        f'<tr><th scope="row">{esc(t(label))}</th><td>{esc(_fmt_fact(key, result.original_facts))}</td>'
-        f"<td>{esc(_fmt_fact(key, result.output_facts))}</td></tr>"
+        f'<tr><th scope="row">{esc(t(label))}</th>'
+        + (f"<td>{esc(_fmt_fact(key, result.original_facts))}</td>" if both else "")
+        + f"<td>{esc(_fmt_fact(key, result.output_facts))}</td></tr>"
         for key, label in (("duration", "facts.duration"), ("size", "facts.size"),
                            ("fps", "facts.fps"), ("audio", "facts.audio"))
     )
@@ -546,10 +549,10 @@ def facts_html(result: JobResult) -> str:
     fixes = "".join(f"<li>{esc(f.field)}: {esc(f.detail)}</li>" for f in result.fixes)
     warns = "".join(f"<li>{esc(w)}</li>" for w in result.warnings)
     return ('<div class="kling-facts"><table><thead><tr><th scope="col">'
-            f'<span class="kling-sr">{esc(t("facts.fact"))}</span></th><th scope="col">'
-            f'{esc(t("facts.original"))}</th>'
-            f'<th scope="col">{esc(t("facts.output"))}</th></tr></thead><tbody>{rows}</tbody></table>'
-            f'<p class="kling-note">{" · ".join(extra)}</p>'
+            f'<span class="kling-sr">{esc(t("facts.fact"))}</span></th>'
+            + (f'<th scope="col">{esc(t("facts.original"))}</th>' if both else "")
+            + f'<th scope="col">{esc(t("facts.output"))}</th></tr></thead><tbody>{rows}</tbody>'
+            f'</table><p class="kling-note">{" · ".join(extra)}</p>'
             + (f"<p>{esc(t('facts.fixes'))}</p><ul>{fixes}</ul>" if fixes else "")
             + (f"<p>{esc(t('facts.warnings'))}</p><ul>{warns}</ul>" if warns else "")
             + "</div>")

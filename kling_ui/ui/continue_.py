@@ -14,6 +14,7 @@ library's run files, or frames under its `tmp/`), which Gradio is allowed to ser
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,19 +112,35 @@ element.addEventListener('click', (e) => {
 """
 
 
+def shown_time(t: float) -> float:
+    """A frame's start time as the picker shows it: rounded up to the millisecond (4.958333 s
+    reads 4.959), which still falls inside that frame (frames last 16 ms or more), so reading
+    the box back picks the same frame."""
+    return math.ceil(t * 1000 - 1e-6) / 1000
+
+
 def build_continue(key: str, *, visible: bool = False) -> ContinueUI:
     """The row of buttons under a result (hidden until there is one, for a tab)."""
-    with gr.Row(visible=visible, elem_id=f"{key}-continue", elem_classes=["kling-continue"],
-                equal_height=False) as row:
-        next_shot = gr.Button(i18n("next_shot"), min_width=100, elem_id=f"{key}-next-shot")
-        edit = gr.Button(i18n("edit_this"), min_width=100, elem_id=f"{key}-edit-this")
-        at = gr.Number(value=None, label=i18n("frame_at"), info=i18n("frame_at.info"),
-                       min_width=130, elem_id=f"{key}-frame-at")
-        back = gr.Button(i18n("frame_back"), min_width=90, elem_id=f"{key}-frame-back")
-        forward = gr.Button(i18n("frame_next"), min_width=90, elem_id=f"{key}-frame-next")
-        target = gr.Radio(FRAME_TARGETS, value=Tab.FRAMES.value, label=i18n("frame_target"),
-                          min_width=220, elem_id=f"{key}-frame-target")
-        frame = gr.Button(i18n("use_frame"), min_width=120, elem_id=f"{key}-use-frame")
+    # Three short rows, not one that wraps at random: the two moves, then the frame picker
+    # (step back, the time, step on), then where the frame goes and the button that sends it.
+    with gr.Column(visible=visible, elem_id=f"{key}-continue", elem_classes=["kling-continue"],
+                   variant="panel") as row:
+        with gr.Row(equal_height=True):
+            next_shot = gr.Button(i18n("next_shot"), min_width=100, elem_id=f"{key}-next-shot")
+            edit = gr.Button(i18n("edit_this"), min_width=100, elem_id=f"{key}-edit-this")
+        with gr.Row(equal_height=True, elem_classes=["kling-frame-pick"]):
+            back = gr.Button(i18n("frame_back"), min_width=80, scale=1,
+                             elem_id=f"{key}-frame-back")
+            at = gr.Number(value=None, label=i18n("frame_at"), info=i18n("frame_at.info"),
+                           precision=None, step=0.001, min_width=120, scale=2,
+                           elem_id=f"{key}-frame-at")
+            forward = gr.Button(i18n("frame_next"), min_width=80, scale=1,
+                                elem_id=f"{key}-frame-next")
+        with gr.Row(equal_height=True):
+            target = gr.Radio(FRAME_TARGETS, value=Tab.FRAMES.value, label=i18n("frame_target"),
+                              min_width=220, scale=3, elem_id=f"{key}-frame-target")
+            frame = gr.Button(i18n("use_frame"), min_width=120, scale=1,
+                              elem_id=f"{key}-use-frame")
     return ContinueUI(row, next_shot, edit, at, back, forward, target, frame)
 
 
@@ -233,7 +250,7 @@ class ContinueHandlers:
         run = self._run(session, run_id)
         assert run.output  # noqa: S101 - _run refuses a run without one
         clock = await self.sequencer.frame_clock(run.output)
-        return clock.step(-0.0 if at is None else float(at), frames)
+        return shown_time(clock.step(-0.0 if at is None else float(at), frames))
 
     async def last_frame(self, session: Session, run_id: str | None) -> Any:
         """The picker starts on the run's last frame (nothing for a run without a video)."""
@@ -243,14 +260,14 @@ class ContinueHandlers:
             return gr.skip()
         assert run.output  # noqa: S101 - _run refuses a run without one
         clock = await self.sequencer.frame_clock(run.output)
-        return clock.time_of(clock.last)
+        return shown_time(clock.time_of(clock.last))
 
     async def shown(self, session: Session, key: str) -> list[Any]:
         """The tab's row shows only under a finished result, its picker on the last frame."""
         run = self.studio.library.get(session.watching.get(key, ""))
         ok = bool(run and run.status == "succeeded" and run.output)
         at = await self.last_frame(session, run.id) if run is not None and ok else gr.skip()
-        return [gr.Row(visible=ok), at]
+        return [gr.Column(visible=ok), at]
 
     # -- the Library: story and sequences ---------------------------------------------------
 

@@ -109,7 +109,7 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
             run_events[h.ui.tab] = wire_tab(
                 h.ui, h, session, concurrency=max(1, settings.concurrency),
                 on_result=guarded(refresh), result_outputs=listing_outputs(lib_ui),
-                result_inputs=refresh_inputs)
+                result_inputs=refresh_inputs, page_load=demo.load)
             run_events[h.ui.tab].then(**meter_event)  # the meter counts the run
             assert h.ui.more is not None  # noqa: S101 - build_tab makes one for every tab
             wire_continue(h.ui.more, more, session, outputs=more_outputs, key=h.ui.tab.value)
@@ -182,11 +182,10 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
                     outputs=listing_outputs(lib_ui), api_visibility="private",
                     show_progress="hidden")
         for h in handlers.values():
-            # Checks and cost on load (issue #12): Run starts disabled and says why (an empty
-            # prompt) instead of waiting for the first change.
-            loaded.then(guarded(h.refresh), inputs=h.input_components(),
-                        outputs=h.outputs_refresh(), api_visibility="private",
-                        show_progress="hidden", concurrency_limit=None, preprocess=False)
+            # Checks and cost on load (issue #12) come from the tab's own refresh listener
+            # (wire_tab's `page_load`), not from a second one here: two listeners raced, and a
+            # preset clicked as the page opened was judged "prompt is empty" by the load's late
+            # answer, with the prompt filled and Run off.
             # Each tab shows its latest run again, and follows it while it runs. Not in the run
             # pool: watching costs nothing, and the run it watches already holds its place.
             reattached = loaded.then(guarded(h.reattach), inputs=[session],

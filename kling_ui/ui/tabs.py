@@ -240,9 +240,12 @@ def build_tab(tab: Tab, presets: list[dict[str, Any]]) -> TabUI:
                 _card_with_fix(ui, "reference_images")
             c["prompt"] = gr.Textbox(
                 label=i18n("prompt"), lines=3, max_lines=10,
-                placeholder=i18n("prompt.placeholder"),
+                placeholder=i18n("prompt.placeholder.text" if tab is Tab.TEXT
+                                 else "prompt.placeholder"),
                 elem_id=f"prompt-{key}", elem_classes=["kling-prompt"])
-            ui.chips = gr.HTML(tokens_html([]), js_on_load=None, elem_classes=["kling-chips-html"])
+            # Text has no uploads, so no chips (nor a hint about uploading to get one).
+            ui.chips = gr.HTML(tokens_html([]), js_on_load=None, visible=tab is not Tab.TEXT,
+                               elem_classes=["kling-chips-html"])
             with gr.Row(elem_classes=["kling-settings"]):
                 if tab is not Tab.EDIT and tab is not Tab.FRAMES:
                     c["aspect_ratio"] = gr.Radio(list(ASPECT_RATIOS), value="16:9",
@@ -754,8 +757,12 @@ def _empty(name: str) -> Any:
 
 def wire_tab(ui: TabUI, handlers: TabHandlers, session: gr.State, *, concurrency: int,
              on_result: Callable[..., Any], result_outputs: list[Any],
-             result_inputs: list[Any] | None = None) -> Any:
+             result_inputs: list[Any] | None = None, page_load: Any = None) -> Any:
     """Connect one tab's events (returns the run event). UI-internal events are private.
+
+    `page_load` (the page's `demo.load`) also triggers the checks, through the same listener
+    as every input's change: one listener with trigger_mode="always_last" never overlaps
+    itself, so the last answer shown is always for the latest values.
 
     Events reading uploads skip Gradio's preprocessing (`preprocess=False`): gr.Image would open
     the file with Pillow first and fail with a generic error on a bad file; we want the Studio's
@@ -763,7 +770,7 @@ def wire_tab(ui: TabUI, handlers: TabHandlers, session: gr.State, *, concurrency
     """
     inputs = handlers.input_components()
     refresh = guarded(handlers.refresh)
-    triggers = []
+    triggers = [page_load] if page_load is not None else []
     for name, comp in ui.controls.items():
         if name.startswith("_") or name == "reference_video":
             continue
