@@ -9,6 +9,7 @@ Frames tab's end frame, with its token; a sequence's clips are reordered before 
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import replace
@@ -28,7 +29,17 @@ from tests.ui_fixtures import LaunchedApp, launched_app
 
 pytestmark = pytest.mark.browser
 
-SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+
+
+def shot(pg: Page, name: str) -> None:
+    """Keep a screenshot when KLING_SCREENSHOTS names a folder (docs/screenshots/takes-*.png
+    were made so); a plain test run writes nothing into the repository."""
+    folder = os.environ.get("KLING_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        pg.screenshot(path=str(Path(folder) / name), full_page=False)
+
+
 CONFIRM_ABOVE = 1.00  # KLING_TAKES_CONFIRM_USD for this module's app
 TAKES_TIMEOUT = 4 * RUN_TIMEOUT  # several runs at once (or one on a busy box): 2 shared cores
 PRO_5S = 0.56  # 5 s x $0.112/s (kling_ui.pricing)
@@ -139,7 +150,7 @@ def test_three_takes_side_by_side_a_keeper_in_the_library(page: Page, app: Launc
     kept = [app.studio.library.get(r.id) for r in takes]
     assert [bool(r and r.metrics.get("keeper")) for r in kept] == [False, False, True]
     pg.locator("#text-takes-panel").evaluate("el => el.scrollIntoView({block: 'center'})")
-    pg.screenshot(path=str(SHOTS / "takes-1280.png"), full_page=False)
+    shot(pg, "takes-1280.png")
     # A reload shows the takes again, keeper marked, and the keeper can still change.
     pg.reload()
     open_tab(pg, "text", "Text to video")
@@ -176,7 +187,7 @@ def test_two_takes_below_the_threshold_run_at_once_on_a_phone(browser: Browser,
         two = pg.locator("#text-take-2").bounding_box()
         assert one and two and one["x"] + one["width"] <= 390 and two["x"] + two["width"] <= 390
         pg.locator("#text-take-1").evaluate("el => el.scrollIntoView({block: 'start'})")
-        pg.screenshot(path=str(SHOTS / "takes-390.png"), full_page=False)
+        shot(pg, "takes-390.png")
 
 
 def test_takes_beyond_the_visitors_limit_are_refused_one_by_one(browser: Browser) -> None:
