@@ -32,6 +32,7 @@ from typing import Any
 import gradio as gr
 
 from ..errors import InputError, KlingError, PredictionError
+from ..i18n import i18n
 from ..jobs import JobSpec
 from ..library import Run
 from .common import (
@@ -117,8 +118,8 @@ class TakesUI:
 
 def build_count(key: str) -> gr.Radio:
     """The Takes control (1-4), beside the quality settings."""
-    return gr.Radio([1, 2, 3, 4], value=1, label="Takes", min_width=150,
-                    info="runs at once; each differs", elem_id=f"{key}-takes")
+    return gr.Radio([1, 2, 3, 4], value=1, label=i18n("takes"), min_width=150,
+                    info=i18n("takes.info"), elem_id=f"{key}-takes")
 
 
 def build_takes(key: str) -> TakesUI:
