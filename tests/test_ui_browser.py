@@ -18,7 +18,7 @@ from tests.ui_fixtures import LaunchedApp, launched_app, make_fake_png, make_ima
 
 pytestmark = pytest.mark.browser
 
-RUN_TIMEOUT = 30_000  # ms: a simulated run of 0.5 s plus rendering, with room for a slow CI box
+RUN_TIMEOUT = 60_000  # ms: a simulated run plus a 1080p render, on two workers sharing 2 cores
 # The `browser` fixture (Debian's Chromium, never skipped) is in conftest.py.
 
 
