@@ -320,7 +320,7 @@ def _page(browser: Browser, url: str, locale: str, size: str) -> Page:
     w, h = SIZES[size]
     page = browser.new_context(locale=locale, viewport={"width": w, "height": h},
                                is_mobile=w < 500).new_page()
-    page.set_default_timeout(30_000)
+    page.set_default_timeout(60_000)
     page.goto(url)
     # The machine is shared: the first load can be slow (nothing here measures time).
     expect(page.locator("#prompt-text textarea")).to_be_visible(timeout=120_000)

@@ -37,7 +37,7 @@ def _page(browser: Browser, app: LaunchedApp, size: str) -> Page:  # noqa: F811
     context = browser.new_context(viewport=VIEWPORTS[size], is_mobile=size == "phone",
                                   has_touch=size == "phone")
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(60_000)
     page.goto(app.url)
     expect(page.locator("#kling-banner")).to_contain_text("simulator")
     expect(page.locator("#prompt-text textarea")).to_be_visible()

@@ -43,7 +43,7 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def page(browser: Browser, app: LaunchedApp) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     pg = context.new_page()
-    pg.set_default_timeout(15_000)
+    pg.set_default_timeout(60_000)
     pg.goto(app.url)
     expect(pg.locator("#kling-banner")).to_contain_text("simulator")
     yield pg
@@ -233,7 +233,7 @@ def test_a_visitors_own_key_runs_on_replicate_for_them_only(browser: Browser,
         theirs = browser.new_context(viewport={"width": 1280, "height": 900})
         try:
             page = mine.new_page()
-            page.set_default_timeout(15_000)
+            page.set_default_timeout(60_000)
             page.goto(app.url)
             page.locator("#kling-key").click()
             page.locator("#kling-key-box input").fill(key)

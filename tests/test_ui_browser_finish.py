@@ -26,7 +26,7 @@ START, LENGTH = 6.0, 5.0
 def page(browser: Browser, app: LaunchedApp) -> Iterator[Page]:  # noqa: F811
     context = browser.new_context(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
     pg = context.new_page()
-    pg.set_default_timeout(20_000)
+    pg.set_default_timeout(60_000)
     pg.goto(app.url)
     expect(pg.locator("#kling-banner")).to_contain_text("simulator")
     yield pg

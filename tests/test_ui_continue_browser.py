@@ -33,7 +33,7 @@ def app() -> Iterator[LaunchedApp]:
 def page(browser: Browser, app: LaunchedApp) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     pg = context.new_page()
-    pg.set_default_timeout(20_000)
+    pg.set_default_timeout(60_000)
     # Each step queues a few follow-up events (checks, previews, the library): on a busy 2-core
     # box they can take longer than expect's 5 s default.
     expect.set_options(timeout=20_000)

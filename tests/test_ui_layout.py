@@ -37,7 +37,7 @@ def _page(browser: Browser, url: str, size: str, **extra: object) -> Page:
     context = browser.new_context(viewport={"width": w, "height": h}, is_mobile=w < 500,
                                   **extra)  # type: ignore[arg-type]
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(60_000)
     page.goto(url)
     expect(page.locator("#prompt-text textarea")).to_be_visible(timeout=60_000)
     return page

@@ -30,7 +30,7 @@ def slow_app() -> Iterator[LaunchedApp]:
 def new_page(browser: Browser, app: LaunchedApp, context=None) -> Page:  # noqa: ANN001
     context = context or browser.new_context(viewport={"width": 1280, "height": 900})
     pg = context.new_page()
-    pg.set_default_timeout(15_000)
+    pg.set_default_timeout(60_000)
     pg.goto(app.url)
     expect(pg.locator("#kling-banner")).to_contain_text("simulator")
     return pg

@@ -60,7 +60,7 @@ def _page(browser: Browser, app: LaunchedApp, size: str) -> Page:
     w, h = SIZES[size]
     context = browser.new_context(viewport={"width": w, "height": h}, is_mobile=size == "phone")
     pg = context.new_page()
-    pg.set_default_timeout(20_000)
+    pg.set_default_timeout(60_000)
     expect.set_options(timeout=20_000)  # a busy 2-core box: follow-up events take a while
     pg.goto(app.url)
     expect(pg.locator("#kling-banner")).to_contain_text("simulator")

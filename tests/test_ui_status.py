@@ -35,7 +35,7 @@ def slow() -> Iterator[LaunchedApp]:
 def _page(browser: Browser, url: str, size: str) -> Page:  # noqa: F811
     w, h = SIZES[size]
     page = browser.new_context(viewport={"width": w, "height": h}, is_mobile=w < 500).new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(60_000)
     page.goto(url)
     expect(page.locator("#prompt-text textarea")).to_be_visible()
     return page
