@@ -196,8 +196,8 @@ def run(ctx: Ctx) -> list[Figure]:
                   "replicate (prediction GETs per minute)": their_rate},
             notes=[f"Inputs: {sizes}; output {output.stat().st_size / 1e6:.1f} MB (5 s 1080p, "
                    f"served as is by the simulator: no render). Fixed model time {fixed:.1f} s "
-                   f"({within} our "
-                   "Prefer: wait=5 window). Wall time minus model time, median of runs.",
+                   f"({within} our Prefer: wait=5 window). Wall time minus model time, "
+                   "median of runs.",
                    f"GETs of the prediction per minute per job: ours {median(our_rate):.0f}, "
                    f"replicate {median(their_rate):.0f} (target for ours: < 40).",
                    f"Of our overhead, the three uploads took a median {median(uploads):.2f} s; "

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from kling_ui.errors import InputError
-from kling_ui.media.frames import FrameClock, frame_clock, grab_frame
+from kling_ui.media.frames import FrameClock, frame_clock, grab_frame, shown_time
 from kling_ui.media.probe import probe_video
 from tests.media_factory import ffmpeg, make_video
 
@@ -134,8 +134,6 @@ def test_grab_outside_the_clip_says_how_long_it_is(clip: Path, tmp_path: Path) -
 def test_the_pickers_shown_time_reads_back_as_the_same_frame(fps: float) -> None:
     # The frame picker shows 4.959, not 4.958333333: rounded up to the millisecond, each
     # frame's time still falls inside that frame, so typing it back picks the same one.
-    from kling_ui.ui.continue_ import shown_time
-
     clock = FrameClock(fps=fps, frames=600)
     for i in range(600):
         t = shown_time(clock.time_of(i))

@@ -86,6 +86,13 @@ class FrameClock:
         return self.time_of(self.index_at(t) + frames)
 
 
+def shown_time(t: float) -> float:
+    """A frame's start time as a picker shows it: rounded up to the millisecond (4.958333 s
+    reads 4.959), which still falls inside that frame (frames last 16 ms or more), so
+    `FrameClock.index_at` of the shown time is the same frame."""
+    return math.ceil(t * 1000 - 1e-6) / 1000
+
+
 def count_frames(path: str) -> tuple[int, float]:
     """(video frames, last timestamp in s) of the clip, read packet by packet, nothing decoded."""
     proc = run_ffmpeg(["-i", path, "-map", "0:V:0", "-c", "copy", "-f", "null", "-"],

@@ -14,7 +14,6 @@ library's run files, or frames under its `tmp/`), which Gradio is allowed to ser
 from __future__ import annotations
 
 import inspect
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ from ..errors import InputError
 from ..i18n import i18n
 from ..i18n import t as _t
 from ..library import Run
+from ..media.frames import shown_time
 from ..models import Tab
 from ..sequence import Sequencer
 from .common import Session, esc, guarded, session_owner_filter
@@ -110,13 +110,6 @@ element.addEventListener('click', (e) => {
   commit(li);
 });
 """
-
-
-def shown_time(t: float) -> float:
-    """A frame's start time as the picker shows it: rounded up to the millisecond (4.958333 s
-    reads 4.959), which still falls inside that frame (frames last 16 ms or more), so reading
-    the box back picks the same frame."""
-    return math.ceil(t * 1000 - 1e-6) / 1000
 
 
 def build_continue(key: str, *, visible: bool = False) -> ContinueUI:

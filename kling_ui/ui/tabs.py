@@ -770,13 +770,14 @@ def wire_tab(ui: TabUI, handlers: TabHandlers, session: gr.State, *, concurrency
     """
     inputs = handlers.input_components()
     refresh = guarded(handlers.refresh)
-    triggers = [page_load] if page_load is not None else []
+    triggers = []
     for name, comp in ui.controls.items():
         if name.startswith("_") or name == "reference_video":
             continue
         triggers.append(comp.change)
     private = {"api_visibility": "private", "preprocess": False, "show_progress": "hidden"}
-    refreshed = gr.on(triggers, refresh, inputs=inputs, outputs=handlers.outputs_refresh(),
+    checks_on = [page_load, *triggers] if page_load is not None else triggers
+    refreshed = gr.on(checks_on, refresh, inputs=inputs, outputs=handlers.outputs_refresh(),
                       trigger_mode="always_last", **private)
     if ui.player is not None:
         # A new clip: Run is disabled at once (no queue), the card follows within a second,
