@@ -44,6 +44,7 @@ class RunHandle:
     _loop: asyncio.AbstractEventLoop | None = None
     cancel_requested: bool = False
     line: Pool | None = None  # the pool whose line it joined (None: it never waits)
+    ended: float | None = None  # monotonic time the job ended (None while it runs)
 
     def report(self, progress: Progress) -> None:
         self.reported = progress
@@ -72,6 +73,12 @@ class RunHandle:
         self.cancel_requested = True
         if self._loop is not None and self._cancel is not None:
             self._loop.call_soon_threadsafe(self._cancel.set)
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds from its start to its end (to now while it runs): a page that comes back
+        to a finished run later reads how long it took, not how long ago it began."""
+        return (self.ended if self.ended is not None else time.monotonic()) - self.started
 
     @property
     def done(self) -> bool:
@@ -157,6 +164,7 @@ class Runner:
             self._trim()
         handle.future = asyncio.run_coroutine_threadsafe(start(), loop)
         handle.future.add_done_callback(lambda f: _log_failure(run_id, f))
+        handle.future.add_done_callback(lambda _f: setattr(handle, "ended", time.monotonic()))
         return handle
 
     def get(self, run_id: str) -> RunHandle | None:

@@ -131,6 +131,21 @@ def test_a_run_outside_the_line_starts_at_once(runner: Runner) -> None:
     gate.release("r")
 
 
+def test_a_finished_run_keeps_how_long_it_took(runner: Runner) -> None:
+    """Found trying it as a user: a page reloaded long after a run said "Done · 108 s" for a
+    10 s run, because the time was counted to now, not to the run's end."""
+    import time
+
+    handle = runner.submit("quick", lambda _h: asyncio.sleep(0.05))
+    handle.future.result(5)  # type: ignore[union-attr]
+    deadline = time.monotonic() + 5
+    while handle.ended is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    took = handle.elapsed
+    time.sleep(0.3)
+    assert handle.elapsed == took  # it stopped counting when the run ended
+
+
 @pytest.mark.parametrize(("running_left", "ahead", "slots", "expected"), [
     ([], [], 1, 0.0),  # a free slot: no wait
     ([30.0], [], 1, 30.0),  # next in line: the running run's time left

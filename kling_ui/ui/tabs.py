@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -649,7 +648,7 @@ class TabHandlers:
                     break
                 # Once Cancel is pressed the status says so until the cancel is confirmed.
                 state = "canceling" if handle.cancel_requested else "running"
-                yield [progress_html(handle.progress, time.monotonic() - handle.started,
+                yield [progress_html(handle.progress, handle.elapsed,
                                      state=state), *skip]
             else:
                 run = self.studio.library.get(run_id)
@@ -664,7 +663,7 @@ class TabHandlers:
             handle = None  # a resumed run that ended without a result: its row says how
         if handle is not None:
             result, exc = handle.outcome()
-            elapsed = time.monotonic() - handle.started
+            elapsed = handle.elapsed
             if exc is not None:
                 # The whole message goes in the status, not under Gradio's red Error pill.
                 yield [_failure_html(exc, handle.progress, elapsed), *skip]
