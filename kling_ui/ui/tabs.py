@@ -810,8 +810,12 @@ def wire_tab(ui: TabUI, handlers: TabHandlers, session: gr.State, *, concurrency
     # order (a run that fails at once must not be followed by a late "enable").
     # The validator refuses a click that beat the checks (Run is disabled while one fails).
     assert ui.takes is not None  # noqa: S101 - build_tab makes one for every tab
-    started = ui.run.click(lambda *_: gr.Button(interactive=True), inputs=[session, *inputs],
-                           outputs=[ui.cancel], validator=guarded(handlers.validate),
+    # The click answers at once (no queue): Cancel goes live and the status leaves the last
+    # run's "Done" for "Checking your inputs" (on a phone the run's first update came ~4 s later).
+    started = ui.run.click(lambda *_: (gr.Button(interactive=True), progress_html(
+                               None, 0.0, message=t("status.checking_inputs"))),
+                           inputs=[session, *inputs], outputs=[ui.cancel, ui.progress],
+                           validator=guarded(handlers.validate),
                            queue=False, api_visibility="private", show_progress="hidden",
                            preprocess=False)
     run_event = started.then(
