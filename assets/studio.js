@@ -169,6 +169,20 @@
       } catch (err) { /* a browser without page notifications (Android Chrome) */ }
     });
   }
+  // 5. A live run's seconds count up here, from the server's figure (data-elapsed): the
+  // server sends a status only when it changes (kling_ui/ui/common.py, Changes).
+  const since = new WeakMap(); // elapsed element -> [its data-elapsed, performance.now() at 0]
+  setInterval(function () {
+    document.querySelectorAll(".kling-elapsed[data-elapsed]").forEach(function (el) {
+      let base = since.get(el);
+      if (!base || base[0] !== el.dataset.elapsed) { // new, or re-synced by the server
+        base = [el.dataset.elapsed, performance.now() - 1000 * parseFloat(el.dataset.elapsed)];
+        since.set(el, base);
+      }
+      const want = "· " + Math.max(0, Math.round((performance.now() - base[1]) / 1000)) + " s";
+      if (el.textContent !== want) el.textContent = want;
+    });
+  }, 1000);
   // The title is set straight from the observer: animation frames do not run in a hidden
   // browser tab, which is exactly when a title saying "✓ Done" is read.
   new MutationObserver(function () {

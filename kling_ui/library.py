@@ -430,6 +430,7 @@ class Library:
             rows = conn.execute("SELECT output FROM runs WHERE output LIKE ? ESCAPE '\\'",
                                 (pattern,)).fetchall()
         return {os.path.basename(r[0]) for r in rows if r[0]}
+
     def takes(self, group: str) -> list[Run]:
         """The runs of one group of takes (issue #14), in take order."""
         with self._tx() as conn:

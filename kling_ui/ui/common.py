@@ -16,6 +16,7 @@ import inspect
 import logging
 import math
 import os
+import re
 import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -447,9 +448,12 @@ def progress_html(p: Progress | None, elapsed: float, *, state: str = "running",
         # Waiting for one of the Studio's slots (kling_ui.pool): where it stands, about how long.
         head = line_text(p.position, p.wait)
     title = esc(tab_title(p, state))
+    # While a run is live the page counts the seconds itself (studio.js, from data-elapsed), so
+    # the watcher sends a message only when something else changes (see `Changes`).
+    live = f' data-elapsed="{elapsed:.1f}"' if state in ("running", "canceling") else ""
     rows = [f'<div class="kling-progress {cls}" data-title="{title}" role="status">',
             f'<div class="kling-status-head"><b class="kling-status-msg">{esc(head)}</b>'
-            f' <span class="kling-elapsed">· {elapsed:.0f} s</span></div>']
+            f' <span class="kling-elapsed"{live}>· {elapsed:.0f} s</span></div>']
     if p is not None and p.status:
         rows.append(f'<div>{esc(t("status.replicate_status"))} <code>{esc(p.status)}</code>'
                     + (f' · {esc(t("status.prediction"))} <code>{esc(p.prediction_id)}</code>'
@@ -462,6 +466,37 @@ def progress_html(p: Progress | None, elapsed: float, *, state: str = "running",
         rows.append(f'<pre class="kling-log">{esc(p.log_line)}</pre>')
     rows.append("</div>")
     return "".join(rows)
+
+
+_ELAPSED = re.compile(r'<span class="kling-elapsed"[^>]*>[^<]*</span>')
+
+
+class Changes:
+    """Which of a watcher's updates are worth a message to the page.
+
+    Every message Gradio delivers costs the page's main thread ~0.1-0.3 s: its frontend updates
+    the loading state of every component any event of the page has ever written, each one found
+    by a walk of the whole component tree (gradio 6.31, `update_loading_stati_state`). A watcher
+    that yielded every 0.5 s kept a page 80% busy for a whole run (clicks took seconds). So a
+    watcher yields only what changed; the seconds count up in the browser (`data-elapsed`), and
+    a heartbeat every `heartbeat` seconds re-syncs them.
+    """
+
+    def __init__(self, heartbeat: float = 30.0) -> None:
+        self.heartbeat = heartbeat
+        self._last: Any = None
+        self._at = -math.inf
+
+    def new(self, *signature: Any) -> bool:
+        """True (and remembered) when `signature` differs from the last one, or on a heartbeat.
+
+        Strings are compared without their elapsed seconds."""
+        key = tuple(_ELAPSED.sub("", x) if isinstance(x, str) else x for x in signature)
+        now = time.monotonic()
+        if key == self._last and now - self._at < self.heartbeat:
+            return False
+        self._last, self._at = key, now
+        return True
 
 
 RUN_STATE = {"succeeded": "done", "failed": "failed", "lost": "failed", "timed out": "failed",

@@ -105,7 +105,10 @@ def build_library() -> LibraryUI:
         gr.Markdown(i18n("lib.from_file.help"), elem_classes=["kling-note"])
         drop = gr.File(label=i18n("lib.drop"), file_types=[".mp4", ".mov"],
                        height=90, elem_id="kling-library-drop")
-    timer = gr.Timer(2.0)
+    # Off until something runs: every tick is a message the page pays for (see ui.common.Changes),
+    # so it ticks only while a run is in flight. A run started here turns it on (wire_tab);
+    # the listing turns it off once nothing runs.
+    timer = gr.Timer(2.0, active=False)
     return LibraryUI(totals, mode, status, search, gallery, ids, selected, detail, heading,
                      compare, facts, restore, download, export, export_file, delete,
                      confirm_delete, drop, timer, flying, more, sequence)
@@ -159,7 +162,8 @@ class LibraryHandlers:
         return run
 
     def render(self, session: Session, mode: str, status: str, search: str) -> list[Any]:
-        """Totals, the grid (newest first) and the ids behind it."""
+        """Totals, the grid (newest first), the ids behind it, how many run, and the timer
+        (ticking while any does)."""
         owner = session_owner_filter(self.studio, session)
         wanted: Any = {"running": IN_FLIGHT, "ended": tuple(s for s in TERMINAL if s != "succeeded")
                        }.get(status, status or None)
@@ -179,14 +183,14 @@ class LibraryHandlers:
             empty = (_t("lib.no_match") if (mode or status or search) else _t("lib.empty"))
             totals += f"\n\n{empty}"
         items = [(_poster(r), _caption(r)) for r in runs]
-        return [totals, items, [r.id for r in runs], t.in_flight]
+        return [totals, items, [r.id for r in runs], t.in_flight, gr.Timer(active=t.in_flight > 0)]
 
     def tick(self, session: Session, mode: str, status: str, search: str, flying: int) -> list[Any]:
         """The timer: re-render only while something runs (and once more when it ends)."""
         owner = session_owner_filter(self.studio, session)
         now_flying = self.library.totals(owner=owner).in_flight
         if not now_flying and not flying:
-            return [gr.skip()] * 4
+            return [*[gr.skip()] * 4, gr.Timer(active=False)]
         return self.render(session, mode, status, search)
 
     def select(self, session: Session, ids: list[str], evt: gr.SelectData) -> list[Any]:
@@ -261,7 +265,7 @@ class LibraryHandlers:
 def wire_library(ui: LibraryUI, handlers: LibraryHandlers, session: Any, *,
                  restore_outputs: list[Any]) -> None:
     filters = [ui.mode, ui.status, ui.search]
-    listing = [ui.totals, ui.gallery, ui.ids, ui.flying]
+    listing = listing_outputs(ui)
     private = {"api_visibility": "private", "show_progress": "hidden"}
     gr.on([f.change for f in filters], guarded(handlers.render), inputs=[session, *filters],
           outputs=listing, trigger_mode="always_last", **private)
@@ -286,7 +290,7 @@ def detail_outputs(ui: LibraryUI) -> list[Any]:
 
 
 def listing_outputs(ui: LibraryUI) -> list[Any]:
-    return [ui.totals, ui.gallery, ui.ids, ui.flying]
+    return [ui.totals, ui.gallery, ui.ids, ui.flying, ui.timer]
 
 
 def refresh_after_run(handlers: LibraryHandlers, ui: LibraryUI) -> Any:

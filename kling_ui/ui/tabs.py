@@ -27,6 +27,7 @@ from ..models import ASPECT_RATIOS, QUALITY_MODES, Progress, Tab, VideoInfo
 from ..prompt import image_token, token_numbers
 from ..rules import DEFAULT_DURATION, VIDEO_MAX_SECONDS, allowed_durations, keep_duration
 from .common import (
+    Changes,
     Session,
     card_html,
     facts_html,
@@ -641,6 +642,7 @@ class TabHandlers:
         journal (a run resumed elsewhere, or one that ended before the page came back).
         """
         skip = [gr.skip()] * (len(self.outputs_run()) - 1)
+        changes = Changes()  # a message only when the status changes (the page counts seconds)
         while True:
             handle = self.studio.handle(run_id)
             if handle is not None:
@@ -648,13 +650,16 @@ class TabHandlers:
                     break
                 # Once Cancel is pressed the status says so until the cancel is confirmed.
                 state = "canceling" if handle.cancel_requested else "running"
-                yield [progress_html(handle.progress, handle.elapsed,
-                                     state=state), *skip]
+                status = progress_html(handle.progress, handle.elapsed, state=state)
+                if changes.new(status):
+                    yield [status, *skip]
             else:
                 run = self.studio.library.get(run_id)
                 if run is None or not run.in_flight:
                     break
-                yield [run_progress_html(run), *skip]
+                status = run_progress_html(run)
+                if changes.new(status):
+                    yield [status, *skip]
                 if run.status == "waiting_for_key":
                     return
             await asyncio.sleep(WATCH_EVERY)
@@ -721,7 +726,7 @@ class TabHandlers:
         return progress_html(None, 0.0, state="canceling"), gr.Button(interactive=False)
 
 
-WATCH_EVERY = 0.5  # seconds between progress updates on the page
+WATCH_EVERY = 0.5  # seconds between looks at a run (the page hears only of changes)
 
 
 def _was_canceled(exc: BaseException) -> bool:
@@ -756,10 +761,14 @@ def _empty(name: str) -> Any:
 
 def wire_tab(ui: TabUI, handlers: TabHandlers, session: gr.State, *, concurrency: int,
              on_result: Callable[..., Any], result_outputs: list[Any],
-             result_inputs: list[Any] | None = None, page_load: Any = None) -> Any:
+             result_inputs: list[Any] | None = None, page_load: Any = None,
+             timer: Any = None) -> Any:
     """Connect one tab's events (returns the run event). UI-internal events are private.
 
-    `page_load` (the page's `demo.load`) also triggers the checks, through the same listener
+    `timer` (the Library's) starts ticking when Run is pressed, so the Library follows the run.
+
+    `page_load` (the page's `demo.load`, or the tab's `select` for a tab not shown first) also
+    triggers the checks, through the same listener
     as every input's change: one listener with trigger_mode="always_last" never overlaps
     itself, so the last answer shown is always for the latest values.
 
@@ -812,9 +821,12 @@ def wire_tab(ui: TabUI, handlers: TabHandlers, session: gr.State, *, concurrency
     assert ui.takes is not None  # noqa: S101 - build_tab makes one for every tab
     # The click answers at once (no queue): Cancel goes live and the status leaves the last
     # run's "Done" for "Checking your inputs" (on a phone the run's first update came ~4 s later).
+    ticks = timer is not None
     started = ui.run.click(lambda *_: (gr.Button(interactive=True), progress_html(
-                               None, 0.0, message=t("status.checking_inputs"))),
-                           inputs=[session, *inputs], outputs=[ui.cancel, ui.progress],
+                               None, 0.0, message=t("status.checking_inputs")),
+                               *([gr.Timer(active=True)] if ticks else [])),
+                           inputs=[session, *inputs],
+                           outputs=[ui.cancel, ui.progress, *([timer] if timer else [])],
                            validator=guarded(handlers.validate),
                            queue=False, api_visibility="private", show_progress="hidden",
                            preprocess=False)

@@ -39,6 +39,7 @@ from .common import (
     RUN_STATE,
     RUN_STATUS_TEXT,
     STAGE_LABELS,
+    Changes,
     Session,
     esc,
     file_url,
@@ -52,7 +53,7 @@ from .common import (
 log = logging.getLogger(__name__)
 
 MAX_TAKES = 4
-WATCH_EVERY = 0.5  # seconds between updates of the grid (as a single run's status)
+WATCH_EVERY = 0.5  # seconds between looks at the takes (the page hears only of changes)
 
 
 def take_count(value: Any) -> int:
@@ -341,13 +342,16 @@ class TakesHandlers:
         session.watching[self.key] = str(group.run_ids[0])
         label = gr.Button(value=run_label(n, pre.cost_usd))
         first = True
+        changes = Changes()  # a message only when a take's state changes
         while True:
             self._start_waiting(group, start)
             views = self._views(group)
             done = all(v.final for v in views)
-            yield [*self._head(self._summary(views, group, done), first=first, last=done),
-                   *self._grid(views, first=first), label if first else gr.skip()]
-            first = False
+            summary = self._summary(views, group, done)
+            if changes.new(summary, *views):
+                yield [*self._head(summary, first=first, last=done),
+                       *self._grid(views, first=first), label if first else gr.skip()]
+                first = False
             if done:
                 return
             await asyncio.sleep(WATCH_EVERY)
@@ -366,10 +370,12 @@ class TakesHandlers:
         group = TakeGroup(str(takes["group"]), [r.id for r in runs], time.monotonic())
         self._groups[session] = group
         first = True
+        changes = Changes()
         while True:
             views = self._views(group)
-            yield self._grid(views, first=first)
-            first = False
+            if changes.new(*views):
+                yield self._grid(views, first=first)
+                first = False
             if all(v.final for v in views):
                 return
             await asyncio.sleep(WATCH_EVERY)
