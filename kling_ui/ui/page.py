@@ -28,7 +28,7 @@ from ..resumer import resume_with_key
 from .api import build_api
 from .api_finish import build_finish_api
 from .api_sequence import build_sequence_api
-from .common import Session, esc, guarded, new_library_key, owner_of
+from .common import Session, esc, guarded, new_library_key, owner_of, session_owner_filter
 from .continue_ import SLOTS, ContinueHandlers, show_after, wire_continue, wire_sequence
 from .library import (
     LibraryHandlers,
@@ -90,10 +90,13 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
         meter_event = {"fn": meter, "inputs": [session], "outputs": [quota.meter],
                        "api_visibility": "private", "show_progress": "hidden"}
         handlers: dict[Tab, TabHandlers] = {}
+        tab_items: dict[Tab, gr.Tab] = {}
+        # Each tab's latest run at page load (its id; None: no run, so nothing to show again).
+        latest = {tab: gr.State(None) for tab in Tab}
         with gr.Tabs(elem_id="kling-tabs", overflow_behavior="wrap") as tabs:
             for tab in Tab:
                 with gr.Tab(i18n(f"tab.{tab.value}"), id=tab.value, elem_id=f"tab-{tab.value}",
-                            elem_classes=["kling-tab"]):
+                            elem_classes=["kling-tab"]) as tab_items[tab]:
                     ui = build_tab(tab, presets.get(tab.value, []))
                     handlers[tab] = TabHandlers(studio, ui)
             with gr.Tab(i18n("tab.library"), id="library", elem_id="tab-library"):
@@ -106,10 +109,15 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
         more_outputs = [tabs, *[handlers[t].ui.controls[name] for t, name in SLOTS]]
         run_events = {}
         for h in handlers.values():
+            # The first tab checks its inputs as the page loads; the others when first opened
+            # (before that they say what they need, and Run is off). Every event the page
+            # handles costs it dearly (ui.common.Changes): the load fired 29 of them.
+            first = h.ui.tab == next(iter(Tab))
             run_events[h.ui.tab] = wire_tab(
                 h.ui, h, session, concurrency=max(1, settings.concurrency),
                 on_result=guarded(refresh), result_outputs=listing_outputs(lib_ui),
-                result_inputs=refresh_inputs, page_load=demo.load)
+                result_inputs=refresh_inputs,
+                page_load=demo.load if first else tab_items[h.ui.tab].select, timer=lib_ui.timer)
             run_events[h.ui.tab].then(**meter_event)  # the meter counts the run
             assert h.ui.more is not None  # noqa: S101 - build_tab makes one for every tab
             wire_continue(h.ui.more, more, session, outputs=more_outputs, key=h.ui.tab.value)
@@ -169,13 +177,16 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
         build_sequence_api(studio, concurrency=max(1, settings.concurrency // 2))
         build_finish_api(studio, concurrency=max(1, settings.concurrency))
 
-        def on_load(key: str, s: Session, request: gr.Request) -> tuple[str, str]:
+        def on_load(key: str, s: Session, request: gr.Request) -> list[Any]:
             key = key or new_library_key()
             s.owner = owner_of(key)
             s.lang = request_lang(request)
-            return key, _banner(studio, s.key)
+            owner = session_owner_filter(studio, s)
+            runs = [studio.library.latest(owner, tab.value) for tab in Tab]
+            return [key, _banner(studio, s.key), *[r.id if r else None for r in runs]]
 
-        loaded = demo.load(on_load, inputs=[library_key, session], outputs=[library_key, banner],
+        loaded = demo.load(on_load, inputs=[library_key, session],
+                           outputs=[library_key, banner, *latest.values()],
                            api_visibility="private", show_progress="hidden")
         loaded.then(**meter_event)  # signing in or out reloads the page: this covers it
         loaded.then(guarded(lib_handlers.render), inputs=[session, *refresh_inputs],
@@ -188,15 +199,17 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
             # answer, with the prompt filled and Run off.
             # Each tab shows its latest run again, and follows it while it runs. Not in the run
             # pool: watching costs nothing, and the run it watches already holds its place.
-            reattached = loaded.then(guarded(h.reattach), inputs=[session],
-                                     outputs=h.outputs_reattach(), api_visibility="private",
-                                     show_progress="hidden", concurrency_limit=None,
-                                     preprocess=False)
+            # Only a tab that has a run does (its `latest` changed from None at load).
+            reattached = latest[h.ui.tab].change(
+                guarded(h.reattach), inputs=[session], outputs=h.outputs_reattach(),
+                api_visibility="private", show_progress="hidden", concurrency_limit=None,
+                preprocess=False)
             h.after_result(reattached)
             assert h.ui.takes is not None  # noqa: S101 - build_tab makes one for every tab
             # ...and its latest takes side by side, when it was several (ui/takes.py).
-            loaded.then(guarded(h.takes.reattach), inputs=[session], outputs=h.ui.takes.outputs,
-                        api_visibility="private", show_progress="hidden", concurrency_limit=None)
+            latest[h.ui.tab].change(
+                guarded(h.takes.reattach), inputs=[session], outputs=h.ui.takes.outputs,
+                api_visibility="private", show_progress="hidden", concurrency_limit=None)
             assert h.ui.more is not None  # noqa: S101
             show_after(h.ui.more, more, session, h.ui.tab.value, run_events[h.ui.tab], reattached)
     return demo
