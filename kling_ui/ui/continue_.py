@@ -28,7 +28,7 @@ from ..library import Run
 from ..media.frames import shown_time
 from ..models import Tab
 from ..sequence import Sequencer
-from .common import Session, esc, guarded, session_owner_filter
+from .common import Session, esc, goto_tab, guarded, session_owner_filter
 
 NEXT_SHOT_PROMPT = "Based on <<<video_1>>>, generate the next shot."  # Kling's documented use
 EDIT_PROMPT = "<<<video_1>>> "
@@ -188,7 +188,7 @@ def _short(run: Run) -> str:
 
 
 class ContinueHandlers:
-    """Plain handlers over the Studio; `outputs` order: gr.Tabs, then `SLOTS`."""
+    """Plain handlers over the Studio; `outputs` order: the page's goto box, then `SLOTS`."""
 
     def __init__(self, studio: Any) -> None:
         self.studio = studio
@@ -210,7 +210,7 @@ class ContinueHandlers:
         """Select `tab` and set the slots named in `values` (the tab's others are kept)."""
         session.parents[tab.value] = run.id  # the next run there continues this one
         gr.Info(_t("cont.filled", what=what, tab=_t(f"tab.{tab.value}")))
-        return [gr.Tabs(selected=tab.value),
+        return [goto_tab(tab.value),
                 *[values.get(name, gr.skip()) if t is tab else gr.skip() for t, name in SLOTS]]
 
     def next_shot(self, session: Session, run_id: str | None) -> list[Any]:

@@ -25,6 +25,7 @@ from .common import (
     Session,
     esc,
     facts_html,
+    goto_tab,
     guarded,
     path_of,
     run_progress_html,
@@ -225,7 +226,7 @@ class LibraryHandlers:
         return self._restore_spec(spec, _t("lib.restored_run", when=_when(run.created_at)))
 
     def _restore_spec(self, spec: Any, what: str) -> list[Any]:
-        out: list[Any] = [gr.Tabs(selected=spec.tab.value)]
+        out: list[Any] = [goto_tab(spec.tab.value)]
         for tab, h in self.tabs.items():
             names = h.input_names()
             out += spec_values(spec, names) if tab is spec.tab else [gr.skip()] * len(names)

@@ -28,7 +28,15 @@ from ..resumer import resume_with_key
 from .api import build_api
 from .api_finish import build_finish_api
 from .api_sequence import build_sequence_api
-from .common import Session, esc, guarded, new_library_key, owner_of, session_owner_filter
+from .common import (
+    GOTO_JS,
+    Session,
+    esc,
+    guarded,
+    new_library_key,
+    owner_of,
+    session_owner_filter,
+)
 from .continue_ import SLOTS, ContinueHandlers, show_after, wire_continue, wire_sequence
 from .library import (
     LibraryHandlers,
@@ -93,7 +101,7 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
         tab_items: dict[Tab, gr.Tab] = {}
         # Each tab's latest run at page load (its id; None: no run, so nothing to show again).
         latest = {tab: gr.State(None) for tab in Tab}
-        with gr.Tabs(elem_id="kling-tabs", overflow_behavior="wrap") as tabs:
+        with gr.Tabs(elem_id="kling-tabs", overflow_behavior="wrap"):
             for tab in Tab:
                 with gr.Tab(i18n(f"tab.{tab.value}"), id=tab.value, elem_id=f"tab-{tab.value}",
                             elem_classes=["kling-tab"]) as tab_items[tab]:
@@ -106,7 +114,11 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
         refresh, refresh_inputs = refresh_after_run(lib_handlers, lib_ui)
         # Keep going from a result (issue #14): each tab's row and the Library's fill these.
         more = ContinueHandlers(studio)
-        more_outputs = [tabs, *[handlers[t].ui.controls[name] for t, name in SLOTS]]
+        # Handlers open a tab through this hidden box, not by returning gr.Tabs (goto_tab).
+        goto = gr.Textbox(visible=False, elem_id="kling-goto")
+        goto.change(None, inputs=[goto], outputs=None, js=GOTO_JS, api_visibility="private",
+                    queue=False, show_progress="hidden")
+        more_outputs = [goto, *[handlers[t].ui.controls[name] for t, name in SLOTS]]
         run_events = {}
         for h in handlers.values():
             # The first tab checks its inputs as the page loads; the others when first opened
@@ -130,7 +142,7 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
                     outputs=listing_outputs(lib_ui), api_visibility="private",
                     show_progress="hidden")
 
-        restore_outputs: list[Any] = [tabs]
+        restore_outputs: list[Any] = [goto]
         for h in handlers.values():
             restore_outputs += h.input_components()
         wire_library(lib_ui, lib_handlers, session, restore_outputs=restore_outputs)
