@@ -174,3 +174,33 @@ def test_dropping_a_studio_video_on_the_library_restores_its_settings(
         "A glass city at dawn, restored from its MP4", timeout=RUN_TIMEOUT)
     expect(pg.get_by_label("9:16").first).to_be_checked()
     pg.context.close()
+
+
+def test_what_a_person_types_before_the_last_run_is_shown_again_is_kept(
+        browser: Browser, slow_app: LaunchedApp, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reloaded page shows its tab's last run with that run's inputs, but not over what the
+    person typed meanwhile: a Run click would have sent the old prompt (found trying it)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = new_page(browser, slow_app, context)
+    start_text_run(pg, "A red kite over the dunes, run first")
+    expect(pg.locator("#text-progress")).to_contain_text("Done", timeout=RUN_TIMEOUT)
+    library = slow_app.studio.library
+    latest = library.latest
+
+    def slow_latest(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202 - as Library.latest
+        time.sleep(3)  # the page's load answers late, as on a busy host
+        return latest(*args, **kwargs)
+
+    monkeypatch.setattr(library, "latest", slow_latest)
+    pg.reload()
+    pg.locator("#prompt-text textarea").fill("A blue heron at dusk, typed at once")
+    # The last run is shown again (its status), and the prompt is still what was typed.
+    expect(pg.locator("#text-progress")).to_contain_text("Done", timeout=RUN_TIMEOUT)
+    expect(pg.locator("#text-compare video.kc-b")).to_be_attached()
+    expect(pg.locator("#prompt-text textarea")).to_have_value("A blue heron at dusk, typed at once")
+    monkeypatch.undo()
+    # Untouched, a reload restores the run's inputs as before.
+    pg.reload()
+    expect(pg.locator("#prompt-text textarea")).to_have_value(
+        "A red kite over the dunes, run first", timeout=RUN_TIMEOUT)
+    context.close()

@@ -213,7 +213,8 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
             # pool: watching costs nothing, and the run it watches already holds its place.
             # Only a tab that has a run does (its `latest` changed from None at load).
             reattached = latest[h.ui.tab].change(
-                guarded(h.reattach), inputs=[session], outputs=h.outputs_reattach(),
+                guarded(h.reattach), inputs=[session, *h.input_components()],
+                outputs=h.outputs_reattach(),
                 api_visibility="private", show_progress="hidden", concurrency_limit=None,
                 preprocess=False)
             h.after_result(reattached)

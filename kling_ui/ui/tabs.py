@@ -694,18 +694,29 @@ class TabHandlers:
                gr.JSON(value=result.summary(), visible=True),
                *([result] if self.ui.finish is not None else [])]
 
-    async def reattach(self, session: Session) -> Any:
+    async def reattach(self, session: Session, *values: Any) -> Any:
         """On page load: show this tab's latest run (its inputs too), and follow it while it
         runs, so a reload or a new tab picks up where the last one was. Cancel is live while
-        the run is in flight."""
+        the run is in flight.
+
+        `values` are the tab's inputs as the page has them now. A person who typed or uploaded
+        before this answer came keeps what they did (the run's inputs are not written over
+        theirs: a Run click would have sent the old prompt), and a run this page already started
+        here stays the one shown and cancelled."""
         ui = self.ui
-        run = self.studio.library.latest(session_owner_filter(self.studio, session), ui.tab.value)
         names = self.input_names()
+        if session.watching.get(ui.tab.value):
+            yield [gr.skip()] * len(self.outputs_reattach())
+            return
+        run = self.studio.library.latest(session_owner_filter(self.studio, session), ui.tab.value)
         if run is None:
             yield [gr.skip()] * len(self.outputs_reattach())
             return
         spec = result_from_run(run).spec
-        inputs = spec_values(spec, names) if spec is not None else [gr.skip()] * len(names)
+        touched = [n for n, v, c in zip(names, values, self.input_components(), strict=False)
+                   if _blank(v) != _blank(c.value)]
+        inputs = (spec_values(spec, names) if spec is not None and not touched
+                  else [gr.skip()] * len(names))
         session.watching[ui.tab.value] = run.id
         first = True
         async for update in self._watch(run.id):
@@ -727,6 +738,11 @@ class TabHandlers:
 
 
 WATCH_EVERY = 0.5  # seconds between looks at a run (the page hears only of changes)
+
+
+def _blank(value: Any) -> Any:
+    """An input's value with every empty form alike (a Textbox built with "" holds None)."""
+    return None if value in ("", [], {}, ()) else value
 
 
 def _was_canceled(exc: BaseException) -> bool:
