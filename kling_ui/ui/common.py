@@ -484,7 +484,11 @@ GOTO_JS = """(value) => {
   const id = String(value || "").split("#")[0];
   const tab = id && document.querySelector(
     '#kling-tabs [role="tab"][aria-controls="tab-' + id + '"]');
-  if (tab && tab.getAttribute("aria-selected") !== "true") tab.click();
+  if (!tab) return;
+  if (tab.getAttribute("aria-selected") !== "true") tab.click();
+  // From low on the page (the Library's Restore, a result's Next shot) the new tab opens at
+  // its top, not mid-way down at the old scroll position.
+  if (tab.getBoundingClientRect().top < 0) tab.scrollIntoView({block: "start"});
 }"""
 
 
