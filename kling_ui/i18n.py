@@ -248,6 +248,8 @@ EN: dict[str, str] = {
     "status.timed_out": "Timed out",
     "status.lost": "Lost",
     "status.checking_inputs": "Checking your inputs",
+    "status.still_running": ("This tab's run is still going; Run starts another once it ends. "
+                             "For several at once, choose Takes."),
     "status.canceling": "Canceling… waiting for Replicate to confirm the prediction stopped.",
     "status.canceled_stopped": "Canceled: the prediction was stopped.",
     "status.failed_msg": "Failed: {message}",
@@ -651,6 +653,7 @@ ZH: dict[str, str] = {
     "status.timed_out": "已超时",
     "status.lost": "已丢失",
     "status.checking_inputs": "正在检查你的输入",
+    "status.still_running": "此标签页的任务仍在进行；结束后才能再次运行。想同时生成多个，请选择“条数”。",
     "status.canceling": "正在取消… 等待 Replicate 确认预测已停止。",
     "status.canceled_stopped": "已取消：预测已停止。",
     "status.failed_msg": "失败：{message}",

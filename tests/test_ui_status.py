@@ -105,6 +105,11 @@ def test_cancel_is_live_only_while_running_and_canceling_stays_until_confirmed(
         # Replicate's own state is the headline as soon as it reports one.
         expect(head).to_contain_text("Replicate: ", timeout=RUN_TIMEOUT)
         page.wait_for_function("document.title.startsWith('Running')")
+        # A second click while it runs starts nothing, and the live status says so.
+        creates = len(slow.studio._sim.state.creates())
+        page.locator("#text-run").click()
+        expect(page.locator("#text-progress")).to_contain_text("still going")
+        expect(head).to_contain_text("Replicate: ")
         page.evaluate(HEADS)
         cancel.click()
         expect(head).to_contain_text("Canceled", timeout=RUN_TIMEOUT)
@@ -113,6 +118,7 @@ def test_cancel_is_live_only_while_running_and_canceling_stays_until_confirmed(
         first_done = next(i for i, h in enumerate(heads) if h.startswith("Canceled"))
         assert all(h.startswith("Canceling") for h in heads[:first_done]), heads
         expect(cancel).to_be_disabled()
+        assert len(slow.studio._sim.state.creates()) == creates  # no second prediction
         page.wait_for_function("document.title.startsWith('Canceled')")
         page.screenshot(path=f"/tmp/kling-status-canceled-{size}.png", full_page=True)
     finally:

@@ -427,7 +427,7 @@ def tab_title(p: Progress | None, state: str) -> str:
 
 
 def progress_html(p: Progress | None, elapsed: float, *, state: str = "running",
-                  message: str = "") -> str:
+                  message: str = "", note: str = "") -> str:
     """Live status: our stage, Replicate's own status, elapsed time, the latest log line.
 
     `message` is shown whole, every line of it (an input problem lists each file). `state`
@@ -464,6 +464,8 @@ def progress_html(p: Progress | None, elapsed: float, *, state: str = "running",
         rows.append(f'<div class="kling-bar"><span style="width:{pct:.0f}%"></span></div>')
     if p is not None and p.log_line:
         rows.append(f'<pre class="kling-log">{esc(p.log_line)}</pre>')
+    if note:
+        rows.append(f'<p class="kling-note">{esc(note)}</p>')
     rows.append("</div>")
     return "".join(rows)
 

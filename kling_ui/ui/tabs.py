@@ -727,6 +727,12 @@ class TabHandlers:
             yield ([gr.skip()] * len(self.outputs_run()) + [gr.Button(interactive=False)]
                    + [gr.skip()] * len(names))
 
+    def running(self, session: Session) -> Any:
+        """The live handle of the run this page follows in this tab, while it is in flight."""
+        run_id = session.watching.get(self.ui.tab.value)
+        handle = self.studio.handle(run_id) if run_id else None
+        return handle if handle is not None and not handle.done else None
+
     def cancel(self, session: Session) -> tuple[Any, Any]:
         if self.takes.cancel(session):
             return progress_html(None, 0.0, state="canceling"), gr.Button(interactive=False)
@@ -838,10 +844,20 @@ def wire_tab(ui: TabUI, handlers: TabHandlers, session: gr.State, *, concurrency
     # The click answers at once (no queue): Cancel goes live and the status leaves the last
     # run's "Done" for "Checking your inputs" (on a phone the run's first update came ~4 s later).
     ticks = timer is not None
-    started = ui.run.click(lambda *_: (gr.Button(interactive=True), progress_html(
-                               None, 0.0, message=t("status.checking_inputs")),
-                               *([gr.Timer(active=True)] if ticks else [])),
-                           inputs=[session, *inputs],
+
+    def clicked(s: Session, *_: Any) -> list[Any]:
+        # A second click while this tab's run goes on starts nothing (Gradio skips an event
+        # still running): the live status stays, and says so until it next changes.
+        live = handlers.running(s)
+        if live is not None:
+            status = progress_html(live.progress, live.elapsed, note=t("status.still_running"),
+                                   state="canceling" if live.cancel_requested else "running")
+            return [gr.skip(), status, *([gr.skip()] if ticks else [])]
+        return [gr.Button(interactive=True),
+                progress_html(None, 0.0, message=t("status.checking_inputs")),
+                *([gr.Timer(active=True)] if ticks else [])]
+
+    started = ui.run.click(clicked, inputs=[session, *inputs],
                            outputs=[ui.cancel, ui.progress, *([timer] if timer else [])],
                            validator=guarded(handlers.validate),
                            queue=False, api_visibility="private", show_progress="hidden",
