@@ -188,7 +188,7 @@ def test_what_a_person_types_before_the_last_run_is_shown_again_is_kept(
     latest = library.latest
 
     def slow_latest(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202 - as Library.latest
-        time.sleep(3)  # the page's load answers late, as on a busy host
+        time.sleep(1)  # the page's load (one call per tab) answers late, as on a busy host
         return latest(*args, **kwargs)
 
     monkeypatch.setattr(library, "latest", slow_latest)

@@ -213,7 +213,7 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
             # pool: watching costs nothing, and the run it watches already holds its place.
             # Only a tab that has a run does (its `latest` changed from None at load).
             reattached = latest[h.ui.tab].change(
-                guarded(h.reattach), inputs=[session, *h.input_components()],
+                guarded(h.reattach), inputs=[session, latest[h.ui.tab], *h.input_components()],
                 outputs=h.outputs_reattach(),
                 api_visibility="private", show_progress="hidden", concurrency_limit=None,
                 preprocess=False)
@@ -221,7 +221,8 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
             assert h.ui.takes is not None  # noqa: S101 - build_tab makes one for every tab
             # ...and its latest takes side by side, when it was several (ui/takes.py).
             latest[h.ui.tab].change(
-                guarded(h.takes.reattach), inputs=[session], outputs=h.ui.takes.outputs,
+                guarded(h.takes.reattach), inputs=[session, latest[h.ui.tab]],
+                outputs=h.ui.takes.outputs,
                 api_visibility="private", show_progress="hidden", concurrency_limit=None)
             assert h.ui.more is not None  # noqa: S101
             show_after(h.ui.more, more, session, h.ui.tab.value, run_events[h.ui.tab], reattached)

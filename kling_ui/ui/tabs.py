@@ -39,7 +39,6 @@ from .common import (
     progress_html,
     run_progress_html,
     session_id,
-    session_owner_filter,
     tokens_html,
     visitor_id,
 )
@@ -648,9 +647,7 @@ class TabHandlers:
             if handle is not None:
                 if handle.done:
                     break
-                # Once Cancel is pressed the status says so until the cancel is confirmed.
-                state = "canceling" if handle.cancel_requested else "running"
-                status = progress_html(handle.progress, handle.elapsed, state=state)
+                status = live_status(handle)
                 if changes.new(status):
                     yield [status, *skip]
             else:
@@ -694,11 +691,12 @@ class TabHandlers:
                gr.JSON(value=result.summary(), visible=True),
                *([result] if self.ui.finish is not None else [])]
 
-    async def reattach(self, session: Session, *values: Any) -> Any:
+    async def reattach(self, session: Session, run_id: str | None, *values: Any) -> Any:
         """On page load: show this tab's latest run (its inputs too), and follow it while it
         runs, so a reload or a new tab picks up where the last one was. Cancel is live while
         the run is in flight.
 
+        `run_id` is that run, as the page load found it (this visitor's own: page.on_load).
         `values` are the tab's inputs as the page has them now. A person who typed or uploaded
         before this answer came keeps what they did (the run's inputs are not written over
         theirs: a Run click would have sent the old prompt), and a run this page already started
@@ -708,7 +706,7 @@ class TabHandlers:
         if session.watching.get(ui.tab.value):
             yield [gr.skip()] * len(self.outputs_reattach())
             return
-        run = self.studio.library.latest(session_owner_filter(self.studio, session), ui.tab.value)
+        run = self.studio.library.get(run_id) if run_id else None
         if run is None:
             yield [gr.skip()] * len(self.outputs_reattach())
             return
@@ -744,6 +742,13 @@ class TabHandlers:
 
 
 WATCH_EVERY = 0.5  # seconds between looks at a run (the page hears only of changes)
+
+
+def live_status(handle: Any, note: str = "") -> str:
+    """The status of a run in flight on this process (a RunHandle). Once Cancel is pressed it
+    says so until the cancel is confirmed."""
+    return progress_html(handle.progress, handle.elapsed, note=note,
+                         state="canceling" if handle.cancel_requested else "running")
 
 
 def _blank(value: Any) -> Any:
@@ -850,8 +855,7 @@ def wire_tab(ui: TabUI, handlers: TabHandlers, session: gr.State, *, concurrency
         # still running): the live status stays, and says so until it next changes.
         live = handlers.running(s)
         if live is not None:
-            status = progress_html(live.progress, live.elapsed, note=t("status.still_running"),
-                                   state="canceling" if live.cancel_requested else "running")
+            status = live_status(live, note=t("status.still_running"))
             return [gr.skip(), status, *([gr.skip()] if ticks else [])]
         return [gr.Button(interactive=True),
                 progress_html(None, 0.0, message=t("status.checking_inputs")),

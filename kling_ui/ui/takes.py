@@ -356,11 +356,13 @@ class TakesHandlers:
                 return
             await asyncio.sleep(WATCH_EVERY)
 
-    async def reattach(self, session: Session) -> AsyncIterator[list[Any]]:
+    async def reattach(self, session: Session, run_id: str | None) -> AsyncIterator[list[Any]]:
         """On page load: when the tab's latest run is a take, its group's grid again (followed
-        while any take runs), so a reload can still mark the keeper. The grid's outputs."""
+        while any take runs), so a reload can still mark the keeper. The grid's outputs.
+
+        `run_id` is the tab's latest run, as the page load found it (page.on_load)."""
         owner = session_owner_filter(self.studio, session)
-        latest = self.studio.library.latest(owner, self.key)
+        latest = self.studio.library.get(run_id) if run_id else None
         takes = latest.metrics.get("takes") if latest is not None else None
         if not isinstance(takes, dict) or not takes.get("group"):
             yield self.hidden()
