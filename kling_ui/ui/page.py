@@ -11,6 +11,7 @@ hosting settings (max file size, SSR off, no run history: nothing keyed may be r
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import logging
 from pathlib import Path
@@ -99,7 +100,8 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
                        "api_visibility": "private", "show_progress": "hidden"}
         handlers: dict[Tab, TabHandlers] = {}
         tab_items: dict[Tab, gr.Tab] = {}
-        # Each tab's latest run at page load (its id; None: no run, so nothing to show again).
+        # Each tab's latest run (its id; None: no run, so nothing to show again): the first tab's
+        # found at page load, each other tab's when it is first opened.
         latest = {tab: gr.State(None) for tab in Tab}
         with gr.Tabs(elem_id="kling-tabs", overflow_behavior="wrap"):
             for tab in Tab:
@@ -193,13 +195,23 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
             key = key or new_library_key()
             s.owner = owner_of(key)
             s.lang = request_lang(request)
-            owner = session_owner_filter(studio, s)
-            runs = [studio.library.latest(owner, tab.value) for tab in Tab]
-            return [key, _banner(studio, s.key), *[r.id if r else None for r in runs]]
+            return [key, _banner(studio, s.key), latest_id(s, first_tab)]
 
+        def latest_id(s: Session, tab: Tab) -> str | None:
+            run = studio.library.latest(session_owner_filter(studio, s), tab.value)
+            return run.id if run else None
+
+        # Only the first tab shows its last run again at load; another tab when first opened
+        # (a returning visitor with runs in all five tabs waited 8-13 s for the page to settle).
+        first_tab = next(iter(Tab))
         loaded = demo.load(on_load, inputs=[library_key, session],
-                           outputs=[library_key, banner, *latest.values()],
+                           outputs=[library_key, banner, latest[first_tab]],
                            api_visibility="private", show_progress="hidden")
+        for tab in Tab:
+            if tab is not first_tab:
+                tab_items[tab].select(functools.partial(latest_id, tab=tab), inputs=[session],
+                                      outputs=[latest[tab]], api_visibility="private",
+                                      show_progress="hidden")
         loaded.then(**meter_event)  # signing in or out reloads the page: this covers it
         loaded.then(guarded(lib_handlers.render), inputs=[session, *refresh_inputs],
                     outputs=listing_outputs(lib_ui), api_visibility="private",
@@ -211,7 +223,7 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
             # answer, with the prompt filled and Run off.
             # Each tab shows its latest run again, and follows it while it runs. Not in the run
             # pool: watching costs nothing, and the run it watches already holds its place.
-            # Only a tab that has a run does (its `latest` changed from None at load).
+            # Only a tab that has a run does (its `latest` changed from None).
             reattached = latest[h.ui.tab].change(
                 guarded(h.reattach), inputs=[session, latest[h.ui.tab], *h.input_components()],
                 outputs=h.outputs_reattach(),
