@@ -214,6 +214,34 @@ def test_serve_in_thread_listens_at_once_and_stop_cleans_up() -> None:
         app.state.sim.close()
 
 
+def test_the_simulator_answers_without_waiting_for_delayed_acks() -> None:
+    """Connections it accepts have TCP_NODELAY, as on a real server: without it every response on
+    a kept-alive connection waited 40 ms for the client's delayed ACK (figure 1 measured that)."""
+    import asyncio
+    import socket
+
+    from kling_ui.simulator.server import listening_socket
+
+    async def accepted_nodelay() -> int:
+        got: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        def on_connect(_r: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            sock = writer.get_extra_info("socket")
+            got.set_result(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        server = await asyncio.start_server(on_connect, sock=listening_socket())
+        async with server:
+            host, port = server.sockets[0].getsockname()[:2]
+            _r, w = await asyncio.open_connection(host, port)
+            try:
+                return await asyncio.wait_for(got, 5)
+            finally:
+                w.close()
+
+    assert asyncio.run(accepted_nodelay()) == 1
+
+
 def test_simulator_server_handle_for_the_app() -> None:
     from kling_ui.simulator import SimulatorServer
 
@@ -254,3 +282,24 @@ def test_a_throttled_key_gets_replicates_own_429() -> None:
     assert body["detail"].endswith("Your rate limit resets in ~10s.")
     assert other.status_code == 201  # per key
     assert len(state.predictions) == 2
+
+
+def test_a_held_create_wakes_when_the_clock_moves_the_prediction_on() -> None:
+    """`next_change_at` is when the held create wakes (not the next tick of a 50 ms loop): the
+    start, then the model's end, or Cancel-After if that comes first; None once it has ended."""
+    from kling_ui.simulator.state import SimPrediction, SimState
+
+    state = SimState(SimOptions(model_seconds=2.0, start_seconds=0.5))
+    try:
+        t0 = 1000.0
+        pred = SimPrediction("p1", {"prompt": "x"}, "http://sim", t0)
+        assert state.next_change_at(pred) == t0 + 0.5
+        state.advance(pred, now=t0 + 0.6)
+        assert pred.status == "processing" and state.next_change_at(pred) == t0 + 2.5
+        short = SimPrediction("p2", {"prompt": "x"}, "http://sim", t0, cancel_after=1.0)
+        state.advance(short, now=t0 + 0.6)
+        assert state.next_change_at(short) == t0 + 1.0
+        state.advance(short, now=t0 + 1.0)
+        assert short.status == "canceled" and state.next_change_at(short) is None
+    finally:
+        state.close()

@@ -261,7 +261,11 @@ async def _create(request: Request, *, version_route: bool) -> Response:
         state.advance(pred)
         if pred.status in TERMINAL:
             break
-        await asyncio.sleep(0.05)
+        # Wake when the clock moves it on (its model ends), at the latest in 50 ms: a cancel or
+        # a render finishing late is noticed by then.
+        at = state.next_change_at(pred)
+        now = time.time()
+        await asyncio.sleep(min(0.05, deadline - now, max(0.0, (at or now) - now) + 0.001))
     data = state.prediction_json(pred)
     if prefer is not None and data["status"] not in TERMINAL:
         # A create whose wait ran out reads "starting", even while it is processing: Replicate's

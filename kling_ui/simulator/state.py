@@ -322,6 +322,21 @@ class SimState:
                     # metrics.predict_time, as Replicate reports it.
                     self._end(pred, "succeeded", min(now, pred.started + opts.model_seconds))
 
+    def next_change_at(self, pred: SimPrediction) -> float | None:
+        """When the clock alone next moves `pred` on (start, end, Cancel-After); None if ended.
+
+        A held create sleeps until then, so it answers the moment the model ends, as
+        Replicate's blocking API does, not at the next tick of a poll loop.
+        """
+        with self.lock:
+            if pred.status in TERMINAL:
+                return None
+            at = (pred.created + self.options.start_seconds if pred.started is None
+                  else pred.started + self.options.model_seconds)
+            if pred.cancel_after is not None:
+                at = min(at, pred.created + pred.cancel_after)
+            return at
+
     def _grow_logs(self, pred: SimPrediction, frac: float) -> None:
         step = int(frac * 100) // 20 * 20
         have = pred.logs.count("Generating frames")
