@@ -21,8 +21,11 @@ counted by a transport wrapper on both clients (target: fewer than 40).
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,17 +47,49 @@ PROMPT = "The woman from @Image1 walks through the scene of @Video1, in the styl
 
 
 _POLL_PATH = re.compile(r"^/v1/predictions/[^/]+$")
+_PREDICTION_PATH = re.compile(r"^/v1/(?:models/[^/]+/[^/]+/)?predictions(?:/[^/]+)?$")
 
 
 class Polls:
-    """Counts GETs of a prediction (polls) through a wrapped transport, for either client."""
+    """Counts GETs of a prediction (polls) through a wrapped transport, for either client, and
+    how long after the model ended the client first heard that it had (`lags`, seconds).
+
+    The lag is measured on the wall clock both processes share: the time a create or GET
+    response showing the end arrived, minus the prediction's `completed_at` (the simulator
+    reports the moment its model time ran out, as Replicate does).
+    """
 
     def __init__(self) -> None:
         self.count = 0
+        self.lags: list[float] = []
+        self._heard: set[str] = set()
 
     def note(self, request: httpx.Request) -> None:
         if request.method == "GET" and _POLL_PATH.match(request.url.path):
             self.count += 1
+
+    def wants_body(self, request: httpx.Request) -> bool:
+        return request.method in ("GET", "POST") and bool(_PREDICTION_PATH.match(request.url.path))
+
+    def heard(self, body: bytes) -> None:
+        arrived = time.time()
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return
+        if not isinstance(data, dict) or data.get("status") != "succeeded":
+            return
+        pid, completed = str(data.get("id")), data.get("completed_at")
+        if pid in self._heard or not isinstance(completed, str):
+            return
+        self._heard.add(pid)
+        self.lags.append(arrived - datetime.fromisoformat(completed).timestamp())
+
+
+def _replay(response: httpx.Response, body: bytes) -> httpx.Response:
+    """The response again, with its body already read (the client reads it as usual)."""
+    return httpx.Response(response.status_code, headers=response.headers,
+                          stream=httpx.ByteStream(body), extensions=response.extensions)
 
 
 class _CountingAsync(httpx.AsyncBaseTransport):
@@ -63,7 +98,12 @@ class _CountingAsync(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         self.polls.note(request)
-        return await self.inner.handle_async_request(request)
+        response = await self.inner.handle_async_request(request)
+        if not self.polls.wants_body(request):
+            return response
+        body = await response.aread()
+        self.polls.heard(body)
+        return _replay(response, body)
 
     async def aclose(self) -> None:
         await self.inner.aclose()
@@ -75,7 +115,12 @@ class _Counting(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         self.polls.note(request)
-        return self.inner.handle_request(request)
+        response = self.inner.handle_request(request)
+        if not self.polls.wants_body(request):
+            return response
+        body = response.read()
+        self.polls.heard(body)
+        return _replay(response, body)
 
     def close(self) -> None:
         self.inner.close()
@@ -124,14 +169,22 @@ def _theirs(client: replicate.Client, files: list[Path], dest: Path) -> float:
     return elapsed
 
 
+@dataclass
+class Measured:
+    """One regime's repetitions (warm-up left out): seconds over the model time, prediction
+    GETs per minute, and the lag between the model's end and the client hearing of it."""
+
+    overhead: dict[str, list[float]] = field(default_factory=lambda: {"ours": [], "theirs": []})
+    rate: dict[str, list[float]] = field(default_factory=lambda: {"ours": [], "theirs": []})
+    lag: dict[str, list[float]] = field(default_factory=lambda: {"ours": [], "theirs": []})
+    uploads: list[float] = field(default_factory=list)  # ours, per run
+
+
 def _measure(ctx: Ctx, files: list[Path], model_seconds: float, reps: int, output: Path
-             ) -> tuple[list[float], list[float], list[float], list[float], list[float]]:
-    """Overheads (ours, theirs), our upload times, and polls per minute per job (ours, theirs)."""
+             ) -> Measured:
     fixed = START_SECONDS + model_seconds
-    ours: list[float] = []
-    theirs: list[float] = []
+    got = Measured()
     uploads: list[float] = []
-    rates: dict[str, list[float]] = {"ours": [], "theirs": []}
     times = RecentTimes()
     polls = {"ours": Polls(), "theirs": Polls()}
     with procs.simulator(model_seconds, START_SECONDS, fixed_output=output) as base:
@@ -147,22 +200,26 @@ def _measure(ctx: Ctx, files: list[Path], model_seconds: float, reps: int, outpu
                         continue  # a minute to open one connection: warmed by the first run
                     dest = ctx.tmp / f"job-out-{who}.mp4"
                     dest.unlink(missing_ok=True)
-                    before = polls[who].count
+                    before, heard = polls[who].count, len(polls[who].lags)
                     if who == "ours":
                         t = loop.run_until_complete(_ours(client, files, dest, uploads, times))
                     else:
                         t = _theirs(official, files, dest)
                     per_min = (polls[who].count - before) / (t / 60)
+                    lags = polls[who].lags[heard:]
                     if i:
-                        (ours if who == "ours" else theirs).append(t - fixed)
-                        rates[who].append(per_min)
+                        got.overhead[who].append(t - fixed)
+                        got.rate[who].append(per_min)
+                        got.lag[who].extend(lags)
+                    lag = f", heard of the end {lags[0] * 1000:.0f} ms after it" if lags else ""
                     ctx.log(f"job model={fixed:.1f}s run {i} {who}: {t:.2f} s "
                             f"(overhead {t - fixed:.2f} s, {polls[who].count - before} GETs, "
-                            f"{per_min:.0f}/min){' warm-up' if not i else ''}")
+                            f"{per_min:.0f}/min{lag}){' warm-up' if not i else ''}")
         finally:
             loop.run_until_complete(client.aclose())
             loop.close()
-    return ours, theirs, uploads[1:], rates["ours"], rates["theirs"]
+    got.uploads = uploads[1:]
+    return got
 
 
 def run(ctx: Ctx) -> list[Figure]:
@@ -185,7 +242,11 @@ def run(ctx: Ctx) -> list[Figure]:
         regimes = [("job", 2.0, 1), ("job_long", 6.0, 1), ("job_60", 12.0, 1)]
     for name, model_seconds, reps in regimes:
         fixed = START_SECONDS + model_seconds
-        ours, theirs, uploads, our_rate, their_rate = _measure(ctx, files, model_seconds, reps, output)
+        got = _measure(ctx, files, model_seconds, reps, output)
+        ours, theirs = got.overhead["ours"], got.overhead["theirs"]
+        our_rate, their_rate = got.rate["ours"], got.rate["theirs"]
+        our_lag = [x * 1000 for x in got.lag["ours"]]
+        their_lag = [x * 1000 for x in got.lag["theirs"]]
         within = "inside" if fixed < 5 else "beyond"
         figures.append(Figure(
             name=name, title=f"1 job overhead, model {fixed:.1f} s", ours=median(ours),
@@ -193,18 +254,27 @@ def run(ctx: Ctx) -> list[Figure]:
             check=lambda _o, _b, r: r <= 0.5, baseline_label="replicate 1.0.7",
             reps={"ours (s over model time)": ours, "replicate (s over model time)": theirs,
                   "ours (prediction GETs per minute)": our_rate,
-                  "replicate (prediction GETs per minute)": their_rate},
+                  "replicate (prediction GETs per minute)": their_rate,
+                  "ours (ms from the model's end to hearing of it)": our_lag,
+                  "replicate (ms from the model's end to hearing of it)": their_lag},
             notes=[f"Inputs: {sizes}; output {output.stat().st_size / 1e6:.1f} MB (5 s 1080p, "
                    f"served as is by the simulator: no render). Fixed model time {fixed:.1f} s "
                    f"({within} our Prefer: wait=5 window). Wall time minus model time, "
                    "median of runs.",
                    f"GETs of the prediction per minute per job: ours {median(our_rate):.0f}, "
                    f"replicate {median(their_rate):.0f} (target for ours: < 40).",
-                   f"Of our overhead, the three uploads took a median {median(uploads):.2f} s; "
-                   "the rest is create, noticing the end (wait window or next poll), the "
+                   f"Of our overhead, the three uploads took a median {median(got.uploads):.2f} "
+                   "s; the rest is create, noticing the end (wait window or next poll), the "
                    "download and deleting the uploads."]))
         figures.append(Figure(
             name=f"{name}_gets", title=f"1 job GETs/min, model {fixed:.1f} s",
             ours=median(our_rate), baseline=40.0, unit="/min", target="< 40/min",
             check=lambda o, _b, _r: o < 40, baseline_label="limit"))
+        figures.append(Figure(
+            name=f"{name}_heard", title=f"1 job: model's end to hearing of it, model {fixed:.1f} s",
+            ours=median(our_lag), baseline=median(their_lag), unit="ms", target="(reported)",
+            check=lambda *_: True, baseline_label="replicate 1.0.7",
+            notes=["The time a create or GET response showing the end arrived, minus the "
+                   "prediction's completed_at (when the simulator's model time ran out), on the "
+                   "wall clock both processes share."]))
     return figures
