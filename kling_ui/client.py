@@ -607,7 +607,16 @@ class ReplicateClient:
         `expected_seconds` is this mode's usual model time, if known (see `wait`).
         `on_finished` (sync) gets the prediction once it succeeded, before the download: its
         inputs are no longer needed, so their uploads can go while the output comes down.
+
+        The create is held (`Prefer: wait`, `wait` seconds) only when the model may end inside
+        the hold: the time is unknown or shorter. A held create answers the moment a short model
+        ends, but until it answers there is no prediction id, so Cancel cannot reach Replicate,
+        the library cannot record the id and the progress cannot say "starting". For a mode
+        that usually runs longer (real Kling O1 runs take minutes) the hold buys nothing: the
+        polls placed at the expected end notice it as fast (bench figure 1).
         """
+        if expected_seconds is not None and expected_seconds > wait:
+            wait = 0
         prediction = await self.create_prediction(input, token, wait=wait, cancel_after=cancel_after,
                                                   pace_budget=deadline, on_update=on_update,
                                                   cancel_event=cancel_event)

@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import random
+import tempfile
 import tracemalloc
 from pathlib import Path
 from typing import Any
@@ -1131,6 +1132,52 @@ async def test_a_cancel_during_a_sparse_wait_acts_at_once() -> None:
                                                  TOKEN_A, cancel_event=cancel,
                                                  expected_seconds=600))
         await asyncio.sleep(0.1)  # now in a 3 s sparse sleep
+        asked = loop_time()
+        cancel.set()
+        with pytest.raises(errors.PredictionError, match="Cancelled"):
+            await task
+    assert cancels and cancels[0] - asked < 0.5
+
+
+async def test_the_create_is_held_only_when_the_model_may_end_inside_the_hold() -> None:
+    """Held (Prefer: wait=5) when the mode's model time is unknown or short; not when it usually
+    runs longer, so the prediction id, and with it a real cancel, comes back at once."""
+    prefers: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            prefers.append(request.headers.get("prefer"))
+            return httpx.Response(201, json=pred_json("succeeded", output="data:video/mp4;base64,AAAA"))
+        return httpx.Response(200, json=pred_json("succeeded", output="data:video/mp4;base64,AAAA"))
+
+    client, _ = mock_client(handler)
+    async with client:
+        for expected in (None, 3.0, 5.0, 6.0, 240.0):
+            await client.run({"prompt": "x"}, TOKEN_A, expected_seconds=expected,
+                             dest=str(Path(tempfile.mkdtemp()) / "o.mp4"))
+    assert prefers == ["wait=5", "wait=5", "wait=5", None, None]
+
+
+async def test_a_cancel_in_the_first_seconds_of_a_long_mode_reaches_replicate_at_once() -> None:
+    """Before, the create was held 5 s whatever the mode, and a cancel clicked then waited for
+    it: there was no prediction id to cancel. A mode known to run minutes is not held."""
+    cancels: list[float] = []
+    loop_time = asyncio.get_running_loop().time
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/cancel"):
+            cancels.append(loop_time())
+            return httpx.Response(200, json=pred_json("canceled"))
+        if request.method == "POST" and request.headers.get("prefer"):
+            await asyncio.sleep(5)  # a held create: Replicate answers when its wait runs out
+        return httpx.Response(201 if request.method == "POST" else 200,
+                              json=pred_json("starting"))
+
+    cancel = asyncio.Event()
+    async with ReplicateClient(BASE, transport=httpx.MockTransport(handler)) as client:
+        task = asyncio.ensure_future(client.run({"prompt": "x"}, TOKEN_A, cancel_event=cancel,
+                                                expected_seconds=180.0))
+        await asyncio.sleep(0.2)
         asked = loop_time()
         cancel.set()
         with pytest.raises(errors.PredictionError, match="Cancelled"):
