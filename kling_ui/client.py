@@ -463,11 +463,13 @@ class ReplicateClient:
                                    idempotent=True)
         return Prediction.from_json(data)
 
-    async def _cancel_quietly(self, prediction: Prediction, token: Secret) -> None:
+    async def _cancel_quietly(self, prediction: Prediction, token: Secret) -> Prediction | None:
+        """Cancel it; the prediction as Replicate answered, or None if the cancel failed."""
         try:
-            await self.cancel(prediction, token)
+            return await self.cancel(prediction, token)
         except KlingError as exc:
             log.warning("could not cancel prediction %s: %s", prediction.id, exc)
+            return None
 
     async def wait(
         self,
@@ -500,7 +502,11 @@ class ReplicateClient:
             if current.is_terminal:
                 raise _ended_badly(current)
             if cancel_event is not None and cancel_event.is_set():
-                await self._cancel_quietly(current, token)
+                stopped = await self._cancel_quietly(current, token)
+                if stopped is not None and stopped.is_terminal:
+                    # The last word is Replicate's answer to the cancel ("canceled"), not the
+                    # "starting" of the poll before it.
+                    await _notify(on_update, _progress(stopped, self._clock() - start))
                 raise PredictionError("Cancelled: the prediction was stopped on Replicate.",
                                       prediction_id=current.id, status="canceled")
             if deadline is not None and elapsed >= deadline:

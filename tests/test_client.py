@@ -1174,15 +1174,18 @@ async def test_a_cancel_in_the_first_seconds_of_a_long_mode_reaches_replicate_at
                               json=pred_json("starting"))
 
     cancel = asyncio.Event()
+    seen: list[Progress] = []
     async with ReplicateClient(BASE, transport=httpx.MockTransport(handler)) as client:
         task = asyncio.ensure_future(client.run({"prompt": "x"}, TOKEN_A, cancel_event=cancel,
-                                                expected_seconds=180.0))
+                                                expected_seconds=180.0, on_update=seen.append))
         await asyncio.sleep(0.2)
         asked = loop_time()
         cancel.set()
         with pytest.raises(errors.PredictionError, match="Cancelled"):
             await task
     assert cancels and cancels[0] - asked < 0.5
+    # The last status shown is Replicate's answer to the cancel, not the poll before it.
+    assert seen[0].status == "starting" and seen[-1].status == "canceled"
 
 
 async def test_a_cancel_while_paced_ends_the_wait_and_creates_nothing() -> None:
