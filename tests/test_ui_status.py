@@ -78,8 +78,28 @@ def test_a_done_run_says_so_in_the_tab_title(browser: Browser, app: LaunchedApp,
         expect(page.locator("#text-progress")).to_contain_text("Done", timeout=RUN_TIMEOUT)
         page.wait_for_function("document.title.startsWith('✓ Done')")
         expect(page.locator("#text-cancel")).to_be_disabled()
+        # Run again: while it runs, the result still shown says it is the earlier run's.
+        assert page.evaluate(EARLIER_NOW) in ("none", "normal")
+        page.evaluate(RECORD_EARLIER)
+        page.locator("#text-run").click()
+        expect(page.locator("#text-progress .kling-done")).to_have_count(0)
+        expect(page.locator("#text-progress")).to_contain_text("Done", timeout=RUN_TIMEOUT)
+        seen = page.evaluate("window.__earlier")
+        assert any("from your last finished run" in c for c in seen), seen
+        assert page.evaluate(EARLIER_NOW) in ("none", "normal")
     finally:
         page.context.close()
+
+
+EARLIER_NOW = """() => { const c = document.querySelector('#text-compare .kc-fig-b figcaption');
+  return c ? getComputedStyle(c, '::after').content : 'no result'; }"""
+# Records the caption's ::after text at every change of the status (style is computed at once).
+RECORD_EARLIER = """() => { window.__earlier = [];
+  new MutationObserver(() => {
+    const c = document.querySelector('#text-compare .kc-fig-b figcaption');
+    window.__earlier.push(c ? getComputedStyle(c, '::after').content : 'no result');
+  }).observe(document.querySelector('#text-progress'),
+             {childList: true, subtree: true, characterData: true}); }"""
 
 
 HEADS = """() => { window.__heads = [];
@@ -120,6 +140,8 @@ def test_cancel_is_live_only_while_running_and_canceling_stays_until_confirmed(
         expect(cancel).to_be_disabled()
         assert len(slow.studio._sim.state.creates()) == creates  # no second prediction
         page.wait_for_function("document.title.startsWith('Canceled')")
+        # The last word is Replicate's answer to the cancel, not the status polled before it.
+        expect(page.locator("#text-progress code").first).to_have_text("canceled")
         page.screenshot(path=f"/tmp/kling-status-canceled-{size}.png", full_page=True)
     finally:
         page.context.close()

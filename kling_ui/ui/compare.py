@@ -55,11 +55,14 @@ def compare_html(result: JobResult | None) -> str:
         result.original_label)
     output = _media(result.output_path, t("compare.output"), "kc-b", muted=False,
                     poster=result.poster_path)
+    # While the tab runs again, or its last run was cancelled or failed, this output is an
+    # earlier run's; studio.css shows this text after the caption then, and dims the clips.
+    earlier = f' data-earlier="{esc(t("compare.earlier"))}"'
     if not original:
         # Text to video: nothing to compare with, so the output takes the whole width.
         return f"""<div class="kling-compare" data-mode="single">
   <div class="kc-stage kc-stage-single">
-    <figure class="kc-fig kc-fig-b"><figcaption>{esc(t("compare.output"))}</figcaption>
+    <figure class="kc-fig kc-fig-b"><figcaption{earlier}>{esc(t("compare.output"))}</figcaption>
       {output}</figure>
   </div>
   <div class="kc-controls">
@@ -72,7 +75,7 @@ def compare_html(result: JobResult | None) -> str:
   <div class="kc-stage">
     <figure class="kc-fig kc-fig-a"><figcaption>A · {esc(a_label)}</figcaption>
       {_media(original, a_label, "kc-a", muted=True)}</figure>
-    <figure class="kc-fig kc-fig-b"><figcaption>B · {esc(t("compare.output"))}</figcaption>
+    <figure class="kc-fig kc-fig-b"><figcaption{earlier}>B · {esc(t("compare.output"))}</figcaption>
       {output}</figure>
     <div class="kc-divider" aria-hidden="true"><span class="kc-knob">◀▶</span></div>
   </div>
