@@ -290,8 +290,8 @@ EN: dict[str, str] = {
     "compare.empty": "Your result plays here, beside the original when there is one, after a "
                      "run.",
     "compare.output": "Kling O1 output",
-    # Shown after the output's caption while the tab's status is not Done (studio.css).
-    "compare.earlier": " · from your last finished run, not this one",
+    # Shown over the output while the tab's status is not Done (studio.css).
+    "compare.earlier": "From your last finished run, not this one",
     "compare.none": "{label}: none (text only)",
     "compare.play": "▶ Play",
     "compare.play_both": "▶ Play both",
@@ -692,7 +692,7 @@ ZH: dict[str, str] = {
     "facts.warnings": "提醒：",
     "compare.empty": "运行后，结果会在这里播放；如有原片，会与原片并排显示。",
     "compare.output": "Kling O1 输出",
-    "compare.earlier": " · 这是上一次完成的结果，不是本次运行",
+    "compare.earlier": "这是上一次完成的结果，不是本次运行",
     "compare.none": "{label}：无（仅文字）",
     "compare.play": "▶ 播放",
     "compare.play_both": "▶ 同时播放",

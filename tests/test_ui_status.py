@@ -85,7 +85,7 @@ def test_a_done_run_says_so_in_the_tab_title(browser: Browser, app: LaunchedApp,
         expect(page.locator("#text-progress .kling-done")).to_have_count(0)
         expect(page.locator("#text-progress")).to_contain_text("Done", timeout=RUN_TIMEOUT)
         seen = page.evaluate("window.__earlier")
-        assert any("from your last finished run" in c for c in seen), seen
+        assert any("From your last finished run" in c for c in seen), seen
         assert page.evaluate(EARLIER_NOW) in ("none", "normal")
     finally:
         page.context.close()

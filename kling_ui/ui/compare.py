@@ -56,7 +56,7 @@ def compare_html(result: JobResult | None) -> str:
     output = _media(result.output_path, t("compare.output"), "kc-b", muted=False,
                     poster=result.poster_path)
     # While the tab runs again, or its last run was cancelled or failed, this output is an
-    # earlier run's; studio.css shows this text after the caption then, and dims the clips.
+    # earlier run's; studio.css then shows this text as a badge over it and dims the clips.
     earlier = f' data-earlier="{esc(t("compare.earlier"))}"'
     if not original:
         # Text to video: nothing to compare with, so the output takes the whole width.
