@@ -91,13 +91,13 @@ def test_a_done_run_says_so_in_the_tab_title(browser: Browser, app: LaunchedApp,
         page.context.close()
 
 
-EARLIER_NOW = """() => { const c = document.querySelector('#text-compare .kc-fig-b figcaption');
-  return c ? getComputedStyle(c, '::after').content : 'no result'; }"""
-# Records the caption's ::after text at every change of the status (style is computed at once).
+EARLIER_NOW = """() => { const c = document.querySelector('#text-compare .kling-compare');
+  return c ? getComputedStyle(c, '::before').content : 'no result'; }"""
+# The line above the clips (::before) at every change of the status (style is computed at once).
 RECORD_EARLIER = """() => { window.__earlier = [];
   new MutationObserver(() => {
-    const c = document.querySelector('#text-compare .kc-fig-b figcaption');
-    window.__earlier.push(c ? getComputedStyle(c, '::after').content : 'no result');
+    const c = document.querySelector('#text-compare .kling-compare');
+    window.__earlier.push(c ? getComputedStyle(c, '::before').content : 'no result');
   }).observe(document.querySelector('#text-progress'),
              {childList: true, subtree: true, characterData: true}); }"""
 

@@ -56,13 +56,13 @@ def compare_html(result: JobResult | None) -> str:
     output = _media(result.output_path, t("compare.output"), "kc-b", muted=False,
                     poster=result.poster_path)
     # While the tab runs again, or its last run was cancelled or failed, this output is an
-    # earlier run's; studio.css then shows this text as a badge over it and dims the clips.
+    # earlier run's; studio.css then shows this text above the clips and dims them.
     earlier = f' data-earlier="{esc(t("compare.earlier"))}"'
     if not original:
         # Text to video: nothing to compare with, so the output takes the whole width.
-        return f"""<div class="kling-compare" data-mode="single">
+        return f"""<div class="kling-compare" data-mode="single"{earlier}>
   <div class="kc-stage kc-stage-single">
-    <figure class="kc-fig kc-fig-b"><figcaption{earlier}>{esc(t("compare.output"))}</figcaption>
+    <figure class="kc-fig kc-fig-b"><figcaption>{esc(t("compare.output"))}</figcaption>
       {output}</figure>
   </div>
   <div class="kc-controls">
@@ -71,11 +71,11 @@ def compare_html(result: JobResult | None) -> str:
     <span class="kc-time">0.0 s</span>
   </div>
 </div>"""
-    return f"""<div class="kling-compare" data-mode="side">
+    return f"""<div class="kling-compare" data-mode="side"{earlier}>
   <div class="kc-stage">
     <figure class="kc-fig kc-fig-a"><figcaption>A · {esc(a_label)}</figcaption>
       {_media(original, a_label, "kc-a", muted=True)}</figure>
-    <figure class="kc-fig kc-fig-b"><figcaption{earlier}>B · {esc(t("compare.output"))}</figcaption>
+    <figure class="kc-fig kc-fig-b"><figcaption>B · {esc(t("compare.output"))}</figcaption>
       {output}</figure>
     <div class="kc-divider" aria-hidden="true"><span class="kc-knob">◀▶</span></div>
   </div>
