@@ -197,8 +197,9 @@ class Studio:
             if self._sim is None:
                 from .simulator import SimulatorServer
 
-                self._sim = SimulatorServer(model_seconds=self.settings.sim_seconds)
-                self._sim.start()
+                server = SimulatorServer(model_seconds=self.settings.sim_seconds)
+                server.start()
+                self._sim = server  # published once it serves: no reader sees it half-started
             return str(self._sim.base_url)
 
     async def _route(self, visitor_token: Secret | None) -> tuple[ReplicateClient, Secret, str]:

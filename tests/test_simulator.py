@@ -303,3 +303,32 @@ def test_a_held_create_wakes_when_the_clock_moves_the_prediction_on() -> None:
         assert short.status == "canceled" and state.next_change_at(short) is None
     finally:
         state.close()
+
+
+def test_the_apps_simulator_starts_once_when_two_threads_ask_at_once(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A handler starting the simulator and a test (or a second handler) reading its state at
+    the same moment got two simulators; the test then waited for a run that was in the other."""
+    import threading
+
+    from kling_ui.simulator import SimulatorServer
+    from kling_ui.simulator import server as server_mod
+
+    real = server_mod.start_simulator
+
+    def slow_start(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(0.3)  # a loaded machine: uvicorn takes a while to listen
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(server_mod, "start_simulator", slow_start)
+    server = SimulatorServer(model_seconds=0.2)
+    urls: list[str] = []
+    threads = [threading.Thread(target=lambda: urls.append(server.start())) for _ in range(2)]
+    try:
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join(10)
+        assert len(urls) == 2 and urls[0] == urls[1] == server.base_url
+    finally:
+        server.stop()

@@ -103,11 +103,15 @@ class SimulatorServer:
     def __init__(self, **options: Any) -> None:
         self.options = SimOptions(**options)
         self._running: RunningSimulator | None = None
+        # start() is reached from several threads (the app's handlers, `state` in tests): two
+        # callers seeing None at once started two simulators, and one of them saw no runs.
+        self._lock = threading.Lock()
 
     def start(self) -> str:
-        if self._running is None:
-            self._running = start_simulator(self.options)
-        return self._running.base_url
+        with self._lock:
+            if self._running is None:
+                self._running = start_simulator(self.options)
+            return self._running.base_url
 
     @property
     def base_url(self) -> str:
@@ -120,9 +124,10 @@ class SimulatorServer:
         return self._running.state
 
     def stop(self) -> None:
-        if self._running is not None:
-            self._running.stop()
-            self._running = None
+        with self._lock:
+            if self._running is not None:
+                self._running.stop()
+                self._running = None
 
 
 @contextlib.contextmanager
