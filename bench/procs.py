@@ -49,13 +49,16 @@ def stop(proc: subprocess.Popen[bytes] | subprocess.Popen[str], timeout: float =
 
 @contextlib.contextmanager
 def simulator(model_seconds: float, start_seconds: float = 0.3,
-              fixed_output: str | os.PathLike[str] | None = None) -> Iterator[str]:
+              fixed_output: str | os.PathLike[str] | None = None,
+              root: Path = ROOT) -> Iterator[str]:
     """A simulator in a child process; yields its base URL. With `fixed_output`, every
-    prediction's output is that mp4 (no render)."""
+    prediction's output is that mp4 (no render). `root`: the checkout whose simulator runs
+    (another worktree, to compare two in one command)."""
     extra = [str(fixed_output)] if fixed_output else []
     proc = subprocess.Popen(
         [sys.executable, "-m", "bench.sim_server", str(model_seconds), str(start_seconds), *extra],
-        stdout=subprocess.PIPE, stdin=subprocess.PIPE, text=True, cwd=ROOT, env=child_env())
+        stdout=subprocess.PIPE, stdin=subprocess.PIPE, text=True, cwd=root,
+        env=child_env({"PYTHONPATH": str(root)}))
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline().strip()

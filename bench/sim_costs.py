@@ -9,7 +9,6 @@ one warm-up). Pass another checkout (a `git worktree`) to compare two simulators
 from __future__ import annotations
 
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,45 +28,36 @@ def main() -> None:
     clip = media.make_sized_clip(tmp / "clip.mp4", 20_000_000, seconds=5)
     image = media.make_image(tmp / "a.jpg", seed=1)
     output = media.make_clip(tmp / "out.mp4", width=1920, height=1080, fps=24, seconds=5, mbps=8.0)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bench.sim_server", str(MODEL_SECONDS), str(START_SECONDS), str(output)],
-        cwd=repo, env=procs.child_env({"PYTHONPATH": str(repo)}), stdout=subprocess.PIPE,
-        stdin=subprocess.PIPE, text=True)
-    assert proc.stdout is not None and proc.stdin is not None
-    base = proc.stdout.readline().strip()
     times: dict[str, list[float]] = {"upload 20 MB": [], "upload 1 MB": [],
                                      "held create beyond the model": [], "download 6.1 MB": []}
-    try:
-        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {TOKEN}"},
-                          timeout=60) as c:
-            for i in range(9):
-                url = ""
-                for key, path in (("upload 20 MB", clip), ("upload 1 MB", image)):
-                    t = time.monotonic()
-                    with path.open("rb") as fh:
-                        r = c.post("/v1/files", files={"content": (path.name, fh)})
-                    r.raise_for_status()
-                    if i:
-                        times[key].append(time.monotonic() - t)
-                    url = url or r.json()["urls"]["get"]
+    with procs.simulator(MODEL_SECONDS, START_SECONDS, fixed_output=output, root=repo) as base, \
+            httpx.Client(base_url=base, headers={"Authorization": f"Bearer {TOKEN}"},
+                         timeout=60) as c:
+        for i in range(9):
+            url = ""
+            for key, path in (("upload 20 MB", clip), ("upload 1 MB", image)):
                 t = time.monotonic()
-                r = c.post("/v1/models/kwaivgi/kling-o1/predictions", headers={"Prefer": "wait=5"},
-                           json={"input": {"prompt": "x", "reference_video": url,
-                                           "video_reference_type": "feature", "duration": 5}})
+                with path.open("rb") as fh:
+                    r = c.post("/v1/files", files={"content": (path.name, fh)})
                 r.raise_for_status()
                 if i:
-                    times["held create beyond the model"].append(
-                        time.monotonic() - t - START_SECONDS - MODEL_SECONDS)
-                out = r.json()["output"]
-                t = time.monotonic()
-                with c.stream("GET", out[0] if isinstance(out, list) else out) as s:
-                    for _ in s.iter_bytes(1 << 20):
-                        pass
-                if i:
-                    times["download 6.1 MB"].append(time.monotonic() - t)
-    finally:
-        proc.stdin.close()
-        proc.wait(10)
+                    times[key].append(time.monotonic() - t)
+                url = url or r.json()["urls"]["get"]
+            t = time.monotonic()
+            r = c.post("/v1/models/kwaivgi/kling-o1/predictions", headers={"Prefer": "wait=5"},
+                       json={"input": {"prompt": "x", "reference_video": url,
+                                       "video_reference_type": "feature", "duration": 5}})
+            r.raise_for_status()
+            if i:
+                times["held create beyond the model"].append(
+                    time.monotonic() - t - START_SECONDS - MODEL_SECONDS)
+            out = r.json()["output"]
+            t = time.monotonic()
+            with c.stream("GET", out[0] if isinstance(out, list) else out) as s:
+                for _ in s.iter_bytes(1 << 20):
+                    pass
+            if i:
+                times["download 6.1 MB"].append(time.monotonic() - t)
     print(f"simulator of {repo} (median of 8, one kept-alive connection):")
     for key, values in times.items():
         print(f"  {key}: {statistics.median(values) * 1000:.1f} ms")
