@@ -696,7 +696,8 @@ class TabHandlers:
         runs, so a reload or a new tab picks up where the last one was. Cancel is live while
         the run is in flight.
 
-        `run_id` is that run, as the page load found it (this visitor's own: page.on_load).
+        `run_id` is that run, this visitor's own, found at page load or when the tab is first
+        opened (page.latest_id).
         `values` are the tab's inputs as the page has them now. A person who typed or uploaded
         before this answer came keeps what they did (the run's inputs are not written over
         theirs: a Run click would have sent the old prompt), and a run this page already started

@@ -360,7 +360,7 @@ class TakesHandlers:
         """On page load: when the tab's latest run is a take, its group's grid again (followed
         while any take runs), so a reload can still mark the keeper. The grid's outputs.
 
-        `run_id` is the tab's latest run, as the page load found it (page.on_load)."""
+        `run_id` is the tab's latest run, as the page found it (page.latest_id)."""
         owner = session_owner_filter(self.studio, session)
         latest = self.studio.library.get(run_id) if run_id else None
         takes = latest.metrics.get("takes") if latest is not None else None
