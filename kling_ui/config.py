@@ -13,6 +13,11 @@ from dataclasses import dataclass, field
 DEFAULT_BASE_URL = "https://api.replicate.com"  # same default as the official clients
 DEFAULT_MODEL = "kwaivgi/kling-o1"
 APP_DIR_NAME = "kling-o1-studio"
+# A Hugging Face Space is served through the Space proxy, which appends the address it saw to
+# X-Forwarded-For (the app's socket peer is an internal address such as 10.16.x.x, the same for
+# every visitor). Hugging Face does not document the hop count; one hop is what apps on Spaces
+# observe, and what this default assumes. KLING_TRUSTED_PROXIES overrides it (kling_ui.proxies).
+SPACE_TRUSTED_PROXIES = 1
 
 
 class Secret:
@@ -118,6 +123,11 @@ class Settings:
     mcp: bool = True  # KLING_MCP: serve the named endpoints as MCP tools at /gradio_api/mcp/
     # KLING_TAKES_CONFIRM_USD: several takes estimated above this (in all) ask to confirm first
     takes_confirm_usd: float = 2.0
+    # KLING_TRUSTED_PROXIES: proxies in front whose X-Forwarded-For hop is believed (kling_ui.proxies);
+    # unset: 1 on a Hugging Face Space (SPACE_ID), else 0 (the socket peer is the visitor)
+    trusted_proxies: int = 0
+    # KLING_DOWNLOAD_MINUTES: one-off downloads (export zips) are deleted after this, at most 60
+    download_minutes: float = 30.0
 
     @property
     def uses_simulator(self) -> bool:
@@ -167,6 +177,15 @@ def _scope(env: Mapping[str, str], host: str, password: Secret | None) -> str:
     return "all" if local and not password else "visitor"
 
 
+def _trusted_proxies(env: Mapping[str, str]) -> int:
+    """KLING_TRUSTED_PROXIES, a count of hops; unset: the Space proxy's one hop on a Space."""
+    default = SPACE_TRUSTED_PROXIES if env.get("SPACE_ID", "").strip() else 0
+    hops = _int(env, "KLING_TRUSTED_PROXIES", default)
+    if hops < 0:
+        raise ValueError(f"KLING_TRUSTED_PROXIES must be 0 or more, got {hops}")
+    return hops
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read settings from `env` (default: os.environ). Raises ValueError on a bad value."""
     env = os.environ if env is None else env
@@ -201,4 +220,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         library_scope=_scope(env, host, password),
         mcp=_flag(env, "KLING_MCP", True),
         takes_confirm_usd=max(0.0, _float(env, "KLING_TAKES_CONFIRM_USD", 2.0)),
+        trusted_proxies=_trusted_proxies(env),
+        download_minutes=min(60.0, max(0.0, _float(env, "KLING_DOWNLOAD_MINUTES", 30.0))),
     )

@@ -54,8 +54,10 @@ class _Req:
 
 
 def test_visitor_is_the_proxys_own_forwarded_entry():
-    assert visitor_id(_Req({"x-forwarded-for": "6.6.6.6, 203.0.113.7"})) == "ip:203.0.113.7"
-    assert visitor_id(_Req({})) == "ip:10.0.0.9"
+    # Behind one trusted proxy (KLING_TRUSTED_PROXIES=1) its entry; with none, the peer.
+    assert visitor_id(_Req({"x-forwarded-for": "6.6.6.6, 203.0.113.7"}), 1) == "ip:203.0.113.7"
+    assert visitor_id(_Req({"x-forwarded-for": "6.6.6.6, 203.0.113.7"}), 0) == "ip:10.0.0.9"
+    assert visitor_id(_Req({}), 1) == "ip:10.0.0.9"
 
 
 def test_the_checks_count_the_prompt_as_typed_and_as_sent():

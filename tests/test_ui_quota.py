@@ -90,9 +90,9 @@ def request_with(session: dict | None, client: str = "10.1.2.3") -> gr.Request:
 def test_the_visitor_is_the_signed_in_user_else_the_address():
     signed = request_with({"oauth_info": _local_oauth_info("alice")})
     assert signed_in_user(signed) == "alice"
-    assert visitor_id(signed) == "hf:alice"
-    assert visitor_id(request_with(None)) == "ip:10.1.2.3"  # sign-in off: no session at all
-    assert visitor_id(request_with({})) == "ip:10.1.2.3"  # signed out
+    assert visitor_id(signed, 0) == "hf:alice"
+    assert visitor_id(request_with(None), 0) == "ip:10.1.2.3"  # sign-in off: no session at all
+    assert visitor_id(request_with({}), 0) == "ip:10.1.2.3"  # signed out
 
 
 @pytest.mark.parametrize("broken", [
@@ -102,4 +102,4 @@ def test_the_visitor_is_the_signed_in_user_else_the_address():
 ])
 def test_an_expired_or_odd_session_is_not_a_sign_in(broken):
     assert signed_in_user(request_with(broken)) is None
-    assert visitor_id(request_with(broken)) == "ip:10.1.2.3"
+    assert visitor_id(request_with(broken), 0) == "ip:10.1.2.3"

@@ -90,7 +90,7 @@ def build_api(studio: Any, *, concurrency: int) -> None:
         # and its output is still saved in the library (under X-Kling-Library-Key, or "api").
         # The caller's key is for this run only: the runner holds it, the library never does.
         handle = studio.start(spec, visitor_token=secret_or_none(key),
-                              visitor_id=visitor_id(request), owner=api_owner(request))
+                              visitor_id=visitor_id(request, studio.settings.trusted_proxies), owner=api_owner(request))
         result = await follow(handle, progress)
         return result.output_path, result.summary()
 

@@ -38,6 +38,7 @@ from ..i18n import (
     token_what,
 )
 from ..models import Problem, Progress
+from ..proxies import PEER_HEADER, PEER_SIG_HEADER, client_address, request_peer
 from ..rules import PROMPT_MAX_CHARS
 from ..service import JobResult, Preflight, UploadCheck
 
@@ -186,9 +187,10 @@ def signed_in_user(request: gr.Request | None) -> str | None:
     return name if isinstance(name, str) and name.strip() else None
 
 
-def visitor_id(request: gr.Request | None) -> str:
+def visitor_id(request: gr.Request | None, trusted_hops: int) -> str:
     """Who is asking, for the host's limits: the Hugging Face user signed in on this browser,
-    else the APP_PASSWORD login name, else the client address."""
+    else the APP_PASSWORD login name, else the client address through `trusted_hops` trusted
+    proxies (KLING_TRUSTED_PROXIES; `caller_address`)."""
     if request is None:
         return "local"
     hf_user = signed_in_user(request)
@@ -196,14 +198,30 @@ def visitor_id(request: gr.Request | None) -> str:
         return signed_in_id(hf_user)
     if getattr(request, "username", None):
         return f"user:{request.username}"
+    return "ip:" + caller_address(request, trusted_hops)
+
+
+def _header_values(request: Any, name: str) -> list[str]:
     headers = getattr(request, "headers", None) or {}
-    forwarded = headers.get("x-forwarded-for", "") if hasattr(headers, "get") else ""
-    if forwarded:
-        # The last entry is the one the host's own proxy added; earlier ones are whatever the
-        # caller chose to send, so trusting them would let anyone dodge the per-visitor limit.
-        return "ip:" + forwarded.split(",")[-1].strip()
+    if hasattr(headers, "getlist"):
+        return [str(v) for v in headers.getlist(name)]
+    value = headers.get(name) if hasattr(headers, "get") else None
+    return [str(value)] if value else []
+
+
+def caller_address(request: gr.Request | None, trusted_hops: int) -> str:
+    """The address a request comes from, the one rule every limit uses (kling_ui.proxies): the
+    socket peer with no trusted proxy, else X-Forwarded-For's entry `trusted_hops` from the
+    right; never an entry the caller wrote. For a tool call our MCP server runs on loopback,
+    the MCP caller's own peer, which the MCP server signs."""
+    if request is None:
+        return "local"
     client = getattr(request, "client", None)
-    return f"ip:{getattr(client, 'host', 'unknown')}"
+    signed = _header_values(request, PEER_HEADER)
+    signature = _header_values(request, PEER_SIG_HEADER)
+    peer = request_peer(getattr(client, "host", None), signed[0] if signed else None,
+                        signature[0] if signature else None)
+    return client_address(peer, _header_values(request, "x-forwarded-for"), trusted_hops)
 
 
 def session_id(request: gr.Request | None) -> str:

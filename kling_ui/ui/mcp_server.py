@@ -10,7 +10,12 @@ built from the endpoints' docstrings. In Gradio 6.31 a parameter holding several
 - the URL strings in such a list are never turned into files: Gradio records the list's file
   position as `[name, "items"]` and looks up `[name, 0]`, `[name, 1]`...
 
-`StudioMCPServer` fixes both and changes nothing else; `install()` makes Gradio build it (Gradio
+It also tells the app who is calling: a queued tool call reaches the app through Gradio's own
+client on 127.0.0.1 with the MCP request's headers copied, so the handler would see the app
+itself (and whatever X-Forwarded-For the MCP caller wrote). `StudioMCPServer` adds the MCP
+request's real socket peer, signed (kling_ui.proxies), which `ui.common.caller_address` believes.
+
+`StudioMCPServer` fixes these and changes nothing else; `install()` makes Gradio build it (Gradio
 looks the class up as `gradio.mcp.GradioMCPServer` when it launches, so there is no other hook).
 """
 
@@ -19,6 +24,8 @@ from __future__ import annotations
 from typing import Any
 
 import gradio.mcp
+
+from ..proxies import PEER_HEADER, PEER_SIG_HEADER, sign_peer
 
 _GRADIO_SERVER = gradio.mcp.GradioMCPServer
 FILE_FORMAT = "Gradio File Input - a http or https url to a file"  # what Gradio marks files with
@@ -54,6 +61,18 @@ class StudioMCPServer(_GRADIO_SERVER):  # type: ignore[misc, valid-type]
                     if isinstance(items, list):
                         positions += [[position[0], i] for i in range(len(items))]
         return super().convert_strings_to_filedata(value, positions)
+
+    def _prepare_tool_call_args(self, name: str, arguments: dict[str, Any]) -> Any:
+        endpoint, args, headers, block_fn = super()._prepare_tool_call_args(name, arguments)
+        # Never pass on a peer the MCP caller wrote; add the one its connection came from.
+        headers = {k: v for k, v in headers.items()
+                   if k.lower() not in (PEER_HEADER, PEER_SIG_HEADER)}
+        request = self.mcp_server.request_context.request
+        peer = getattr(getattr(request, "client", None), "host", None)
+        if peer:
+            headers[PEER_HEADER] = peer
+            headers[PEER_SIG_HEADER] = sign_peer(peer)
+        return endpoint, args, headers, block_fn
 
 
 def install() -> None:

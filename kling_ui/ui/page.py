@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -286,8 +287,25 @@ def mcp_enabled(settings: Settings) -> bool:
     return True
 
 
+def stop_uvicorn_forwarding() -> None:
+    """Keep the socket peer uvicorn saw, so KLING_TRUSTED_PROXIES is the only forwarding rule.
+
+    By default uvicorn believes X-Forwarded-For from 127.0.0.1 (FORWARDED_ALLOW_IPS) and puts
+    the header's last entry in place of the peer: any caller on the same host, and every MCP
+    tool call (Gradio runs them through its client on 127.0.0.1 with the caller's headers),
+    could then name itself. Gradio builds uvicorn's Config without `forwarded_allow_ips`, so
+    uvicorn reads the variable when the app launches.
+    """
+    before = os.environ.get("FORWARDED_ALLOW_IPS")
+    if before:
+        log.warning("FORWARDED_ALLOW_IPS=%s is ignored: set KLING_TRUSTED_PROXIES to the number "
+                    "of proxies in front of the Studio instead.", before)
+    os.environ["FORWARDED_ALLOW_IPS"] = ""
+
+
 def launch_options(settings: Settings, studio: Any) -> dict[str, Any]:
     """Keyword arguments for `Blocks.launch()` (Gradio 6: theme, css and js live here)."""
+    stop_uvicorn_forwarding()
     allowed = [str(ASSETS)]
     blocked: list[str] = []
     data_dir = getattr(studio, "data_dir", None) or settings.data_dir

@@ -102,7 +102,7 @@ def meter_handler(studio: Any) -> Any:
 
     @guarded
     def meter(s: Session, request: gr.Request) -> str:
-        return meter_html(studio.guard, visitor_id(request), own_key=bool(s.key))
+        return meter_html(studio.guard, visitor_id(request, studio.settings.trusted_proxies), own_key=bool(s.key))
 
     return meter
 

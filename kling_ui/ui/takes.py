@@ -332,7 +332,8 @@ class TakesHandlers:
 
         def start(index: int) -> str:
             handle = self.studio.start(
-                spec, visitor_token=session.key, visitor_id=visitor_id(request),
+                spec, visitor_token=session.key,
+                visitor_id=visitor_id(request, self.studio.settings.trusted_proxies),
                 owner=session.owner, parent_id=parent,
                 takes={"group": group.group, "index": index, "of": n})
             return str(handle.run_id)
