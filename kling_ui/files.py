@@ -6,6 +6,10 @@
   needs the room (oldest finished runs first, said in the log).
 - Temporary files (previews, fixes made by the Fix button, a job's work files) live under the
   library's `tmp/` and go after `KLING_MAX_AGE_HOURS`. Nothing is deleted when a session ends.
+  Their names carry 128 random bits (`media.paths.out_path`), since they are served by path.
+- One-off downloads (a run's export zip) each get a folder named with 128 random bits under
+  `downloads` (the UI points it into Gradio's cache, so Gradio serves that very file instead of
+  keeping a copy of its own), and go `KLING_DOWNLOAD_MINUTES` after they were made (issue #20).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import shutil
 import threading
 import time
@@ -28,17 +33,20 @@ from .models import ImageInfo, JobRequest, VideoInfo
 log = logging.getLogger(__name__)
 
 GB = 1_000_000_000
+DOWNLOAD_BYTES = 16  # secrets.token_urlsafe(16): 128 random bits in each download's folder name
 
 
 class Files:
     """Where the Studio's files go, and the sweeper that keeps the folder bounded."""
 
     def __init__(self, library: Library, *, max_age_hours: float, keep_days: float,
-                 max_gb: float) -> None:
+                 max_gb: float, download_minutes: float = 30.0) -> None:
         self.library = library
         self.max_age_hours = max_age_hours
         self.keep_days = keep_days
         self.max_bytes = int(max_gb * GB) if max_gb > 0 else 0
+        self.download_seconds = max(0.0, min(60.0, download_minutes)) * 60
+        self.downloads = self.tmp / "downloads"
         self._stop: threading.Event | None = None
 
     @property
@@ -55,6 +63,18 @@ class Files:
     def temp_dir(self, name: str) -> Path:
         path = self.tmp / name
         path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def serve_downloads_from(self, folder: str | os.PathLike[str]) -> None:
+        """Make one-off downloads in `folder` (the UI gives Gradio's cache: served as is)."""
+        self.downloads = Path(folder)
+
+    def download_dir(self) -> Path:
+        """A new folder for one download, named with 128 random bits and nothing else, so its
+        URL cannot be guessed; `sweep_downloads` removes it after its lifetime."""
+        self.downloads.mkdir(parents=True, exist_ok=True)
+        path = self.downloads / secrets.token_urlsafe(DOWNLOAD_BYTES)
+        path.mkdir()
         return path
 
     # -- a run's inputs --------------------------------------------------------------------
@@ -104,7 +124,7 @@ class Files:
         stem = Path(run.output).stem if run.output else ""
         # Named like its video (unique per run); runs from before download names keep the id.
         name = stem if stem and stem != "output" else f"kling-run-{run.id[:8]}"
-        out = self.temp_dir("exports") / f"{name}.zip"
+        out = self.download_dir() / f"{name}.zip"  # the folder is the secret, not the name
         settings = {"run_id": run.id, "tab": run.tab, "status": run.status,
                     "created_at": run.created_at, "prompt": run.prompt,
                     "prompt_sent": run.prompt_sent, "settings": run.settings,
@@ -139,6 +159,24 @@ class Files:
                     continue
         return removed
 
+    def sweep_downloads(self, max_age_seconds: float | None = None) -> int:
+        """Delete one-off downloads older than their lifetime; returns how many folders went."""
+        age = self.download_seconds if max_age_seconds is None else max_age_seconds
+        cutoff = time.time() - age
+        removed = 0
+        try:
+            folders = list(os.scandir(self.downloads))
+        except OSError:
+            return 0
+        for entry in folders:
+            try:
+                if entry.is_dir(follow_symlinks=False) and entry.stat().st_mtime < cutoff:
+                    shutil.rmtree(entry.path)
+                    removed += 1
+            except OSError:
+                continue
+        return removed
+
     def prune(self) -> list[str]:
         """Apply KLING_KEEP_DAYS and KLING_MAX_GB to finished runs; log what went."""
         deleted = self.library.prune(keep_days=self.keep_days, max_bytes=self.max_bytes)
@@ -149,13 +187,16 @@ class Files:
         return deleted
 
     def start_sweeper(self) -> threading.Event:
-        """Sweep and prune in a daemon thread, a few times per max age (at most every 10 min)."""
+        """Sweep and prune in a daemon thread, a few times per max age (at most every 10 min),
+        and downloads a few times per their lifetime."""
         stop = threading.Event()
-        interval = min(600.0, max(1.0, self.max_age_hours * 3600 / 4))
+        interval = min(600.0, max(1.0, self.max_age_hours * 3600 / 4),
+                       max(1.0, self.download_seconds / 4))
 
         def loop() -> None:
             while True:
                 try:
+                    self.sweep_downloads()
                     self.sweep()
                     self.prune()
                 except Exception:  # never let cleanup take the app down

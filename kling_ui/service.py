@@ -138,7 +138,8 @@ class Studio:
         self.library, self.library_problem = open_library(root)
         self.data_dir = self.library.root
         self.files = Files(self.library, max_age_hours=settings.max_age_hours,
-                           keep_days=settings.keep_days, max_gb=settings.max_gb)
+                           keep_days=settings.keep_days, max_gb=settings.max_gb,
+                           download_minutes=settings.download_minutes)
         self.guard = Guard(
             runs_per_hour=settings.runs_per_hour,
             runs_per_day=settings.runs_per_day,

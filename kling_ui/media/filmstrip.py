@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 
 from ..errors import MediaError
 from ..models import VideoInfo
 from .ffmpeg import run_ffmpeg
+from .paths import random_name
 
 STRIP_FRAMES = 12
 STRIP_HEIGHT = 90  # px; the strip shows them about 48-64 px tall, sharp on a 2x screen
@@ -50,7 +50,8 @@ def make_filmstrip(info: VideoInfo, out_dir: str, *, count: int = STRIP_FRAMES,
         count = max(1, min(count, int(info.duration * info.fps)))
     os.makedirs(out_dir, exist_ok=True)
     stem = os.path.splitext(os.path.basename(info.path))[0][:40] or "clip"
-    folder = tempfile.mkdtemp(dir=out_dir, prefix=f"{stem}-strip-")
+    folder = os.path.join(out_dir, random_name(stem, "strip"))  # served by path: 128 bits
+    os.mkdir(folder, 0o700)
     step = info.duration / count
     # The first frame of each new segment; a segment with no frame (a gap) is skipped.
     pick = (f"select='isnan(prev_selected_t)+gte(floor(t/{step:.6f})\\,"

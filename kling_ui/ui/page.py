@@ -25,6 +25,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from ..config import Secret, Settings
 from ..errors import AuthError, KlingConnectionError, KlingTimeoutError, ServerError
 from ..i18n import from_english, gradio_i18n, i18n, request_lang, t
+from ..library import RUNS_DIR
 from ..models import Tab
 from ..resumer import resume_with_key
 from .api import build_api
@@ -77,6 +78,11 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
     # run keeps is copied into the library first.
     with gr.Blocks(title=TITLE, fill_width=False,
                    delete_cache=(min(3600, max_age), max_age)) as demo:
+        files = getattr(studio, "files", None)
+        if files is not None:
+            # An export written inside Gradio's cache is served as it is: no second copy that
+            # would outlive KLING_DOWNLOAD_MINUTES (kling_ui.files).
+            files.serve_downloads_from(Path(demo.GRADIO_CACHE) / "kling-downloads")
         session = gr.State(Session())
         # A random key per browser, kept in its localStorage (encrypted with the library's own
         # secret, so it survives a restart); the server stores only its hash.
@@ -308,14 +314,15 @@ def launch_options(settings: Settings, studio: Any) -> dict[str, Any]:
     stop_uvicorn_forwarding()
     allowed = [str(ASSETS)]
     blocked: list[str] = []
-    data_dir = getattr(studio, "data_dir", None) or settings.data_dir
-    if data_dir:
-        allowed.append(str(Path(data_dir)))
-        library = getattr(studio, "library", None)
-        if library is not None:
-            # Files are served by path (run ids are unguessable); the database and the secret
-            # that encrypts browsers' library keys never are.
-            blocked += library.private_paths()
+    library = getattr(studio, "library", None)
+    if library is not None:
+        # Served by path: only what the page links to, whose names carry enough random bits
+        # that nobody finds another visitor's file: runs (96-bit run ids) and temporary files
+        # (128 random bits each, media.paths). The rest of the data folder (the database, the
+        # secret, anything a host puts there) never is; nor exports made before downloads got
+        # their random folders (named after the prompt and date).
+        allowed += [str(Path(library.root) / RUNS_DIR), str(library.tmp_dir)]
+        blocked += [*library.private_paths(), str(library.tmp_dir / "exports")]
     opts: dict[str, Any] = {
         "server_name": settings.host,
         "server_port": settings.port,
