@@ -13,10 +13,12 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.testclient import TestClient
+from starlette.types import Receive, Scope, Send
 
 from kling_ui import library as lib
-from kling_ui.config import load_settings
-from kling_ui.identity import LIBRARY_COOKIE, legacy_key, set_cookie_header
+from kling_ui.config import Secret, load_settings
+from kling_ui.identity import LIBRARY_COOKIE, LoginThrottle, legacy_key, set_cookie_header
 from kling_ui.library import Run, new_run_id
 from kling_ui.ui.common import UNLISTED, owner_of
 from tests.ui_fixtures import LaunchedApp, launched_app
@@ -262,3 +264,54 @@ def test_the_old_localstorage_blob_decrypts_as_gradio_wrote_it() -> None:
     assert legacy_key(OLD_BLOB, OLD_SECRET) == OLD_KEY
     assert legacy_key(OLD_BLOB, "another secret") is None
     assert legacy_key("not a blob", OLD_SECRET) is None
+
+
+# -- APP_PASSWORD guesses ------------------------------------------------------------------------
+
+def guess(http: httpx.Client, url: str, password: str) -> httpx.Response:
+    return http.post(url + "login", data={"username": "anyone", "password": password})
+
+
+def test_wrong_passwords_are_throttled_per_address() -> None:
+    with launched_app(app_password=Secret("open sesame")) as app:
+        with httpx.Client(timeout=30) as http:
+            wrong = [guess(http, app.url, f"guess {i}") for i in range(6)]
+            right_too_soon = guess(http, app.url, "open sesame")
+        # Five wrong guesses are answered as Gradio does; the sixth waits, with a plain message.
+        assert [r.status_code for r in wrong[:5]] == [400] * 5
+        assert wrong[5].status_code == 429, "a sixth guess in a minute was checked"
+        assert 1 <= int(wrong[5].headers["retry-after"]) <= 60
+        message = wrong[5].json()["detail"]
+        assert "Too many wrong passwords" in message and "Wait" in message
+        assert right_too_soon.status_code == 429  # while it waits, no guess is checked at all
+        # Another address is not slowed: the right password logs in at once.
+        other = httpx.HTTPTransport(local_address="127.0.0.2")
+        with httpx.Client(timeout=30, transport=other) as http2:
+            ok = guess(http2, app.url, "open sesame")
+            assert ok.status_code == 200 and ok.json() == {"success": True}
+
+
+def test_the_throttle_forgets_after_its_window_and_after_a_right_password() -> None:
+    now = [1000.0]
+
+    async def login(scope: Scope, receive: Receive, send: Send) -> None:
+        body = (await receive()).get("body", b"")
+        status = 200 if body == b"right" else 400
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    throttle = LoginThrottle(login, failures=2, window=60, clock=lambda: now[0])
+    client = TestClient(throttle)  # no lifespan: the throttle is plain HTTP
+
+    def post(body: bytes, path: str = "/login") -> int:
+        return client.post(path, content=body).status_code
+
+    # Only POST /login counts: other paths and methods pass untouched, however often.
+    assert [post(b"w", "/other") for _ in range(3)] == [400] * 3
+    assert [client.get("/login").status_code for _ in range(3)] == [400] * 3
+    assert [post(b"w"), post(b"w"), post(b"w")] == [400, 400, 429]
+    now[0] += 59
+    assert post(b"right") == 429
+    now[0] += 2  # the failures left the window
+    assert post(b"right") == 200
+    assert [post(b"w"), post(b"w")] == [400, 400]  # a right password cleared the count
