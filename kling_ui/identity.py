@@ -36,6 +36,8 @@ from typing import Any
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .i18n import lang_of, t
+
 LIBRARY_COOKIE = "kling_library"
 COOKIE_MAX_AGE = 400 * 86400  # the longest browsers keep a cookie (Chrome caps Max-Age at 400 days)
 ADOPT_PATH = "/kling/adopt-library"  # the page's one-time move from localStorage (assets/adopt.js)
@@ -199,10 +201,6 @@ async def _json(send: Send, status: int, content: dict[str, Any], *,
     await send({"type": "http.response.body", "body": body})
 
 
-THROTTLED = ("Too many wrong passwords from your address. Wait {secs} s, then try again with "
-             "the password the host gave you.")
-
-
 class LoginThrottle:
     """At most `failures` wrong APP_PASSWORD logins per client address per `window` seconds."""
 
@@ -249,7 +247,8 @@ class LoginThrottle:
         wait = self.retry_after(address)
         if wait > 0:
             secs = max(1, math.ceil(wait))
-            await _json(send, 429, {"detail": THROTTLED.format(secs=secs)},
+            lang = lang_of(Headers(scope=scope).get("accept-language", ""))
+            await _json(send, 429, {"detail": t("login.throttled", lang, secs=secs)},
                         extra=[(b"retry-after", str(secs).encode())])
             return
         status = 0

@@ -277,6 +277,8 @@ def test_wrong_passwords_are_throttled_per_address() -> None:
         with httpx.Client(timeout=30) as http:
             wrong = [guess(http, app.url, f"guess {i}") for i in range(6)]
             right_too_soon = guess(http, app.url, "open sesame")
+            in_chinese = http.post(app.url + "login", headers={"Accept-Language": "zh-CN"},
+                                   data={"username": "anyone", "password": "guess"})
         # Five wrong guesses are answered as Gradio does; the sixth waits, with a plain message.
         assert [r.status_code for r in wrong[:5]] == [400] * 5
         assert wrong[5].status_code == 429, "a sixth guess in a minute was checked"
@@ -284,6 +286,7 @@ def test_wrong_passwords_are_throttled_per_address() -> None:
         message = wrong[5].json()["detail"]
         assert "Too many wrong passwords" in message and "Wait" in message
         assert right_too_soon.status_code == 429  # while it waits, no guess is checked at all
+        assert in_chinese.status_code == 429 and "错误密码" in in_chinese.json()["detail"]
         # Another address is not slowed: the right password logs in at once.
         other = httpx.HTTPTransport(local_address="127.0.0.2")
         with httpx.Client(timeout=30, transport=other) as http2:
