@@ -163,18 +163,17 @@ def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ValueError(f"{name} must be 1 or 0 (on or off), got {raw!r}")
 
 
-def _scope(env: Mapping[str, str], host: str, password: Secret | None) -> str:
+def _scope(env: Mapping[str, str]) -> str:
     """visitor: each browser sees its own runs; all: one user's local Studio shows every run.
 
-    Auto: `all` only for a Studio bound to loopback with no password (nobody else can reach it).
+    `visitor` unless KLING_LIBRARY_SCOPE=all is set: an app bound to 127.0.0.1 may still sit
+    behind a same-host reverse proxy that serves it to anyone (issue #20), so nothing about the
+    address or a missing password may open every library.
     """
     raw = env.get("KLING_LIBRARY_SCOPE", "").strip().lower()
-    if raw:
-        if raw not in ("visitor", "all"):
-            raise ValueError(f"KLING_LIBRARY_SCOPE must be 'visitor' or 'all', got {raw!r}")
-        return raw
-    local = host in ("127.0.0.1", "localhost", "::1")
-    return "all" if local and not password else "visitor"
+    if raw and raw not in ("visitor", "all"):
+        raise ValueError(f"KLING_LIBRARY_SCOPE must be 'visitor' or 'all', got {raw!r}")
+    return raw or "visitor"
 
 
 def _trusted_proxies(env: Mapping[str, str]) -> int:
@@ -217,7 +216,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         data_dir=env.get("KLING_DATA_DIR", "").strip() or default_data_dir(env),
         keep_days=_float(env, "KLING_KEEP_DAYS", 30.0),
         max_gb=_float(env, "KLING_MAX_GB", 0.0),
-        library_scope=_scope(env, host, password),
+        library_scope=_scope(env),
         mcp=_flag(env, "KLING_MCP", True),
         takes_confirm_usd=max(0.0, _float(env, "KLING_TAKES_CONFIRM_USD", 2.0)),
         trusted_proxies=_trusted_proxies(env),

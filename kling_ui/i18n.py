@@ -310,6 +310,8 @@ EN: dict[str, str] = {
     "key.resumed_one": " It fetches 1 run that waited for it; see the Library.",
     "key.resumed_many": " It fetches {n} runs that waited for it; see the Library.",
     "key.forgotten": "Your key is forgotten.",
+    "login.throttled": ("Too many wrong passwords from your address. Wait {secs} s, then try "
+                        "again with the password the host gave you."),
     "banner.simulator": "Offline simulator: no Replicate key is set, so outputs are simulated "
                         "locally (stamped SIMULATED) and nothing is billed. Enter your own key to "
                         "run the real model.",
@@ -709,6 +711,7 @@ ZH: dict[str, str] = {
     "key.resumed_one": "有 1 个等待密钥的生成任务将继续获取结果，请查看作品库。",
     "key.resumed_many": "有 {n} 个等待密钥的生成任务将继续获取结果，请查看作品库。",
     "key.forgotten": "已忘记你的密钥。",
+    "login.throttled": "来自你的地址的错误密码太多。请等待 {secs} 秒，再用主持人给你的密码重试。",
     "banner.simulator": "离线模拟器：未设置 Replicate 密钥，因此输出在本地模拟生成（带 SIMULATED 水印），"
                         "不产生任何费用。输入你自己的密钥即可运行真实模型。",
     "banner.own_key": "正在使用你自己的密钥在 Replicate 上运行；密钥仅保存在本次浏览器会话中。",

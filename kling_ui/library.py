@@ -279,19 +279,23 @@ class Library:
     def tmp_dir(self) -> Path:
         return self.root / TMP_DIR
 
-    def browser_secret(self) -> str:
-        """The secret that encrypts each browser's library key in its localStorage; made once
-        per data folder (0600), so keys still open after a restart."""
-        path = self.root / SECRET_NAME
+    def legacy_browser_secret(self) -> str | None:
+        """The secret that encrypted browsers' library keys in localStorage before the library
+        cookie (kling_ui.identity), if this folder has one: only to adopt those keys once.
+        Gradio sent it to every visitor, so it protects nothing now; it is never made anew."""
         try:
-            return path.read_text(encoding="utf-8").strip()
-        except FileNotFoundError:
-            pass
-        value = secrets.token_urlsafe(32)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(value)
-        return value
+            return (self.root / SECRET_NAME).read_text(encoding="utf-8").strip() or None
+        except OSError:
+            return None
+
+    def reassign(self, old_owner: str, new_owner: str) -> int:
+        """Move every run of `old_owner` to `new_owner` (a browser's old key adopted into its
+        cookie); returns how many moved."""
+        if not old_owner or not new_owner or old_owner == new_owner:
+            return 0
+        with self._tx() as conn:
+            return conn.execute("UPDATE runs SET owner = ? WHERE owner = ?",
+                                (new_owner, old_owner)).rowcount
 
     def private_paths(self) -> list[str]:
         """Files in the data folder that must never be served to a browser."""

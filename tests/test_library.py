@@ -199,7 +199,21 @@ def test_two_processes_writing_at_once_leave_a_whole_database(tmp_path: Path) ->
 
 def test_the_database_and_the_browser_secret_are_never_served(tmp_path: Path) -> None:
     library = Library(tmp_path / "data")
-    secret = library.browser_secret()
-    assert secret == library.browser_secret() == Library(tmp_path / "data").browser_secret()
-    assert oct((library.root / lib.SECRET_NAME).stat().st_mode & 0o777) == "0o600"
+    # A new folder has no browser secret (the library key is a cookie now: issue #20)...
+    assert library.legacy_browser_secret() is None
+    assert not (library.root / lib.SECRET_NAME).exists()
+    # ...an old one keeps its secret, to adopt old pages' keys, and never serves it.
+    (library.root / lib.SECRET_NAME).write_text("old-secret\n", encoding="utf-8")
+    assert Library(tmp_path / "data").legacy_browser_secret() == "old-secret"
+    assert str(library.root / lib.SECRET_NAME) in library.private_paths()
     assert str(library.path) in library.private_paths()
+
+
+def test_an_adopted_key_takes_its_runs_along(tmp_path: Path) -> None:
+    library = Library(tmp_path / "data")
+    ids = [make_run(library, owner=owner).id for owner in ("lib:old", "lib:old", "lib:other")]
+    assert library.reassign("lib:old", "lib:new") == 2
+    assert sorted(r.id for r in library.runs(owner="lib:new")) == sorted(ids[:2])
+    assert library.runs(owner="lib:old") == []
+    assert [r.id for r in library.runs(owner="lib:other")] == ids[2:]
+    assert library.reassign("", "lib:new") == library.reassign("lib:new", "lib:new") == 0

@@ -23,7 +23,6 @@ from kling_ui.jobs import JobSpec
 from kling_ui.library import Run
 from kling_ui.media.probe import probe_video
 from kling_ui.models import Tab
-from kling_ui.ui.common import ANONYMOUS
 from tests.test_ui_browser import RUN_TIMEOUT, open_tab
 from tests.ui_fixtures import LaunchedApp, launched_app
 
@@ -279,7 +278,7 @@ def test_a_sequence_joins_in_the_order_shown(page: Page, app: LaunchedApp) -> No
     # Three finished runs made elsewhere (straight on the Studio, as the API or another tab
     # would) while this page is open: opening the joiner offers them without a reload.
     handles = [app.studio.start(JobSpec(tab=Tab.TEXT, prompt=f"Shot {name}: a slow dolly in"),
-                                visitor_token=None, visitor_id="test", owner=ANONYMOUS)
+                                visitor_token=None, visitor_id="test", owner="api")
                for name in "ABC"]
     made = [h.future.result(timeout=TAKES_TIMEOUT / 1000) for h in handles if h.future]
     a, b, c = (app.studio.library.get(r.run_id) for r in made)

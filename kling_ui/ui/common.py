@@ -37,6 +37,7 @@ from ..i18n import (
     t,
     token_what,
 )
+from ..identity import cookie_key
 from ..models import Problem, Progress
 from ..proxies import PEER_HEADER, PEER_SIG_HEADER, client_address, request_peer
 from ..rules import PROMPT_MAX_CHARS
@@ -115,7 +116,8 @@ class Session:
     """One browser session's private state (a gr.State): never sent to the browser.
 
     `key` is the visitor's own Replicate key (this session only); `owner` whose library this page
-    shows (the hash of the browser's library key, set on load); `watching` the run each tab
+    shows (the hash of the key in the browser's library cookie, set on load; NO_LIBRARY for a
+    session that never loaded the page with one: it lists nothing); `watching` the run each tab
     shows, so Cancel reaches it even after a reload reattached the page to it; `parents` the run
     the next run of a tab continues (set by "Next shot" and the like, used once; issue #14);
     `lang` the page's language from its Accept-Language header (set on load; kling_ui.i18n).
@@ -123,7 +125,7 @@ class Session:
 
     def __init__(self) -> None:
         self.key: Secret | None = None
-        self.owner: str = ANONYMOUS
+        self.owner: str = NO_LIBRARY
         self.watching: dict[str, str] = {}
         self.parents: dict[str, str] = {}
         self.lang: str = "en"
@@ -133,25 +135,34 @@ class Session:
         # refuses to be copied anyway, as it cannot be pickled).
         return Session()
 
+    def run_owner(self) -> str:
+        """Whose library a run this session starts goes into: its own, or (no library) an
+        owner of its own that no session has, so the run is listed nowhere."""
+        return self.owner or UNLISTED + secrets.token_hex(16)
+
     def __repr__(self) -> str:
         return f"Session(key={'set' if self.key else 'none'}, owner={self.owner[:8]})"
 
 
-ANONYMOUS = "anonymous"
+NO_LIBRARY = ""  # a session without a library cookie (a raw caller that never loaded the page)
+UNLISTED = "unlisted:"  # runs of such sessions: each its own owner, so nobody lists them
 LIBRARY_KEY_HEADER = "x-kling-library-key"
 
 
 def owner_of(library_key: str | None) -> str:
     """Who a run belongs to: a hash of the browser's (or API caller's) library key, so the
-    server never stores the key itself. No key: the anonymous owner."""
+    server never stores the key itself. No key: NO_LIBRARY (no shared "anonymous" library)."""
     key = (library_key or "").strip()
     if not key:
-        return ANONYMOUS
+        return NO_LIBRARY
     return "lib:" + hashlib.sha256(("kling-o1-studio:" + key).encode()).hexdigest()[:32]
 
 
-def new_library_key() -> str:
-    return secrets.token_urlsafe(24)
+def library_owner(request: gr.Request | None) -> str:
+    """The library of the browser behind `request`: the hash of its HttpOnly library cookie
+    (kling_ui.identity), or NO_LIBRARY when it sent none."""
+    cookies = getattr(request, "cookies", None) if request is not None else None
+    return owner_of(cookie_key(cookies or {}))
 
 
 def api_owner(request: gr.Request | None) -> str:
@@ -586,7 +597,11 @@ def run_progress_html(run: Any) -> str:
 
 
 def session_owner_filter(studio: Any, session: Session) -> str | None:
-    """Whose runs this page lists: the session's own, or everyone's in a single-user Studio."""
+    """Whose runs this page lists: the session's own, or everyone's in a single-user Studio
+    (KLING_LIBRARY_SCOPE=all). A session without a library lists nothing, whatever the scope:
+    UNLISTED itself is no run's owner (each unlisted run has its own suffix)."""
+    if not session.owner:
+        return UNLISTED
     return None if studio.settings.library_scope == "all" else session.owner
 
 

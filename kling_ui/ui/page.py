@@ -19,14 +19,17 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from starlette.datastructures import Headers
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 
 from ..config import Secret, Settings
 from ..errors import AuthError, KlingConnectionError, KlingTimeoutError, ServerError
 from ..i18n import from_english, gradio_i18n, i18n, request_lang, t
+from ..identity import LibraryCookie, LoginThrottle, peer_address
 from ..library import RUNS_DIR
 from ..models import Tab
+from ..proxies import client_address
 from ..resumer import resume_with_key
 from .api import build_api
 from .api_finish import build_finish_api
@@ -36,7 +39,7 @@ from .common import (
     Session,
     esc,
     guarded,
-    new_library_key,
+    library_owner,
     owner_of,
     session_owner_filter,
 )
@@ -54,7 +57,7 @@ from .quota import build_quota, meter_handler
 from .tabs import ASSETS, TabHandlers, build_tab, load_presets, wire_tab
 
 MAX_FILE_SIZE = "200mb"  # Kling accepts videos up to 200 MB (kling-o1.md)
-LIBRARY_STORAGE_KEY = "kling-o1-studio-library"
+LIBRARY_STORAGE_KEY = "kling-o1-studio-library"  # where pages before the cookie kept the key
 TITLE = "Kling O1 Studio"
 MCP_PATH = "/gradio_api/mcp/"  # where Gradio serves the MCP server (streamable HTTP)
 
@@ -83,11 +86,9 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
             # An export written inside Gradio's cache is served as it is: no second copy that
             # would outlive KLING_DOWNLOAD_MINUTES (kling_ui.files).
             files.serve_downloads_from(Path(demo.GRADIO_CACHE) / "kling-downloads")
+        # Whose library the page shows comes from the browser's HttpOnly library cookie, read
+        # at load (kling_ui.identity sets it; the server stores only its hash).
         session = gr.State(Session())
-        # A random key per browser, kept in its localStorage (encrypted with the library's own
-        # secret, so it survives a restart); the server stores only its hash.
-        library_key = gr.BrowserState("", storage_key=LIBRARY_STORAGE_KEY,
-                                      secret=studio.library.browser_secret())
         gr.HTML(f'<header class="kling-header"><h1>{TITLE}</h1><p>' + i18n("page.intro")
                 + "</p></header>",
                 js_on_load=None)
@@ -173,7 +174,8 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
             s.key = key
             name = "".join(c for c in username if c.isalnum() or c in "-_.")
             note = t("key.using_name", name=name) if name else t("key.using")
-            resumed = await resume_with_key(studio, s.owner, s.key)
+            # Only this browser's own runs waiting for a key (none without a library).
+            resumed = await resume_with_key(studio, s.owner, s.key) if s.owner else []
             if resumed:
                 note += (t("key.resumed_many", n=len(resumed)) if len(resumed) != 1
                          else t("key.resumed_one"))
@@ -198,11 +200,10 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
         build_sequence_api(studio, concurrency=max(1, settings.concurrency // 2))
         build_finish_api(studio, concurrency=max(1, settings.concurrency))
 
-        def on_load(key: str, s: Session, request: gr.Request) -> list[Any]:
-            key = key or new_library_key()
-            s.owner = owner_of(key)
+        def on_load(s: Session, request: gr.Request) -> list[Any]:
+            s.owner = library_owner(request)  # no cookie (a raw caller): no library at all
             s.lang = request_lang(request)
-            return [key, _banner(studio, s.key), latest_id(s, first_tab)]
+            return [_banner(studio, s.key), latest_id(s, first_tab)]
 
         def latest_id(s: Session, tab: Tab) -> str | None:
             run = studio.library.latest(session_owner_filter(studio, s), tab.value)
@@ -211,8 +212,7 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
         # Only the first tab shows its last run again at load; another tab when first opened
         # (a returning visitor with runs in all five tabs waited 8-13 s for the page to settle).
         first_tab = next(iter(Tab))
-        loaded = demo.load(on_load, inputs=[library_key, session],
-                           outputs=[library_key, banner, latest[first_tab]],
+        loaded = demo.load(on_load, inputs=[session], outputs=[banner, latest[first_tab]],
                            api_visibility="private", show_progress="hidden")
         for tab in Tab:
             if tab is not first_tab:
@@ -333,7 +333,7 @@ def launch_options(settings: Settings, studio: Any) -> dict[str, Any]:
         "blocked_paths": blocked,
         "theme": studio_theme(),
         "css": _read("studio.css"),
-        "js": "() => {\n" + _read("studio.js") + "\n}",
+        "js": "() => {\n" + _read("studio.js") + "\n" + _read("adopt.js") + "\n}",
         "footer_links": ["api", "gradio"],
         "show_error": True,
         # The named endpoints (api.py, api_finish.py, api_sequence.py) as MCP tools (issue #15);
@@ -343,7 +343,8 @@ def launch_options(settings: Settings, studio: Any) -> dict[str, Any]:
         "i18n": gradio_i18n(),
         # Gradio hands app_kwargs to its FastAPI app: gzip the page, its JS/CSS and JSON (274 KiB
         # went uncompressed). Starlette leaves video, images and the SSE event stream alone.
-        "app_kwargs": {"middleware": [Middleware(GZipMiddleware, minimum_size=1024)]},
+        "app_kwargs": {"middleware": [Middleware(GZipMiddleware, minimum_size=1024),
+                                      *identity_middleware(settings, studio)]},
     }
     if settings.app_password:
         guard = getattr(studio, "guard", None)
@@ -357,3 +358,29 @@ def launch_options(settings: Settings, studio: Any) -> dict[str, Any]:
         opts["auth"] = check
         opts["auth_message"] = "This Studio is protected by a password (APP_PASSWORD)."
     return opts
+
+
+def identity_middleware(settings: Settings, studio: Any) -> list[Middleware]:
+    """Who a visitor is (kling_ui.identity): the HttpOnly library cookie, with the one-time
+    adoption of an old page's localStorage key; wrong APP_PASSWORD logins throttled."""
+    library = getattr(studio, "library", None)
+
+    def adopt(old_key: str, new_key: str) -> int:
+        moved = int(library.reassign(owner_of(old_key), owner_of(new_key))) if library else 0
+        if moved:
+            log.info("a browser's library moved to its cookie (%d runs)", moved)
+        return moved
+
+    secret = getattr(library, "legacy_browser_secret", None)
+    out = [Middleware(LibraryCookie, adopt=adopt, legacy_secret=secret)]
+    if settings.app_password:
+        hops = settings.trusted_proxies
+
+        def address(scope: Any) -> str:
+            # The same rule as the per-visitor limits (kling_ui.proxies): behind a Space's proxy
+            # every peer is the proxy, so the peer alone would make one guesser lock out all.
+            headers = Headers(scope=scope).getlist("x-forwarded-for")
+            return client_address(peer_address(scope), headers, hops)
+
+        out.append(Middleware(LoginThrottle, address=address))
+    return out

@@ -626,7 +626,7 @@ class TabHandlers:
             return
         grid = [*self.takes.hidden(), gr.skip()]  # one take: the tab as it always was
         handle = self.studio.start(spec, visitor_token=session.key,
-                                   visitor_id=visitor_id(request, self.studio.settings.trusted_proxies), owner=session.owner,
+                                   visitor_id=visitor_id(request, self.studio.settings.trusted_proxies), owner=session.run_owner(),
                                    parent_id=session.parents.pop(self.ui.tab.value, None))
         session.watching[self.ui.tab.value] = handle.run_id
         yield [progress_html(None, 0.0, message=t("status.checking_inputs")),

@@ -334,7 +334,7 @@ class TakesHandlers:
             handle = self.studio.start(
                 spec, visitor_token=session.key,
                 visitor_id=visitor_id(request, self.studio.settings.trusted_proxies),
-                owner=session.owner, parent_id=parent,
+                owner=session.run_owner(), parent_id=parent,
                 takes={"group": group.group, "index": index, "of": n})
             return str(handle.run_id)
 
