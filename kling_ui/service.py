@@ -508,8 +508,10 @@ class Studio:
 
         The run first waits in the Studio's line for a free slot (`kling_ui.pool`), with a row
         in the library saying "queued", so a reloaded page finds it and its place is kept.
-        Raises AccessError at once, with nothing kept, when the line is full.
+        Raises AccessError at once, with nothing kept, when the line is full, and StorageError
+        when the disk has too little room for an output (checked again when the run starts).
         """
+        disk.check_room(self.data_dir, self.min_free_bytes)
         run_id = new_run_id()
 
         async def job(handle: RunHandle) -> JobResult:
@@ -770,8 +772,10 @@ class Studio:
         """A paid output that could not be written: the run waits for disk space (its output
         URL is journaled) and the disk watch fetches it once there is room. Returns the error
         the visitor sees."""
-        run = self.library.get(run_id)
-        until = run.output_until if run is not None else None
+        until = None
+        with contextlib.suppress(LibraryError):
+            run = self.library.get(run_id)
+            until = run.output_until if run is not None else None
         log.warning("run %s: its paid output could not be saved in %s (%s); waiting for disk "
                     "space to fetch it again%s. Free some space.", run_id, self.data_dir,
                     exc.message, f" (until {time.ctime(until)})" if until else "")

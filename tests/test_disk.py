@@ -54,6 +54,21 @@ def small_disk(path: Path, size_mb: int) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(path)], check=False)
 
 
+def free(path: Path) -> int:
+    st = os.statvfs(path)
+    return st.f_bavail * st.f_frsize
+
+
+def fill(disk: Path, leave: int) -> Path:
+    """Fill `disk` but for about `leave` bytes, in steps (the library writes meanwhile)."""
+    ballast = disk / "ballast"
+    with ballast.open("wb") as f:
+        while free(disk) > leave + 128 * 1024:
+            f.write(b"\0" * min(free(disk) - leave, 256 * 1024))
+            f.flush()
+    return ballast
+
+
 def noise_clip(path: Path) -> Path:
     """A 1 s lossless noise clip (~3 MB): an output bigger than the room left on the disk."""
     run_ffmpeg(["-f", "lavfi", "-i", "nullsrc=s=320x240:r=24:d=1,geq=random(1)*255:128:128",
@@ -84,6 +99,8 @@ async def test_too_little_free_space_refuses_a_run_before_any_upload_or_create(t
         assert "disk space" in message and "nothing was billed" in message
         assert str(tmp_path) not in message  # no server path for the visitor
         assert any("KLING_MIN_FREE_MB" in r.getMessage() for r in caplog.records)  # the host's
+        with pytest.raises(KlingError, match="disk space"):  # at once, before joining the line
+            studio.start(spec, visitor_token=None, visitor_id="v")
         assert state.requests_to("/v1/") == []  # no upload, no create
         assert studio.library.runs() == []
         assert studio.guard.quota("v").runs_hour_left == 1  # the refusal cost no run
@@ -94,42 +111,43 @@ async def test_too_little_free_space_refuses_a_run_before_any_upload_or_create(t
 async def test_a_full_disk_during_download_waits_then_saves_the_same_output(tmp_path, caplog):
     output = noise_clip(tmp_path / "output.mp4")
     with small_disk(tmp_path / "disk", 12) as disk, running_simulator(
-            model_seconds=1.5, fixed_output=str(output)) as (base_url, state):
+            model_seconds=3.0, fixed_output=str(output)) as (base_url, state):
         studio = Studio(host_settings(base_url, min_free_mb=2.0), data_dir=str(disk / "data"),
                         disk_retry_seconds=0.2)
-        handle = studio.start(JobSpec(Tab.TEXT, "Waves on a full disk"), visitor_token=None,
-                              visitor_id="v", owner="lib:a")
-        await until("the prediction", lambda: studio.library.get(handle.run_id).prediction_id)
-        # The disk fills while the model runs: 1 MB is left, less than the output needs.
-        ballast = disk / "ballast"
-        with ballast.open("wb") as f:
-            f.write(b"\0" * (os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize - MB))
-        with caplog.at_level(logging.WARNING), pytest.raises(KlingError) as waiting:
-            await asyncio.wait_for(handle.wait(), 30)
-        assert waiting.value.message == ("Waiting for disk space: the output is paid for and "
-                                         "will be saved as soon as there is room.")
-        run = studio.library.get(handle.run_id)
-        assert run is not None and run.status == "waiting_for_disk"
-        assert run.prediction_id and run.output_url and run.output_until
-        assert run.output_url.endswith(f"/delivery/{run.prediction_id}/output.mp4")
-        folder = studio.library.run_dir(run.id)
-        assert not list(folder.glob("*.part")) and not list(folder.glob("*.mp4"))
-        assert any("waiting for disk space" in r.getMessage().lower() for r in caplog.records)
-        # While the disk stays full the output is not fetched again and again.
-        fetched = len(state.requests_to("/delivery/"))
-        await asyncio.sleep(1.0)
-        assert len(state.requests_to("/delivery/")) == fetched
-        assert studio.library.get(run.id).status == "waiting_for_disk"
+        try:
+            handle = studio.start(JobSpec(Tab.TEXT, "Waves on a full disk"), visitor_token=None,
+                                  visitor_id="v", owner="lib:a")
+            await until("the model to start", lambda: state.predictions)
+            # The disk fills while the model runs: 1 MB is left, less than the output needs.
+            ballast = fill(disk, leave=MB)
+            assert state.requests_to("/delivery/") == []  # filled before the model ended
+            with caplog.at_level(logging.WARNING), pytest.raises(KlingError) as waiting:
+                await asyncio.wait_for(handle.wait(), 30)
+            assert waiting.value.message == ("Waiting for disk space: the output is paid for "
+                                             "and will be saved as soon as there is room.")
+            run = studio.library.get(handle.run_id)
+            assert run is not None and run.status == "waiting_for_disk"
+            assert run.prediction_id and run.output_url and run.output_until
+            assert run.output_url.endswith(f"/delivery/{run.prediction_id}/output.mp4")
+            folder = studio.library.run_dir(run.id)
+            assert not list(folder.glob("*.part")) and not list(folder.glob("*.mp4"))
+            assert any("waiting for disk space" in r.getMessage().lower() for r in caplog.records)
+            # While the disk stays full the output is not fetched again and again.
+            fetched = len(state.requests_to("/delivery/"))
+            await asyncio.sleep(1.0)
+            assert len(state.requests_to("/delivery/")) == fetched
+            assert studio.library.get(run.id).status == "waiting_for_disk"
 
-        ballast.unlink()  # the host frees some space: the output is saved, from the same run
-        done = await until("the output to be saved", lambda: (
-            r if (r := studio.library.get(run.id)) and r.status == "succeeded" else None))
-        saved = Path(done.output)
-        assert saved.is_file() and saved.stat().st_size >= output.stat().st_size * 0.9
-        assert not list(folder.glob("*.part"))
-        assert len(state.creates()) == 1 and len(state.predictions) == 1  # never a second one
-        assert done.prediction_id == run.prediction_id
-        await studio.aclose()
+            ballast.unlink()  # the host frees some space: the output is saved, for the same run
+            done = await until("the output to be saved", lambda: (
+                r if (r := studio.library.get(run.id)) and r.status == "succeeded" else None))
+            saved = Path(done.output)
+            assert saved.is_file() and saved.stat().st_size >= output.stat().st_size * 0.9
+            assert not list(folder.glob("*.part"))
+            assert len(state.creates()) == 1 and len(state.predictions) == 1  # never a second
+            assert done.prediction_id == run.prediction_id
+        finally:
+            await studio.aclose()
 
 
 async def test_a_waiting_output_past_replicates_hour_fails_plainly_without_a_download(tmp_path):
@@ -181,3 +199,18 @@ async def test_a_run_the_resumer_ends_unbilled_gives_its_quota_back(tmp_path):
         assert len(state.predictions) == 1
         await first.aclose()
         await second.aclose()
+
+
+def test_the_page_says_a_run_waits_for_disk_space_not_that_it_failed() -> None:
+    from kling_ui import disk, i18n
+    from kling_ui.library import Run
+    from kling_ui.ui.common import RUN_STATE, run_progress_html, status_text
+
+    run = Run(id="r1", owner="o", tab="text", status="waiting_for_disk", created_at=1.0,
+              updated_at=9.0, prediction_id="p1", log_line=disk.WAITING)
+    assert status_text(run.status) == "Waiting for disk space"
+    assert RUN_STATE.get(run.status, "running") == "running"
+    assert "the output is paid for and will be saved" in run_progress_html(run)
+    for message in (disk.WAITING, disk.EXPIRED, disk.LOW_SPACE.format(free="3", need="200")):
+        zh = i18n.from_english(message, "zh-CN")
+        assert zh != message and ("磁盘" in zh or "过期" in zh)
