@@ -214,3 +214,31 @@ def test_the_page_says_a_run_waits_for_disk_space_not_that_it_failed() -> None:
     for message in (disk.WAITING, disk.EXPIRED, disk.LOW_SPACE.format(free="3", need="200")):
         zh = i18n.from_english(message, "zh-CN")
         assert zh != message and ("磁盘" in zh or "过期" in zh)
+
+
+async def test_after_a_restart_a_waiting_output_is_fetched_without_the_visitors_key(tmp_path):
+    """A visitor's key is never kept, but an output URL needs none: a run made with one that
+    waits for disk space is saved after a restart without waiting for the key as well."""
+    from sim_fixtures import TOKEN_A
+
+    from kling_ui.resumer import resume_unfinished
+
+    with running_simulator() as (base_url, state):
+        settings = Settings(base_url=base_url, backend="replicate", backend_forced=True,
+                            min_free_mb=0.0)
+        first = Studio(settings, data_dir=str(tmp_path / "data"))
+        result = await first.run(JobSpec(Tab.TEXT, "A visitor's own kite"), visitor_token=TOKEN_A,
+                                 visitor_id="v", owner="lib:a")
+        Path(result.output_path).unlink()  # as if the disk had refused it
+        first.library.update(result.run_id, status="waiting_for_disk", output=None,
+                             worker="gone-host:1", lease_until=0.0)
+        await first.aclose()
+        polls = len(state.requests_to("/v1/predictions/"))
+        second = Studio(settings, data_dir=str(tmp_path / "data"))
+        assert resume_unfinished(second) == [result.run_id]
+        saved = await second.runner.get(result.run_id).wait()
+        assert saved is not None and Path(saved.output_path).is_file()
+        assert second.library.get(result.run_id).status == "succeeded"
+        assert len(state.creates()) == 1  # never a second prediction, and not even a poll:
+        assert len(state.requests_to("/v1/predictions/")) == polls
+        await second.aclose()
