@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import hashlib
 import inspect
 import logging
@@ -47,6 +48,7 @@ from .errors import (
     PredictionError,
     RateLimitError,
     ServerError,
+    StorageError,
     redact,
 )
 from .models import Problem, Progress
@@ -547,16 +549,17 @@ class ReplicateClient:
         """Save a prediction's output (URL, list of URLs, or data: URI) to `dest_path` at once.
 
         Streams to a `.part` file and renames it when complete. `token` is sent only when the
-        URL is on the API host; delivery hosts never see it.
+        URL is on the API host; delivery hosts never see it. Raises StorageError when the file
+        cannot be written (the `.part` file is removed).
         """
         url = output[0] if isinstance(output, (list, tuple)) and output else output
         if not isinstance(url, str) or not url:
             raise PredictionError("The prediction finished without an output video.",
                                   prediction_id=None, status="succeeded")
         dest = Path(dest_path)
-        dest.parent.mkdir(parents=True, exist_ok=True)
         part = dest.with_name(dest.name + ".part")
         try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
             if url.startswith("data:"):
                 _write_data_uri(url, part)
             else:
@@ -564,8 +567,14 @@ class ReplicateClient:
             if part.stat().st_size == 0:
                 raise KlingConnectionError("The output video downloaded empty. Try again.")
             part.replace(dest)
+        except OSError as exc:
+            # Our disk, not the network (httpx raises its own errors): full, over quota, an I/O
+            # error, read-only. The caller decides what that means for a paid output.
+            raise StorageError(f"The output video could not be written to disk "
+                               f"({exc.strerror or type(exc).__name__}).") from exc
         finally:
-            part.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # a read-only folder cannot lose it either
+                part.unlink(missing_ok=True)
         return dest
 
     async def _download_url(self, url: str, part: Path, token: Secret | None) -> None:

@@ -119,6 +119,9 @@ class Settings:
     data_dir: str = field(default="")  # KLING_DATA_DIR: the library; "" = default_data_dir()
     keep_days: float = 30.0  # KLING_KEEP_DAYS: finished runs are kept this long; 0 = forever
     max_gb: float = 0.0  # KLING_MAX_GB: cap on the runs' files; oldest runs go first; 0 = no cap
+    # KLING_MIN_FREE_MB: a run is refused before any upload when the data folder's disk has less
+    # free; 200 MB is several times the largest Kling O1 output (10 s of 1080p). 0 = no check
+    min_free_mb: float = 200.0
     library_scope: str = "visitor"  # KLING_LIBRARY_SCOPE: visitor (own runs) | all (single user)
     mcp: bool = True  # KLING_MCP: serve the named endpoints as MCP tools at /gradio_api/mcp/
     # KLING_TAKES_CONFIRM_USD: several takes estimated above this (in all) ask to confirm first
@@ -216,6 +219,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         data_dir=env.get("KLING_DATA_DIR", "").strip() or default_data_dir(env),
         keep_days=_float(env, "KLING_KEEP_DAYS", 30.0),
         max_gb=_float(env, "KLING_MAX_GB", 0.0),
+        min_free_mb=max(0.0, _float(env, "KLING_MIN_FREE_MB", 200.0)),
         library_scope=_scope(env),
         mcp=_flag(env, "KLING_MCP", True),
         takes_confirm_usd=max(0.0, _float(env, "KLING_TAKES_CONFIRM_USD", 2.0)),

@@ -5,6 +5,7 @@
     ├── MediaError            ffmpeg/Pillow could not read or write a file we made
     ├── AccessError           the host's protection refused a run (password, rate, budget, queue)
     ├── LibraryError          the run library's folder or database cannot be used
+    ├── StorageError          the Studio's disk cannot take a file: full, over quota, read-only
     ├── ApiError              Replicate answered with an error; carries status + problem details
     │   ├── AuthError             401 bad or missing key
     │   ├── BillingError          402 billing required
@@ -78,6 +79,11 @@ class MediaError(KlingError):
 
 class LibraryError(KlingError):
     """The library (runs kept on disk) cannot be used: read-only, full, or from a newer version."""
+
+
+class StorageError(KlingError):
+    """The data folder's disk cannot take a file (too little free space, ENOSPC, EDQUOT, EIO,
+    read-only); the message says what happens to the run and what to do."""
 
 
 class AccessError(KlingError):

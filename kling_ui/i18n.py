@@ -242,6 +242,7 @@ EN: dict[str, str] = {
     "stage.done": "Done",
     "status.preparing": "Uploading inputs",
     "status.waiting_for_key": "Waiting for your key",
+    "status.waiting_for_disk": "Waiting for disk space",
     "status.failed": "Failed",
     "status.canceled": "Canceled",
     "status.aborted": "Aborted",
@@ -333,6 +334,15 @@ EN: dict[str, str] = {
     "error.title.Access": "Access problem",
     "error.title.Server": "Server problem",
     "error.title.Prediction": "Prediction problem",
+    "error.title.Storage": "Disk space",
+    # kling_ui.disk's messages (matched by from_english)
+    "disk.low": "The server is almost out of disk space ({free} MB free; a run needs {need} MB), "
+                "so this run was not started and nothing was billed. Your files are kept: try "
+                "again in a few minutes, or tell the host.",
+    "disk.waiting": "Waiting for disk space: the output is paid for and will be saved as soon as "
+                    "there is room.",
+    "disk.expired": "The output expired before there was disk space to save it: Replicate "
+                    "deletes outputs about an hour after a run ends. Run it again.",
     "error.fix_one": "Please fix this before running:",
     "error.fix_many": "Please fix these {n} things before running:",
     "error.auth": "Replicate did not accept the API key. Check REPLICATE_API_TOKEN or the key "
@@ -651,6 +661,7 @@ ZH: dict[str, str] = {
     "stage.done": "已完成",
     "status.preparing": "正在上传输入",
     "status.waiting_for_key": "正在等待你的密钥",
+    "status.waiting_for_disk": "正在等待磁盘空间",
     "status.failed": "失败",
     "status.canceled": "已取消",
     "status.aborted": "已中止",
@@ -727,6 +738,11 @@ ZH: dict[str, str] = {
     "error.title.Access": "访问受限",
     "error.title.Server": "服务器问题",
     "error.title.Prediction": "生成问题",
+    "error.title.Storage": "磁盘空间",
+    "disk.low": "服务器的磁盘空间快用完了（剩余 {free} MB；一次运行需要 {need} MB），所以这次运行没有开始，"
+                "也没有产生费用。你的文件都还在：请几分钟后再试，或告知站点管理员。",
+    "disk.waiting": "正在等待磁盘空间：输出已付费，一有空间就会保存。",
+    "disk.expired": "在有磁盘空间保存之前，输出已过期：Replicate 会在运行结束约一小时后删除输出。请重新运行。",
     "error.fix_one": "运行前请先解决以下问题：",
     "error.fix_many": "运行前请先解决以下 {n} 个问题：",
     "error.auth": "Replicate 不接受此 API 密钥。请检查 REPLICATE_API_TOKEN 或你粘贴的密钥。",
@@ -1105,7 +1121,7 @@ def _template_re(template: str) -> re.Pattern[str]:
 
 
 _MATCHED = [(k, _template_re(v)) for k, v in EN.items()
-            if k.startswith(("banner.", "probe.", "access."))]
+            if k.startswith(("banner.", "probe.", "access.", "disk."))]
 
 
 _REF_IMAGE = re.compile(r"^reference image (\d+)$")

@@ -52,9 +52,13 @@ QUEUED = "queued"  # waiting in the Studio's line for a free slot (kling_ui.pool
 PREPARING = "preparing"  # inputs copied, uploads under way; no prediction yet
 STARTING, PROCESSING, DOWNLOADING = "starting", "processing", "downloading"
 WAITING_FOR_KEY = "waiting_for_key"  # a visitor's key run found after a restart
+# Paid for, but its output could not be written (disk full, read-only): fetched again from
+# `output_url` once there is room, until `output_until` (kling_ui.disk, kling_ui.resumer).
+WAITING_FOR_DISK = "waiting_for_disk"
 SUCCEEDED, FAILED, CANCELED, ABORTED = "succeeded", "failed", "canceled", "aborted"
 TIMED_OUT, LOST = "timed out", "lost"
-IN_FLIGHT = (QUEUED, PREPARING, STARTING, PROCESSING, DOWNLOADING, WAITING_FOR_KEY)
+IN_FLIGHT = (QUEUED, PREPARING, STARTING, PROCESSING, DOWNLOADING, WAITING_FOR_KEY,
+             WAITING_FOR_DISK)
 TERMINAL = (SUCCEEDED, FAILED, CANCELED, ABORTED, TIMED_OUT, LOST)
 
 # Numbered migrations, applied in order at start-up (PRAGMA user_version counts them). Never edit
@@ -108,6 +112,13 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX admissions_visitor_at ON admissions (visitor, at);
     CREATE INDEX admissions_day ON admissions (day);
     """,
+    # 2 (issue #20): the ledger admission a run holds (given back when it ends unbilled), and
+    # where its paid output can be fetched again, and until when (a full disk).
+    """
+    ALTER TABLE runs ADD COLUMN admission INTEGER;
+    ALTER TABLE runs ADD COLUMN output_url TEXT;
+    ALTER TABLE runs ADD COLUMN output_until REAL;
+    """,
 )
 
 _JSON = ("settings", "inputs", "request", "input_sent", "output_facts", "original_facts",
@@ -152,6 +163,9 @@ class Run:
     fraction: float | None = None
     worker: str | None = None
     lease_until: float | None = None
+    admission: int | None = None  # its row in the host's ledger (kling_ui.access), if admitted
+    output_url: str | None = None  # the prediction's output, journaled once it succeeded
+    output_until: float | None = None  # time.time() after which Replicate no longer has it
 
     @property
     def in_flight(self) -> bool:

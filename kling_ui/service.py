@@ -27,8 +27,8 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import disk, naming, rules
 from . import library as lib
-from . import naming, rules
 from .access import Guard
 from .client import ReplicateClient
 from .config import Secret, Settings
@@ -40,6 +40,7 @@ from .errors import (
     LibraryError,
     NotFoundError,
     PredictionError,
+    StorageError,
 )
 from .files import Files
 from .finishing import Finisher
@@ -53,6 +54,7 @@ from .pool import CANCELED_IN_LINE, Pool
 from .pricing import describe_cost, estimate_cost
 from .prompt import normalize_tokens, token_labels
 from .protocol import Prediction, RecentTimes, UploadedFile
+from .resumer import DISK_RETRY_SECONDS, DiskWatch
 from .runner import RunHandle, Runner
 from .snippets import snippets
 
@@ -131,6 +133,7 @@ class Studio:
         clock: Callable[[], float] = time.monotonic,
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: httpx.Timeout | None = None,
+        disk_retry_seconds: float = DISK_RETRY_SECONDS,
     ) -> None:
         self.settings = settings
         self.backend = settings.backend
@@ -163,6 +166,8 @@ class Studio:
         self._strips: dict[tuple[str, str, int], asyncio.Future[Filmstrip]] = {}
         self._sim: Any = None  # the in-process simulator server, started on first use
         self._sim_lock = threading.Lock()
+        # Outputs waiting for disk space are fetched again from here (kling_ui.resumer).
+        self.disk_watch = DiskWatch(self, disk_retry_seconds)
         # Model times (predict_time) per tab: when to poll densely. The library remembers them
         # across restarts, so even the first run after one is noticed fast.
         self.predict_times = RecentTimes()
@@ -239,6 +244,7 @@ class Studio:
                 else:
                     await client.aclose()
         self._clients.clear()
+        self.disk_watch.stop()
         self.runner.stop()
         self.files.stop()
         if self._sim is not None:
@@ -503,8 +509,10 @@ class Studio:
 
         The run first waits in the Studio's line for a free slot (`kling_ui.pool`), with a row
         in the library saying "queued", so a reloaded page finds it and its place is kept.
-        Raises AccessError at once, with nothing kept, when the line is full.
+        Raises AccessError at once, with nothing kept, when the line is full, and StorageError
+        when the disk has too little room for an output (checked again when the run starts).
         """
+        disk.check_room(self.data_dir, self.min_free_bytes)
         run_id = new_run_id()
 
         async def job(handle: RunHandle) -> JobResult:
@@ -591,6 +599,8 @@ class Studio:
         if not visitor_token:
             # Refused before any checking or fixing when the host requires a sign-in.
             self.guard.check_sign_in(visitor_id)
+        # A disk too full for the output: refused before any fix, upload or paid request.
+        disk.check_room(self.data_dir, self.min_free_bytes)
         t0 = self._clock()
 
         def emit(p: Progress) -> None:
@@ -630,7 +640,8 @@ class Studio:
                 original_label=label, original_facts=_facts(original), warnings=list(warnings),
                 fixes=[{"field": f.field, "action": f.action, "detail": f.detail} for f in fixes],
                 parent_id=parent_id, log_line="Uploading inputs",
-                metrics={"takes": dict(takes)} if takes else {}))
+                metrics={"takes": dict(takes)} if takes else {},
+                admission=reservation.admission if reservation is not None else None))
             journaled = True
             emit(Progress(stage="uploading", log_line="Uploading inputs"))
             paths = [i.path for i in job.images]
@@ -651,13 +662,18 @@ class Studio:
                 self.library.update(run_id, prediction_id=p.id,
                                     status=lib.STARTING if p.status == "starting" else lib.PROCESSING)
 
+            journal_output = self._journal_output(run_id)
+
+            def on_finished(p: Prediction) -> None:
+                journal_output(p)
+                deleting.append(asyncio.ensure_future(client.delete_files(uploaded, token)))
+
             prediction, _ = await client.run(
                 body, token, dest=str(self.library.run_dir(run_id) / "output.mp4"),
                 on_update=self._journal(run_id, emit), cancel_event=cancel_event,
                 deadline=self.settings.job_timeout, on_created=on_created,
                 expected_seconds=self.expected_predict_time(spec.tab),
-                on_finished=lambda _p: deleting.append(
-                    asyncio.ensure_future(client.delete_files(uploaded, token))),
+                on_finished=on_finished,
             )
             self.predict_times.add(spec.tab.value, prediction.predict_time)
         except BaseException as exc:
@@ -665,6 +681,8 @@ class Studio:
                 # Never reached Replicate as a paid run: give the visitor their run back. Once a
                 # prediction exists it counts, even if the download fails afterwards.
                 self.guard.release(reservation)
+            if journaled and created and isinstance(exc, StorageError):
+                raise self._wait_for_disk(run_id, exc) from exc  # paid for: never lost
             if journaled:
                 self._journal_failure(run_id, exc, created)
             raise
@@ -727,6 +745,104 @@ class Studio:
             self.library.update(run_id, status=status, error=message, log_line=message)
         except LibraryError as write_error:
             log.error("could not journal the end of run %s: %s", run_id, write_error)
+
+    # -- a disk too full for a paid output (kling_ui.disk; the resumer fetches it later) -------
+
+    @property
+    def min_free_bytes(self) -> int:
+        """KLING_MIN_FREE_MB in bytes: the free space a run needs before it may start."""
+        return int(self.settings.min_free_mb * disk.MB)
+
+    def _journal_output(self, run_id: str) -> Callable[[Prediction], None]:
+        """An on_finished that journals where a succeeded prediction's output is, and until
+        when Replicate keeps it, before the download: what a full disk needs to fetch it again."""
+
+        def on_finished(p: Prediction) -> None:
+            url = p.output[0] if isinstance(p.output, (list, tuple)) and p.output else p.output
+            if not isinstance(url, str) or url.startswith("data:"):
+                return  # nothing to fetch again (a data: URI is in hand; no output: an error)
+            try:
+                self.library.update(run_id, output_url=url, predict_time=p.predict_time,
+                                    output_until=disk.output_until(p.completed_at, time.time()))
+            except LibraryError as exc:  # the download goes on; a restart still polls it
+                log.warning("could not journal the output of run %s: %s", run_id, exc)
+
+        return on_finished
+
+    def _wait_for_disk(self, run_id: str, exc: StorageError) -> StorageError:
+        """A paid output that could not be written: the run waits for disk space (its output
+        URL is journaled) and the disk watch fetches it once there is room. Returns the error
+        the visitor sees."""
+        until = None
+        with contextlib.suppress(LibraryError):
+            run = self.library.get(run_id)
+            until = run.output_until if run is not None else None
+        log.warning("run %s: its paid output could not be saved in %s (%s); waiting for disk "
+                    "space to fetch it again%s. Free some space.", run_id, self.data_dir,
+                    exc.message, f" (until {time.ctime(until)})" if until else "")
+        try:
+            self.library.update(run_id, status=lib.WAITING_FOR_DISK, log_line=disk.WAITING,
+                                error=None)
+        except LibraryError as write_error:  # the row stays in flight: a restart resumes it
+            log.error("could not journal that run %s waits for disk space: %s", run_id,
+                      write_error)
+        self.disk_watch.poke()
+        return StorageError(disk.WAITING)
+
+    def expire_disk_wait(self, run: Run) -> bool:
+        """End a run that waits for disk space once Replicate no longer keeps its output
+        (its hour is over); True when it ended so."""
+        if run.output_until is None or time.time() < run.output_until:
+            return False
+        log.warning("run %s: its output expired on Replicate before there was disk space to "
+                    "save it", run.id)
+        self.library.update(run.id, status=lib.FAILED, error=disk.EXPIRED, log_line=disk.EXPIRED)
+        return True
+
+    def has_room(self) -> bool:
+        """Whether the data folder's disk has KLING_MIN_FREE_MB free."""
+        return disk.has_room(self.data_dir, self.min_free_bytes)
+
+    async def _fetch_saved(self, run: Run, visitor_token: Secret | None,
+                           emit: Callable[[Progress], None]) -> JobResult | None:
+        """Save the output of a run that waits for disk space, from its journaled URL: no key
+        needed (delivery hosts never get one), no poll, never a second prediction. None while
+        there is still no room, or when the output expired (written to its row)."""
+        assert run.output_url is not None and run.prediction_id is not None
+        if self.expire_disk_wait(run):
+            return None
+        if not self.has_room():
+            self.disk_watch.poke()
+            return None
+        route = await self._route_run(run, visitor_token)
+        client = route[0] if route is not None else await self._client_for(self.settings.base_url)
+        token = route[1] if route is not None else None
+        emit(Progress(stage="downloading", log_line="Saving the output now that there is room",
+                      prediction_id=run.prediction_id))
+        self.library.update(run.id, log_line="Saving the output now that there is room")
+        try:
+            await client.download_output(run.output_url,
+                                         self.library.run_dir(run.id) / "output.mp4", token)
+        except StorageError as exc:
+            raise self._wait_for_disk(run.id, exc) from exc
+        except NotFoundError:
+            self.library.update(run.id, status=lib.FAILED, error=disk.EXPIRED,
+                                log_line=disk.EXPIRED)
+            return None
+        except BaseException as exc:
+            self._journal_failure(run.id, exc, [run.prediction_id])
+            raise
+        prediction = Prediction(id=run.prediction_id, status="succeeded",
+                                predict_time=run.predict_time)
+        return await self._finish(run.id, prediction, emit)
+
+    def give_back_quota(self, run: Run) -> None:
+        """A run that ended unbilled no longer counts against its visitor's runs or the day's
+        budget: its ledger admission goes."""
+        if run.admission is None:
+            return
+        self.guard.ledger.release(run.admission)
+        self.library.update(run.id, admission=None)
 
     async def _finish(self, run_id: str, prediction: Prediction,
                       emit: Callable[[Progress], None]) -> JobResult:
@@ -844,6 +960,8 @@ class Studio:
             if on_progress is not None:
                 on_progress(replace(p, elapsed=p.elapsed or self._clock() - t0))
 
+        if run.status == lib.WAITING_FOR_DISK and run.output_url and run.prediction_id:
+            return await self._fetch_saved(run, visitor_token, emit)
         route = await self._route_run(run, visitor_token)
         if route is None:
             self.library.update(run.id, status=lib.WAITING_FOR_KEY, log_line=(
@@ -859,6 +977,7 @@ class Studio:
                     self.library.update(run.id, status=lib.FAILED, error=(
                         "The Studio stopped before this run reached Replicate, and no prediction "
                         "was made for it, so nothing was billed. Run it again."))
+                    self.give_back_quota(run)
                     return None
                 prediction = found
                 self.library.update(run.id, prediction_id=found.id, status=lib.PROCESSING)
@@ -870,6 +989,8 @@ class Studio:
                    "Replicate no longer has this prediction (outputs go about an hour after a "
                    "run), so its video cannot be fetched.")
             self.library.update(run.id, status=lib.LOST, error=why, log_line=why)
+            if run.backend == "simulator":
+                self.give_back_quota(run)  # nothing was billed, and nothing came of it
             return None
         age = time.time() - run.created_at
         deadline = max(RESUME_MIN_DEADLINE, self.settings.job_timeout - age)
@@ -877,7 +998,9 @@ class Studio:
             prediction, _ = await client.follow(
                 prediction, token, dest=str(self.library.run_dir(run.id) / "output.mp4"),
                 on_update=self._journal(run.id, emit), cancel_event=cancel_event,
-                deadline=deadline)
+                deadline=deadline, on_finished=self._journal_output(run.id))
+        except StorageError as exc:
+            raise self._wait_for_disk(run.id, exc) from exc
         except BaseException as exc:
             self._journal_failure(run.id, exc, [prediction.id])
             raise

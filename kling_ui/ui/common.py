@@ -559,13 +559,13 @@ RUN_STATE = {"succeeded": "done", "failed": "failed", "lost": "failed", "timed o
 RUN_STATUS_TEXT = {
     "queued": "Queued", "preparing": "Uploading inputs", "starting": "Starting", "processing": "Generating",
     "downloading": "Downloading the output", "waiting_for_key": "Waiting for your key",
-    "succeeded": "Done", "failed": "Failed", "canceled": "Canceled", "aborted": "Aborted",
+    "waiting_for_disk": "Waiting for disk space", "succeeded": "Done", "failed": "Failed", "canceled": "Canceled", "aborted": "Aborted",
     "timed out": "Timed out", "lost": "Lost",
 }
 _STATUS_KEYS = {
     "preparing": "status.preparing", "starting": "stage.starting", "processing": "stage.processing",
     "downloading": "stage.downloading", "waiting_for_key": "status.waiting_for_key",
-    "succeeded": "stage.done", "failed": "status.failed", "canceled": "status.canceled",
+    "waiting_for_disk": "status.waiting_for_disk", "succeeded": "stage.done", "failed": "status.failed", "canceled": "status.canceled",
     "aborted": "status.aborted", "timed out": "status.timed_out", "lost": "status.lost",
 }
 
@@ -589,6 +589,8 @@ def run_progress_html(run: Any) -> str:
         message = f"{message}: {run.error}"
     elif run.status == "waiting_for_key":
         message = f"{message}: {run.log_line}"
+    elif run.status == "waiting_for_disk":  # its log line says what and why
+        message = from_english(run.log_line) or message
     progress = Progress(stage=run.status, status=run.status if run.prediction_id else "",
                         log_line="" if run.error else run.log_line, fraction=run.fraction,
                         prediction_id=run.prediction_id)

@@ -657,9 +657,14 @@ class TabHandlers:
                 status = run_progress_html(run)
                 if changes.new(status):
                     yield [status, *skip]
-                if run.status == "waiting_for_key":
+                if run.status in ("waiting_for_key", "waiting_for_disk"):
                     return
             await asyncio.sleep(WATCH_EVERY)
+        waiting = self.studio.library.get(run_id)
+        if waiting is not None and waiting.status == "waiting_for_disk":
+            # Paid for, saved once the disk has room (kling_ui.disk): a wait, not a failure.
+            yield [run_progress_html(waiting), *skip]
+            return
         handle = self.studio.handle(run_id)
         if handle is not None and handle.outcome()[0] is None and handle.outcome()[1] is None:
             handle = None  # a resumed run that ended without a result: its row says how
