@@ -206,6 +206,15 @@ def visitor_id(request: gr.Request | None) -> str:
     return f"ip:{getattr(client, 'host', 'unknown')}"
 
 
+def event_visitor() -> str | None:
+    """The visitor of the Gradio event being handled, if any: the media pool counts an event's
+    probes, previews and fixes as theirs (kling_ui.bounds), so one visitor slows only themselves."""
+    from gradio.context import LocalContext
+
+    request = LocalContext.request.get(None)
+    return visitor_id(request) if request is not None else None
+
+
 def session_id(request: gr.Request | None) -> str:
     """The browser tab's (or API client's) session: whose files are whose. Not for limits."""
     return str(getattr(request, "session_hash", None) or "anon")
