@@ -25,8 +25,9 @@ _NICE = ["nice", "-n", "5"] if shutil.which("nice") else []
 # `prlimit` is util-linux; without it ffmpeg runs uncapped, as without `nice`.
 CPU_SECONDS_MAX = 900
 FILE_BYTES_MAX = 4_000_000_000
-_LIMITS = (["prlimit", f"--cpu={CPU_SECONDS_MAX}", f"--fsize={FILE_BYTES_MAX}", "--"]
-           if shutil.which("prlimit") else [])
+# ffmpeg stops cleanly on SIGXCPU at the soft limit; the hard one, a little later, kills it.
+_LIMITS = (["prlimit", f"--cpu={CPU_SECONDS_MAX}:{CPU_SECONDS_MAX + 10}",
+            f"--fsize={FILE_BYTES_MAX}", "--"] if shutil.which("prlimit") else [])
 _started = 0  # ffmpeg processes started by this process (`started()`)
 _started_lock = threading.Lock()
 
@@ -43,11 +44,13 @@ def _start_count() -> None:
         _started += 1
 
 
-def _capped(code: int, what: str) -> MediaError | None:
-    """The plain error for an ffmpeg stopped by one of the caps, from its exit status."""
-    if code in (-signal.SIGXCPU, 128 + signal.SIGXCPU):
-        return MediaError(f"{what} used more than {CPU_SECONDS_MAX} s of CPU and was stopped. "
-                          "Try a shorter or smaller file.")
+def _capped(code: int, what: str, stderr: str = "") -> MediaError | None:
+    """The plain error for an ffmpeg stopped by one of the caps, from its exit status (or, as
+    ffmpeg catches SIGXCPU and exits by itself, its last words)."""
+    if code in (-signal.SIGXCPU, 128 + signal.SIGXCPU, -signal.SIGKILL) or (
+            code and f"signal {int(signal.SIGXCPU)}" in stderr[-400:]):
+        return MediaError(f"{what} needed more than the Studio allows one file ({CPU_SECONDS_MAX} "
+                          "s of CPU) and was stopped. Try a shorter or smaller file.")
     if code in (-signal.SIGXFSZ, 128 + signal.SIGXFSZ):
         return MediaError(f"{what} would write a file over {FILE_BYTES_MAX // 1_000_000_000} GB "
                           "and was stopped. Try a shorter or smaller file.")
@@ -96,7 +99,7 @@ def run_ffmpeg(
         raise MediaError(f"{what} took longer than {timeout:.0f} s and was stopped.") from exc
     except OSError as exc:
         raise MediaError(f"Could not start ffmpeg: {exc}") from exc
-    if (capped := _capped(proc.returncode, what)) is not None:
+    if (capped := _capped(proc.returncode, what, proc.stderr)) is not None:
         raise capped
     if check and proc.returncode != 0:
         tail = " / ".join(line.strip() for line in proc.stderr.strip().splitlines()[-3:])
@@ -127,7 +130,8 @@ def pipe_ffmpeg(
         raise MediaError(f"{what} took longer than {timeout:.0f} s and was stopped.") from exc
     except OSError as exc:
         raise MediaError(f"Could not start ffmpeg: {exc}") from exc
-    if (capped := _capped(proc.returncode, what)) is not None:
+    if (capped := _capped(proc.returncode, what,
+                          proc.stderr.decode("utf-8", "replace"))) is not None:
         raise capped
     if proc.returncode != 0:
         err = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
@@ -191,7 +195,7 @@ def run_ffmpeg_progress(
         drain.join(timeout=5)
     if timed_out.is_set():
         raise MediaError(f"{what} took longer than {timeout:.0f} s and was stopped.")
-    if (capped := _capped(proc.returncode, what)) is not None:
+    if (capped := _capped(proc.returncode, what, "\n".join(tail))) is not None:
         raise capped
     if proc.returncode != 0:
         lines = [line.strip() for line in tail if line.strip()][-3:]
