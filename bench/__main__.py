@@ -38,6 +38,7 @@ FIGURES = {
     "upload": ("bench.upload_mem", "3 upload peak RSS growth", "< 32 MiB"),
     "doctor": ("bench.doctor", "4 doctor 4K60 -> 1080p", "<= 1.5x real time"),
     "load": ("bench.load", "5 cheap endpoint p95 under load", "< 150 ms, none lost"),
+    "absurd": ("bench.absurd", "14 cheap endpoint p95 during absurd requests", "< 500 ms"),
     "startup": ("bench.startup", "6 start-up to first HTTP 200", "<= 1.3x"),
     "join": ("bench.join", "7 join 3 clips -> 1080p24", "<= 0.5x real time"),
     "cards": ("bench.upload_card", "8 upload end -> card / playable preview", "<= 1 s / <= 4 s"),

@@ -22,7 +22,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from .config import Secret
@@ -87,6 +87,8 @@ class Ledger(Protocol):
 
     def release(self, admission_id: int) -> None: ...
 
+    def settle(self, admission_id: int, cost: float) -> None: ...
+
     def spent_on(self, day: int) -> float: ...
 
 
@@ -123,6 +125,12 @@ class MemoryLedger:
     def release(self, admission_id: int) -> None:
         with self._lock:
             self._rows.pop(admission_id, None)
+
+    def settle(self, admission_id: int, cost: float) -> None:
+        with self._lock:
+            row = self._rows.get(admission_id)
+            if row is not None:
+                self._rows[admission_id] = (*row[:3], cost)
 
     def spent_on(self, day: int) -> float:
         with self._lock:
@@ -236,3 +244,10 @@ class Guard:
     def release(self, reservation: Reservation) -> None:
         """Give back a run that never reached Replicate (refused input, connection error)."""
         self.ledger.release(reservation.admission)
+
+    def settle(self, reservation: Reservation, cost_usd: float) -> Reservation:
+        """Lower a reservation made at a run's most (before its files were probed) to its
+        estimate: the budget then counts what the run will cost (issue #20)."""
+        cost = min(reservation.cost_usd, max(0.0, cost_usd))
+        self.ledger.settle(reservation.admission, cost)
+        return replace(reservation, cost_usd=cost)

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from .jobs import JobSpec
-from .library import Library
+from .library import RUNS_DIR, Library
 from .models import ImageInfo, JobRequest, VideoInfo
 
 log = logging.getLogger(__name__)
@@ -178,13 +178,48 @@ class Files:
         return removed
 
     def prune(self) -> list[str]:
-        """Apply KLING_KEEP_DAYS and KLING_MAX_GB to finished runs; log what went."""
-        deleted = self.library.prune(keep_days=self.keep_days, max_bytes=self.max_bytes)
+        """Apply KLING_KEEP_DAYS and KLING_MAX_GB to finished runs; log what went.
+
+        tmp/ counts under KLING_MAX_GB too (issue #20): when runs and temporary files together
+        hold more, the oldest temporary files go first, then the oldest finished runs."""
+        budget = self.max_bytes
+        if budget:
+            tmp_left = self.trim_tmp(budget - _runs_size(self.library))
+            budget = max(1, budget - tmp_left)
+        deleted = self.library.prune(keep_days=self.keep_days, max_bytes=budget)
         if deleted:
             log.warning("deleted %d old run(s) to keep the library within KLING_KEEP_DAYS=%g / "
                         "KLING_MAX_GB=%g: %s", len(deleted), self.keep_days,
                         self.max_bytes / GB, ", ".join(deleted))
         return deleted
+
+    def trim_tmp(self, room: int) -> int:
+        """Delete the oldest temporary files until tmp/ holds at most `room` bytes; returns what
+        it holds then. A file in use stays readable to whoever has it open."""
+        files: list[tuple[float, int, str]] = []
+        for dirpath, _dirs, names in os.walk(self.tmp):
+            for name in names:
+                path = os.path.join(dirpath, name)
+                try:
+                    st = os.stat(path)
+                except OSError:
+                    continue
+                files.append((st.st_mtime, st.st_size, path))
+        total = sum(size for _t, size, _p in files)
+        removed = 0
+        for _mtime, size, path in sorted(files):
+            if total <= max(0, room):
+                break
+            try:
+                os.unlink(path)
+            except OSError:
+                continue
+            total -= size
+            removed += 1
+        if removed:
+            log.warning("deleted %d temporary file(s) to keep the data folder within "
+                        "KLING_MAX_GB=%g", removed, self.max_bytes / GB)
+        return total
 
     def start_sweeper(self) -> threading.Event:
         """Sweep and prune in a daemon thread, a few times per max age (at most every 10 min),
@@ -211,6 +246,17 @@ class Files:
     def stop(self) -> None:
         if self._stop is not None:
             self._stop.set()
+
+
+def _runs_size(library: Library) -> int:
+    total = 0
+    for dirpath, _dirs, names in os.walk(library.root / RUNS_DIR):
+        for name in names:
+            try:
+                total += os.stat(os.path.join(dirpath, name)).st_size
+            except OSError:
+                continue
+    return total
 
 
 def _image(value: Any) -> ImageInfo | None:

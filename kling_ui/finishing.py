@@ -3,14 +3,14 @@
 The Studio runs one job; this module takes what came out of it further. It does not import
 gradio. Every function probes its files first (a file that is not a video is refused with the
 prober's own clear message, prefixed with the parameter's name), checks the options, then runs
-the blocking media work in a worker thread so the event loop every visitor shares stays free.
+the blocking media work in the bounded media pool (`bounds.media_pool`) so the event loop every
+visitor shares stays free and one visitor can slow only themselves.
 Files are written under `<data dir>/finish` unless the caller names a folder (the UI and the API
 use the session's folder, so they go when the session ends).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import os
@@ -18,6 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from .bounds import media_pool
 from .errors import InputError, KlingError
 from .jobs import JobResult
 from .media import comparison, motion, splice
@@ -63,7 +64,7 @@ def _require(path: str | None, name: str) -> str:
 async def probe_clip(path: str | None, name: str) -> VideoInfo:
     """The video at `path`, or InputError "<name>: <why it is not a usable video>"."""
     try:
-        return await asyncio.to_thread(probe_video, _require(path, name))
+        return await media_pool().run(probe_video, _require(path, name))
     except InputError as exc:
         if exc.message.startswith(f"{name}:"):
             raise
@@ -76,7 +77,7 @@ async def probe_still_or_clip(path: str | None, name: str) -> VideoInfo | ImageI
         return await probe_clip(path, name)
     except InputError as video_error:
         try:
-            return await asyncio.to_thread(probe_image, str(path))
+            return await media_pool().run(probe_image, str(path))
         except InputError:
             raise video_error from None
 
@@ -100,10 +101,10 @@ class Finisher:
         begin = _seconds(start, "start", default=0.0)
         orig = await probe_clip(original, "original")
         out = await probe_clip(output, "output")
-        report = await asyncio.to_thread(motion.measure_motion, orig, out, start=begin,
+        report = await media_pool().run(motion.measure_motion, orig, out, start=begin,
                                          length=length)
         plot = out_path(self._where(out_dir), out.path, "motion", ".png")
-        await asyncio.to_thread(motion.plot_report, report, plot)
+        await media_pool().run(motion.plot_report, report, plot)
         return plot, report.figures()
 
     async def splice_back(self, original: str | None, edited: str | None, *, start: Any,
@@ -118,7 +119,7 @@ class Finisher:
         edit = await probe_clip(edited, "edited")
         out = out_path(self._where(out_dir), orig.path, "spliced", ".mp4")
         try:
-            return await asyncio.to_thread(splice.splice_back, orig, edit, out, start=begin,
+            return await media_pool().run(splice.splice_back, orig, edit, out, start=begin,
                                            length=length, audio=audio, crossfade=fade)
         except BaseException:
             Path(out).unlink(missing_ok=True)
@@ -136,7 +137,7 @@ class Finisher:
         where = self._where(out_dir)
         video = out_path(where, out.path, f"compare-{layout}", ".mp4")
         try:
-            await asyncio.to_thread(comparison.export_comparison, orig, out, video,
+            await media_pool().run(comparison.export_comparison, orig, out, video,
                                     layout=layout, audio=audio)
         except BaseException:
             Path(video).unlink(missing_ok=True)
@@ -144,7 +145,7 @@ class Finisher:
         sheet = None
         if stills:
             sheet = out_path(where, out.path, "stills", ".png")
-            await asyncio.to_thread(comparison.stills_sheet, orig, out, sheet)
+            await media_pool().run(comparison.stills_sheet, orig, out, sheet)
         return video, sheet
 
     async def stills(self, original: str | None, output: str | None, *,
@@ -153,7 +154,7 @@ class Finisher:
         orig = await probe_still_or_clip(original, "original")
         out = await probe_clip(output, "output")
         sheet = out_path(self._where(out_dir), out.path, "stills", ".png")
-        return await asyncio.to_thread(comparison.stills_sheet, orig, out, sheet)
+        return await media_pool().run(comparison.stills_sheet, orig, out, sheet)
 
     async def with_motion(self, result: JobResult) -> JobResult:
         """`result` with its motion report (figures under extra["motion"], the plot's path under

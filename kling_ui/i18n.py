@@ -407,6 +407,18 @@ EN: dict[str, str] = {
     "access.budget": "Today's budget for this demo is used up (${left} of ${budget} left; this "
                      "run is estimated at ${cost}). It resets at midnight UTC; or enter your own "
                      "Replicate API key.",
+    # -- cheap refusals and the media pool (kling_ui/bounds.py, issue #20) --
+    "access.media_busy": "You already have {n} files waiting to be checked or converted. Wait "
+                         "for them to finish, then try again.",
+    "bounds.prompt_type": "The prompt must be text.",
+    "bounds.file_gone": "This file is no longer on the server (it was cleared after a restart or "
+                        "by the cache sweep). Upload it again.",
+    "bounds.file_too_big": "is {mb} MB; the Studio takes files up to {limit} MB. Use a smaller "
+                           "file.",
+    "gate.too_many_files": "This request holds more than {limit} files; no Studio endpoint takes "
+                           "that many (at most 7 reference images, 20 clips to join). Send fewer.",
+    "gate.too_big": "This request is larger than {mb} MB. Upload files with /gradio_api/upload "
+                    "and send their paths, not their contents.",
     # -- the rules core (kling_ui/rules.py) --
     "list.sep": ", ",
     "rules.image.animated": "is animated ({frames} frames); Kling takes a still image. Fix uses "
@@ -792,6 +804,12 @@ ZH: dict[str, str] = {
     "meter.title": "站点密钥的剩余额度；使用你自己的密钥不受这些限制。",
     "access.budget": "本演示今天的预算已用完（剩余 ${left}，共 ${budget}；本次运行预计 ${cost}）。"
                      "预算在 UTC 午夜重置；你也可以输入自己的 Replicate API 密钥。",
+    "access.media_busy": "你已有 {n} 个文件在等待检查或转换。请等它们完成后再试。",
+    "bounds.prompt_type": "提示词必须是文本。",
+    "bounds.file_gone": "服务器上已没有这个文件（重启后或缓存清理时被删除）。请重新上传。",
+    "bounds.file_too_big": "大小为 {mb} MB；Studio 最多接受 {limit} MB 的文件。请使用更小的文件。",
+    "gate.too_many_files": "此请求包含超过 {limit} 个文件；Studio 没有任何接口接受这么多（参考图最多 7 张，拼接最多 20 段）。请减少文件数量。",
+    "gate.too_big": "此请求大于 {mb} MB。请先用 /gradio_api/upload 上传文件，再发送文件路径，而不是文件内容。",
     "rules.image.animated": "是动图（{frames} 帧）；Kling 只接受静态图片。修复时将使用第一帧。",
     "rules.image.format": "是 {format} 格式；Kling 只接受 JPEG 或 PNG。修复时会转换格式。",
     "rules.image.mode": "使用 {mode} 色彩模式；Kling 需要 8 位 RGB。修复时会转换。",

@@ -622,6 +622,11 @@ class Library:
         with self._tx() as conn:
             conn.execute("DELETE FROM admissions WHERE id = ?", (admission_id,))
 
+    def settle(self, admission_id: int, cost: float) -> None:
+        """An admission's cost, once known (it was reserved at the run's most)."""
+        with self._tx() as conn:
+            conn.execute("UPDATE admissions SET cost = ? WHERE id = ?", (cost, admission_id))
+
     def spent_on(self, day: int) -> float:
         with self._tx() as conn:
             value = conn.execute("SELECT COALESCE(SUM(cost), 0) FROM admissions WHERE day = ?",

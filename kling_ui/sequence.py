@@ -1,8 +1,8 @@
 """Frames and sequences: a frame out of a result, and results joined into one clip (issue #14).
 
 The service-level face of `media.frames` and `media.join` for handlers and API endpoints: every
-call is async and runs its media work in a thread (`asyncio.to_thread`), so the event loop keeps
-serving pages while ffmpeg works. Files go into the folder the caller names, by default under
+call is async and runs its media work in the bounded media pool (`bounds.media_pool`), so the
+event loop keeps serving pages while ffmpeg works. Files go into the folder the caller names, by default under
 the Studio's data folder (`frames/`, `sequences/`), where the Studio's sweeper removes them with
 its other files once they are older than the configured age.
 
@@ -13,12 +13,12 @@ shortest clip. This module does not import gradio.
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from .bounds import media_pool
 from .errors import InputError
 from .media import frames, join, probe
 from .media.frames import FrameClock
@@ -75,7 +75,7 @@ class Sequencer:
     async def frame_clock(self, video: str) -> FrameClock:
         """The clip's frames in time (count, rate, duration), for a frame picker's step buttons:
         `clock.step(t, +1)` is the next frame's time, `clock.index_at(t)` the frame shown."""
-        return await asyncio.to_thread(lambda: frames.frame_clock(_video(video, "The video")))
+        return await media_pool().run(lambda: frames.frame_clock(_video(video, "The video")))
 
     async def grab_frame(self, video: str, t: float, *,
                          out_dir: str | os.PathLike[str] | None = None) -> GrabbedFrame:
@@ -85,7 +85,7 @@ class Sequencer:
         frame. InputError when the file is not a video or `t` is outside the clip.
         """
         where = str(out_dir or self.data_dir / "frames")
-        return await asyncio.to_thread(self._grab, video, float(t), where)
+        return await media_pool().run(self._grab, video, float(t), where)
 
     @staticmethod
     def _grab(video: str, t: float, where: str) -> GrabbedFrame:
@@ -121,7 +121,7 @@ class Sequencer:
         clips = [c for c in clips if c]
         join.check_count(len(clips))  # before probing any file
         where = str(out_dir or self.data_dir / "sequences")
-        return await asyncio.to_thread(self._join, clips, float(crossfade), size, fps, where,
+        return await media_pool().run(self._join, clips, float(crossfade), size, fps, where,
                                        on_progress)
 
     @staticmethod

@@ -27,9 +27,9 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import disk, naming, rules
+from . import bounds, disk, naming, rules
 from . import library as lib
-from .access import Guard
+from .access import Guard, Reservation
 from .client import ReplicateClient
 from .config import Secret, Settings
 from .errors import (
@@ -156,6 +156,9 @@ class Studio:
         self.runner = Runner(pool=Pool(
             settings.concurrency, settings.queue_size,
             expected=lambda tab: self.predict_times.median(tab) if tab else None))
+        # Probes, fixes, previews, filmstrips and finishing share the process's bounded pool:
+        # a worker per core, each visitor a share of them (kling_ui.bounds).
+        self.media = bounds.media_pool()
         self._clock = clock
         self._transport = transport
         self._timeout = timeout
@@ -283,9 +286,9 @@ class Studio:
             return cached
         info: ImageInfo | VideoInfo
         if kind == "image":
-            info = await asyncio.to_thread(probe.probe_image, path)
+            info = await self.media.run(probe.probe_image, path)
         else:
-            info = await asyncio.to_thread(probe.probe_video, path)
+            info = await self.media.run(probe.probe_video, path)
         if len(self._probe_cache) > 512:
             self._probe_cache.clear()
         self._probe_cache[key] = info
@@ -315,7 +318,7 @@ class Studio:
         where = out_dir or str(self.files.temp_dir("previews"))
         poster: str | None = None
         with contextlib.suppress(KlingError):
-            poster = await asyncio.to_thread(
+            poster = await self.media.run(
                 preview.make_poster, info, where, at=info.duration / 2, max_side=720)
         return replace(card, poster_path=poster, preview_pending=True)
 
@@ -337,7 +340,7 @@ class Studio:
         task = self._previews.get(key)
         if task is None or (task.done() and (task.cancelled() or task.exception())):
             where = out_dir or str(self.files.temp_dir("previews"))
-            task = asyncio.ensure_future(asyncio.to_thread(
+            task = asyncio.ensure_future(self.media.run(
                 preview.make_preview, info, where, start=start, length=seconds,
                 max_height=preview.WINDOW_PREVIEW_HEIGHT))
             if len(self._previews) > 256:
@@ -354,7 +357,7 @@ class Studio:
         task = self._strips.get(key)
         if task is None or (task.done() and (task.cancelled() or task.exception())):
             where = out_dir or str(self.files.temp_dir("previews"))
-            task = asyncio.ensure_future(asyncio.to_thread(filmstrip.make_filmstrip, info, where))
+            task = asyncio.ensure_future(self.media.run(filmstrip.make_filmstrip, info, where))
             if len(self._strips) > 64:
                 self._strips.clear()
             self._strips[key] = task
@@ -367,7 +370,7 @@ class Studio:
         assert isinstance(info, ImageInfo)
         where = out_dir or str(self.files.temp_dir("fixed"))
         os.makedirs(where, exist_ok=True)
-        new_path, fixes = await asyncio.to_thread(fix.fix_image, info, where, aspect_fix=aspect_fix)
+        new_path, fixes = await self.media.run(fix.fix_image, info, where, aspect_fix=aspect_fix)
         return await self.check_image(new_path), list(fixes)
 
     async def fix_video(
@@ -383,7 +386,7 @@ class Studio:
         assert isinstance(info, VideoInfo)
         where = out_dir or str(self.files.temp_dir("fixed"))
         os.makedirs(where, exist_ok=True)
-        new_path, fixes = await asyncio.to_thread(
+        new_path, fixes = await self.media.run(
             fix.fix_video, info, where, start=start, length=length, on_progress=on_progress)
         return await self.check_video(new_path, out_dir=where), list(fixes)
     # -- checks before a run ---------------------------------------------------------------
@@ -424,14 +427,17 @@ class Studio:
 
         The cost follows the trim window when one is set, since that is what will be billed.
         """
-        counts = _prompt_counts(spec.prompt)
         try:
+            bounds.check_spec(spec)  # too many files or too large ones: said before any probe
+            counts = _prompt_counts(spec.prompt)
             job = await self._request(spec)
         except InputError as exc:
+            text = spec.prompt if isinstance(spec.prompt, str) else ""
+            counts = _prompt_counts(text)
             problems = exc.problems or (Problem("file", exc.message),)
             return Preflight(problems=tuple(problems), tokens=(), cost_usd=0.0,
                              cost_text="Estimated cost: fix the files first",
-                             prompt=normalize_tokens(spec.prompt), chars_typed=counts["chars_typed"],
+                             prompt=normalize_tokens(text), chars_typed=counts["chars_typed"],
                              chars_sent=counts["chars_sent"])
         # With auto_fix the run cuts the trim window, so the checks and the cost are the
         # window's: a 12 s clip with the window 1.0-6.0 s is a 5 s clip (issue #12).
@@ -461,7 +467,7 @@ class Studio:
             if info is None or not any(p.fixable for p in rules.check_image(info, field)):
                 return info
             emit(Progress(stage="fixing", log_line=f"Fixing {field}"))
-            path, done = await asyncio.to_thread(
+            path, done = await self.media.run(
                 fix.fix_image, info, where, aspect_fix=spec.aspect_fix, field=field)
             fixes.extend(done)
             new = await self._probe(path, "image")
@@ -485,7 +491,7 @@ class Studio:
                     emit(Progress(stage="fixing", fraction=frac,
                                   log_line=f"Fixing the video: {frac:.0%}"))
 
-                path, done = await asyncio.to_thread(
+                path, done = await self.media.run(
                     fix.fix_video, video, where, start=spec.video_start,
                     length=spec.video_length, on_progress=on_frac)
                 fixes.extend(done)
@@ -511,27 +517,61 @@ class Studio:
         in the library saying "queued", so a reloaded page finds it and its place is kept.
         Raises AccessError at once, with nothing kept, when the line is full, and StorageError
         when the disk has too little room for an output (checked again when the run starts).
+
+        Cheap refusals come first (issue #20): too many files, a file too large, no sign-in, no
+        quota left end the run at once, before it takes a place in line or opens a file, with
+        nothing kept. The visitor's quota is reserved here at the run's most, so runs waiting
+        in line count; the run settles it, and gives it back if it ends without a prediction.
         """
         disk.check_room(self.data_dir, self.min_free_bytes)
         run_id = new_run_id()
+        try:
+            reservation = self._reserve(spec, visitor_token=visitor_token, visitor_id=visitor_id)
+        except KlingError as exc:
+            refusal = exc
+
+            async def refused(_handle: RunHandle) -> JobResult:
+                raise refusal
+
+            return self.runner.submit(run_id, refused, tab=spec.tab.value, owner=owner)
+        began: list[bool] = []
 
         async def job(handle: RunHandle) -> JobResult:
+            began.append(True)  # from here on, run() gives the reservation back if it must
             return await self.run(spec, visitor_token=visitor_token, visitor_id=visitor_id,
                                   owner=owner, on_progress=handle.report,
                                   cancel_event=handle.cancel_event, run_id=run_id,
-                                  parent_id=parent_id, takes=takes)
+                                  parent_id=parent_id, takes=takes, reservation=reservation)
+
+        def settle(exc: BaseException) -> None:
+            if reservation is not None and not began:  # ended in line: never ran
+                self.guard.release(reservation)
+            self._settle_queued(run_id, exc)
 
         try:  # the row first: the run may start (and fill it in) at once
-            self.library.create(self._queued_row(run_id, spec, visitor_token=visitor_token,
-                                                 owner=owner, parent_id=parent_id))
+            row = self._queued_row(run_id, spec, visitor_token=visitor_token, owner=owner,
+                                   parent_id=parent_id)
+            # Its admission too: a restart that finds it never run gives the quota back.
+            self.library.create(replace(row, admission=reservation.admission)
+                                if reservation is not None else row)
         except LibraryError as exc:  # the row is a nicety while it waits; the run goes on
             log.warning("could not journal queued run %s: %s", run_id, exc)
         try:
             return self.runner.submit(run_id, job, tab=spec.tab.value, owner=owner, queued=True,
-                                      settle=lambda exc: self._settle_queued(run_id, exc))
+                                      settle=settle)
         except AccessError as exc:  # the line is full: nothing is kept
-            self._settle_queued(run_id, exc)
+            settle(exc)
             raise
+
+    def _reserve(self, spec: JobSpec, *, visitor_token: Secret | None,
+                 visitor_id: str) -> Reservation | None:
+        """The cheap checks, then the visitor's quota reserved at the run's most (None with
+        their own key). Raises InputError / AccessError; opens no file beyond one stat each."""
+        bounds.check_spec(spec)
+        if visitor_token:
+            return None
+        self.guard.check_sign_in(visitor_id)
+        return self.guard.admit(visitor_id, bounds.max_cost(spec))
 
     def _queued_row(self, run_id: str, spec: JobSpec, *, visitor_token: Secret | None,
                     owner: str, parent_id: str | None) -> Run:
@@ -586,6 +626,7 @@ class Studio:
         run_id: str | None = None,
         parent_id: str | None = None,
         takes: dict[str, Any] | None = None,
+        reservation: Reservation | None = None,
     ) -> JobResult:
         """probe -> validate -> (fix) -> journal -> upload -> create -> wait -> download.
 
@@ -594,13 +635,37 @@ class Studio:
         run as it is. The run's row is written before the paid request and updated after every
         step, so a restart can finish it (kling_ui.resumer). `session_id` is accepted for
         callers of the old signature and no longer used: files belong to runs, not sessions.
+
+        Cheap first (issue #20): counts, sizes, the sign-in and the visitor's quota, reserved at
+        the run's most, before any probe (`reservation`, when `start` made it already); it is
+        settled to the estimate once probed, and given back whenever the run ends without a
+        prediction. Its media work runs in the bounded pool as the visitor's (kling_ui.bounds).
         """
         del session_id
-        if not visitor_token:
-            # Refused before any checking or fixing when the host requires a sign-in.
-            self.guard.check_sign_in(visitor_id)
         # A disk too full for the output: refused before any fix, upload or paid request.
         disk.check_room(self.data_dir, self.min_free_bytes)
+        if reservation is None:
+            reservation = self._reserve(spec, visitor_token=visitor_token, visitor_id=visitor_id)
+        created: list[str] = []  # the prediction id, once Replicate has made one (and billed)
+        try:
+            with bounds.acting_for(visitor_id):
+                return await self._run(
+                    spec, visitor_token=visitor_token, owner=owner, on_progress=on_progress,
+                    cancel_event=cancel_event, run_id=run_id, parent_id=parent_id, takes=takes,
+                    reservation=reservation, created=created)
+        except BaseException:
+            if reservation is not None and not created:
+                # Never reached Replicate as a paid run: give the visitor their run back. Once
+                # a prediction exists it counts, even if the download fails afterwards.
+                self.guard.release(reservation)
+            raise
+
+    async def _run(self, spec: JobSpec, *, visitor_token: Secret | None, owner: str,
+                   on_progress: Callable[[Progress], None] | None,
+                   cancel_event: asyncio.Event | None, run_id: str | None,
+                   parent_id: str | None, takes: dict[str, Any] | None,
+                   reservation: Reservation | None, created: list[str]) -> JobResult:
+        """`run` once its reservation is made: `created` gets the prediction's id."""
         t0 = self._clock()
 
         def emit(p: Progress) -> None:
@@ -621,11 +686,11 @@ class Studio:
         warnings = tuple(f"{p.field}: {p.message}" for p in problems if not p.is_error)
 
         cost = estimate_cost(job)
+        if reservation is not None:
+            reservation = self.guard.settle(reservation, cost)
         client, token, backend = await self._route(visitor_token)
-        reservation = None if visitor_token else self.guard.admit(visitor_id, cost)
         run_id = run_id or new_run_id()
         journaled = False
-        created: list[str] = []  # the prediction id, once Replicate has made one (and billed)
         uploaded: list[UploadedFile] = []
         deleting: list[asyncio.Future[int]] = []  # uploads deleted while the output downloads
         try:
@@ -677,10 +742,6 @@ class Studio:
             )
             self.predict_times.add(spec.tab.value, prediction.predict_time)
         except BaseException as exc:
-            if reservation is not None and not created:
-                # Never reached Replicate as a paid run: give the visitor their run back. Once a
-                # prediction exists it counts, even if the download fails afterwards.
-                self.guard.release(reservation)
             if journaled and created and isinstance(exc, StorageError):
                 raise self._wait_for_disk(run_id, exc) from exc  # paid for: never lost
             if journaled:
@@ -860,13 +921,13 @@ class Studio:
             info = await self._probe(str(output), "video")
             assert isinstance(info, VideoInfo)
             facts = _facts(info)
-            poster = await asyncio.to_thread(preview.make_poster, info, str(folder),
+            poster = await self.media.run(preview.make_poster, info, str(folder),
                                              at=info.duration / 2, dest=str(folder / "poster.jpg"))
         except KlingError as exc:  # the paid file is kept whatever it holds; say what failed
             log.warning("run %s: the output could not be checked: %s", run_id, exc)
         if run is not None:
             try:
-                await asyncio.to_thread(tags.write_settings_tag, output, _tag_of(run, prediction))
+                await self.media.run(tags.write_settings_tag, output, _tag_of(run, prediction))
             except KlingError as exc:
                 log.warning("run %s: settings not written into the video: %s", run_id, exc)
         self.library.update(run_id, prediction_id=prediction.id, output=str(output),
@@ -1029,7 +1090,7 @@ class Studio:
         await asyncio.to_thread(shutil.copyfile, path, output)
         info = await self._probe(str(output), "video")
         assert isinstance(info, VideoInfo)
-        poster = await asyncio.to_thread(preview.make_poster, info, str(folder),
+        poster = await self.media.run(preview.make_poster, info, str(folder),
                                          at=info.duration / 2, dest=str(folder / "poster.jpg"))
         kept_original = None
         if original and os.path.isfile(original):
@@ -1047,7 +1108,7 @@ class Studio:
                 await self._probe(kept_original, "video")),
             parent_id=parent.id, log_line=note))
         with contextlib.suppress(KlingError):
-            await asyncio.to_thread(tags.write_settings_tag, output, {
+            await self.media.run(tags.write_settings_tag, output, {
                 "run_id": run.id, "tab": run.tab, "prompt": parent.prompt,
                 "settings": parent.settings, "derived": what, "parent_id": parent.id})
         self.library.update(run.id, status=lib.SUCCEEDED)
@@ -1061,7 +1122,7 @@ class Studio:
         Raises InputError when the file carries none (not made by the Studio, or re-encoded).
         """
         try:
-            tag = await asyncio.to_thread(tags.read_settings_tag, path)
+            tag = await self.media.run(tags.read_settings_tag, path)
         except KlingError as exc:
             raise InputError(f"{exc.message} Drop an MP4 that the Studio saved.") from exc
         settings = (tag or {}).get("settings")

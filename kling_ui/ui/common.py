@@ -235,6 +235,15 @@ def caller_address(request: gr.Request | None, trusted_hops: int) -> str:
     return client_address(peer, _header_values(request, "x-forwarded-for"), trusted_hops)
 
 
+def event_visitor(trusted_hops: int = 0) -> str | None:
+    """The visitor of the Gradio event being handled, if any: the media pool counts an event's
+    probes, previews and fixes as theirs (kling_ui.bounds), so one visitor slows only themselves."""
+    from gradio.context import LocalContext
+
+    request = LocalContext.request.get(None)
+    return visitor_id(request, trusted_hops) if request is not None else None
+
+
 def session_id(request: gr.Request | None) -> str:
     """The browser tab's (or API client's) session: whose files are whose. Not for limits."""
     return str(getattr(request, "session_hash", None) or "anon")

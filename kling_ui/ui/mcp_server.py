@@ -25,7 +25,9 @@ from typing import Any
 
 import gradio.mcp
 
+from ..i18n import t
 from ..proxies import PEER_HEADER, PEER_SIG_HEADER, sign_peer
+from .gate import MAX_FILES
 
 _GRADIO_SERVER = gradio.mcp.GradioMCPServer
 FILE_FORMAT = "Gradio File Input - a http or https url to a file"  # what Gradio marks files with
@@ -59,6 +61,8 @@ class StudioMCPServer(_GRADIO_SERVER):  # type: ignore[misc, valid-type]
                 if len(position) == 2 and position[1] == "items":
                     items = value.get(str(position[0]))
                     if isinstance(items, list):
+                        if len(items) > MAX_FILES:  # each would be fetched: refuse first
+                            raise ValueError(t("gate.too_many_files", "en", limit=MAX_FILES))
                         positions += [[position[0], i] for i in range(len(items))]
         return super().convert_strings_to_filedata(value, positions)
 

@@ -38,12 +38,14 @@ from .common import (
     GOTO_JS,
     Session,
     esc,
+    event_visitor,
     guarded,
     library_owner,
     owner_of,
     session_owner_filter,
 )
 from .continue_ import SLOTS, ContinueHandlers, show_after, wire_continue, wire_sequence
+from .gate import EventGate
 from .library import (
     LibraryHandlers,
     build_library,
@@ -196,6 +198,9 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
                          api_visibility="private", queue=False, show_progress="hidden"
                          ).then(**meter_event)
 
+        media = getattr(studio, "media", None)
+        if media is not None:  # an event's media work is its visitor's (kling_ui.bounds)
+            media.identify = functools.partial(event_visitor, settings.trusted_proxies)
         build_api(studio, concurrency=max(1, settings.concurrency))
         build_sequence_api(studio, concurrency=max(1, settings.concurrency // 2))
         build_finish_api(studio, concurrency=max(1, settings.concurrency))
@@ -344,7 +349,9 @@ def launch_options(settings: Settings, studio: Any) -> dict[str, Any]:
         # Gradio hands app_kwargs to its FastAPI app: gzip the page, its JS/CSS and JSON (274 KiB
         # went uncompressed). Starlette leaves video, images and the SSE event stream alone.
         "app_kwargs": {"middleware": [Middleware(GZipMiddleware, minimum_size=1024),
-                                      *identity_middleware(settings, studio)]},
+                                      *identity_middleware(settings, studio),
+                                      # An absurd event request is refused before Gradio reads it.
+                                      Middleware(EventGate)]},
     }
     if settings.app_password:
         guard = getattr(studio, "guard", None)

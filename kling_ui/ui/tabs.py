@@ -18,6 +18,7 @@ from typing import Any
 import gradio as gr
 
 from .. import rules
+from ..bounds import check_spec
 from ..errors import InputError, KlingError, PredictionError
 from ..i18n import cost_text, error_text, i18n, problem_text, t
 from ..jobs import JobSpec, UploadCheck, result_from_run
@@ -376,7 +377,9 @@ class TabHandlers:
             fixable[slot] = bool(check and check.fixable)
         if "reference_images" in ui.cards:
             parts, any_fix = [], False
-            for i, path in enumerate(spec.reference_images):
+            # More images than Kling takes: no card is probed; the checks say how many to remove.
+            over = len(spec.reference_images) > rules.MAX_IMAGES_WITHOUT_VIDEO
+            for i, path in enumerate(() if over else spec.reference_images):
                 check, err = await self._check(path, "image", f"reference_images[{i + 1}]")
                 n = numbers["reference_images"][i]
                 parts.append(card_html(image_token(n), t("slot.reference_image", n=i + 1), check, err,
@@ -549,6 +552,7 @@ class TabHandlers:
         async def fix(request: gr.Request, *values: Any) -> Any:
             v = dict(zip(self.input_names(), values, strict=False))
             spec = spec_from(self.ui.tab, v)
+            check_spec(spec)  # too many files or too large ones: refused before any fix
             # Fixed files live with the session's other files: gone when the tab closes.
             where = str(self.studio.session_dir(session_id(request)) / "fixed")
             done: list[str] = []
