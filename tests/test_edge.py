@@ -316,3 +316,17 @@ def test_a_page_event_with_a_wrong_type_gets_a_plain_message(
     data[prompt] = {"text": "a cat"}
     text = json.dumps(raw_call(app, index, data, queued=True))
     assert "takes text (a string)" in text and "Traceback" not in text
+
+
+def test_a_malformed_payload_gets_a_plain_message_not_gradios_internals(
+        app: LaunchedApp, config: dict[str, Any]) -> None:
+    """Too few values, or a number where a file goes: Gradio's own refusal names its internals
+    (handler names, pydantic's error pages); the caller reads the Studio's plain words."""
+    index, dep = next((i, d) for i, d in file_events(config)
+                      if d.get("api_name") == "frames_to_video")
+    short = json.dumps(raw_call(app, index, ["a cat"], queued=True))
+    assert t("edge.unreadable", "en") in short and "input values" not in short
+    data = payload(config, dep, None)
+    data[1] = 12345
+    wrong = json.dumps(raw_call(app, index, data, queued=True))
+    assert NOT_YOURS in wrong and "pydantic" not in wrong

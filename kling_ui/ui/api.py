@@ -147,7 +147,8 @@ def build_api(studio: Any, *, concurrency: int) -> None:
         Returns:
             The output video (MP4) and a JSON summary (status, prediction_id, estimated_cost_usd, output facts, fixes applied, warnings).
         """
-        return await _run(JobSpec(tab=Tab.FRAMES, prompt=prompt, start_image=upload(start_image, request),
+        return await _run(JobSpec(tab=Tab.FRAMES, prompt=prompt,
+                                  start_image=upload(start_image, request),
                                   end_image=upload(end_image, request), duration=int(duration),
                                   quality=mode, auto_fix=auto_fix),
                           request, x_replicate_api_token, progress)
@@ -176,8 +177,9 @@ def build_api(studio: Any, *, concurrency: int) -> None:
         """
         return await _run(JobSpec(tab=Tab.REFERENCES, prompt=prompt,
                                   reference_images=uploads(reference_images, request),
-                                  start_image=upload(start_image, request), aspect_ratio=aspect_ratio,
-                                  duration=int(duration), quality=mode, auto_fix=auto_fix),
+                                  start_image=upload(start_image, request),
+                                  aspect_ratio=aspect_ratio, duration=int(duration),
+                                  quality=mode, auto_fix=auto_fix),
                           request, x_replicate_api_token, progress)
 
     @guarded
@@ -234,8 +236,9 @@ def build_api(studio: Any, *, concurrency: int) -> None:
         """
         return await _run(JobSpec(tab=Tab.EDIT, prompt=prompt,
                                   reference_video=upload(reference_video, request),
-                                  reference_images=uploads(reference_images, request), quality=mode,
-                                  keep_original_sound=keep_original_sound, auto_fix=auto_fix),
+                                  reference_images=uploads(reference_images, request),
+                                  quality=mode, keep_original_sound=keep_original_sound,
+                                  auto_fix=auto_fix),
                           request, x_replicate_api_token, progress)
 
     with gr.Column(visible=False, elem_id="kling-api"):

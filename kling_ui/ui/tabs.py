@@ -811,7 +811,9 @@ def wire_tab(ui: TabUI, handlers: TabHandlers, session: gr.State, *, concurrency
 
     Events reading uploads skip Gradio's preprocessing (`preprocess=False`): gr.Image would open
     the file with Pillow first and fail with a generic error on a bad file; we want the Studio's
-    own clear message. Gradio still checks every path is an upload of this app before we see it.
+    own clear message. Gradio checks only the file values that carry its `meta` marker, so the
+    edge checks every one: `StudioBlocks` before Gradio reads the payload, `spec_from` (through
+    `edge.own_upload`) before a handler opens a file (issue #20).
     """
     inputs = handlers.input_components()
     refresh = guarded(handlers.refresh)
