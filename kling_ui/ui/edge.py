@@ -36,14 +36,13 @@ from gradio.utils import get_upload_folder
 from ..errors import InputError
 from ..i18n import EN, t
 from ..library import RUNS_DIR
-from .common import ANONYMOUS
 
 log = logging.getLogger("kling_ui.ui")
 
 FILE_META = "gradio.FileData"  # Gradio marks a file value with {"meta": {"_type": FILE_META}}
-# Owners several callers share (raw sessions without a library key, API callers without
-# X-Kling-Library-Key): no run folder is "theirs".
-SHARED_OWNERS = frozenset({ANONYMOUS, "api", ""})
+# Owners several callers share (no library at all, the old shared "anonymous" library, API
+# callers without X-Kling-Library-Key): no run folder is "theirs".
+SHARED_OWNERS = frozenset({"", "anonymous", "api"})
 FILE_COMPONENTS = (gr.Image, gr.Video, gr.File, gr.Gallery, gr.Audio)
 URL_PREFIXES = ("http://", "https://")  # Gradio fetches these into its upload folder itself
 
