@@ -6,6 +6,7 @@
     library  the Library tab: every run kept, filters, restore, download, export, delete
     api      the named endpoints for gradio_client (and MCP)
     common   the one error wrapper (`guarded`), the session state, small HTML renderers
+    edge     what a caller sent, checked: types, and only the caller's own uploads (`own_upload`)
 
 Handlers are plain functions over the `Studio` (kling_ui.service); nothing here touches files or
 the network itself.

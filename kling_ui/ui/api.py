@@ -35,10 +35,9 @@ from .common import (
     api_owner,
     guarded,
     line_text,
-    path_of,
-    paths_of,
     visitor_id,
 )
+from .edge import own_upload, own_uploads
 from .tabs import RUN_POOL
 
 STAGES = ("checking", "fixing", "uploading", "starting", "processing", "downloading", "done")
@@ -83,6 +82,13 @@ async def follow(handle: Any, progress: gr.Progress) -> Any:
 
 def build_api(studio: Any, *, concurrency: int) -> None:
     """Add the five endpoints (call inside the Blocks)."""
+
+    def upload(value: Any, request: gr.Request | None) -> str | None:
+        # Gradio already moved the caller's files into its upload folder; edge checks again.
+        return own_upload(value, library=studio.library, owner=api_owner(request))
+
+    def uploads(values: Any, request: gr.Request | None) -> tuple[str, ...]:
+        return own_uploads(values, library=studio.library, owner=api_owner(request))
 
     async def _run(spec: JobSpec, request: gr.Request | None, key: str | None,
                    progress: gr.Progress) -> tuple[str, dict[str, Any]]:
@@ -141,8 +147,9 @@ def build_api(studio: Any, *, concurrency: int) -> None:
         Returns:
             The output video (MP4) and a JSON summary (status, prediction_id, estimated_cost_usd, output facts, fixes applied, warnings).
         """
-        return await _run(JobSpec(tab=Tab.FRAMES, prompt=prompt, start_image=path_of(start_image),
-                                  end_image=path_of(end_image), duration=int(duration),
+        return await _run(JobSpec(tab=Tab.FRAMES, prompt=prompt,
+                                  start_image=upload(start_image, request),
+                                  end_image=upload(end_image, request), duration=int(duration),
                                   quality=mode, auto_fix=auto_fix),
                           request, x_replicate_api_token, progress)
 
@@ -169,9 +176,10 @@ def build_api(studio: Any, *, concurrency: int) -> None:
             The output video (MP4) and a JSON summary (status, prediction_id, estimated_cost_usd, output facts, fixes applied, warnings).
         """
         return await _run(JobSpec(tab=Tab.REFERENCES, prompt=prompt,
-                                  reference_images=paths_of(reference_images),
-                                  start_image=path_of(start_image), aspect_ratio=aspect_ratio,
-                                  duration=int(duration), quality=mode, auto_fix=auto_fix),
+                                  reference_images=uploads(reference_images, request),
+                                  start_image=upload(start_image, request),
+                                  aspect_ratio=aspect_ratio, duration=int(duration),
+                                  quality=mode, auto_fix=auto_fix),
                           request, x_replicate_api_token, progress)
 
     @guarded
@@ -199,8 +207,8 @@ def build_api(studio: Any, *, concurrency: int) -> None:
             The output video (MP4) and a JSON summary (status, prediction_id, estimated_cost_usd, output facts, fixes applied, warnings, and `motion`: how closely the output's motion follows the clip's).
         """
         return await _run(JobSpec(tab=Tab.FEATURE, prompt=prompt,
-                                  reference_video=path_of(reference_video),
-                                  reference_images=paths_of(reference_images),
+                                  reference_video=upload(reference_video, request),
+                                  reference_images=uploads(reference_images, request),
                                   aspect_ratio=aspect_ratio, duration=int(duration), quality=mode,
                                   keep_original_sound=keep_original_sound, auto_fix=auto_fix),
                           request, x_replicate_api_token, progress)
@@ -227,9 +235,10 @@ def build_api(studio: Any, *, concurrency: int) -> None:
             The edited video (MP4) and a JSON summary (status, prediction_id, estimated_cost_usd, output facts, fixes applied, warnings, and `motion`: how closely the output's motion follows the clip's).
         """
         return await _run(JobSpec(tab=Tab.EDIT, prompt=prompt,
-                                  reference_video=path_of(reference_video),
-                                  reference_images=paths_of(reference_images), quality=mode,
-                                  keep_original_sound=keep_original_sound, auto_fix=auto_fix),
+                                  reference_video=upload(reference_video, request),
+                                  reference_images=uploads(reference_images, request),
+                                  quality=mode, keep_original_sound=keep_original_sound,
+                                  auto_fix=auto_fix),
                           request, x_replicate_api_token, progress)
 
     with gr.Column(visible=False, elem_id="kling-api"):

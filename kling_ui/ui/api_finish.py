@@ -18,7 +18,8 @@ from typing import Any
 import gradio as gr
 
 from ..finishing import Finisher
-from .common import guarded, path_of, session_id
+from .common import api_owner, guarded, session_id
+from .edge import own_upload
 
 FINISH_POOL = "kling-finish"  # media work on the server's cores; runs wait in their own pool
 
@@ -29,6 +30,9 @@ def build_finish_api(studio: Any, *, concurrency: int) -> None:
 
     def where(request: gr.Request | None) -> str:
         return str(studio.session_dir(session_id(request)) / "finish")
+
+    def upload(value: Any, request: gr.Request | None) -> str | None:
+        return own_upload(value, library=studio.library, owner=api_owner(request))
 
     @guarded
     async def motion_report(original: str | None, output: str | None, start: float = 0.0,
@@ -46,8 +50,8 @@ def build_finish_api(studio: Any, *, concurrency: int) -> None:
         Returns:
             A PNG plot of both clips' horizontal and vertical motion over time with drift shaded, and JSON with `score` (0..1, 1 = the same motion), `offset_s` (output later than the original by this many seconds), `drift` ([start_s, end_s] spans of the output where the motion parts ways), `frames_original`, `frames_output`, `duration_original`, `duration_output`, `audio_offset_s` (null without sound on both or without loudness changes) and `speed_ratio`.
         """
-        return await finisher.motion_report(path_of(original), path_of(output), start=start,
-                                            out_dir=where(request))
+        return await finisher.motion_report(upload(original, request), upload(output, request),
+                                            start=start, out_dir=where(request))
 
     @guarded
     async def splice_back(original: str | None, edited: str | None, start: float,
@@ -68,8 +72,8 @@ def build_finish_api(studio: Any, *, concurrency: int) -> None:
         Returns:
             The spliced MP4 (H.264/AAC).
         """
-        return await finisher.splice_back(path_of(original), path_of(edited), start=start,
-                                          audio=audio, crossfade=crossfade,
+        return await finisher.splice_back(upload(original, request), upload(edited, request),
+                                          start=start, audio=audio, crossfade=crossfade,
                                           out_dir=where(request))
 
     @guarded
@@ -88,8 +92,9 @@ def build_finish_api(studio: Any, *, concurrency: int) -> None:
         Returns:
             The comparison MP4 (H.264, 24 fps). The stills sheet is /compare_stills.
         """
-        video, _ = await finisher.compare_export(path_of(original), path_of(output),
-                                                 layout=layout, audio=audio, stills=False,
+        video, _ = await finisher.compare_export(upload(original, request),
+                                                 upload(output, request), layout=layout,
+                                                 audio=audio, stills=False,
                                                  out_dir=where(request))
         return video
 
@@ -106,7 +111,8 @@ def build_finish_api(studio: Any, *, concurrency: int) -> None:
         Returns:
             The sheet: originals in the top row, the output's frames below, times above.
         """
-        return await finisher.stills(path_of(original), path_of(output), out_dir=where(request))
+        return await finisher.stills(upload(original, request), upload(output, request),
+                                     out_dir=where(request))
 
     with gr.Column(visible=False, elem_id="kling-finish-api"):
         # Textboxes, not dropdowns, for the choices: a bad value then gets our own message.

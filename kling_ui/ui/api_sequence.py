@@ -15,7 +15,8 @@ from typing import Any
 import gradio as gr
 
 from ..sequence import Sequencer
-from .common import guarded, path_of, paths_of
+from .common import guarded
+from .edge import own_upload, own_uploads
 
 SEQUENCE_POOL = "kling-sequence"  # frame grabs and joins share one pool of ffmpeg work
 
@@ -36,7 +37,7 @@ def build_sequence_api(studio: Any, *, concurrency: int) -> Sequencer:
         Returns:
             The frame shown at `t`, as a PNG image file.
         """
-        grabbed = await sequencer.grab_frame(path_of(video) or "", float(t))
+        grabbed = await sequencer.grab_frame(own_upload(video) or "", float(t))
         return grabbed.path
 
     @guarded
@@ -50,7 +51,7 @@ def build_sequence_api(studio: Any, *, concurrency: int) -> Sequencer:
         Returns:
             The joined video (MP4, H.264 and AAC).
         """
-        joined = await sequencer.join_clips(paths_of(clips), crossfade=float(crossfade or 0.0))
+        joined = await sequencer.join_clips(own_uploads(clips), crossfade=float(crossfade or 0.0))
         return joined.path
 
     with gr.Column(visible=False, elem_id="kling-api-sequence"):

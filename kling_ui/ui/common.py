@@ -259,33 +259,6 @@ def header_token(request: gr.Request | None) -> Secret | None:
     return Secret(value) if value else None
 
 
-def path_of(value: Any) -> str | None:
-    """The local path inside whatever a file component hands us (str, FileData, dict)."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        return value
-    if isinstance(value, Mapping):
-        if "video" in value and isinstance(value["video"], Mapping | str):
-            return path_of(value["video"])
-        if "image" in value and isinstance(value["image"], Mapping | str):
-            return path_of(value["image"])
-        path = value.get("path")
-        return str(path) if path else None
-    if isinstance(value, list | tuple) and value:
-        return path_of(value[0])
-    path = getattr(value, "path", None)
-    return str(path) if path else None
-
-
-def paths_of(values: Any) -> tuple[str, ...]:
-    if not values:
-        return ()
-    if isinstance(values, str | Mapping):
-        values = [values]
-    return tuple(p for p in (path_of(v) for v in values) if p)
-
-
 def file_url(path: str) -> str:
     """Relative URL Gradio serves a local file under (the path must be allowed or cached)."""
     return "gradio_api/file=" + quote(path)

@@ -27,13 +27,13 @@ from .common import (
     facts_html,
     goto_tab,
     guarded,
-    path_of,
     run_progress_html,
     session_owner_filter,
     status_text,
 )
 from .compare import compare_html
 from .continue_ import ContinueUI, SequenceUI, build_continue, build_joiner, build_sequence
+from .edge import own_upload
 from .tabs import ASSETS, TabHandlers, spec_values
 from .takes import take_badge
 
@@ -250,7 +250,7 @@ class LibraryHandlers:
                 *self.render(session, mode, status, search)]
 
     async def drop(self, session: Session, file: Any) -> list[Any]:
-        path = path_of(file)
+        path = own_upload(file, library=self.library, owner=session.owner)
         skip = [gr.skip()] * (1 + sum(len(h.input_names()) for h in self.tabs.values()))
         if not path:
             return skip

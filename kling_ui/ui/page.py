@@ -45,6 +45,7 @@ from .common import (
     session_owner_filter,
 )
 from .continue_ import SLOTS, ContinueHandlers, show_after, wire_continue, wire_sequence
+from .edge import StudioBlocks
 from .gate import EventGate
 from .library import (
     LibraryHandlers,
@@ -81,8 +82,9 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
     max_age = max(60, int(settings.max_age_hours * 3600))
     # Gradio's own cached copies of uploads and outputs go after the same age as ours; what a
     # run keeps is copied into the library first.
-    with gr.Blocks(title=TITLE, fill_width=False,
-                   delete_cache=(min(3600, max_age), max_age)) as demo:
+    # StudioBlocks: every event's payload is checked at the edge before Gradio reads it.
+    with StudioBlocks(title=TITLE, fill_width=False,
+                      delete_cache=(min(3600, max_age), max_age)) as demo:
         files = getattr(studio, "files", None)
         if files is not None:
             # An export written inside Gradio's cache is served as it is: no second copy that
@@ -340,7 +342,9 @@ def launch_options(settings: Settings, studio: Any) -> dict[str, Any]:
         "css": _read("studio.css"),
         "js": "() => {\n" + _read("studio.js") + "\n" + _read("adopt.js") + "\n}",
         "footer_links": ["api", "gradio"],
-        "show_error": True,
+        # Only our own messages (gr.Error) reach a caller: an exception's text may name a
+        # server path or a library's internals (issue #20); the host's log keeps it.
+        "show_error": False,
         # The named endpoints (api.py, api_finish.py, api_sequence.py) as MCP tools (issue #15);
         # the UI's private events are not tools. KLING_MCP=0 serves no MCP endpoint at all.
         "mcp_server": mcp_enabled(settings),

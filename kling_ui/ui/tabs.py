@@ -33,8 +33,6 @@ from .common import (
     card_html,
     facts_html,
     guarded,
-    path_of,
-    paths_of,
     player_html,
     preflight_html,
     progress_html,
@@ -45,6 +43,7 @@ from .common import (
 )
 from .compare import EMPTY, compare_html
 from .continue_ import ContinueUI, build_continue
+from .edge import own_upload, own_uploads
 from .finish import build_finish, run_outputs, wire_finish
 from .takes import (
     TakesHandlers,
@@ -121,18 +120,24 @@ class TabUI:
         return list(self.controls.values())
 
 
-def spec_from(tab: Tab, values: dict[str, Any]) -> JobSpec:
-    """A JobSpec from a tab's control values (absent controls take JobSpec's defaults)."""
+def spec_from(tab: Tab, values: dict[str, Any], *, library: Any = None,
+              owner: str | None = None) -> JobSpec:
+    """A JobSpec from a tab's control values (absent controls take JobSpec's defaults).
+
+    Every file goes through `edge.own_upload`: an upload of this caller (or, given `library`
+    and `owner`, a file of one of the owner's runs); anything else is refused here, before a
+    check, fix or run opens it."""
+    files = {"library": library, "owner": owner}
     durations = allowed_durations(tab)
     duration = values.get("duration")
     length = values.get("video_length")
     return JobSpec(
         tab=tab,
         prompt=str(values.get("prompt") or ""),
-        start_image=path_of(values.get("start_image")),
-        end_image=path_of(values.get("end_image")),
-        reference_images=paths_of(values.get("reference_images")),
-        reference_video=path_of(values.get("reference_video")),
+        start_image=own_upload(values.get("start_image"), **files),
+        end_image=own_upload(values.get("end_image"), **files),
+        reference_images=own_uploads(values.get("reference_images"), **files),
+        reference_video=own_upload(values.get("reference_video"), **files),
         aspect_ratio=str(values.get("aspect_ratio") or "16:9"),
         duration=int(duration) if duration not in (None, "") else (
             DEFAULT_DURATION if DEFAULT_DURATION in durations or not durations else durations[0]),
@@ -503,14 +508,15 @@ class TabHandlers:
             return [gr.skip(), gr.skip()]
         return list(window)
 
-    async def validate(self, _session: Any, *values: Any) -> list[Any]:
+    async def validate(self, session: Any, *values: Any) -> list[Any]:
         """Gradio's `validator=` for Run: the last word before a job is queued.
 
         Run is disabled while a check fails, but a click can land before the checks of a
         change that just happened; this refuses it and marks the input at fault.
         """
         v = dict(zip(self.input_names(), values, strict=False))
-        spec = spec_from(self.ui.tab, v)
+        spec = spec_from(self.ui.tab, v, library=self.studio.library,
+                         owner=getattr(session, "owner", None))
         try:
             pre = await self.studio.preflight(spec)
             problems = blocking(pre.problems)
@@ -532,7 +538,10 @@ class TabHandlers:
         (Next shot, Edit this, a restore) this instant event can land after the refresh that
         already checked it, and would leave Run disabled behind "Checking" for good.
         """
-        path = path_of(video)
+        try:
+            path = own_upload(video)
+        except InputError:  # the checks that follow say so (this instant event cannot)
+            path = None
         if not path or (path, "video") in self._checks:
             return [gr.skip(), gr.skip()]
         return [gr.Button(interactive=False),
@@ -623,7 +632,7 @@ class TabHandlers:
         the handler and the job goes on; the reloaded page reattaches (`reattach`).
         """
         v = dict(zip(self.input_names(), values, strict=False))
-        spec = spec_from(self.ui.tab, v)
+        spec = spec_from(self.ui.tab, v, library=self.studio.library, owner=session.owner)
         if take_count(v.get("takes")) > 1:  # several takes side by side (ui/takes.py)
             async for update in self.takes.run(request, session, spec, take_count(v["takes"])):
                 yield update
@@ -811,7 +820,9 @@ def wire_tab(ui: TabUI, handlers: TabHandlers, session: gr.State, *, concurrency
 
     Events reading uploads skip Gradio's preprocessing (`preprocess=False`): gr.Image would open
     the file with Pillow first and fail with a generic error on a bad file; we want the Studio's
-    own clear message. Gradio still checks every path is an upload of this app before we see it.
+    own clear message. Gradio checks only the file values that carry its `meta` marker, so the
+    edge checks every one: `StudioBlocks` before Gradio reads the payload, `spec_from` (through
+    `edge.own_upload`) before a handler opens a file (issue #20).
     """
     inputs = handlers.input_components()
     refresh = guarded(handlers.refresh)
