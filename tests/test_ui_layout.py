@@ -7,11 +7,13 @@ Set KLING_SCREENSHOTS=<folder> to keep the screenshots.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import gradio as gr
 import pytest
+from gradio.utils import get_upload_folder
 from playwright.sync_api import Browser, Page, expect
 
 from kling_ui.models import Tab
@@ -59,8 +61,9 @@ def _box(page: Page, selector: str) -> dict[str, float]:
 # -- the validator -----------------------------------------------------------------------------
 
 @pytest.mark.anyio
-async def test_the_validator_refuses_what_the_checks_refuse_and_names_the_input(
-        tmp_path: Path) -> None:
+async def test_the_validator_refuses_what_the_checks_refuse_and_names_the_input() -> None:
+    # The files are uploads: inside Gradio's upload folder, the only place a handler reads from.
+    tmp_path = Path(tempfile.mkdtemp(dir=get_upload_folder()))
     studio = Studio(test_settings(sim_seconds=0.3))
     with gr.Blocks():
         ui = build_tab(Tab.FRAMES, [])
