@@ -390,8 +390,8 @@ def identity_middleware(settings: Settings, studio: Any) -> list[Middleware]:
         def address(scope: Any) -> str:
             # The same rule as the per-visitor limits (kling_ui.proxies): behind a Space's proxy
             # every peer is the proxy, so the peer alone would make one guesser lock out all.
-            headers = Headers(scope=scope).getlist("x-forwarded-for")
-            return client_address(peer_address(scope), headers, hops)
+            forwarded_for = Headers(scope=scope).getlist("x-forwarded-for")  # through trusted hops only:
+            return client_address(peer_address(scope), forwarded_for, hops)
 
         out.append(Middleware(LoginThrottle, address=address))
     return out
