@@ -10,7 +10,9 @@ pool every probe, fix, preview, filmstrip and finishing step runs in.
 - `MediaPool`: media work on a few worker threads (one per core). Each caller (a visitor, as
   the UI or the service names them) holds at most `per_caller` workers at once and queues at
   most `max_waiting` more; beyond that a call is refused with a plain message. Waiting callers
-  take turns, so one caller with a long queue slows only themselves. Per process, ffmpeg is
+  take turns, so one caller with a long queue slows only themselves, and each named caller has
+  `budget` seconds of worker time per rolling hour (KLING_MEDIA_MINUTES_PER_HOUR): past it, their
+  media work is refused with the time to wait, so nobody holds a core all day. Per process, ffmpeg is
   capped in CPU seconds and file bytes (`media.ffmpeg`), and the tmp/ folder counts under
   KLING_MAX_GB (`files.Files.prune`).
 
@@ -24,8 +26,10 @@ import contextlib
 import contextvars
 import functools
 import itertools
+import math
 import os
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -56,6 +60,8 @@ MEDIA_WORKERS = max(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaff
                     else (os.cpu_count() or 2))
 MEDIA_PER_CALLER = max(1, MEDIA_WORKERS - 1)  # always a worker free for someone else
 MEDIA_MAX_WAITING = 32  # a caller's queued media jobs beyond this are refused
+HOUR = 3600.0
+ANONYMOUS_CALLER = "anonymous-"  # work no caller was named for: a lane of its own, no budget
 
 
 def _count_problems(spec: JobSpec) -> list[Problem]:
@@ -142,8 +148,12 @@ class MediaPool:
     rotation among callers with work waiting. Thread-safe; usable from any event loop."""
 
     def __init__(self, workers: int = MEDIA_WORKERS, *, per_caller: int = MEDIA_PER_CALLER,
-                 max_waiting: int = MEDIA_MAX_WAITING) -> None:
+                 max_waiting: int = MEDIA_MAX_WAITING, budget: float = 0.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.workers = max(1, workers)
+        self.budget = budget  # worker seconds per caller per rolling hour; 0: no cap
+        self._clock = clock
+        self._spent: dict[str, deque[tuple[float, float]]] = {}  # caller -> (ended at, seconds)
         self.per_caller = max(1, min(per_caller, self.workers))
         self.max_waiting = max(1, max_waiting)
         self.identify: Callable[[], str | None] = lambda: None
@@ -165,7 +175,41 @@ class MediaPool:
                 who = self.identify()
             except Exception:  # noqa: BLE001 - naming the caller must never fail the work
                 who = None
-        return who or f"anonymous-{next(self._anonymous)}"
+        return who or f"{ANONYMOUS_CALLER}{next(self._anonymous)}"
+
+    def spent(self, caller: str) -> float:
+        """Worker seconds `caller`'s media work took in the last hour."""
+        with self._lock:
+            return self._spent_locked(caller)
+
+    def _spent_locked(self, caller: str) -> float:
+        runs = self._spent.get(caller)
+        if not runs:
+            return 0.0
+        now = self._clock()
+        while runs and runs[0][0] <= now - HOUR:
+            runs.popleft()
+        if not runs:
+            del self._spent[caller]
+            return 0.0
+        return sum(seconds for _, seconds in runs)
+
+    def _check_budget(self, caller: str) -> None:
+        """AccessError when `caller` has used their hour of media work (under the lock)."""
+        if self.budget <= 0 or caller.startswith(ANONYMOUS_CALLER):
+            return
+        if self._spent_locked(caller) < self.budget:
+            return
+        runs = self._spent[caller]
+        freed, total = self._clock(), sum(seconds for _, seconds in runs)
+        for ended, seconds in runs:  # the wait until enough old work leaves the hour
+            total -= seconds
+            freed = ended + HOUR
+            if total < self.budget:
+                break
+        wait = max(1, math.ceil((freed - self._clock()) / 60))
+        raise AccessError(t("access.media_budget", "en", minutes=round(self.budget / 60),
+                            wait=wait))
 
     def waiting(self, caller: str) -> int:
         with self._lock:
@@ -178,6 +222,7 @@ class MediaPool:
         who = caller or self.caller()
         future: Future[T] = Future()
         with self._lock:
+            self._check_budget(who)
             lane = self._lanes.setdefault(who, deque())
             if len(lane) >= self.max_waiting:
                 if not lane:
@@ -218,6 +263,7 @@ class MediaPool:
             self._executor.submit(self._work, who, future, call)
 
     def _work(self, who: str, future: Future[Any], call: Callable[[], Any]) -> None:
+        began = self._clock()
         try:
             result = call()
         except BaseException as exc:  # noqa: BLE001 - handed to whoever awaits it
@@ -226,6 +272,9 @@ class MediaPool:
             future.set_result(result)
         finally:
             with self._lock:
+                if not who.startswith(ANONYMOUS_CALLER):
+                    ended = self._clock()
+                    self._spent.setdefault(who, deque()).append((ended, ended - began))
                 self._busy -= 1
                 left = self._running.get(who, 1) - 1
                 if left:

@@ -131,6 +131,9 @@ class Settings:
     trusted_proxies: int = 0
     # KLING_DOWNLOAD_MINUTES: one-off downloads (export zips) are deleted after this, at most 60
     download_minutes: float = 30.0
+    # Minutes of media work (probes, fixes, previews, finishing) one visitor may use per hour;
+    # 0: no cap (kling_ui.bounds.MediaPool, issue #20).
+    media_minutes_per_hour: float = 20.0
 
     @property
     def uses_simulator(self) -> bool:
@@ -225,4 +228,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         takes_confirm_usd=max(0.0, _float(env, "KLING_TAKES_CONFIRM_USD", 2.0)),
         trusted_proxies=_trusted_proxies(env),
         download_minutes=min(60.0, max(0.0, _float(env, "KLING_DOWNLOAD_MINUTES", 30.0))),
+        media_minutes_per_hour=max(0.0, _float(env, "KLING_MEDIA_MINUTES_PER_HOUR", 20.0)),
     )

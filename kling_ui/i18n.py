@@ -418,6 +418,8 @@ EN: dict[str, str] = {
     # -- cheap refusals and the media pool (kling_ui/bounds.py, issue #20) --
     "access.media_busy": "You already have {n} files waiting to be checked or converted. Wait "
                          "for them to finish, then try again.",
+    "access.media_budget": "You have used this hour's {minutes} minutes of file checks and "
+                           "conversions on this Studio. Try again in about {wait} min.",
     "bounds.prompt_type": "The prompt must be text.",
     "bounds.file_gone": "This file is no longer on the server (it was cleared after a restart or "
                         "by the cache sweep). Upload it again.",
@@ -820,6 +822,8 @@ ZH: dict[str, str] = {
     "access.budget": "本演示今天的预算已用完（剩余 ${left}，共 ${budget}；本次运行预计 ${cost}）。"
                      "预算在 UTC 午夜重置；你也可以输入自己的 Replicate API 密钥。",
     "access.media_busy": "你已有 {n} 个文件在等待检查或转换。请等它们完成后再试。",
+    "access.media_budget": "你本小时在此工作室的文件检查和转换时间（{minutes} 分钟）已用完。"
+                           "请约 {wait} 分钟后再试。",
     "bounds.prompt_type": "提示词必须是文本。",
     "bounds.file_gone": "服务器上已没有这个文件（重启后或缓存清理时被删除）。请重新上传。",
     "bounds.file_too_big": "大小为 {mb} MB；Studio 最多接受 {limit} MB 的文件。请使用更小的文件。",

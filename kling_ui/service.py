@@ -159,6 +159,7 @@ class Studio:
         # Probes, fixes, previews, filmstrips and finishing share the process's bounded pool:
         # a worker per core, each visitor a share of them (kling_ui.bounds).
         self.media = bounds.media_pool()
+        self.media.budget = settings.media_minutes_per_hour * 60.0
         self._clock = clock
         self._transport = transport
         self._timeout = timeout

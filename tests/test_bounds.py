@@ -281,6 +281,32 @@ def test_a_caller_over_its_queue_is_refused_plainly():
         f.result(timeout=5)
 
 
+def test_a_caller_past_its_hour_of_media_work_is_refused_with_the_wait_others_are_not():
+    now = [1000.0]
+    pool = MediaPool(2, per_caller=1, max_waiting=16, budget=120.0, clock=lambda: now[0])
+
+    def work(seconds: float) -> None:  # media work that takes `seconds` on the pool's clock
+        now[0] += seconds
+
+    pool.submit(work, 100, caller="hog").result(timeout=5)
+    pool.submit(work, 30, caller="hog").result(timeout=5)  # started under budget: it runs
+    assert pool.spent("hog") == 130
+    with pytest.raises(AccessError, match=r"used this hour's 2 minutes .* about 60 min"):
+        pool.submit(work, 1, caller="hog")
+    pool.submit(work, 500, caller="other").result(timeout=5)  # another visitor is not slowed
+    pool.submit(work, 500, caller=None).result(timeout=5)  # unnamed work has no budget
+    now[0] += 3600  # an hour after the first job ended, its seconds leave the hour
+    pool.submit(work, 1, caller="hog").result(timeout=5)
+
+
+def test_the_studio_gives_each_visitor_its_media_minutes_from_the_settings():
+    studio = Studio(test_settings(media_minutes_per_hour=7))
+    try:
+        assert studio.media.budget == 7 * 60
+    finally:
+        asyncio.run(studio.aclose())
+
+
 def test_callers_take_turns():
     pool = MediaPool(1, per_caller=1, max_waiting=16)
     order: list[str] = []
