@@ -132,8 +132,8 @@ class Settings:
     # KLING_DOWNLOAD_MINUTES: one-off downloads (export zips) are deleted after this, at most 60
     download_minutes: float = 30.0
     # Minutes of media work (probes, fixes, previews, finishing) one visitor may use per hour;
-    # 0: no cap (kling_ui.bounds.MediaPool, issue #20).
-    media_minutes_per_hour: float = 20.0
+    # 0: no cap (kling_ui.bounds.MediaPool, issue #20). Unset: SPACE_MEDIA_MINUTES on a Space.
+    media_minutes_per_hour: float = 0.0
 
     @property
     def uses_simulator(self) -> bool:
@@ -182,6 +182,11 @@ def _scope(env: Mapping[str, str]) -> str:
     return raw or "visitor"
 
 
+# A public Space's visitors share two cores: each gets this much media work per rolling hour unless
+# the host says otherwise (fixing a 10 s 4K60 clip to 1080p takes about 10 s of it: bench/RESULTS.md).
+SPACE_MEDIA_MINUTES = 20.0
+
+
 def _trusted_proxies(env: Mapping[str, str]) -> int:
     """KLING_TRUSTED_PROXIES, a count of hops; unset: the Space proxy's one hop on a Space."""
     default = SPACE_TRUSTED_PROXIES if env.get("SPACE_ID", "").strip() else 0
@@ -228,5 +233,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         takes_confirm_usd=max(0.0, _float(env, "KLING_TAKES_CONFIRM_USD", 2.0)),
         trusted_proxies=_trusted_proxies(env),
         download_minutes=min(60.0, max(0.0, _float(env, "KLING_DOWNLOAD_MINUTES", 30.0))),
-        media_minutes_per_hour=max(0.0, _float(env, "KLING_MEDIA_MINUTES_PER_HOUR", 20.0)),
+        media_minutes_per_hour=max(0.0, _float(
+            env, "KLING_MEDIA_MINUTES_PER_HOUR",
+            SPACE_MEDIA_MINUTES if env.get("SPACE_ID", "").strip() else 0.0)),
     )

@@ -299,6 +299,15 @@ def test_a_caller_past_its_hour_of_media_work_is_refused_with_the_wait_others_ar
     pool.submit(work, 1, caller="hog").result(timeout=5)
 
 
+@pytest.mark.parametrize(("env", "minutes"), [({}, 0.0), ({"SPACE_ID": "me/studio"}, 20.0),
+                                               ({"SPACE_ID": "me/s", "KLING_MEDIA_MINUTES_PER_HOUR": "0"}, 0.0),
+                                               ({"KLING_MEDIA_MINUTES_PER_HOUR": "5"}, 5.0)])
+def test_media_minutes_are_capped_by_default_only_on_a_space(env: dict[str, str],
+                                                            minutes: float) -> None:
+    from kling_ui.config import load_settings
+    assert load_settings({"KLING_DATA_DIR": "/tmp/x", **env}).media_minutes_per_hour == minutes
+
+
 def test_the_studio_gives_each_visitor_its_media_minutes_from_the_settings():
     studio = Studio(test_settings(media_minutes_per_hour=7))
     try:
