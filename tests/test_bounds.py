@@ -23,14 +23,14 @@ from typing import Any
 import httpx
 import pytest
 
-from kling_ui import bounds
-from kling_ui.access import MemoryLedger
-from kling_ui.bounds import MediaPool
-from kling_ui.errors import AccessError, InputError
-from kling_ui.jobs import JobSpec
+from kling_ui.core.errors import AccessError, InputError
+from kling_ui.core.jobs import JobSpec
+from kling_ui.core.models import Tab
+from kling_ui.hosting import bounds
+from kling_ui.hosting.access import MemoryLedger
+from kling_ui.hosting.bounds import MediaPool
 from kling_ui.media import ffmpeg
-from kling_ui.models import Tab
-from kling_ui.service import Studio
+from kling_ui.runs.service import Studio
 from tests.ui_fixtures import launched_app, make_fake_png, make_image, make_video, test_settings
 
 VISITOR = "ip:203.0.113.7"
@@ -236,8 +236,8 @@ def test_a_reservation_is_made_at_the_most_and_settled_to_the_estimate(tmp_path)
 
 
 def test_a_guard_settles_an_admission_in_either_ledger(tmp_path):
-    from kling_ui.access import Guard
-    from kling_ui.library import Library
+    from kling_ui.hosting.access import Guard
+    from kling_ui.library.store import Library
 
     for ledger in (MemoryLedger(), Library(tmp_path / "lib")):
         guard = Guard(daily_budget_usd=2.0, ledger=ledger)

@@ -23,8 +23,8 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
 from bench.visitors import AppOnSim, app_on_simulator
-from kling_ui import rules
-from kling_ui.errors import InputError
+from kling_ui.core import rules
+from kling_ui.core.errors import InputError
 from kling_ui.media import probe
 from tests.hostile_files import ALL_CASES, SCRIPT_MARKERS, FileCase
 from tests.test_hardening_faults import assert_clear

@@ -24,10 +24,10 @@ import pytest
 from gradio_client import Client, handle_file
 
 from bench.visitors import app_on_simulator, make_big_png
-from kling_ui.config import Secret
-from kling_ui.models import Tab
-from kling_ui.service import JobSpec, Studio
-from kling_ui.simulator import key_marker
+from kling_ui.core.config import Secret
+from kling_ui.core.models import Tab
+from kling_ui.replicate.simulator import key_marker
+from kling_ui.runs.service import JobSpec, Studio
 from tests.test_hardening_faults import CREATE, assert_clear, outcome, text_job
 
 HOST = "r8_" "HOSTKEYsecrets0123456789abcdefghijklm"
@@ -205,7 +205,7 @@ def test_a_full_queue_refuses_with_a_message() -> None:
 def test_runs_stay_their_owners_and_only_temporary_files_go_by_age(tmp_path: Path) -> None:
     """Issue #10 reversed the old rule (a session's files went when it ended): a run's files are
     kept with the run, one folder each, until KLING_KEEP_DAYS; temporary files go by age."""
-    from kling_ui.config import Settings
+    from kling_ui.core.config import Settings
 
     studio = Studio(Settings(backend="simulator", sim_seconds=0.2, keep_days=1),
                     data_dir=str(tmp_path))

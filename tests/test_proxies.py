@@ -1,6 +1,6 @@
 """Who a visitor is (issue #20, point 3): the address behind the host's per-visitor limits comes
 from the socket peer, or from the X-Forwarded-For hop of a configured number of trusted proxies;
-never from an entry the caller wrote. Checked as a rule (kling_ui.proxies), through gr.Request,
+never from an entry the caller wrote. Checked as a rule (kling_ui.hosting.proxies), through gr.Request,
 and against the running app: gradio_client, a raw queue/join and an MCP tool call each forge
 the header, and the hourly limit holds.
 """
@@ -22,8 +22,8 @@ from mcp.client.streamable_http import streamablehttp_client
 from starlette.requests import Request
 
 from bench.visitors import app_on_simulator
-from kling_ui.config import load_settings
-from kling_ui.proxies import client_address, request_peer, sign_peer
+from kling_ui.core.config import load_settings
+from kling_ui.hosting.proxies import client_address, request_peer, sign_peer
 from kling_ui.ui.common import caller_address, visitor_id
 from kling_ui.ui.page import MCP_PATH
 from tests.test_hardening_faults import outcome, text_job

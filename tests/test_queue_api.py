@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from gradio_client import Client
 
-from kling_ui.errors import PredictionError
-from kling_ui.models import Tab
-from kling_ui.pool import CANCELED_IN_LINE
-from kling_ui.service import JobSpec
+from kling_ui.core.errors import PredictionError
+from kling_ui.core.models import Tab
+from kling_ui.runs.pool import CANCELED_IN_LINE
+from kling_ui.runs.service import JobSpec
 from tests.ui_fixtures import LaunchedApp, launched_app
 
 SIM_SECONDS = 8.0  # wide enough to see each place in line on a busy box

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from sim_fixtures import MARK_A, MARK_B, TOKEN_A, TOKEN_B, make_clip, make_png, running_simulator
 
-from kling_ui.config import Secret, Settings
-from kling_ui.errors import AccessError, AuthError, InputError, PredictionError
-from kling_ui.models import Tab
-from kling_ui.service import JobSpec, Studio
+from kling_ui.core.config import Secret, Settings
+from kling_ui.core.errors import AccessError, AuthError, InputError, PredictionError
+from kling_ui.core.models import Tab
+from kling_ui.runs.service import JobSpec, Studio
 
 pytestmark = pytest.mark.anyio
 
@@ -339,7 +339,7 @@ async def test_the_usual_model_time_is_learned_per_tab(studio, sim, media):
 async def test_a_visitor_key_run_waits_for_that_key_after_a_restart_then_finishes(sim, tmp_path):
     """The visitor's key is never stored, so a restart leaves their run waiting; entering the
     same key again fetches it (another key does not)."""
-    from kling_ui.resumer import resume_unfinished, resume_with_key
+    from kling_ui.runs.resumer import resume_unfinished, resume_with_key
 
     base_url, state = sim
     settings = Settings(base_url=base_url, backend="replicate", backend_forced=True)
@@ -380,7 +380,7 @@ async def test_a_studio_video_carries_its_settings_back(studio, media):
 async def test_a_half_written_output_is_downloaded_again_after_a_restart(studio, sim, tmp_path):
     """Killed mid-download: the row says 'downloading', only a .part file is on disk. The
     restarted Studio polls the same prediction and downloads the output again, whole."""
-    from kling_ui.resumer import resume_unfinished
+    from kling_ui.runs.resumer import resume_unfinished
 
     _, state = sim
     result = await studio.run(JobSpec(Tab.TEXT, "A kite over the dunes"), visitor_token=None,

@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from kling_ui.media.probe import probe_video
-from kling_ui.service import Studio
+from kling_ui.runs.service import Studio
 from tests import media_factory
 from tests.test_ui_browser import RUN_TIMEOUT, open_tab, upload
 from tests.ui_fixtures import LaunchedApp, launched_app, test_settings

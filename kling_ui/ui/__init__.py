@@ -8,7 +8,7 @@
     common   the one error wrapper (`guarded`), the session state, small HTML renderers
     edge     what a caller sent, checked: types, and only the caller's own uploads (`own_upload`)
 
-Handlers are plain functions over the `Studio` (kling_ui.service); nothing here touches files or
+Handlers are plain functions over the `Studio` (kling_ui.runs.service); nothing here touches files or
 the network itself.
 """
 

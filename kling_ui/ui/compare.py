@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..i18n import i18n, t
-from ..service import JobResult
+from ..runs.service import JobResult
 from .common import esc, file_url
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".webm", ".m4v", ".mkv")

@@ -17,16 +17,16 @@ from typing import Any
 
 import gradio as gr
 
-from .. import rules
-from ..bounds import check_spec
-from ..errors import InputError, KlingError, PredictionError
+from ..core import rules
+from ..core.errors import InputError, KlingError, PredictionError
+from ..core.jobs import JobSpec, UploadCheck, result_from_run
+from ..core.models import ASPECT_RATIOS, QUALITY_MODES, Progress, Tab, VideoInfo
+from ..core.prompt import image_token, token_numbers
+from ..core.rules import DEFAULT_DURATION, VIDEO_MAX_SECONDS, allowed_durations, keep_duration
+from ..hosting.bounds import check_spec
 from ..i18n import cost_text, error_text, i18n, problem_text, t
-from ..jobs import JobSpec, UploadCheck, result_from_run
 from ..media.filmstrip import Filmstrip
 from ..media.preview import badge
-from ..models import ASPECT_RATIOS, QUALITY_MODES, Progress, Tab, VideoInfo
-from ..prompt import image_token, token_numbers
-from ..rules import DEFAULT_DURATION, VIDEO_MAX_SECONDS, allowed_durations, keep_duration
 from .common import (
     Changes,
     Session,
@@ -59,7 +59,7 @@ from .trimmer import build_trimmer, trimmer_value, window_from_event
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 # Every run's handler (UI and API) only watches its run, so none waits in Gradio's queue: the
-# Studio's own line (kling_ui.pool, KLING_CONCURRENCY) decides who waits, and says where they stand.
+# Studio's own line (kling_ui.runs.pool, KLING_CONCURRENCY) decides who waits, and says where they stand.
 RUN_POOL = "kling-run"
 
 TAB_INTRO = {
@@ -675,7 +675,7 @@ class TabHandlers:
             await asyncio.sleep(WATCH_EVERY)
         waiting = self.studio.library.get(run_id)
         if waiting is not None and waiting.status == "waiting_for_disk":
-            # Paid for, saved once the disk has room (kling_ui.disk): a wait, not a failure.
+            # Paid for, saved once the disk has room (kling_ui.hosting.disk): a wait, not a failure.
             yield [run_progress_html(waiting), *skip]
             return
         handle = self.studio.handle(run_id)

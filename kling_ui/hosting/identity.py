@@ -36,7 +36,7 @@ from typing import Any
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .i18n import lang_of, t
+from ..i18n import lang_of, t
 
 LIBRARY_COOKIE = "kling_library"
 COOKIE_MAX_AGE = 400 * 86400  # the longest browsers keep a cookie (Chrome caps Max-Age at 400 days)

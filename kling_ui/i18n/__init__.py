@@ -335,7 +335,7 @@ EN: dict[str, str] = {
     "error.title.Server": "Server problem",
     "error.title.Prediction": "Prediction problem",
     "error.title.Storage": "Disk space",
-    # kling_ui.disk's messages (matched by from_english)
+    # kling_ui.hosting.disk's messages (matched by from_english)
     "disk.low": "The server is almost out of disk space ({free} MB free; a run needs {need} MB), "
                 "so this run was not started and nothing was billed. Your files are kept: try "
                 "again in a few minutes, or tell the host.",
@@ -415,7 +415,7 @@ EN: dict[str, str] = {
     "access.budget": "Today's budget for this demo is used up (${left} of ${budget} left; this "
                      "run is estimated at ${cost}). It resets at midnight UTC; or enter your own "
                      "Replicate API key.",
-    # -- cheap refusals and the media pool (kling_ui/bounds.py, issue #20) --
+    # -- cheap refusals and the media pool (kling_ui/hosting/bounds.py, issue #20) --
     "access.media_busy": "You already have {n} files waiting to be checked or converted. Wait "
                          "for them to finish, then try again.",
     "bounds.prompt_type": "The prompt must be text.",
@@ -427,7 +427,7 @@ EN: dict[str, str] = {
                            "that many (at most 7 reference images, 20 clips to join). Send fewer.",
     "gate.too_big": "This request is larger than {mb} MB. Upload files with /gradio_api/upload "
                     "and send their paths, not their contents.",
-    # -- the rules core (kling_ui/rules.py) --
+    # -- the rules core (kling_ui/core/rules.py) --
     "list.sep": ", ",
     "rules.image.animated": "is animated ({frames} frames); Kling takes a still image. Fix uses "
                             "the first frame.",
@@ -485,7 +485,7 @@ EN: dict[str, str] = {
     "rules.prompt.size": "{sent} characters",
     "rules.prompt.size_sent": "{typed} characters typed but {sent} as sent (references such as "
                               "@Image1 are sent as <<<image_1>>>)",
-    # -- token checks (kling_ui/prompt.py) --
+    # -- token checks (kling_ui/core/prompt.py) --
     "tokens.rewritten": "references will be sent as Kling writes them: {listed}{more}.",
     "tokens.as": "{typed} as {sent}",
     "tokens.more": " and {n} more",
@@ -1056,7 +1056,7 @@ def error_text(exc: Any, lang: str | None = None) -> str:
     """One of our errors in `lang`. English is the error's own message, unchanged; in Chinese
     an input error lists its problems, and the common API/network errors have their own text
     (details the server sent, in English, are not repeated)."""
-    from . import errors as e
+    from ..core import errors as e
 
     lang = normalize(lang) if lang is not None else current_lang()
     message = str(getattr(exc, "message", "") or exc)
@@ -1104,7 +1104,7 @@ def error_title(exc: Any, lang: str | None = None) -> str:
 def problem(field_name: str, key: str, *, fix: str | None = None, severity: str = "error",
             **params: Any) -> Any:
     """A `Problem` whose message is the English text of `key`, carrying the id for the UI."""
-    from .models import Problem
+    from ..core.models import Problem
 
     m = Msg(key, params)
     return Problem(field_name, m.render(EN_LANG), fix=fix, severity=severity, msg=m)

@@ -10,7 +10,7 @@ wait, marked "waiting_for_key", until that visitor comes back and enters it
 (`resume_with_key`), which is said in their library.
 
 A paid output the disk could not take waits too, marked "waiting_for_disk" with its output URL
-(kling_ui.disk): the `DiskWatch` fetches it once there is room, every DISK_RETRY_SECONDS while
+(kling_ui.hosting.disk): the `DiskWatch` fetches it once there is room, every DISK_RETRY_SECONDS while
 any such run exists (and at start-up, through `resume_unfinished`), until Replicate's hour is
 over. No key is needed for that, so a visitor's key run does not wait for its key as well.
 
@@ -24,13 +24,13 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Any
 
-from . import library as lib
-from .config import Secret
-from .errors import KlingError
+from ..core.config import Secret
+from ..core.errors import KlingError
+from ..library import store as lib
 from .runner import RunHandle
 
 if TYPE_CHECKING:
-    from .library import Run
+    from ..library.store import Run
     from .service import Studio
 
 log = logging.getLogger(__name__)

@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from .errors import (
+from ..core.errors import (
     ApiError,
     AuthError,
     BillingError,

@@ -18,13 +18,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .bounds import media_pool
-from .errors import InputError, KlingError
-from .jobs import JobResult
-from .media import comparison, motion, splice
-from .media.paths import out_path
-from .media.probe import probe_image, probe_video
-from .models import ImageInfo, VideoInfo
+from ..core.errors import InputError, KlingError
+from ..core.jobs import JobResult
+from ..core.models import ImageInfo, VideoInfo
+from ..hosting.bounds import media_pool
+from ..media import comparison, motion, splice
+from ..media.paths import out_path
+from ..media.probe import probe_image, probe_video
 
 log = logging.getLogger(__name__)
 

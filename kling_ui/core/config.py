@@ -16,7 +16,7 @@ APP_DIR_NAME = "kling-o1-studio"
 # A Hugging Face Space is served through the Space proxy, which appends the address it saw to
 # X-Forwarded-For (the app's socket peer is an internal address such as 10.16.x.x, the same for
 # every visitor). Hugging Face does not document the hop count; one hop is what apps on Spaces
-# observe, and what this default assumes. KLING_TRUSTED_PROXIES overrides it (kling_ui.proxies).
+# observe, and what this default assumes. KLING_TRUSTED_PROXIES overrides it (kling_ui.hosting.proxies).
 SPACE_TRUSTED_PROXIES = 1
 
 
@@ -126,7 +126,7 @@ class Settings:
     mcp: bool = True  # KLING_MCP: serve the named endpoints as MCP tools at /gradio_api/mcp/
     # KLING_TAKES_CONFIRM_USD: several takes estimated above this (in all) ask to confirm first
     takes_confirm_usd: float = 2.0
-    # KLING_TRUSTED_PROXIES: proxies in front whose X-Forwarded-For hop is believed (kling_ui.proxies);
+    # KLING_TRUSTED_PROXIES: proxies in front whose X-Forwarded-For hop is believed (kling_ui.hosting.proxies);
     # unset: 1 on a Hugging Face Space (SPACE_ID), else 0 (the socket peer is the visitor)
     trusted_proxies: int = 0
     # KLING_DOWNLOAD_MINUTES: one-off downloads (export zips) are deleted after this, at most 60

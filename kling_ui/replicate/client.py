@@ -36,9 +36,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from . import __version__
-from .config import DEFAULT_BASE_URL, DEFAULT_MODEL, Secret
-from .errors import (
+from .. import __version__
+from ..core.config import DEFAULT_BASE_URL, DEFAULT_MODEL, Secret
+from ..core.errors import (
     ApiError,
     InputError,
     KlingConnectionError,
@@ -51,7 +51,8 @@ from .errors import (
     StorageError,
     redact,
 )
-from .models import Problem, Progress
+from ..core.models import Problem, Progress
+from ..core.rules import UPLOAD_MAX_BYTES
 from .protocol import (
     Prediction,
     UploadedFile,
@@ -67,7 +68,6 @@ from .protocol import (
     transport_error,
     unverified_error,
 )
-from .rules import UPLOAD_MAX_BYTES
 
 log = logging.getLogger(__name__)
 

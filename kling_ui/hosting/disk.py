@@ -4,7 +4,7 @@ for want of it means (issue #20, point 5).
 A run's output is paid for before it is downloaded, so the Studio refuses a run up front when the
 data folder's disk is nearly full (`check_room`, before any upload or paid request), and a write
 that fails anyway (`is_disk_trouble`: full, over quota, an I/O error, read-only) keeps the run
-waiting to fetch the output again rather than failing it (kling_ui.service, kling_ui.resumer).
+waiting to fetch the output again rather than failing it (kling_ui.runs.service, kling_ui.runs.resumer).
 
 Pure over the filesystem: no library, no clock but the one passed in.
 """
@@ -17,7 +17,7 @@ import os
 import shutil
 from datetime import datetime, timezone
 
-from .errors import StorageError
+from ..core.errors import StorageError
 
 log = logging.getLogger(__name__)
 

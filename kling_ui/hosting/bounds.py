@@ -31,12 +31,12 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from . import rules
-from .errors import AccessError, InputError
-from .i18n import msg, problem, t
-from .jobs import JobSpec
-from .models import Problem, Tab
-from .pricing import PRICE_PER_SECOND
+from ..core import rules
+from ..core.errors import AccessError, InputError
+from ..core.jobs import JobSpec
+from ..core.models import Problem, Tab
+from ..core.pricing import PRICE_PER_SECOND
+from ..i18n import msg, problem, t
 
 T = TypeVar("T")
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from ..rules import MAX_IMAGES_WITH_VIDEO, MAX_IMAGES_WITHOUT_VIDEO
+from ...core.rules import MAX_IMAGES_WITH_VIDEO, MAX_IMAGES_WITHOUT_VIDEO
 from .state import BODY_KEYS, ENUMS, INPUT_KEYS, URI_KEYS, Fault
 
 

@@ -27,12 +27,9 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import bounds, disk, naming, rules
-from . import library as lib
-from .access import Guard, Reservation
-from .client import ReplicateClient
-from .config import Secret, Settings
-from .errors import (
+from ..core import naming, rules
+from ..core.config import Secret, Settings
+from ..core.errors import (
     AccessError,
     InputError,
     KlingError,
@@ -42,21 +39,25 @@ from .errors import (
     PredictionError,
     StorageError,
 )
+from ..core.jobs import JobResult, JobSpec, Preflight, UploadCheck, result_from_run, spec_settings
+from ..core.models import Fix, ImageInfo, JobRequest, Problem, Progress, Tab, VideoInfo
+from ..core.payload import build_input, shorten_urls
+from ..core.pricing import describe_cost, estimate_cost
+from ..core.prompt import normalize_tokens, token_labels
+from ..core.snippets import snippets
+from ..finishing.results import Finisher
+from ..hosting import bounds, disk
+from ..hosting.access import Guard, Reservation
+from ..library import store as lib
+from ..library.store import Library, Run, new_run_id
+from ..media import filmstrip, fix, preview, probe, tags
+from ..media.filmstrip import Filmstrip
+from ..replicate.client import ReplicateClient
+from ..replicate.protocol import Prediction, RecentTimes, UploadedFile
 from .files import Files
-from .finishing import Finisher
-from .jobs import JobResult, JobSpec, Preflight, UploadCheck, result_from_run, spec_settings
-from .library import Library, Run, new_run_id
-from .media import filmstrip, fix, preview, probe, tags
-from .media.filmstrip import Filmstrip
-from .models import Fix, ImageInfo, JobRequest, Problem, Progress, Tab, VideoInfo
-from .payload import build_input, shorten_urls
 from .pool import CANCELED_IN_LINE, Pool
-from .pricing import describe_cost, estimate_cost
-from .prompt import normalize_tokens, token_labels
-from .protocol import Prediction, RecentTimes, UploadedFile
 from .resumer import DISK_RETRY_SECONDS, DiskWatch
 from .runner import RunHandle, Runner
-from .snippets import snippets
 
 if TYPE_CHECKING:  # the service is handed its transport; it never builds HTTP itself
     import httpx
@@ -152,12 +153,12 @@ class Studio:
             ledger=self.library,
         )
         # One line for every run, UI and API alike: KLING_CONCURRENCY at once, KLING_QUEUE_SIZE
-        # waiting (kling_ui.pool); waits are estimated from the modes' usual times.
+        # waiting (kling_ui.runs.pool); waits are estimated from the modes' usual times.
         self.runner = Runner(pool=Pool(
             settings.concurrency, settings.queue_size,
             expected=lambda tab: self.predict_times.median(tab) if tab else None))
         # Probes, fixes, previews, filmstrips and finishing share the process's bounded pool:
-        # a worker per core, each visitor a share of them (kling_ui.bounds).
+        # a worker per core, each visitor a share of them (kling_ui.hosting.bounds).
         self.media = bounds.media_pool()
         self._clock = clock
         self._transport = transport
@@ -169,7 +170,7 @@ class Studio:
         self._strips: dict[tuple[str, str, int], asyncio.Future[Filmstrip]] = {}
         self._sim: Any = None  # the in-process simulator server, started on first use
         self._sim_lock = threading.Lock()
-        # Outputs waiting for disk space are fetched again from here (kling_ui.resumer).
+        # Outputs waiting for disk space are fetched again from here (kling_ui.runs.resumer).
         self.disk_watch = DiskWatch(self, disk_retry_seconds)
         # Model times (predict_time) per tab: when to poll densely. The library remembers them
         # across restarts, so even the first run after one is noticed fast.
@@ -204,7 +205,7 @@ class Studio:
         """Start the in-process simulator on 127.0.0.1 (once) and return its base URL."""
         with self._sim_lock:
             if self._sim is None:
-                from .simulator import SimulatorServer
+                from ..replicate.simulator import SimulatorServer
 
                 server = SimulatorServer(model_seconds=self.settings.sim_seconds)
                 server.start()
@@ -259,7 +260,7 @@ class Studio:
         library at start-up), None when unknown."""
         return self.predict_times.median(tab.value)
 
-    # -- files (kling_ui.files) ------------------------------------------------------------
+    # -- files (kling_ui.runs.files) ------------------------------------------------------------
 
     def session_dir(self, session_id: str) -> Path:
         return self.files.session_dir(session_id)
@@ -513,7 +514,7 @@ class Studio:
         `takes` ({"group", "index", "of"}) marks one take of several of the same settings; it
         is kept in the run's metrics. Each take is its own run, admitted by the Guard alone.
 
-        The run first waits in the Studio's line for a free slot (`kling_ui.pool`), with a row
+        The run first waits in the Studio's line for a free slot (`kling_ui.runs.pool`), with a row
         in the library saying "queued", so a reloaded page finds it and its place is kept.
         Raises AccessError at once, with nothing kept, when the line is full, and StorageError
         when the disk has too little room for an output (checked again when the run starts).
@@ -633,13 +634,13 @@ class Studio:
         `visitor_id` is who counts against the host's limits; `owner` whose library the run
         goes into. Raises InputError before anything is journaled or sent when the job cannot
         run as it is. The run's row is written before the paid request and updated after every
-        step, so a restart can finish it (kling_ui.resumer). `session_id` is accepted for
+        step, so a restart can finish it (kling_ui.runs.resumer). `session_id` is accepted for
         callers of the old signature and no longer used: files belong to runs, not sessions.
 
         Cheap first (issue #20): counts, sizes, the sign-in and the visitor's quota, reserved at
         the run's most, before any probe (`reservation`, when `start` made it already); it is
         settled to the estimate once probed, and given back whenever the run ends without a
-        prediction. Its media work runs in the bounded pool as the visitor's (kling_ui.bounds).
+        prediction. Its media work runs in the bounded pool as the visitor's (kling_ui.hosting.bounds).
         """
         del session_id
         # A disk too full for the output: refused before any fix, upload or paid request.
@@ -807,7 +808,7 @@ class Studio:
         except LibraryError as write_error:
             log.error("could not journal the end of run %s: %s", run_id, write_error)
 
-    # -- a disk too full for a paid output (kling_ui.disk; the resumer fetches it later) -------
+    # -- a disk too full for a paid output (kling_ui.hosting.disk; the resumer fetches it later) -------
 
     @property
     def min_free_bytes(self) -> int:
@@ -977,7 +978,7 @@ class Studio:
                                      if k in ("motion", "motion_plot")}}
         return metrics, list(measured.warnings)
 
-    # -- resuming (kling_ui.resumer decides what; this does it) ----------------------------
+    # -- resuming (kling_ui.runs.resumer decides what; this does it) ----------------------------
 
     async def _route_run(self, run: Run, visitor_token: Secret | None
                          ) -> tuple[ReplicateClient, Secret, str] | None:

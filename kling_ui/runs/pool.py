@@ -27,8 +27,8 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .errors import AccessError, PredictionError
-from .protocol import RecentTimes
+from ..core.errors import AccessError, PredictionError
+from ..replicate.protocol import RecentTimes
 
 if TYPE_CHECKING:
     from .runner import RunHandle

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..config import DEFAULT_MODEL
-from ..rules import UPLOAD_MAX_BYTES
+from ...core.config import DEFAULT_MODEL
+from ...core.rules import UPLOAD_MAX_BYTES
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from .i18n import msg, problem
+from ..i18n import msg, problem
 from .models import JobRequest, Problem
 
 VIDEO_TOKEN = "<<<video_1>>>"

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from .models import Fix, ImageInfo, Problem, Tab, VideoInfo
 
 if TYPE_CHECKING:
-    from .library import Run
+    from ..library.store import Run
 
 
 @dataclass(frozen=True)

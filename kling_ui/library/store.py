@@ -35,8 +35,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from .access import Usage
-from .errors import LibraryError
+from ..core.errors import LibraryError
+from ..hosting.access import Usage
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +48,12 @@ LEASE_SECONDS = 120.0  # a worker renews its lease on every update; a dead one's
 BUSY_TIMEOUT_MS = 10_000
 
 # Statuses. In flight: the row may still change. Terminal: it will not (but for deletion).
-QUEUED = "queued"  # waiting in the Studio's line for a free slot (kling_ui.pool); nothing sent
+QUEUED = "queued"  # waiting in the Studio's line for a free slot (kling_ui.runs.pool); nothing sent
 PREPARING = "preparing"  # inputs copied, uploads under way; no prediction yet
 STARTING, PROCESSING, DOWNLOADING = "starting", "processing", "downloading"
 WAITING_FOR_KEY = "waiting_for_key"  # a visitor's key run found after a restart
 # Paid for, but its output could not be written (disk full, read-only): fetched again from
-# `output_url` once there is room, until `output_until` (kling_ui.disk, kling_ui.resumer).
+# `output_url` once there is room, until `output_until` (kling_ui.hosting.disk, kling_ui.runs.resumer).
 WAITING_FOR_DISK = "waiting_for_disk"
 SUCCEEDED, FAILED, CANCELED, ABORTED = "succeeded", "failed", "canceled", "aborted"
 TIMED_OUT, LOST = "timed out", "lost"
@@ -163,7 +163,7 @@ class Run:
     fraction: float | None = None
     worker: str | None = None
     lease_until: float | None = None
-    admission: int | None = None  # its row in the host's ledger (kling_ui.access), if admitted
+    admission: int | None = None  # its row in the host's ledger (kling_ui.hosting.access), if admitted
     output_url: str | None = None  # the prediction's output, journaled once it succeeded
     output_until: float | None = None  # time.time() after which Replicate no longer has it
 
@@ -295,7 +295,7 @@ class Library:
 
     def legacy_browser_secret(self) -> str | None:
         """The secret that encrypted browsers' library keys in localStorage before the library
-        cookie (kling_ui.identity), if this folder has one: only to adopt those keys once.
+        cookie (kling_ui.hosting.identity), if this folder has one: only to adopt those keys once.
         Gradio sent it to every visitor, so it protects nothing now; it is never made anew."""
         try:
             return (self.root / SECRET_NAME).read_text(encoding="utf-8").strip() or None
@@ -581,7 +581,7 @@ class Library:
                     total -= size
         return deleted
 
-    # -- the host's ledger (kling_ui.access.Guard) ------------------------------------------
+    # -- the host's ledger (kling_ui.hosting.access.Guard) ------------------------------------------
 
     def admit(self, visitor: str, at: float, cost: float, check: Callable[[Usage], None], *,
               hour: float = 3600.0, day_seconds: float = 86400.0) -> int:

@@ -25,8 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from .config import Secret
-from .errors import AccessError
+from ..core.config import Secret
+from ..core.errors import AccessError
 
 HOUR = 3600.0
 DAY = 86400.0
@@ -77,7 +77,7 @@ class Reservation:
 
 
 class Ledger(Protocol):
-    """Where admissions are kept (kling_ui.library.Library is one; `MemoryLedger` another)."""
+    """Where admissions are kept (kling_ui.library.store.Library is one; `MemoryLedger` another)."""
 
     def admit(self, visitor: str, at: float, cost: float, check: Callable[[Usage], None], *,
               hour: float = HOUR, day_seconds: float = DAY) -> int: ...

@@ -18,13 +18,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .bounds import media_pool
-from .errors import InputError
-from .media import frames, join, probe
-from .media.frames import FrameClock
-from .media.join import DEFAULT_FPS, MAX_CLIPS, JoinPlan
-from .media.paths import out_path
-from .models import VideoInfo
+from ..core.errors import InputError
+from ..core.models import VideoInfo
+from ..hosting.bounds import media_pool
+from ..media import frames, join, probe
+from ..media.frames import FrameClock
+from ..media.join import DEFAULT_FPS, MAX_CLIPS, JoinPlan
+from ..media.paths import out_path
 
 __all__ = ["DEFAULT_FPS", "MAX_CLIPS", "FrameClock", "GrabbedFrame", "JoinedClip", "Sequencer"]
 

@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from ..media.render import RenderJob, render
+from ...media.render import RenderJob, render
 from .schema import HTML_413, fault_response, problem, validate_body
 from .state import (
     PREFER_RE,

@@ -6,7 +6,7 @@ every job here and handlers only watch: `submit()` returns a `RunHandle` at once
 result and cancel are safe to use from any thread or loop. Only Cancel, the app's own deadline
 or Replicate's `Cancel-After` stop a run.
 
-How many run at once is the pool's to say (`kling_ui.pool`, `Runner.pool`): a new run waits in
+How many run at once is the pool's to say (`kling_ui.runs.pool`, `Runner.pool`): a new run waits in
 its line, and while it waits its handle's `progress` says where it stands (stage "queued").
 """
 
@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-from .models import Progress
+from ..core.models import Progress
 from .pool import Pool
 
 log = logging.getLogger(__name__)
@@ -206,6 +206,6 @@ def _log_failure(run_id: str, future: concurrent.futures.Future[Any]) -> None:
 
 
 def _expected(exc: BaseException) -> bool:
-    from .errors import KlingError
+    from ..core.errors import KlingError
 
     return isinstance(exc, KlingError)

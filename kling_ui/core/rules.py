@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .i18n import msg, problem
+from ..i18n import msg, problem
 from .models import ASPECT_RATIOS, QUALITY_MODES, ImageInfo, JobRequest, Problem, Tab, VideoInfo
 from .prompt import check_tokens, normalize_tokens
 

@@ -26,9 +26,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from .jobs import JobSpec
-from .library import RUNS_DIR, Library
-from .models import ImageInfo, JobRequest, VideoInfo
+from ..core.jobs import JobSpec
+from ..core.models import ImageInfo, JobRequest, VideoInfo
+from ..library.store import RUNS_DIR, Library
 
 log = logging.getLogger(__name__)
 

@@ -171,6 +171,6 @@ class Progress:
     prediction_id: str | None = None
     extra: dict[str, object] = field(default_factory=dict)
     # While "queued": runs ahead in the Studio's line, and about how long until this one starts
-    # (seconds; None when no run of these modes has been timed yet). See kling_ui.pool.
+    # (seconds; None when no run of these modes has been timed yet). See kling_ui.runs.pool.
     position: int | None = None
     wait: float | None = None
