@@ -2,19 +2,17 @@
 
 `JobSpec` is what a tab or an API caller asks for (local paths, trim window, fix choices);
 `JobResult` is a finished run as the result panel, the library and the API summary show it.
-`spec_settings()` / `spec_from_run()` / `result_from_run()` turn them into and out of the
-library's rows, so a run restored after a restart looks the same as one just made.
+`spec_settings()` turns a spec into the settings a library row keeps; `library.results` turns
+rows back into specs and results, so a run restored after a restart looks the same as one just
+made.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
-from typing import TYPE_CHECKING, Any
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from .models import Fix, ImageInfo, Problem, Tab, VideoInfo
-
-if TYPE_CHECKING:
-    from ..library.store import Run
 
 
 @dataclass(frozen=True)
@@ -124,53 +122,11 @@ class Preflight:
         return not self.errors
 
 
-_FILE_FIELDS = ("start_image", "end_image", "reference_images", "reference_video")
+FILE_FIELDS = ("start_image", "end_image", "reference_images", "reference_video")
 
 
 def spec_settings(spec: JobSpec) -> dict[str, Any]:
     """A spec's settings without its files (those are kept as the run's inputs)."""
-    values = {k: v for k, v in asdict(spec).items() if k not in _FILE_FIELDS}
+    values = {k: v for k, v in asdict(spec).items() if k not in FILE_FIELDS}
     values["tab"] = spec.tab.value
     return values
-
-
-def spec_from_run(run: Run) -> JobSpec:
-    """The spec a run was made from, pointing at the library's copies of its inputs.
-
-    When the video was cut or re-encoded before upload, the kept source (the clip as uploaded)
-    comes back with the same trim window, so restoring a run shows what the user chose.
-    """
-    known = {f.name for f in fields(JobSpec)}
-    values = {k: v for k, v in run.settings.items() if k in known and k not in _FILE_FIELDS}
-    values["tab"] = Tab(run.tab)
-    inputs = run.inputs
-    video = inputs.get("source_video") or inputs.get("reference_video")
-    if not inputs.get("source_video"):
-        values["video_start"], values["video_length"] = 0.0, None  # the copy is the window
-    refs = inputs.get("reference_images") or ()
-    return JobSpec(start_image=inputs.get("start_image"), end_image=inputs.get("end_image"),
-                   reference_images=tuple(refs), reference_video=video, **values)
-
-
-def result_from_run(run: Run) -> JobResult:
-    """A library run as the result panel shows it (the output may still be missing)."""
-    return JobResult(
-        output_path=run.output or "",
-        original_path=run.original,
-        original_label=run.original_label or "Original",
-        prediction_id=run.prediction_id or "",
-        status=run.status,
-        predict_time=run.predict_time,
-        estimated_cost_usd=run.estimated_cost,
-        input_sent=run.input_sent,
-        output_facts=run.output_facts,
-        original_facts=run.original_facts,
-        fixes=tuple(Fix(**f) if isinstance(f, dict) else Fix("", "", str(f)) for f in run.fixes),
-        warnings=tuple(run.warnings),
-        backend=run.backend,
-        spec=spec_from_run(run),
-        run_id=run.id,
-        created_at=run.created_at,
-        poster_path=run.poster,
-        extra=dict(run.metrics),  # the motion report and its plot, once measured
-    )

@@ -19,6 +19,8 @@ with the same fields. The English rendering is done once, when the Problem is ma
 logs and every existing caller keep reading `Problem.message` in English.
 
 This module is pure (no gradio import at module level): the rules core imports it.
+May import: `kling_ui.core` (errors and `Problem`, inside the functions that render them) and the
+standard library. Never media, hosting, the library, replicate, runs or the UI.
 """
 
 from __future__ import annotations

@@ -25,16 +25,26 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from ..core.errors import AccessError, PredictionError
 from ..replicate.protocol import RecentTimes
 
-if TYPE_CHECKING:
-    from .runner import RunHandle
-
 CANCELED_IN_LINE = ("Canceled while it waited in line: nothing was sent to Replicate, so nothing "
                     "was billed.")
+
+
+class Waiter(Protocol):
+    """What the line needs of a run waiting in it (the runner's `RunHandle` is one). The pool
+    names it here, so the runner depends on the pool and never the other way (issue #21)."""
+
+    run_id: str
+    tab: str
+    cancel_requested: bool
+    line: Pool | None  # set by `join`: the line it waits in
+
+    @property
+    def cancel_event(self) -> asyncio.Event: ...
 
 
 @dataclass(frozen=True)
@@ -80,14 +90,14 @@ class Pool:
         self._expected = expected or (lambda _tab: None)
         self._clock = clock
         self._lock = threading.Lock()
-        self._line: list[RunHandle] = []
+        self._line: list[Waiter] = []
         self._running: dict[str, tuple[str, float]] = {}  # run id -> (tab, when it took a slot)
         self._moved: asyncio.Event | None = None  # set whenever the line may have moved
         self.held = RecentTimes()  # seconds each run held its slot, per mode
 
     # -- any thread ------------------------------------------------------------------------
 
-    def join(self, handle: RunHandle) -> None:
+    def join(self, handle: Waiter) -> None:
         """Put a new run at the end of the line, or refuse it when the line is full."""
         with self._lock:
             if len(self._line) >= self.line_size:
@@ -99,12 +109,12 @@ class Pool:
             self._line.append(handle)
             handle.line = self
 
-    def position(self, handle: RunHandle) -> int | None:
+    def position(self, handle: Waiter) -> int | None:
         """Runs ahead of `handle` in the line; None once it holds a slot (or never waited)."""
         with self._lock:
             return self._index(handle)
 
-    def spot(self, handle: RunHandle) -> LineSpot | None:
+    def spot(self, handle: Waiter) -> LineSpot | None:
         """Where `handle` stands (runs ahead, estimated wait), or None when it is not waiting."""
         with self._lock:
             index = self._index(handle)
@@ -112,7 +122,7 @@ class Pool:
                 return None
             return LineSpot(index, self._estimate(index))
 
-    def estimate(self, handle: RunHandle) -> float | None:
+    def estimate(self, handle: Waiter) -> float | None:
         spot = self.spot(handle)
         return spot.wait if spot is not None else None
 
@@ -126,7 +136,7 @@ class Pool:
         with self._lock:
             return len(self._running), len(self._line)
 
-    def _index(self, handle: RunHandle) -> int | None:
+    def _index(self, handle: Waiter) -> int | None:
         for i, waiting in enumerate(self._line):
             if waiting is handle:
                 return i
@@ -155,7 +165,7 @@ class Pool:
     # -- the runner's loop -----------------------------------------------------------------
 
     @asynccontextmanager
-    async def slot(self, handle: RunHandle) -> AsyncIterator[None]:
+    async def slot(self, handle: Waiter) -> AsyncIterator[None]:
         """Wait for `handle`'s turn, hold a slot for the body, then pass it on.
 
         Raises PredictionError (status "canceled", no prediction) when the run is cancelled while
@@ -194,7 +204,7 @@ class Pool:
                 self.held.add(tab, self._clock() - since)
             self._wake()
 
-    def _leave(self, handle: RunHandle) -> None:
+    def _leave(self, handle: Waiter) -> None:
         with self._lock:
             index = self._index(handle)
             if index is not None:

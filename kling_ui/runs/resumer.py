@@ -20,18 +20,19 @@ A run this module ends as "nothing was billed" gives its visitor's quota back
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from ..core.config import Secret
 from ..core.errors import KlingError
+from ..core.models import Progress
 from ..library import store as lib
-from .runner import RunHandle
-
-if TYPE_CHECKING:
-    from ..library.store import Run
-    from .service import Studio
+from ..library.store import Library, Run
+from ..replicate.client import ReplicateClient
+from .runner import RunHandle, Runner
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,27 @@ RESTARTED_IN_LINE = ("The Studio restarted while this run waited in line, before
 WAITING_NOTE = ("This run was made with your own key before the Studio restarted. Enter the "
                 "same key to fetch its result.")
 DISK_RETRY_SECONDS = 30.0  # how often outputs waiting for disk space look for room
+
+
+class Studio(Protocol):
+    """What the resumer needs of the Studio (`runs.service.Studio` is one). Named here so the
+    service imports the resumer and never the other way: no circle (issue #21)."""
+
+    library: Library
+    runner: Runner
+
+    def give_back_quota(self, run: Run) -> None: ...
+
+    def expire_disk_wait(self, run: Run) -> bool: ...
+
+    def has_room(self) -> bool: ...
+
+    async def _route_run(self, run: Run, visitor_token: Secret | None
+                         ) -> tuple[ReplicateClient, Secret, str] | None: ...
+
+    async def resume(self, run: Run, *, visitor_token: Secret | None = None,
+                     on_progress: Callable[[Progress], None] | None = None,
+                     cancel_event: asyncio.Event | None = None) -> Any: ...
 
 
 def resume_unfinished(studio: Studio) -> list[str]:

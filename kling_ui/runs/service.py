@@ -39,7 +39,7 @@ from ..core.errors import (
     PredictionError,
     StorageError,
 )
-from ..core.jobs import JobResult, JobSpec, Preflight, UploadCheck, result_from_run, spec_settings
+from ..core.jobs import JobResult, JobSpec, Preflight, UploadCheck, spec_settings
 from ..core.models import Fix, ImageInfo, JobRequest, Problem, Progress, Tab, VideoInfo
 from ..core.payload import build_input, shorten_urls
 from ..core.pricing import describe_cost, estimate_cost
@@ -49,6 +49,7 @@ from ..finishing.results import Finisher
 from ..hosting import bounds, disk
 from ..hosting.access import Guard, Reservation
 from ..library import store as lib
+from ..library.results import result_from_run
 from ..library.store import Library, Run, new_run_id
 from ..media import filmstrip, fix, preview, probe, tags
 from ..media.filmstrip import Filmstrip

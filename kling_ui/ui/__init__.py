@@ -10,6 +10,8 @@
 
 Handlers are plain functions over the `Studio` (kling_ui.runs.service); nothing here touches files or
 the network itself.
+
+May import: every package (it is the top layer, below only app.py); nothing imports it.
 """
 
 from .page import build_ui, launch_options

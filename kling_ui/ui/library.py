@@ -16,10 +16,10 @@ from typing import Any
 import gradio as gr
 
 from ..core.errors import InputError
-from ..core.jobs import result_from_run
 from ..core.models import Tab
 from ..i18n import i18n
 from ..i18n import t as _t
+from ..library.results import result_from_run
 from ..library.store import IN_FLIGHT, TERMINAL, Run
 from .common import (
     Session,

@@ -19,12 +19,13 @@ import gradio as gr
 
 from ..core import rules
 from ..core.errors import InputError, KlingError, PredictionError
-from ..core.jobs import JobSpec, UploadCheck, result_from_run
+from ..core.jobs import JobSpec, UploadCheck
 from ..core.models import ASPECT_RATIOS, QUALITY_MODES, Progress, Tab, VideoInfo
 from ..core.prompt import image_token, token_numbers
 from ..core.rules import DEFAULT_DURATION, VIDEO_MAX_SECONDS, allowed_durations, keep_duration
 from ..hosting.bounds import check_spec
 from ..i18n import cost_text, error_text, i18n, problem_text, t
+from ..library.results import result_from_run
 from ..media.filmstrip import Filmstrip
 from ..media.preview import badge
 from .common import (
