@@ -27,25 +27,23 @@ import secrets
 import shutil
 import socket
 import sqlite3
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from ..core.errors import LibraryError
-from ..hosting.access import Usage
+from .ledger import Ledger
+from .schema import DB_NAME, MIGRATIONS, RUNS_DIR, TMP_DIR
+
+# The schema's names, read here by callers of the store (tests, the UI's allowed paths).
+__all__ = ["DB_NAME", "MIGRATIONS", "RUNS_DIR", "TMP_DIR", "Library", "Run", "Totals"]
 
 log = logging.getLogger(__name__)
 
-DB_NAME = "library.sqlite3"
 SECRET_NAME = "browser-secret"
-RUNS_DIR = "runs"
-TMP_DIR = "tmp"
 LEASE_SECONDS = 120.0  # a worker renews its lease on every update; a dead one's lapses
-BUSY_TIMEOUT_MS = 10_000
 
 # Statuses. In flight: the row may still change. Terminal: it will not (but for deletion).
 QUEUED = "queued"  # waiting in the Studio's line for a free slot (kling_ui.runs.pool); nothing sent
@@ -61,65 +59,6 @@ IN_FLIGHT = (QUEUED, PREPARING, STARTING, PROCESSING, DOWNLOADING, WAITING_FOR_K
              WAITING_FOR_DISK)
 TERMINAL = (SUCCEEDED, FAILED, CANCELED, ABORTED, TIMED_OUT, LOST)
 
-# Numbered migrations, applied in order at start-up (PRAGMA user_version counts them). Never edit
-# one that has shipped: add the next.
-MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE runs (
-        id TEXT PRIMARY KEY,
-        owner TEXT NOT NULL,
-        tab TEXT NOT NULL,
-        status TEXT NOT NULL,
-        created_at REAL NOT NULL,
-        updated_at REAL NOT NULL,
-        finished_at REAL,
-        prompt TEXT NOT NULL DEFAULT '',
-        prompt_sent TEXT NOT NULL DEFAULT '',
-        settings TEXT NOT NULL DEFAULT '{}',
-        inputs TEXT NOT NULL DEFAULT '{}',
-        request TEXT,
-        input_sent TEXT NOT NULL DEFAULT '{}',
-        prediction_id TEXT,
-        backend TEXT NOT NULL DEFAULT 'simulator',
-        key_kind TEXT NOT NULL DEFAULT 'host',
-        estimated_cost REAL NOT NULL DEFAULT 0,
-        predict_time REAL,
-        output TEXT,
-        poster TEXT,
-        original TEXT,
-        original_label TEXT NOT NULL DEFAULT '',
-        output_facts TEXT NOT NULL DEFAULT '{}',
-        original_facts TEXT NOT NULL DEFAULT '{}',
-        warnings TEXT NOT NULL DEFAULT '[]',
-        fixes TEXT NOT NULL DEFAULT '[]',
-        parent_id TEXT,
-        metrics TEXT NOT NULL DEFAULT '{}',
-        error TEXT,
-        log_line TEXT NOT NULL DEFAULT '',
-        fraction REAL,
-        worker TEXT,
-        lease_until REAL
-    );
-    CREATE INDEX runs_owner_created ON runs (owner, created_at DESC);
-    CREATE INDEX runs_status ON runs (status);
-    CREATE TABLE admissions (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        visitor TEXT NOT NULL,
-        at REAL NOT NULL,
-        day INTEGER NOT NULL,
-        cost REAL NOT NULL
-    );
-    CREATE INDEX admissions_visitor_at ON admissions (visitor, at);
-    CREATE INDEX admissions_day ON admissions (day);
-    """,
-    # 2 (issue #20): the ledger admission a run holds (given back when it ends unbilled), and
-    # where its paid output can be fetched again, and until when (a full disk).
-    """
-    ALTER TABLE runs ADD COLUMN admission INTEGER;
-    ALTER TABLE runs ADD COLUMN output_url TEXT;
-    ALTER TABLE runs ADD COLUMN output_until REAL;
-    """,
-)
 
 _JSON = ("settings", "inputs", "request", "input_sent", "output_facts", "original_facts",
          "warnings", "fixes", "metrics")
@@ -203,81 +142,16 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-class Library:
-    """The runs of this Studio, and the host's spending ledger, in `root`.
+class Library(Ledger):
+    """The runs of this Studio in `root` (and, from `Ledger`, the host's spending ledger).
 
     Raises LibraryError (never a bare OSError or sqlite3 error) when the folder cannot be used:
     read-only, full, or holding a database from a newer version of the Studio.
     """
 
     def __init__(self, root: str | os.PathLike[str], *, clock: Callable[[], float] = time.time) -> None:
-        self.root = Path(root).expanduser().resolve()
-        self._clock = clock
-        self._local = threading.local()
-        self.worker = worker_name()
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            (self.root / RUNS_DIR).mkdir(exist_ok=True)
-            (self.root / TMP_DIR).mkdir(exist_ok=True)
-        except OSError as exc:
-            raise LibraryError(_folder_message(self.root, exc)) from exc
-        if not os.access(self.root, os.W_OK):
-            raise LibraryError(_folder_message(self.root, PermissionError("read-only")))
-        self.path = self.root / DB_NAME
-        self._migrate()
-
-    # -- connection and schema -------------------------------------------------------------
-
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            try:
-                conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000,
-                                       isolation_level=None, check_same_thread=False)
-                conn.row_factory = sqlite3.Row
-                conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-                conn.execute("PRAGMA journal_mode = WAL")
-                conn.execute("PRAGMA synchronous = NORMAL")
-                conn.execute("PRAGMA foreign_keys = ON")
-            except sqlite3.Error as exc:
-                raise LibraryError(_db_message(self.path, exc)) from exc
-            self._local.conn = conn
-        return conn
-
-    @contextmanager
-    def _tx(self, immediate: bool = False) -> Iterator[sqlite3.Connection]:
-        """One short transaction; sqlite errors become LibraryError with a message to act on."""
-        conn = self._conn()
-        try:
-            conn.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            raise LibraryError(_db_message(self.path, exc)) from exc
-
-    def _migrate(self) -> None:
-        with self._tx(immediate=True) as conn:
-            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-            if version > len(MIGRATIONS):
-                raise LibraryError(
-                    f"The library in {self.root} was made by a newer version of Kling O1 Studio "
-                    f"(schema {version}; this version knows {len(MIGRATIONS)}). Update the app, "
-                    "or point KLING_DATA_DIR at another folder. Nothing was changed or deleted.")
-            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-                for statement in filter(str.strip, script.split(";")):
-                    conn.execute(statement)
-                conn.execute(f"PRAGMA user_version = {number}")
-                log.info("library schema migrated to %d", number)
-
-    def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        self.worker = worker_name()  # whose lease a claimed run is (`claim`, runs.resumer)
+        super().__init__(root, clock=clock)
 
     # -- paths -----------------------------------------------------------------------------
 
@@ -581,58 +455,6 @@ class Library:
                     total -= size
         return deleted
 
-    # -- the host's ledger (kling_ui.hosting.access.Guard) ------------------------------------------
-
-    def admit(self, visitor: str, at: float, cost: float, check: Callable[[Usage], None], *,
-              hour: float = 3600.0, day_seconds: float = 86400.0) -> int:
-        """Record one admission atomically (across processes) after `check` accepts it.
-
-        `check(usage)` (this visitor's runs in the last hour and today, everyone's spend today)
-        raises to refuse. Returns the admission id.
-        """
-        day = int(at // day_seconds)
-        with self._tx(immediate=True) as conn:
-            check(self._usage(conn, visitor, at, hour, day))
-            cur = conn.execute("INSERT INTO admissions (visitor, at, day, cost) VALUES (?, ?, ?, ?)",
-                               (visitor, at, day, cost))
-            admission = int(cur.lastrowid or 0)
-            # Old admissions say nothing any more: keep the table small.
-            conn.execute("DELETE FROM admissions WHERE at < ?", (at - 2 * day_seconds,))
-        return admission
-
-    def usage(self, visitor: str, at: float, *, hour: float = 3600.0,
-              day_seconds: float = 86400.0) -> Usage:
-        """This visitor's admissions in the last hour and today, and everyone's spend today."""
-        with self._tx() as conn:
-            return self._usage(conn, visitor, at, hour, int(at // day_seconds))
-
-    @staticmethod
-    def _usage(conn: sqlite3.Connection, visitor: str, at: float, hour: float,
-               day: int) -> Usage:
-        times = tuple(float(r[0]) for r in conn.execute(
-            "SELECT at FROM admissions WHERE visitor = ? AND at > ? ORDER BY at",
-            (visitor, at - hour)))
-        today = int(conn.execute("SELECT COUNT(*) FROM admissions WHERE visitor = ? AND day = ?",
-                                 (visitor, day)).fetchone()[0])
-        spent = float(conn.execute("SELECT COALESCE(SUM(cost), 0) FROM admissions WHERE day = ?",
-                                   (day,)).fetchone()[0])
-        return Usage(hour_times=times, runs_today=today, spent_today=spent)
-
-    def release(self, admission_id: int) -> None:
-        with self._tx() as conn:
-            conn.execute("DELETE FROM admissions WHERE id = ?", (admission_id,))
-
-    def settle(self, admission_id: int, cost: float) -> None:
-        """An admission's cost, once known (it was reserved at the run's most)."""
-        with self._tx() as conn:
-            conn.execute("UPDATE admissions SET cost = ? WHERE id = ?", (cost, admission_id))
-
-    def spent_on(self, day: int) -> float:
-        with self._tx() as conn:
-            value = conn.execute("SELECT COALESCE(SUM(cost), 0) FROM admissions WHERE day = ?",
-                                 (day,)).fetchone()[0]
-        return round(float(value), 2)
-
 
 def _tree_size(path: Path) -> int:
     total = 0
@@ -643,25 +465,3 @@ def _tree_size(path: Path) -> int:
             except OSError:
                 continue
     return total
-
-
-def _folder_message(root: Path, exc: BaseException) -> str:
-    return (f"The library folder {root} cannot be written ({exc.__class__.__name__}: "
-            f"{getattr(exc, 'strerror', None) or exc}). Runs are not kept until it can: make it "
-            "writable, free some space, or point KLING_DATA_DIR at another folder.")
-
-
-def _db_message(path: Path, exc: sqlite3.Error) -> str:
-    text = str(exc)
-    if "full" in text:
-        why = "the disk is full"
-    elif "readonly" in text or "read-only" in text or "unable to open" in text:
-        why = "it cannot be written"
-    elif "locked" in text or "busy" in text:
-        why = "another process holds it locked"
-    elif "not a database" in text or "malformed" in text:
-        why = "the file is not a Kling O1 Studio library (or it is damaged)"
-    else:
-        why = text
-    return (f"The library {path} cannot be used: {why}. Nothing was deleted. Free some space, make "
-            "the folder writable, or point KLING_DATA_DIR at another folder.")
