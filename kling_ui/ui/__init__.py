@@ -1,7 +1,8 @@
 """The Studio's Gradio 6 page, one module per panel.
 
     page     the whole Blocks: header, banner, keys, the mode tabs, the library, the API
-    tabs     one mode tab: inputs, upload cards, token chips, live checks, run/cancel, result
+    tabs     one mode tab's handlers and wiring; its layout in `tab_layout`, its live checks,
+             fixes and presets in `tab_checks`, its run, watch, reattach and cancel in `tab_run`
     compare  the synchronized compare player (original beside output, A/B wipe)
     library  the Library tab: every run kept, filters, restore, download, export, delete
     api      the named endpoints for gradio_client (and MCP)

@@ -32,7 +32,7 @@ from ..core.models import ASPECT_RATIOS, QUALITY_MODES, Progress, Tab
 from ..runs.service import JobSpec
 from .common import STAGE_LABELS, api_owner, guarded, line_text, visitor_id
 from .edge import own_upload, own_uploads
-from .tabs import RUN_POOL
+from .tab_layout import RUN_POOL
 
 STAGES = ("checking", "fixing", "uploading", "starting", "processing", "downloading", "done")
 PROGRESS_EVERY_S = 0.5  # how often a waiting endpoint looks at its run's progress

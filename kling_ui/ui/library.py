@@ -34,7 +34,8 @@ from .common import (
 from .compare import compare_html
 from .continue_ import ContinueUI, SequenceUI, build_continue, build_joiner, build_sequence
 from .edge import own_upload
-from .tabs import ASSETS, TabHandlers, spec_values
+from .tab_layout import ASSETS, spec_values
+from .tabs import TabHandlers
 from .takes import take_badge
 
 SHOWN = 60  # runs in the grid at once (newest first); the filters find older ones

@@ -57,7 +57,8 @@ from .library import (
 )
 from .mcp_server import install as install_mcp_server
 from .quota import build_quota, meter_handler
-from .tabs import ASSETS, TabHandlers, build_tab, load_presets, wire_tab
+from .tab_layout import ASSETS, build_tab, load_presets
+from .tabs import TabHandlers, wire_tab
 
 MAX_FILE_SIZE = "200mb"  # Kling accepts videos up to 200 MB (kling-o1.md)
 LIBRARY_STORAGE_KEY = "kling-o1-studio-library"  # where pages before the cookie kept the key
