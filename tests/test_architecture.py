@@ -27,11 +27,6 @@ MAX_MODULE_CODE = 600
 # JSON files (kling_ui/i18n/*.json), never measured; a Python module that is only a catalogue
 # would be named here.
 CATALOGUES: frozenset[str] = frozenset()
-# Still to split (issue #21), each at its size today: it may shrink, never grow, and no new entry
-# may join. Empty when the house is done.
-KNOWN_BIG: dict[str, int] = {
-    "kling_ui.i18n": 1060,
-}
 
 # Lowest first. A module may import from its own layer and the layers below it, never above.
 # Within a layer, packages may import each other (core's rules carry i18n message ids, and the
@@ -196,22 +191,12 @@ def test_no_import_circles():
     assert circles() == []
 
 
-def _over(found: list[tuple[str, int]]) -> list[tuple[str, int]]:
-    return [(name, size) for name, size in found if size > KNOWN_BIG.get(name, 0)]
-
-
 def test_no_class_over_350_lines():
-    assert _over(big_classes()) == []
+    assert big_classes() == []
 
 
 def test_no_module_over_600_lines_of_code():
-    assert _over(big_modules()) == []
-
-
-def test_the_list_still_to_split_only_shrinks():
-    """An entry that is no longer too big must leave the list."""
-    found = dict(big_classes() + big_modules())
-    assert {name for name in KNOWN_BIG if name not in found} == set()
+    assert big_modules() == []
 
 
 def test_the_checks_catch_what_they_are_for():
