@@ -193,6 +193,7 @@ def _used(studio: Studio) -> int:
     return quota.runs_per_hour - quota.runs_hour_left
 
 
+@pytest.mark.slow  # out of the inner loop (issue #21): tens of seconds
 def test_the_quota_is_reserved_in_line_and_given_back_when_no_prediction_was_made(tmp_path):
     settings = test_settings(runs_per_hour=5, data_dir=str(tmp_path / "data"), sim_seconds=1.5,
                              concurrency=1, queue_size=4)

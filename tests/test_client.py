@@ -1051,6 +1051,7 @@ async def test_a_reply_with_no_requests_remaining_holds_the_next_create() -> Non
     assert clock.sleeps == [4]
 
 
+@pytest.mark.slow  # out of the inner loop (issue #21): tens of seconds
 async def test_a_throttled_key_runs_three_jobs_at_once_on_the_simulator(tmp_path: Path) -> None:
     """6 creates/min with a burst of 1, as Replicate limits a key with less than $5 of credit:
     three jobs at once all finish, with three predictions, instead of one failing."""

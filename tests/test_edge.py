@@ -203,6 +203,7 @@ def sim_counts(app: LaunchedApp) -> tuple[int, int]:
     return len(sim.state.files), len(sim.state.predictions)
 
 
+@pytest.mark.slow  # out of the inner loop (issue #21): tens of seconds
 def test_a_crafted_path_sent_raw_to_every_file_event_reads_copies_and_uploads_nothing(
         app: LaunchedApp, config: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> None:
     events = file_events(config)

@@ -43,6 +43,8 @@ from kling_ui.core.models import Tab
 from kling_ui.replicate.simulator import TERMINAL, SimState, start_simulator
 from kling_ui.runs.service import JobSpec, Studio
 
+pytestmark = pytest.mark.slow  # out of the inner loop (issue #21): every fault on the simulator, about 100 s
+
 CREATE = re.compile(r"^/v1/models/[^/]+/[^/]+/predictions$|^/v1/predictions$").pattern
 GET_CAP = 2.5  # s: the read timeout GETs get (polls, downloads)
 POST_CAP = 4.0  # s: creates hold for `Prefer: wait=5` at most; a fast render answers sooner

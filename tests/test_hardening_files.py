@@ -29,6 +29,8 @@ from kling_ui.media import probe
 from tests.hostile_files import ALL_CASES, SCRIPT_MARKERS, FileCase
 from tests.test_hardening_faults import assert_clear
 
+pytestmark = pytest.mark.slow  # out of the inner loop (issue #21): 42 hostile files through the app, about 80 s
+
 JOB_TIMEOUT = 240  # s: a worker that hangs fails the test instead of the run
 
 

@@ -45,6 +45,7 @@ def _files_containing(root: Path, needles: list[bytes]) -> list[str]:
     return hits
 
 
+@pytest.mark.slow  # out of the inner loop (issue #21): 10-35 s
 def test_no_key_appears_in_anything_the_app_emits(caplog: pytest.LogCaptureFixture,
                                                    capfd: pytest.CaptureFixture[str],
                                                    tmp_path: Path) -> None:
@@ -183,6 +184,7 @@ def test_password_keeps_strangers_out() -> None:
         assert outcome(lambda: text_job(client, "with password"))[1] is None
 
 
+@pytest.mark.slow  # out of the inner loop (issue #21): 10-35 s
 def test_a_full_queue_refuses_with_a_message() -> None:
     with app_on_simulator(host_key=HOST, concurrency=1, queue_size=1,
                           sim_options={"model_seconds": 2.0}) as app:

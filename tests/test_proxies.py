@@ -174,6 +174,7 @@ def test_a_forged_forwarded_for_does_not_reset_the_hourly_limit() -> None:
         assert len(app.state.creates()) == 2
 
 
+@pytest.mark.slow  # out of the inner loop (issue #21): 10-35 s
 def test_behind_one_trusted_proxy_its_hop_is_the_visitor() -> None:
     with app_on_simulator(host_key=HOST, runs_per_hour=1, trusted_proxies=1) as app:
         alice = {"X-Forwarded-For": "1.1.1.1, 198.51.100.4"}

@@ -33,6 +33,7 @@ def _descs(job: Any) -> list[str]:
     return [unit.desc or "" for unit in data]
 
 
+@pytest.mark.slow  # out of the inner loop (issue #21): tens of seconds
 def test_an_api_caller_sees_its_place_in_line_then_its_result(app: LaunchedApp) -> None:
     client = Client(app.url, verbose=False)
     jobs = [client.submit(prompt=f"line {i}: a calm sea at dawn", aspect_ratio="1:1", duration=5,
@@ -60,6 +61,7 @@ def test_an_api_caller_sees_its_place_in_line_then_its_result(app: LaunchedApp) 
         assert row is not None and row.status == "succeeded"
 
 
+@pytest.mark.slow  # out of the inner loop (issue #21): tens of seconds
 def test_cancel_while_waiting_leaves_the_line_and_never_reaches_replicate(app: LaunchedApp) -> None:
     studio = app.studio
     spec = JobSpec(tab=Tab.TEXT, prompt="a lighthouse in fog", aspect_ratio="1:1", quality="std")

@@ -29,6 +29,7 @@ def hevc(tmp_path_factory: pytest.TempPathFactory) -> Path:
                                          vcodec="libx265"))
 
 
+@pytest.mark.slow  # out of the inner loop (issue #21): tens of seconds
 def test_card_comes_before_the_preview_and_the_preview_plays_the_window(hevc: Path,
                                                                         tmp_path: Path) -> None:
     studio = Studio(test_settings(data_dir=str(tmp_path)))
