@@ -1,7 +1,7 @@
 """Kling O1 Studio: `python app.py` serves the Studio on http://127.0.0.1:7860.
 
 GRADIO_SERVER_NAME / GRADIO_SERVER_PORT choose the address; every other setting is in the README's
-configuration table (kling_ui/config.py reads them). `create_app()` is what tests launch in-process.
+configuration table (kling_ui/core/config.py reads them). `create_app()` is what tests launch in-process.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import threading
 
 import gradio as gr
 
-from kling_ui.config import Settings, load_settings
-from kling_ui.resumer import resume_unfinished
-from kling_ui.service import Studio
+from kling_ui.core.config import Settings, load_settings
+from kling_ui.runs.resumer import resume_unfinished
+from kling_ui.runs.service import Studio
 from kling_ui.ui import build_ui, launch_options
 
 
@@ -28,7 +28,7 @@ def create_app(settings: Settings, studio: Studio) -> gr.Blocks:
         studio.start_sweeper()
     threading.Thread(target=resume_unfinished, args=(studio,), name="kling-resumer",
                      daemon=True).start()
-    # Runs wait in the Studio's own line (kling_ui.pool), not in Gradio's queue: its limit is
+    # Runs wait in the Studio's own line (kling_ui.runs.pool), not in Gradio's queue: its limit is
     # for the page's own events (checks, previews), which must not starve behind a 1-slot pool.
     demo.queue(max_size=max(32, settings.queue_size * 4),
                default_concurrency_limit=max(4, settings.concurrency))

@@ -13,7 +13,7 @@ import os
 import re
 import time
 
-from kling_ui import rules
+from kling_ui.core import rules
 from kling_ui.media.fix import fix_video
 from kling_ui.media.probe import probe_video
 

@@ -33,9 +33,9 @@ import httpx
 import replicate
 from replicate.helpers import FileOutput
 
-from kling_ui.client import ReplicateClient
-from kling_ui.config import DEFAULT_MODEL, Secret
-from kling_ui.protocol import RecentTimes
+from kling_ui.core.config import DEFAULT_MODEL, Secret
+from kling_ui.replicate.client import ReplicateClient
+from kling_ui.replicate.protocol import RecentTimes
 
 from . import media, procs
 from .context import Ctx

@@ -13,7 +13,7 @@ import os
 import time
 from pathlib import Path
 
-from kling_ui.library import Library, Run, new_run_id
+from kling_ui.library.store import Library, Run, new_run_id
 
 from . import procs
 from .context import Ctx

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from kling_ui.finishing import Finisher
+from kling_ui.finishing.results import Finisher
 
 from . import media
 from .context import Ctx

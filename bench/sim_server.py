@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from kling_ui.simulator import start_simulator
+from kling_ui.replicate.simulator import start_simulator
 
 
 def main() -> None:

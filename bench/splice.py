@@ -12,7 +12,7 @@ import asyncio
 import re
 import time
 
-from kling_ui.finishing import Finisher
+from kling_ui.finishing.results import Finisher
 from kling_ui.media.probe import probe_video
 
 from . import media

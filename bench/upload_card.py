@@ -14,8 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from kling_ui.config import Settings
-from kling_ui.service import Studio
+from kling_ui.core.config import Settings
+from kling_ui.runs.service import Studio
 
 from . import media
 from .context import Ctx

@@ -54,8 +54,8 @@ class _Sampler(threading.Thread):
 
 def _child(who: str, base: str, path: str, warm: str) -> dict[str, float]:
     if who == "ours":
-        from kling_ui.client import ReplicateClient
-        from kling_ui.config import Secret
+        from kling_ui.core.config import Secret
+        from kling_ui.replicate.client import ReplicateClient
 
         loop = asyncio.new_event_loop()
         client = ReplicateClient(base)

@@ -86,7 +86,7 @@ class AppOnSim:
     demo: Any
     studio: Any
     settings: Any
-    sim: Any  # kling_ui.simulator.RunningSimulator
+    sim: Any  # kling_ui.replicate.simulator.RunningSimulator
 
     @property
     def state(self) -> Any:
@@ -101,9 +101,9 @@ def app_on_simulator(
     """The real app on 127.0.0.1, backend "replicate" with the host's key, pointed at a fresh
     simulator whose `state` the caller may inject faults into."""
     from app import create_app
-    from kling_ui.config import Secret, Settings
-    from kling_ui.service import Studio
-    from kling_ui.simulator import start_simulator
+    from kling_ui.core.config import Secret, Settings
+    from kling_ui.replicate.simulator import start_simulator
+    from kling_ui.runs.service import Studio
     from kling_ui.ui import launch_options
 
     sim = start_simulator(**{**FAST_SIM, **(sim_options or {})})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from kling_ui.models import ImageInfo, JobRequest, Tab, VideoInfo
+from kling_ui.core.models import ImageInfo, JobRequest, Tab, VideoInfo
 
 
 def image(name: str = "a.png", **kw: Any) -> ImageInfo:

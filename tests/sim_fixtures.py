@@ -17,9 +17,9 @@ from typing import Any
 
 from PIL import Image
 
-from kling_ui.config import Secret
+from kling_ui.core.config import Secret
 from kling_ui.media.ffmpeg import run_ffmpeg
-from kling_ui.simulator import SimState, key_marker, start_simulator
+from kling_ui.replicate.simulator import SimState, key_marker, start_simulator
 
 # Two visitors' keys; A is token-shaped (r8_...), B is not, so redaction is tested both ways.
 TOKEN_A = Secret("r8_" "VisitorAlphaKey0123456789abcdefghijklm")
@@ -35,7 +35,7 @@ FAST = {"model_seconds": 0.3, "start_seconds": 0.05}
 def running_simulator(**options: Any) -> Iterator[tuple[str, SimState]]:
     """Serve a simulator on 127.0.0.1 (free port) for the block; yields (base_url, state).
 
-    `options` are `kling_ui.simulator.SimOptions` fields; FAST timings unless overridden.
+    `options` are `kling_ui.replicate.simulator.SimOptions` fields; FAST timings unless overridden.
     Its temp dir (uploads, outputs) is deleted on exit.
     """
     sim = start_simulator(**{**FAST, **options})

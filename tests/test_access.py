@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from kling_ui.access import Guard
-from kling_ui.config import Secret
-from kling_ui.errors import AccessError
+from kling_ui.core.config import Secret
+from kling_ui.core.errors import AccessError
+from kling_ui.hosting.access import Guard
 
 
 class Clock:
@@ -63,8 +63,8 @@ def test_password_is_compared_and_never_shown():
 # -- sign-in quotas (issue #15) --------------------------------------------------------------
 
 def ledgers(tmp_path) -> list:  # noqa: ANN001
-    from kling_ui.access import MemoryLedger
-    from kling_ui.library import Library
+    from kling_ui.hosting.access import MemoryLedger
+    from kling_ui.library.store import Library
 
     return [MemoryLedger(), Library(tmp_path / "data")]
 
@@ -88,7 +88,7 @@ def test_runs_per_day_count_per_visitor_and_reset_at_midnight_utc(tmp_path, kind
 
 @pytest.mark.parametrize("kind", [0, 1], ids=["memory", "sqlite"])
 def test_with_sign_in_only_signed_in_users_run_and_each_has_their_own_limits(tmp_path, kind):
-    from kling_ui.access import SIGN_IN_MESSAGE, signed_in_id
+    from kling_ui.hosting.access import SIGN_IN_MESSAGE, signed_in_id
 
     clock = Clock(86400 * 30 + 100)
     g = Guard(sign_in=True, runs_per_hour=2, runs_per_day=3, clock=clock,
@@ -148,14 +148,14 @@ def test_without_limits_or_sign_in_the_guard_is_not_limited():
     ({"OAUTH_CLIENT_ID": "abc", "KLING_SIGN_IN": "0"}, False),  # the host turned it off
 ])
 def test_sign_in_setting(env, expected):
-    from kling_ui.config import load_settings
+    from kling_ui.core.config import load_settings
 
     assert load_settings({"KLING_RUNS_PER_DAY": "4", **env}).sign_in is expected
     assert load_settings({"KLING_RUNS_PER_DAY": "4"}).runs_per_day == 4
 
 
 def test_a_bad_sign_in_setting_says_what_is_accepted():
-    from kling_ui.config import load_settings
+    from kling_ui.core.config import load_settings
 
     with pytest.raises(ValueError, match="KLING_SIGN_IN must be 1 or 0"):
         load_settings({"KLING_SIGN_IN": "maybe"})

@@ -25,12 +25,18 @@ from sim_fixtures import (
     running_simulator,
 )
 
-from kling_ui import errors
-from kling_ui.client import INLINE_MAX_BYTES, USER_AGENT, ReplicateClient, make_http_client
-from kling_ui.config import Secret
-from kling_ui.models import ImageInfo, JobRequest, Progress, Tab, VideoInfo
-from kling_ui.payload import build_input
-from kling_ui.protocol import (
+from kling_ui.core import errors
+from kling_ui.core.config import Secret
+from kling_ui.core.models import ImageInfo, JobRequest, Progress, Tab, VideoInfo
+from kling_ui.core.payload import build_input
+from kling_ui.core.rules import UPLOAD_MAX_BYTES
+from kling_ui.replicate.client import (
+    INLINE_MAX_BYTES,
+    USER_AGENT,
+    ReplicateClient,
+    make_http_client,
+)
+from kling_ui.replicate.protocol import (
     Prediction,
     UploadedFile,
     backoff_delay,
@@ -38,7 +44,6 @@ from kling_ui.protocol import (
     poll_delays,
     raise_for_status,
 )
-from kling_ui.rules import UPLOAD_MAX_BYTES
 
 pytestmark = pytest.mark.anyio
 BASE = "https://api.test"
@@ -983,7 +988,7 @@ class FakeClock:
 
 
 async def test_three_jobs_on_a_low_credit_key_queue_politely_and_all_start() -> None:
-    from kling_ui.simulator import SimOptions, SimState
+    from kling_ui.replicate.simulator import SimOptions, SimState
 
     clock = FakeClock()
     bucket = SimState(SimOptions(creates_per_minute=6, create_burst=1, low_credit=True))
@@ -1046,6 +1051,7 @@ async def test_a_reply_with_no_requests_remaining_holds_the_next_create() -> Non
     assert clock.sleeps == [4]
 
 
+@pytest.mark.slow  # out of the inner loop (issue #21): tens of seconds
 async def test_a_throttled_key_runs_three_jobs_at_once_on_the_simulator(tmp_path: Path) -> None:
     """6 creates/min with a burst of 1, as Replicate limits a key with less than $5 of credit:
     three jobs at once all finish, with three predictions, instead of one failing."""
@@ -1065,7 +1071,7 @@ async def test_a_throttled_key_runs_three_jobs_at_once_on_the_simulator(tmp_path
 
 # -- noticing the end fast, without a blind minute (issue #11, point 8) ------------------------
 def test_polls_are_sparse_far_from_the_expected_end_and_dense_around_it() -> None:
-    from kling_ui.protocol import POLL_DENSE, POLL_SPARSE, poll_delay
+    from kling_ui.replicate.protocol import POLL_DENSE, POLL_SPARSE, poll_delay
 
     assert poll_delay(0.0, 0, None, random.Random(0)) == pytest.approx(0.5, abs=0.11)  # unknown
     assert 2.9 <= poll_delay(0.0, 5, 60.0) <= POLL_SPARSE  # far: progress every few seconds
@@ -1077,7 +1083,7 @@ def test_polls_are_sparse_far_from_the_expected_end_and_dense_around_it() -> Non
 
 
 def test_the_expected_end_uses_replicates_own_start_offset() -> None:
-    from kling_ui.protocol import expected_end
+    from kling_ui.replicate.protocol import expected_end
 
     p = Prediction.from_json(pred_json("processing") | {
         "created_at": "2025-01-01T00:00:00.000000Z", "started_at": "2025-01-01T00:00:01.500000Z"})

@@ -20,11 +20,11 @@ from pathlib import Path
 import pytest
 from sim_fixtures import make_png, running_simulator
 
-from kling_ui.config import Secret, Settings
-from kling_ui.errors import KlingError
+from kling_ui.core.config import Secret, Settings
+from kling_ui.core.errors import KlingError
+from kling_ui.core.models import Tab
 from kling_ui.media.ffmpeg import run_ffmpeg
-from kling_ui.models import Tab
-from kling_ui.service import JobSpec, Studio
+from kling_ui.runs.service import JobSpec, Studio
 
 pytestmark = pytest.mark.anyio
 
@@ -151,7 +151,7 @@ async def test_a_full_disk_during_download_waits_then_saves_the_same_output(tmp_
 
 
 async def test_a_waiting_output_past_replicates_hour_fails_plainly_without_a_download(tmp_path):
-    from kling_ui.resumer import retry_disk_waits
+    from kling_ui.runs.resumer import retry_disk_waits
 
     with running_simulator() as (base_url, state):
         studio = Studio(host_settings(base_url, min_free_mb=0.0), data_dir=str(tmp_path / "data"))
@@ -174,7 +174,7 @@ async def test_a_waiting_output_past_replicates_hour_fails_plainly_without_a_dow
 async def test_a_run_the_resumer_ends_unbilled_gives_its_quota_back(tmp_path):
     """The Studio stops while its create is unanswered; Replicate made nothing. The restarted
     Studio says so ("nothing was billed") and the visitor has their run and budget back."""
-    from kling_ui.resumer import resume_unfinished
+    from kling_ui.runs.resumer import resume_unfinished
 
     with running_simulator() as (base_url, state):
         settings = host_settings(base_url, runs_per_hour=1, daily_budget_usd=0.60)
@@ -202,8 +202,9 @@ async def test_a_run_the_resumer_ends_unbilled_gives_its_quota_back(tmp_path):
 
 
 def test_the_page_says_a_run_waits_for_disk_space_not_that_it_failed() -> None:
-    from kling_ui import disk, i18n
-    from kling_ui.library import Run
+    from kling_ui import i18n
+    from kling_ui.hosting import disk
+    from kling_ui.library.store import Run
     from kling_ui.ui.common import RUN_STATE, run_progress_html, status_text
 
     run = Run(id="r1", owner="o", tab="text", status="waiting_for_disk", created_at=1.0,
@@ -221,7 +222,7 @@ async def test_after_a_restart_a_waiting_output_is_fetched_without_the_visitors_
     waits for disk space is saved after a restart without waiting for the key as well."""
     from sim_fixtures import TOKEN_A
 
-    from kling_ui.resumer import resume_unfinished
+    from kling_ui.runs.resumer import resume_unfinished
 
     with running_simulator() as (base_url, state):
         settings = Settings(base_url=base_url, backend="replicate", backend_forced=True,

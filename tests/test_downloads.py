@@ -20,9 +20,9 @@ import pytest
 from gradio import processing_utils
 from gradio_client import Client
 
-from kling_ui.files import Files
-from kling_ui.library import Library, Run, new_run_id
+from kling_ui.library.store import Library, Run, new_run_id
 from kling_ui.media.paths import out_path
+from kling_ui.runs.files import Files
 from tests.ui_fixtures import launched_app
 
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{22,}$")  # secrets.token_urlsafe(16): 128 bits in 22 chars
@@ -112,7 +112,7 @@ def test_by_path_only_runs_and_random_named_temporary_files_are_served() -> None
 
 @pytest.mark.parametrize("minutes", ["90", "-3"])
 def test_a_download_lifetime_stays_within_an_hour(minutes: str) -> None:
-    from kling_ui.config import load_settings
+    from kling_ui.core.config import load_settings
 
     value = load_settings({"KLING_DATA_DIR": "/tmp/x", "KLING_DOWNLOAD_MINUTES": minutes})
     assert 0 <= value.download_minutes <= 60

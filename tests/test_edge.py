@@ -23,9 +23,9 @@ from gradio.utils import get_upload_folder
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
-from kling_ui.errors import InputError
+from kling_ui.core.errors import InputError
 from kling_ui.i18n import t
-from kling_ui.library import Library, Run, new_run_id
+from kling_ui.library.store import Library, Run, new_run_id
 from kling_ui.ui.edge import own_upload, own_uploads
 from tests import media_factory
 from tests.ui_fixtures import LaunchedApp, launched_app
@@ -203,6 +203,7 @@ def sim_counts(app: LaunchedApp) -> tuple[int, int]:
     return len(sim.state.files), len(sim.state.predictions)
 
 
+@pytest.mark.slow  # out of the inner loop (issue #21): tens of seconds
 def test_a_crafted_path_sent_raw_to_every_file_event_reads_copies_and_uploads_nothing(
         app: LaunchedApp, config: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> None:
     events = file_events(config)

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from kling_ui.errors import InputError
-from kling_ui.finishing import Finisher, trimmed_window
-from kling_ui.models import Tab
-from kling_ui.service import JobResult, JobSpec
+from kling_ui.core.errors import InputError
+from kling_ui.core.models import Tab
+from kling_ui.finishing.results import Finisher, trimmed_window
+from kling_ui.runs.service import JobResult, JobSpec
 from tests.media_factory import make_image, make_video
 from tests.motion_clips import pan_clip, variant
 

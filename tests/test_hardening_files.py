@@ -23,11 +23,13 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
 from bench.visitors import AppOnSim, app_on_simulator
-from kling_ui import rules
-from kling_ui.errors import InputError
+from kling_ui.core import rules
+from kling_ui.core.errors import InputError
 from kling_ui.media import probe
 from tests.hostile_files import ALL_CASES, SCRIPT_MARKERS, FileCase
 from tests.test_hardening_faults import assert_clear
+
+pytestmark = pytest.mark.slow  # out of the inner loop (issue #21): 42 hostile files through the app, about 80 s
 
 JOB_TIMEOUT = 240  # s: a worker that hangs fails the test instead of the run
 

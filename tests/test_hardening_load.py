@@ -5,7 +5,11 @@ The full size (50 x 2) is `python -m bench.visitors`; both run `bench.visitors.r
 
 from __future__ import annotations
 
+import pytest
+
 from bench.visitors import run_load
+
+pytestmark = pytest.mark.slow  # out of the inner loop (issue #21): eight visitors at once, about 40 s
 
 
 def test_eight_visitors_two_jobs_each_nothing_lost_or_leaked() -> None:

@@ -24,10 +24,10 @@ import pytest
 from gradio_client import Client, handle_file
 
 from bench.visitors import app_on_simulator, make_big_png
-from kling_ui.config import Secret
-from kling_ui.models import Tab
-from kling_ui.service import JobSpec, Studio
-from kling_ui.simulator import key_marker
+from kling_ui.core.config import Secret
+from kling_ui.core.models import Tab
+from kling_ui.replicate.simulator import key_marker
+from kling_ui.runs.service import JobSpec, Studio
 from tests.test_hardening_faults import CREATE, assert_clear, outcome, text_job
 
 HOST = "r8_" "HOSTKEYsecrets0123456789abcdefghijklm"
@@ -45,6 +45,7 @@ def _files_containing(root: Path, needles: list[bytes]) -> list[str]:
     return hits
 
 
+@pytest.mark.slow  # out of the inner loop (issue #21): 10-35 s
 def test_no_key_appears_in_anything_the_app_emits(caplog: pytest.LogCaptureFixture,
                                                    capfd: pytest.CaptureFixture[str],
                                                    tmp_path: Path) -> None:
@@ -183,6 +184,7 @@ def test_password_keeps_strangers_out() -> None:
         assert outcome(lambda: text_job(client, "with password"))[1] is None
 
 
+@pytest.mark.slow  # out of the inner loop (issue #21): 10-35 s
 def test_a_full_queue_refuses_with_a_message() -> None:
     with app_on_simulator(host_key=HOST, concurrency=1, queue_size=1,
                           sim_options={"model_seconds": 2.0}) as app:
@@ -205,7 +207,7 @@ def test_a_full_queue_refuses_with_a_message() -> None:
 def test_runs_stay_their_owners_and_only_temporary_files_go_by_age(tmp_path: Path) -> None:
     """Issue #10 reversed the old rule (a session's files went when it ended): a run's files are
     kept with the run, one folder each, until KLING_KEEP_DAYS; temporary files go by age."""
-    from kling_ui.config import Settings
+    from kling_ui.core.config import Settings
 
     studio = Studio(Settings(backend="simulator", sim_seconds=0.2, keep_days=1),
                     data_dir=str(tmp_path))

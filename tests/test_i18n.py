@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from kling_ui import i18n
-from kling_ui.errors import (
+from kling_ui.core.errors import (
     AuthError,
     InputError,
     KlingConnectionError,
@@ -22,6 +22,8 @@ from kling_ui.errors import (
     RateLimitError,
     ServerError,
 )
+from kling_ui.core.models import Tab
+from kling_ui.core.rules import check_image, check_video, validate
 from kling_ui.i18n import (
     EN,
     ZH,
@@ -33,8 +35,6 @@ from kling_ui.i18n import (
     problem_text,
     t,
 )
-from kling_ui.models import Tab
-from kling_ui.rules import check_image, check_video, validate
 from tests.factories import image, job, video
 from tests.ui_fixtures import LaunchedApp, launched_app
 
@@ -209,7 +209,7 @@ def test_the_english_of_the_rules_core_is_unchanged() -> None:
 
 
 def test_the_status_lines_and_the_cost_line() -> None:
-    from kling_ui.models import Progress
+    from kling_ui.core.models import Progress
     from kling_ui.ui.common import progress_html, status_text
 
     for status, zh in (("starting", "正在启动"), ("processing", "正在生成"), ("succeeded", "已完成"),
@@ -267,8 +267,8 @@ def test_the_common_errors_in_chinese_and_english_unchanged() -> None:
 def test_the_probers_messages_are_matched_and_translated(tmp_path: Path) -> None:
     """Messages from modules without message ids are matched by their English template: if the
     prober's wording changes, this test says the Chinese no longer follows."""
+    from kling_ui.core.models import Problem
     from kling_ui.media.probe import probe_image
-    from kling_ui.models import Problem
 
     fake = tmp_path / "fake.png"
     fake.write_text("<html>not an image</html>\n", encoding="utf-8")

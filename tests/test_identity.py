@@ -16,10 +16,10 @@ import pytest
 from starlette.testclient import TestClient
 from starlette.types import Receive, Scope, Send
 
-from kling_ui import library as lib
-from kling_ui.config import Secret, load_settings
-from kling_ui.identity import LIBRARY_COOKIE, LoginThrottle, legacy_key, set_cookie_header
-from kling_ui.library import Run, new_run_id
+from kling_ui.core.config import Secret, load_settings
+from kling_ui.hosting.identity import LIBRARY_COOKIE, LoginThrottle, legacy_key, set_cookie_header
+from kling_ui.library import store as lib
+from kling_ui.library.store import Run, new_run_id
 from kling_ui.ui.common import UNLISTED, owner_of
 from tests.ui_fixtures import LaunchedApp, launched_app
 

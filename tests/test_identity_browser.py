@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from kling_ui import library as lib
-from kling_ui.identity import LIBRARY_COOKIE
-from kling_ui.library import Library, Run, new_run_id
+from kling_ui.hosting.identity import LIBRARY_COOKIE
+from kling_ui.library import store as lib
+from kling_ui.library.store import Library, Run, new_run_id
 from kling_ui.ui.common import owner_of
 from kling_ui.ui.page import LIBRARY_STORAGE_KEY
 from tests.test_identity import OLD_BLOB, OLD_KEY, OLD_SECRET

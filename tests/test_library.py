@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from kling_ui import library as lib
-from kling_ui.access import Guard
-from kling_ui.errors import AccessError, LibraryError
-from kling_ui.library import Library, Run, new_run_id
+from kling_ui.core.errors import AccessError, LibraryError
+from kling_ui.hosting.access import Guard
+from kling_ui.library import store as lib
+from kling_ui.library.store import Library, Run, new_run_id
 
 
 def make_run(library: Library, *, owner: str = "alice", tab: str = "text", status: str = "succeeded",
@@ -151,7 +151,7 @@ def test_a_file_that_is_not_a_library_gets_a_clear_message(tmp_path: Path) -> No
 
 
 def test_a_folder_that_cannot_be_made_is_refused_and_the_studio_falls_back(tmp_path: Path) -> None:
-    from kling_ui.service import open_library
+    from kling_ui.runs.service import open_library
 
     blocker = tmp_path / "file"
     blocker.write_text("a file where the folder should be")

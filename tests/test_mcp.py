@@ -32,8 +32,8 @@ from mcp.client.streamable_http import streamablehttp_client
 from mcp.types import CallToolResult
 from PIL import Image
 
-from kling_ui.config import Secret, Settings, load_settings
-from kling_ui.simulator import key_marker
+from kling_ui.core.config import Secret, Settings, load_settings
+from kling_ui.replicate.simulator import key_marker
 from kling_ui.ui.page import MCP_PATH, mcp_enabled
 from tests.sim_fixtures import running_simulator
 from tests.ui_fixtures import LaunchedApp, launched_app, make_image, make_video

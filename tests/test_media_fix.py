@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from kling_ui import rules
-from kling_ui.errors import InputError
+from kling_ui.core import rules
+from kling_ui.core.errors import InputError
+from kling_ui.core.models import VideoInfo
 from kling_ui.media.fix import fix_image, fix_video, plan_video_fix
 from kling_ui.media.probe import HEIF_SUPPORT, probe_image, probe_video
-from kling_ui.models import VideoInfo
 from tests.media_factory import exif_orientation, make_image, make_video
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from kling_ui.errors import InputError
+from kling_ui.core.errors import InputError
 from kling_ui.media.frames import FrameClock, frame_clock, grab_frame, shown_time
 from kling_ui.media.probe import probe_video
 from tests.media_factory import ffmpeg, make_video

@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from kling_ui.errors import InputError
+from kling_ui.core.errors import InputError
+from kling_ui.core.models import VideoInfo
 from kling_ui.media.ffmpeg import ffmpeg_exe
 from kling_ui.media.frames import count_frames, frame_clock, grab_frame
 from kling_ui.media.join import MAX_CLIPS, JoinPlan, join_clips, plan_join
 from kling_ui.media.probe import probe_video
-from kling_ui.models import VideoInfo
 from tests.media_factory import make_video
 from tests.test_media_frames import decoded_frame, psnr
 

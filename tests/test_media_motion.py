@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from kling_ui.errors import InputError
+from kling_ui.core.errors import InputError
 from kling_ui.media import motion
 from kling_ui.media.probe import probe_video
 from tests.motion_clips import pan_clip, variant

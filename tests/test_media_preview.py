@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from kling_ui import rules
+from kling_ui.core import rules
+from kling_ui.core.models import ImageInfo, VideoInfo
 from kling_ui.media.preview import badge, browser_playable, make_poster, make_preview
 from kling_ui.media.probe import probe_image, probe_video
-from kling_ui.models import ImageInfo, VideoInfo
 from tests.media_factory import make_image, make_video
 
 

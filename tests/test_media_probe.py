@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from kling_ui import rules
-from kling_ui.errors import InputError
+from kling_ui.core import rules
+from kling_ui.core.errors import InputError
 from kling_ui.media.probe import HEIF_SUPPORT, MAX_IMAGE_FRAMES, probe_image, probe_video
 from tests.media_factory import exif_orientation, make_image, make_video
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from kling_ui.errors import InputError
+from kling_ui.core.errors import InputError
 from kling_ui.media import comparison, splice
 from kling_ui.media.ffmpeg import run_ffmpeg
 from kling_ui.media.motion import audio_envelope

@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from kling_ui.models import Tab
-from kling_ui.naming import MAX_SLUG_CHARS, download_stem, slug, unique_name
+from kling_ui.core.models import Tab
+from kling_ui.core.naming import MAX_SLUG_CHARS, download_stem, slug, unique_name
 
 DAY = date(2026, 11, 25)
 

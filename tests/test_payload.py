@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kling_ui import payload, pricing
-from kling_ui.models import Tab
+from kling_ui.core import payload, pricing
+from kling_ui.core.models import Tab
 from tests.factories import image, job, video
 
 URLS = {f"/tmp/{n}": f"https://api.replicate.com/v1/files/{n}" for n in

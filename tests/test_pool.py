@@ -1,4 +1,4 @@
-"""The Studio's line (kling_ui.pool): first come first served for a few slots, positions, Cancel
+"""The Studio's line (kling_ui.runs.pool): first come first served for a few slots, positions, Cancel
 while waiting, a full line, and the wait estimate's arithmetic. Issue #15, "Queue position".
 
 Jobs run on a real Runner; each holds its slot until the test lets it go, so nothing here
@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from kling_ui.errors import AccessError, PredictionError
-from kling_ui.pool import CANCELED_IN_LINE, Pool, estimate_wait
-from kling_ui.runner import RunHandle, Runner
+from kling_ui.core.errors import AccessError, PredictionError
+from kling_ui.runs.pool import CANCELED_IN_LINE, Pool, estimate_wait
+from kling_ui.runs.runner import RunHandle, Runner
 from kling_ui.ui.common import about, line_text, progress_html
 
 
@@ -204,7 +204,7 @@ def test_the_status_box_says_where_a_waiting_run_stands() -> None:
     assert line_text(2, 170.0) == "2 ahead of you · about 3 min"
     assert line_text(0, 38.0) == "Next in line · about 40 s"
     assert line_text(1, None) == "1 ahead of you"
-    from kling_ui.models import Progress
+    from kling_ui.core.models import Progress
 
     html = progress_html(Progress(stage="queued", position=2, wait=170.0), 4.0)
     assert "2 ahead of you · about 3 min" in html and 'data-title="In line: 2 ahead"' in html

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kling_ui import prompt as P
-from kling_ui.models import Tab
+from kling_ui.core import prompt as P
+from kling_ui.core.models import Tab
 from tests.factories import image, job, video
 
 
@@ -37,7 +37,7 @@ def test_normalize_tokens(text, expected):
 
 
 def test_email_addresses_survive_into_the_input_sent():
-    from kling_ui.payload import build_input
+    from kling_ui.core.payload import build_input
 
     body = build_input(job(Tab.TEXT, prompt="Mail contact@image.com, then @image 5 s"), {})
     assert body["prompt"] == "Mail contact@image.com, then @image 5 s"

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from gradio_client import Client
 
-from kling_ui.errors import PredictionError
-from kling_ui.models import Tab
-from kling_ui.pool import CANCELED_IN_LINE
-from kling_ui.service import JobSpec
+from kling_ui.core.errors import PredictionError
+from kling_ui.core.models import Tab
+from kling_ui.runs.pool import CANCELED_IN_LINE
+from kling_ui.runs.service import JobSpec
 from tests.ui_fixtures import LaunchedApp, launched_app
 
 SIM_SECONDS = 8.0  # wide enough to see each place in line on a busy box
@@ -33,6 +33,7 @@ def _descs(job: Any) -> list[str]:
     return [unit.desc or "" for unit in data]
 
 
+@pytest.mark.slow  # out of the inner loop (issue #21): tens of seconds
 def test_an_api_caller_sees_its_place_in_line_then_its_result(app: LaunchedApp) -> None:
     client = Client(app.url, verbose=False)
     jobs = [client.submit(prompt=f"line {i}: a calm sea at dawn", aspect_ratio="1:1", duration=5,
@@ -60,6 +61,7 @@ def test_an_api_caller_sees_its_place_in_line_then_its_result(app: LaunchedApp) 
         assert row is not None and row.status == "succeeded"
 
 
+@pytest.mark.slow  # out of the inner loop (issue #21): tens of seconds
 def test_cancel_while_waiting_leaves_the_line_and_never_reaches_replicate(app: LaunchedApp) -> None:
     studio = app.studio
     spec = JobSpec(tab=Tab.TEXT, prompt="a lighthouse in fog", aspect_ratio="1:1", quality="std")

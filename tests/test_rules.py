@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kling_ui import rules
-from kling_ui.models import Tab
+from kling_ui.core import rules
+from kling_ui.core.models import Tab
 from tests.factories import image, job, video
 
 
@@ -232,7 +232,7 @@ def test_rules_core_imports_no_heavy_packages():
     import sys
 
     code = (
-        "import sys, kling_ui, kling_ui.rules, kling_ui.prompt, kling_ui.payload, kling_ui.pricing;"
+        "import sys, kling_ui, kling_ui.core.rules, kling_ui.core.prompt, kling_ui.core.payload, kling_ui.core.pricing;"
         "bad = [m for m in ('gradio', 'httpx', 'PIL') if m in sys.modules]; print(bad)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from kling_ui.errors import InputError
+from kling_ui.core.errors import InputError
+from kling_ui.finishing.sequence import MAX_CLIPS, Sequencer
 from kling_ui.media.probe import probe_video
-from kling_ui.sequence import MAX_CLIPS, Sequencer
 from tests.media_factory import make_image, make_video
 
 pytestmark = pytest.mark.anyio

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from sim_fixtures import MARK_A, MARK_B, TOKEN_A, TOKEN_B, make_clip, make_png, running_simulator
 
-from kling_ui.config import Secret, Settings
-from kling_ui.errors import AccessError, AuthError, InputError, PredictionError
-from kling_ui.models import Tab
-from kling_ui.service import JobSpec, Studio
+from kling_ui.core.config import Secret, Settings
+from kling_ui.core.errors import AccessError, AuthError, InputError, PredictionError
+from kling_ui.core.models import Tab
+from kling_ui.runs.service import JobSpec, Studio
 
 pytestmark = pytest.mark.anyio
 
@@ -42,6 +42,7 @@ def media(tmp_path):
     }
 
 
+@pytest.mark.slow  # out of the inner loop (issue #21): 10-35 s
 async def test_each_mode_runs_and_sends_the_documented_input(studio, sim, media):
     _, state = sim
     specs = [
@@ -164,6 +165,7 @@ async def test_preflight_reports_without_raising(studio, media, tmp_path):
     assert pf.cost_usd == pytest.approx(0.50)  # 3.5 s rounds to 4 s x 0.126
 
 
+@pytest.mark.slow  # out of the inner loop (issue #21): 10-35 s
 async def test_auto_fix_trims_and_upscales_before_upload(studio, sim, tmp_path):
     _, state = sim
     long_clip = str(make_clip(tmp_path / "long.mp4", seconds=12, size=(1280, 720)))
@@ -212,6 +214,7 @@ async def test_cancel_stops_the_prediction(sim, tmp_path):
     assert len(state.cancels) == 1
 
 
+@pytest.mark.slow  # out of the inner loop (issue #21): 10-35 s
 async def test_host_limits_apply_to_the_host_key_only(sim, media, tmp_path):
     base_url, _ = sim
     settings = Settings(token=Secret("r8_" "HostKeyForTests00000000000000"), base_url=base_url,
@@ -224,6 +227,7 @@ async def test_host_limits_apply_to_the_host_key_only(sim, media, tmp_path):
     await studio.run(spec, visitor_token=TOKEN_A, visitor_id="v")  # own key: no host limit
 
 
+@pytest.mark.slow  # out of the inner loop (issue #21): 10-35 s
 async def test_with_sign_in_the_host_key_refuses_anyone_not_signed_in_before_any_work(sim, media,
                                                                                        tmp_path):
     base_url, state = sim
@@ -326,6 +330,7 @@ async def test_a_pasted_key_is_checked_at_once(studio, sim):
     assert len(state.requests_to("/v1/account")) == 2
 
 
+@pytest.mark.slow  # out of the inner loop (issue #21): 10-35 s
 async def test_the_usual_model_time_is_learned_per_tab(studio, sim, media):
     assert studio.expected_predict_time(Tab.TEXT) is None
     for _ in range(2):
@@ -339,7 +344,7 @@ async def test_the_usual_model_time_is_learned_per_tab(studio, sim, media):
 async def test_a_visitor_key_run_waits_for_that_key_after_a_restart_then_finishes(sim, tmp_path):
     """The visitor's key is never stored, so a restart leaves their run waiting; entering the
     same key again fetches it (another key does not)."""
-    from kling_ui.resumer import resume_unfinished, resume_with_key
+    from kling_ui.runs.resumer import resume_unfinished, resume_with_key
 
     base_url, state = sim
     settings = Settings(base_url=base_url, backend="replicate", backend_forced=True)
@@ -380,7 +385,7 @@ async def test_a_studio_video_carries_its_settings_back(studio, media):
 async def test_a_half_written_output_is_downloaded_again_after_a_restart(studio, sim, tmp_path):
     """Killed mid-download: the row says 'downloading', only a .part file is on disk. The
     restarted Studio polls the same prediction and downloads the output again, whole."""
-    from kling_ui.resumer import resume_unfinished
+    from kling_ui.runs.resumer import resume_unfinished
 
     _, state = sim
     result = await studio.run(JobSpec(Tab.TEXT, "A kite over the dunes"), visitor_token=None,

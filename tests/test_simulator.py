@@ -12,7 +12,7 @@ import httpx
 import pytest
 from sim_fixtures import MARK_A, TOKEN_A, make_png, running_simulator
 
-from kling_ui.simulator import (
+from kling_ui.replicate.simulator import (
     SimOptions,
     create_app,
     parse_cancel_after,
@@ -220,7 +220,7 @@ def test_the_simulator_answers_without_waiting_for_delayed_acks() -> None:
     import asyncio
     import socket
 
-    from kling_ui.simulator.server import listening_socket
+    from kling_ui.replicate.simulator.server import listening_socket
 
     async def accepted_nodelay() -> int:
         got: asyncio.Future[int] = asyncio.get_running_loop().create_future()
@@ -243,7 +243,7 @@ def test_the_simulator_answers_without_waiting_for_delayed_acks() -> None:
 
 
 def test_simulator_server_handle_for_the_app() -> None:
-    from kling_ui.simulator import SimulatorServer
+    from kling_ui.replicate.simulator import SimulatorServer
 
     server = SimulatorServer(model_seconds=0.2)
     base = server.start()
@@ -287,7 +287,7 @@ def test_a_throttled_key_gets_replicates_own_429() -> None:
 def test_a_held_create_wakes_when_the_clock_moves_the_prediction_on() -> None:
     """`next_change_at` is when the held create wakes (not the next tick of a 50 ms loop): the
     start, then the model's end, or Cancel-After if that comes first; None once it has ended."""
-    from kling_ui.simulator.state import SimPrediction, SimState
+    from kling_ui.replicate.simulator.state import SimPrediction, SimState
 
     state = SimState(SimOptions(model_seconds=2.0, start_seconds=0.5))
     try:
@@ -311,8 +311,8 @@ def test_the_apps_simulator_starts_once_when_two_threads_ask_at_once(
     the same moment got two simulators; the test then waited for a run that was in the other."""
     import threading
 
-    from kling_ui.simulator import SimulatorServer
-    from kling_ui.simulator import server as server_mod
+    from kling_ui.replicate.simulator import SimulatorServer
+    from kling_ui.replicate.simulator import server as server_mod
 
     real = server_mod.start_simulator
 

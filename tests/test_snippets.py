@@ -6,9 +6,9 @@ import ast
 import json
 import shlex
 
-from kling_ui.models import Tab
-from kling_ui.service import JobSpec
-from kling_ui.snippets import snippets
+from kling_ui.core.models import Tab
+from kling_ui.core.snippets import snippets
+from kling_ui.runs.service import JobSpec
 
 
 def test_edit_snippets_match_the_request_and_hide_the_key():

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from kling_ui.config import load_settings
-from kling_ui.library import Library, Run, new_run_id
+from kling_ui.core.config import load_settings
+from kling_ui.library.store import Library, Run, new_run_id
 from kling_ui.ui.common import Session
 from kling_ui.ui.continue_ import order_html, ordered
 from kling_ui.ui.takes import (
@@ -131,7 +131,7 @@ class _Studio:
 
 
 def test_takes_all_join_the_studios_line_and_a_cancel_stops_those_not_started() -> None:
-    # Every take is handed to the Studio at once: the Studio's own line (kling_ui.pool) decides
+    # Every take is handed to the Studio at once: the Studio's own line (kling_ui.runs.pool) decides
     # which run now and which wait, and shows each waiting take its place.
     studio = _Studio(concurrency=2)
     studio.runner.running = ["someone-elses-run"]

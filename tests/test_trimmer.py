@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from kling_ui import rules
-from kling_ui.jobs import JobSpec, Preflight
+from kling_ui.core import rules
+from kling_ui.core.jobs import JobSpec, Preflight
+from kling_ui.core.models import Tab, VideoInfo
 from kling_ui.media.filmstrip import make_filmstrip, strip_times
 from kling_ui.media.fix import plan_video_fix
 from kling_ui.media.probe import probe_video
-from kling_ui.models import Tab, VideoInfo
-from kling_ui.service import Studio
+from kling_ui.runs.service import Studio
 from kling_ui.ui.common import card_html, player_html, preflight_html
 from kling_ui.ui.trimmer import trimmer_value, window_from_event
 from tests.media_factory import make_video
@@ -164,7 +164,7 @@ def test_trimmer_value_is_the_cut_window(clip12: str, tmp_path: Path) -> None:
 
 
 def test_a_playable_clip_loops_its_window_and_the_card_is_green() -> None:
-    from kling_ui.jobs import UploadCheck
+    from kling_ui.core.jobs import UploadCheck
 
     check = UploadCheck(path="/tmp/c.mp4", info=_video(), problems=(), badge="12.0 s",
                         preview_path="/tmp/c.mp4")

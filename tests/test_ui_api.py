@@ -178,7 +178,7 @@ def test_header_key_is_used_and_never_returned(media: dict[str, Path]) -> None:
     for it, with no host key) and appears nowhere in what comes back."""
     from sim_fixtures import running_simulator
 
-    from kling_ui.simulator import key_marker
+    from kling_ui.replicate.simulator import key_marker
 
     token = "r8_" "HeaderKeyForTheTest0123456789abcdef"
     with running_simulator() as (base_url, state), launched_app(

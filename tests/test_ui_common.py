@@ -8,7 +8,7 @@ import asyncio
 import gradio as gr
 import pytest
 
-from kling_ui.errors import InputError, RateLimitError
+from kling_ui.core.errors import InputError, RateLimitError
 from kling_ui.ui.common import GENERIC_ERROR, guarded, visitor_id
 
 
@@ -61,7 +61,7 @@ def test_visitor_is_the_proxys_own_forwarded_entry():
 
 
 def test_the_checks_count_the_prompt_as_typed_and_as_sent():
-    from kling_ui.service import Preflight
+    from kling_ui.runs.service import Preflight
     from kling_ui.ui.common import preflight_html
 
     pre = Preflight(problems=(), tokens=(), cost_usd=0.0, cost_text="", prompt="…",

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Browser, Page, expect
 
-from kling_ui.library import Run
+from kling_ui.library.store import Run
 from kling_ui.media.probe import probe_video
 from tests.test_ui_browser import RUN_TIMEOUT, open_tab
 from tests.ui_fixtures import LaunchedApp, launched_app

@@ -16,9 +16,10 @@ import pytest
 from gradio.utils import get_upload_folder
 from playwright.sync_api import Browser, Page, expect
 
-from kling_ui.models import Tab
-from kling_ui.service import Studio
-from kling_ui.ui.tabs import TabHandlers, build_tab
+from kling_ui.core.models import Tab
+from kling_ui.runs.service import Studio
+from kling_ui.ui.tab_layout import build_tab
+from kling_ui.ui.tabs import TabHandlers
 from tests.test_ui_browser import RUN_TIMEOUT, open_tab
 from tests.ui_fixtures import LaunchedApp, launched_app, make_fake_png, make_image, test_settings
 

@@ -132,8 +132,8 @@ def test_two_visitors_never_see_each_others_runs(browser: Browser, slow_app: Lau
 def test_a_simulated_run_cut_off_by_a_restart_says_so_without_an_error(browser: Browser) -> None:
     """Found trying it as a user: the offline simulator's predictions die with the app, so a
     run resumed after a restart ends "lost"; the page said "Something went wrong" instead."""
-    from kling_ui.library import Run, new_run_id
-    from kling_ui.resumer import resume_unfinished
+    from kling_ui.library.store import Run, new_run_id
+    from kling_ui.runs.resumer import resume_unfinished
 
     with launched_app(sim_seconds=1, library_scope="all") as app:
         run_id = new_run_id()

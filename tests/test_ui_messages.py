@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from kling_ui.models import Progress
+from kling_ui.core.models import Progress
 from kling_ui.ui import common
 from kling_ui.ui.common import Changes, goto_tab, progress_html
 

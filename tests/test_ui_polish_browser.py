@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from kling_ui.ui.tabs import load_presets
+from kling_ui.ui.tab_layout import load_presets
 from kling_ui.ui.thumbs import preset_media, thumb_path
 from tests.test_ui_browser import RUN_TIMEOUT, open_tab, upload
 from tests.ui_fixtures import LaunchedApp, launched_app, make_image

@@ -10,7 +10,7 @@ import gradio as gr
 import pytest
 from starlette.requests import Request
 
-from kling_ui.access import SIGN_IN_MESSAGE, Guard, signed_in_id
+from kling_ui.hosting.access import SIGN_IN_MESSAGE, Guard, signed_in_id
 from kling_ui.ui.common import signed_in_user, visitor_id
 from kling_ui.ui.quota import _local_oauth_info, meter_html
 

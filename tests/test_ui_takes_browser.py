@@ -19,10 +19,10 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Browser, Page, expect
 
-from kling_ui.jobs import JobSpec
-from kling_ui.library import Run
+from kling_ui.core.jobs import JobSpec
+from kling_ui.core.models import Tab
+from kling_ui.library.store import Run
 from kling_ui.media.probe import probe_video
-from kling_ui.models import Tab
 from tests.test_ui_browser import RUN_TIMEOUT, open_tab
 from tests.ui_fixtures import LaunchedApp, launched_app
 
@@ -41,7 +41,7 @@ def shot(pg: Page, name: str) -> None:
 
 CONFIRM_ABOVE = 1.00  # KLING_TAKES_CONFIRM_USD for this module's app
 TAKES_TIMEOUT = 4 * RUN_TIMEOUT  # several runs at once (or one on a busy box): 2 shared cores
-PRO_5S = 0.56  # 5 s x $0.112/s (kling_ui.pricing)
+PRO_5S = 0.56  # 5 s x $0.112/s (kling_ui.core.pricing)
 STD_5S = 0.42  # 5 s x $0.084/s
 
 

@@ -19,8 +19,8 @@ from typing import Any
 
 import gradio as gr
 
-from kling_ui.config import Settings
-from kling_ui.service import Studio
+from kling_ui.core.config import Settings
+from kling_ui.runs.service import Studio
 from tests import media_factory
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"

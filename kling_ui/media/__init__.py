@@ -11,4 +11,7 @@
 - `motion`:  the motion report: optical flow of output vs original, score, offset, drift, plot.
 - `splice`:  the edited window put back into the whole original at its timecode.
 - `comparison`: side-by-side / wipe / stacked comparison MP4s and a stills sheet.
+
+May import: `kling_ui.core` (the values it probes into, the rules the doctor applies) and
+`kling_ui.i18n`. Never gradio, httpx, the library, runs or the UI.
 """

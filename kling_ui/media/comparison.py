@@ -18,8 +18,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from ..errors import InputError, MediaError
-from ..models import ImageInfo, VideoInfo
+from ..core.errors import InputError, MediaError
+from ..core.models import ImageInfo, VideoInfo
 from .ffmpeg import pipe_ffmpeg, run_ffmpeg
 
 LAYOUTS = ("side_by_side", "wipe", "stacked")

@@ -11,7 +11,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 
-from ..errors import MediaError
+from ..core.errors import MediaError
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ import os
 import re
 from dataclasses import dataclass
 
-from ..errors import MediaError
-from ..models import VideoInfo
+from ..core.errors import MediaError
+from ..core.models import VideoInfo
 from .ffmpeg import run_ffmpeg
 from .paths import random_name
 

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageCms, ImageOps
 
-from .. import rules
-from ..errors import InputError, MediaError
-from ..models import Fix, ImageInfo, VideoInfo
+from ..core import rules
+from ..core.errors import InputError, MediaError
+from ..core.models import Fix, ImageInfo, VideoInfo
 from .ffmpeg import run_ffmpeg_progress
 from .paths import human_size, out_path
 from .probe import probe_image, probe_video

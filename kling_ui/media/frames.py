@@ -21,8 +21,8 @@ import os
 import re
 from dataclasses import dataclass
 
-from ..errors import InputError, MediaError
-from ..models import VideoInfo
+from ..core.errors import InputError, MediaError
+from ..core.models import VideoInfo
 from .ffmpeg import run_ffmpeg
 
 GRAB_TIMEOUT = 60.0  # one frame of a 10 s clip decodes in well under a second

@@ -22,8 +22,8 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from ..errors import InputError, MediaError
-from ..models import VideoInfo
+from ..core.errors import InputError, MediaError
+from ..core.models import VideoInfo
 from .ffmpeg import run_ffmpeg_progress
 
 # Kling's output is always 24 fps (kling-o1.md), so a sequence of results joins without any

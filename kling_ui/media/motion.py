@@ -29,8 +29,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..errors import InputError
-from ..models import VideoInfo
+from ..core.errors import InputError
+from ..core.models import VideoInfo
 from .ffmpeg import pipe_ffmpeg
 
 FPS = 24  # Kling's output is always 24 fps (kling-o1.md): both clips are compared at this rate

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 
-from ..models import ImageInfo, Problem, VideoInfo
+from ..core.models import ImageInfo, Problem, VideoInfo
 from .ffmpeg import run_ffmpeg
 from .paths import human_size, out_path
 

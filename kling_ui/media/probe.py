@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 from PIL import Image, UnidentifiedImageError
 
-from ..errors import InputError
-from ..models import ImageInfo, VideoInfo
+from ..core.errors import InputError
+from ..core.models import ImageInfo, VideoInfo
 from .ffmpeg import run_ffmpeg
 
 try:  # HEIC from iPhones; AVIF is also read by Pillow 11 itself

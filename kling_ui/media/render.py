@@ -32,7 +32,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from ..errors import MediaError
+from ..core.errors import MediaError
 from .ffmpeg import run_ffmpeg
 from .probe import probe_video
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from ..errors import InputError
-from ..models import VideoInfo
+from ..core.errors import InputError
+from ..core.models import VideoInfo
 from .ffmpeg import run_ffmpeg_progress
 
 AUDIO_CHOICES = ("original", "output")

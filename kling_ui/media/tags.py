@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..errors import MediaError
+from ..core.errors import MediaError
 from .ffmpeg import run_ffmpeg
 
 TAG_PREFIX = "kling-o1-studio:"  # marks our comment, so a stranger's comment is not misread

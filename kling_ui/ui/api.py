@@ -27,18 +27,12 @@ from typing import Any
 
 import gradio as gr
 
-from ..config import secret_or_none
-from ..models import ASPECT_RATIOS, QUALITY_MODES, Progress, Tab
-from ..service import JobSpec
-from .common import (
-    STAGE_LABELS,
-    api_owner,
-    guarded,
-    line_text,
-    visitor_id,
-)
+from ..core.config import secret_or_none
+from ..core.models import ASPECT_RATIOS, QUALITY_MODES, Progress, Tab
+from ..runs.service import JobSpec
+from .common import STAGE_LABELS, api_owner, guarded, line_text, visitor_id
 from .edge import own_upload, own_uploads
-from .tabs import RUN_POOL
+from .tab_layout import RUN_POOL
 
 STAGES = ("checking", "fixing", "uploading", "starting", "processing", "downloading", "done")
 PROGRESS_EVERY_S = 0.5  # how often a waiting endpoint looks at its run's progress
@@ -70,7 +64,7 @@ async def follow(handle: Any, progress: gr.Progress) -> Any:
             if now is not None and now != last:
                 last = now
                 if now.stage == "queued" and now.position is not None:
-                    # Waiting for a slot (kling_ui.pool): its place in line, about how long.
+                    # Waiting for a slot (kling_ui.runs.pool): its place in line, about how long.
                     progress(None, desc=line_text(now.position, now.wait))
                     continue
                 (step, total), desc = progress_step(now)

@@ -17,7 +17,7 @@ from typing import Any
 
 import gradio as gr
 
-from ..finishing import Finisher
+from ..finishing.results import Finisher
 from .common import api_owner, guarded, session_id
 from .edge import own_upload
 

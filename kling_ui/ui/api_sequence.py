@@ -3,7 +3,7 @@
     /grab_frame   video, t              -> PNG of the frame shown at t
     /join_clips   clips, crossfade=0.0  -> one MP4 (first clip's size, 24 fps, continuous sound)
 
-Wired to hidden components like `api.py`; handlers call `kling_ui.sequence` and are wrapped by
+Wired to hidden components like `api.py`; handlers call `kling_ui.finishing.sequence` and are wrapped by
 `common.guarded`, so bad input reaches the caller as one clear message. Media work has its own
 concurrency pool, so joins never hold up generation runs (and the reverse).
 """
@@ -14,7 +14,7 @@ from typing import Any
 
 import gradio as gr
 
-from ..sequence import Sequencer
+from ..finishing.sequence import Sequencer
 from .common import guarded
 from .edge import own_upload, own_uploads
 

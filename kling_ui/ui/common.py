@@ -25,23 +25,15 @@ from urllib.parse import quote
 
 import gradio as gr
 
-from ..access import signed_in_id
-from ..config import Secret
-from ..errors import KlingError
-from ..i18n import (
-    error_text,
-    error_title,
-    field_label,
-    from_english,
-    problem_text,
-    t,
-    token_what,
-)
-from ..identity import cookie_key
-from ..models import Problem, Progress
-from ..proxies import PEER_HEADER, PEER_SIG_HEADER, client_address, request_peer
-from ..rules import PROMPT_MAX_CHARS
-from ..service import JobResult, Preflight, UploadCheck
+from ..core.config import Secret
+from ..core.errors import KlingError
+from ..core.models import Problem, Progress
+from ..core.rules import PROMPT_MAX_CHARS
+from ..hosting.access import signed_in_id
+from ..hosting.identity import cookie_key
+from ..hosting.proxies import PEER_HEADER, PEER_SIG_HEADER, client_address, request_peer
+from ..i18n import error_text, error_title, field_label, from_english, problem_text, t, token_what
+from ..runs.service import JobResult, Preflight, UploadCheck
 
 log = logging.getLogger("kling_ui.ui")
 
@@ -160,7 +152,7 @@ def owner_of(library_key: str | None) -> str:
 
 def library_owner(request: gr.Request | None) -> str:
     """The library of the browser behind `request`: the hash of its HttpOnly library cookie
-    (kling_ui.identity), or NO_LIBRARY when it sent none."""
+    (kling_ui.hosting.identity), or NO_LIBRARY when it sent none."""
     cookies = getattr(request, "cookies", None) if request is not None else None
     return owner_of(cookie_key(cookies or {}))
 
@@ -221,7 +213,7 @@ def _header_values(request: Any, name: str) -> list[str]:
 
 
 def caller_address(request: gr.Request | None, trusted_hops: int) -> str:
-    """The address a request comes from, the one rule every limit uses (kling_ui.proxies): the
+    """The address a request comes from, the one rule every limit uses (kling_ui.hosting.proxies): the
     socket peer with no trusted proxy, else X-Forwarded-For's entry `trusted_hops` from the
     right; never an entry the caller wrote. For a tool call our MCP server runs on loopback,
     the MCP caller's own peer, which the MCP server signs."""
@@ -237,7 +229,7 @@ def caller_address(request: gr.Request | None, trusted_hops: int) -> str:
 
 def event_visitor(trusted_hops: int = 0) -> str | None:
     """The visitor of the Gradio event being handled, if any: the media pool counts an event's
-    probes, previews and fixes as theirs (kling_ui.bounds), so one visitor slows only themselves."""
+    probes, previews and fixes as theirs (kling_ui.hosting.bounds), so one visitor slows only themselves."""
     from gradio.context import LocalContext
 
     request = LocalContext.request.get(None)
@@ -456,7 +448,7 @@ def progress_html(p: Progress | None, elapsed: float, *, state: str = "running",
         if p.fraction is not None:
             head += f" · {max(0.0, min(1.0, p.fraction)) * 100:.0f}%"
     if not message and p is not None and p.stage == "queued" and p.position is not None:
-        # Waiting for one of the Studio's slots (kling_ui.pool): where it stands, about how long.
+        # Waiting for one of the Studio's slots (kling_ui.runs.pool): where it stands, about how long.
         head = line_text(p.position, p.wait)
     title = esc(tab_title(p, state))
     # While a run is live the page counts the seconds itself (studio.js, from data-elapsed), so

@@ -11,11 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..i18n import i18n, t
-from ..service import JobResult
+from ..runs.service import JobResult
 from .common import esc, file_url
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".webm", ".m4v", ".mkv")
-# What the original is called (service._original_of, finish.py), shown in the page's language.
+# What the original is called (runs.running._original_of, finish.py), shown in the page's language.
 _LABELS = {"Original": "label.original", "Original clip": "label.original_clip",
            "Start frame": "label.start_frame", "Reference image 1": "label.reference_image_1",
            "Original (full clip)": "label.full_clip"}

@@ -21,13 +21,13 @@ from typing import Any
 
 import gradio as gr
 
-from ..errors import InputError
+from ..core.errors import InputError
+from ..core.models import Tab
+from ..finishing.sequence import Sequencer
 from ..i18n import i18n
 from ..i18n import t as _t
-from ..library import Run
+from ..library.store import Run
 from ..media.frames import shown_time
-from ..models import Tab
-from ..sequence import Sequencer
 from .common import Session, esc, goto_tab, guarded, session_owner_filter
 
 NEXT_SHOT_PROMPT = "Based on <<<video_1>>>, generate the next shot."  # Kling's documented use

@@ -33,9 +33,9 @@ from typing import Any
 import gradio as gr
 from gradio.utils import get_upload_folder
 
-from ..errors import InputError
+from ..core.errors import InputError
 from ..i18n import EN, t
-from ..library import RUNS_DIR
+from ..library.store import RUNS_DIR
 
 log = logging.getLogger("kling_ui.ui")
 

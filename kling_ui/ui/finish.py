@@ -15,11 +15,11 @@ from typing import Any
 
 import gradio as gr
 
-from ..errors import InputError
-from ..finishing import EXPORT_AUDIO, LAYOUTS, SPLICE_AUDIO, Finisher, trimmed_window
+from ..core.errors import InputError
+from ..core.jobs import JobResult
+from ..core.models import Tab
+from ..finishing.results import EXPORT_AUDIO, LAYOUTS, SPLICE_AUDIO, Finisher, trimmed_window
 from ..i18n import i18n, t
-from ..jobs import JobResult
-from ..models import Tab
 from .common import esc, guarded, session_id
 from .compare import compare_html
 

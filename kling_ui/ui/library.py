@@ -15,12 +15,12 @@ from typing import Any
 
 import gradio as gr
 
-from ..errors import InputError
+from ..core.errors import InputError
+from ..core.models import Tab
 from ..i18n import i18n
 from ..i18n import t as _t
-from ..jobs import result_from_run
-from ..library import IN_FLIGHT, TERMINAL, Run
-from ..models import Tab
+from ..library.results import result_from_run
+from ..library.store import IN_FLIGHT, TERMINAL, Run
 from .common import (
     Session,
     esc,
@@ -34,7 +34,8 @@ from .common import (
 from .compare import compare_html
 from .continue_ import ContinueUI, SequenceUI, build_continue, build_joiner, build_sequence
 from .edge import own_upload
-from .tabs import ASSETS, TabHandlers, spec_values
+from .tab_layout import ASSETS, spec_values
+from .tabs import TabHandlers
 from .takes import take_badge
 
 SHOWN = 60  # runs in the grid at once (newest first); the filters find older ones

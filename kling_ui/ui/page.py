@@ -1,7 +1,7 @@
 """The Studio's Gradio 6 Blocks: banner and keys, five mode tabs, the Library, API endpoints.
 
 This module builds the page and wires events; it never touches files or the network itself. Every
-handler calls the `Studio` (kling_ui.service) and is wrapped by `common.guarded`, the one place
+handler calls the `Studio` (kling_ui.runs.service) and is wrapped by `common.guarded`, the one place
 errors become `gr.Error`. Layout pieces live beside it: `tabs` (a mode tab), `compare`
 (synchronized compare player), `library` (every run kept), `api` (named endpoints).
 
@@ -23,14 +23,14 @@ from starlette.datastructures import Headers
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 
-from ..config import Secret, Settings
-from ..errors import AuthError, KlingConnectionError, KlingTimeoutError, ServerError
+from ..core.config import Secret, Settings
+from ..core.errors import AuthError, KlingConnectionError, KlingTimeoutError, ServerError
+from ..core.models import Tab
+from ..hosting.identity import LibraryCookie, LoginThrottle, peer_address
+from ..hosting.proxies import client_address
 from ..i18n import from_english, gradio_i18n, i18n, request_lang, t
-from ..identity import LibraryCookie, LoginThrottle, peer_address
-from ..library import RUNS_DIR
-from ..models import Tab
-from ..proxies import client_address
-from ..resumer import resume_with_key
+from ..library.store import RUNS_DIR
+from ..runs.resumer import resume_with_key
 from .api import build_api
 from .api_finish import build_finish_api
 from .api_sequence import build_sequence_api
@@ -57,7 +57,8 @@ from .library import (
 )
 from .mcp_server import install as install_mcp_server
 from .quota import build_quota, meter_handler
-from .tabs import ASSETS, TabHandlers, build_tab, load_presets, wire_tab
+from .tab_layout import ASSETS, build_tab, load_presets
+from .tabs import TabHandlers, wire_tab
 
 MAX_FILE_SIZE = "200mb"  # Kling accepts videos up to 200 MB (kling-o1.md)
 LIBRARY_STORAGE_KEY = "kling-o1-studio-library"  # where pages before the cookie kept the key
@@ -88,10 +89,10 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
         files = getattr(studio, "files", None)
         if files is not None:
             # An export written inside Gradio's cache is served as it is: no second copy that
-            # would outlive KLING_DOWNLOAD_MINUTES (kling_ui.files).
+            # would outlive KLING_DOWNLOAD_MINUTES (kling_ui.runs.files).
             files.serve_downloads_from(Path(demo.GRADIO_CACHE) / "kling-downloads")
         # Whose library the page shows comes from the browser's HttpOnly library cookie, read
-        # at load (kling_ui.identity sets it; the server stores only its hash).
+        # at load (kling_ui.hosting.identity sets it; the server stores only its hash).
         session = gr.State(Session())
         gr.HTML(f'<header class="kling-header"><h1>{TITLE}</h1><p>' + i18n("page.intro")
                 + "</p></header>",
@@ -201,7 +202,7 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
                          ).then(**meter_event)
 
         media = getattr(studio, "media", None)
-        if media is not None:  # an event's media work is its visitor's (kling_ui.bounds)
+        if media is not None:  # an event's media work is its visitor's (kling_ui.hosting.bounds)
             media.identify = functools.partial(event_visitor, settings.trusted_proxies)
         build_api(studio, concurrency=max(1, settings.concurrency))
         build_sequence_api(studio, concurrency=max(1, settings.concurrency // 2))
@@ -372,7 +373,7 @@ def launch_options(settings: Settings, studio: Any) -> dict[str, Any]:
 
 
 def identity_middleware(settings: Settings, studio: Any) -> list[Middleware]:
-    """Who a visitor is (kling_ui.identity): the HttpOnly library cookie, with the one-time
+    """Who a visitor is (kling_ui.hosting.identity): the HttpOnly library cookie, with the one-time
     adoption of an old page's localStorage key; wrong APP_PASSWORD logins throttled."""
     library = getattr(studio, "library", None)
 
@@ -388,7 +389,7 @@ def identity_middleware(settings: Settings, studio: Any) -> list[Middleware]:
         hops = settings.trusted_proxies
 
         def address(scope: Any) -> str:
-            # The same rule as the per-visitor limits (kling_ui.proxies): behind a Space's proxy
+            # The same rule as the per-visitor limits (kling_ui.hosting.proxies): behind a Space's proxy
             # every peer is the proxy, so the peer alone would make one guesser lock out all.
             forwarded_for = Headers(scope=scope).getlist("x-forwarded-for")  # through trusted hops only:
             return client_address(peer_address(scope), forwarded_for, hops)

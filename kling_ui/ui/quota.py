@@ -29,8 +29,8 @@ from typing import Any
 
 import gradio as gr
 
-from ..access import SIGN_IN_MESSAGE, SIGNED_IN_PREFIX, Guard, is_signed_in
-from ..config import Settings
+from ..core.config import Settings
+from ..hosting.access import SIGN_IN_MESSAGE, SIGNED_IN_PREFIX, Guard, is_signed_in
 from ..i18n import from_english, t
 from .common import Session, esc, guarded, visitor_id
 

@@ -31,10 +31,10 @@ from typing import Any
 
 import gradio as gr
 
-from ..errors import InputError, KlingError, PredictionError
+from ..core.errors import InputError, KlingError, PredictionError
+from ..core.jobs import JobSpec
 from ..i18n import i18n
-from ..jobs import JobSpec
-from ..library import Run
+from ..library.store import Run
 from .common import (
     RUN_STATE,
     RUN_STATUS_TEXT,
@@ -229,7 +229,7 @@ class TakesHandlers:
 
     def _start_waiting(self, group: TakeGroup, start: Any) -> None:
         """Start the group's takes. Each is one job like any run: it joins the Studio's line
-        (kling_ui.pool) and waits there for one of KLING_CONCURRENCY slots, showing its place."""
+        (kling_ui.runs.pool) and waits there for one of KLING_CONCURRENCY slots, showing its place."""
         for i, rid in enumerate(group.run_ids):
             if rid is not None or group.canceled:
                 continue

@@ -28,8 +28,8 @@ from typing import Any
 
 import gradio as gr
 
+from ..core.rules import WINDOW_MAX_SECONDS, WINDOW_MIN_SECONDS, trim_window
 from ..media.filmstrip import Filmstrip
-from ..rules import WINDOW_MAX_SECONDS, WINDOW_MIN_SECONDS, trim_window
 from .common import file_url
 
 TEMPLATE = """${(value && value.duration) ? `

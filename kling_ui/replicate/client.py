@@ -1,0 +1,141 @@
+"""The async Replicate client: files, predictions, polling, cancel and downloads.
+
+One `httpx.AsyncClient` (built by `make_http_client`) serves every visitor: the API key is never
+stored on the client but passed to each call as a `config.Secret`, revealed only where the
+Authorization header is built (`_request`). Every response passes `protocol.raise_for_status`,
+which turns problem details (and a proxy's HTML page) into `errors.ApiError` subclasses; the
+values and the backoff schedule live in `protocol` too and are re-exported here.
+
+Retries follow one rule (kling-o1.md, "A POST that created a paid prediction must never be
+repeated blindly"): GETs (poll, download, file info) and cancels retry on 429, 5xx and network
+errors; a create or upload POST retries only when the server certainly created nothing: a 429,
+or a connection that was refused before the request was sent (`httpx.ConnectError`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..core.config import Secret
+from ..core.errors import (
+    PredictionError,
+)
+from ..core.models import Progress
+from .files import Files
+from .protocol import (
+    Prediction,
+)
+from .waiting import Waiting
+from .wire import INLINE_MAX_BYTES, USER_AGENT, OnUpdate, _notify, make_http_client
+
+__all__ = ["INLINE_MAX_BYTES", "USER_AGENT", "ReplicateClient", "make_http_client"]
+
+log = logging.getLogger(__name__)
+
+
+class ReplicateClient(Files, Waiting):
+    """Async client for `kwaivgi/kling-o1` on Replicate (or the simulator). One per process.
+
+    `model` is "owner/name" (official-model route) or "owner/name:version" (pinned version,
+    POST /v1/predictions). Every call takes the visitor's `token`; nothing keeps it.
+    """
+
+    async def __aenter__(self) -> ReplicateClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # -- everything at once ------------------------------------------------------------------
+    async def run(
+        self,
+        input: dict[str, Any],
+        token: Secret,
+        *,
+        on_update: OnUpdate | None = None,
+        cancel_event: asyncio.Event | None = None,
+        deadline: float | None = None,
+        dest_dir: str | os.PathLike[str] | None = None,
+        dest: str | os.PathLike[str] | None = None,
+        on_created: Callable[[Prediction], Any] | None = None,
+        wait: int = 5,
+        cancel_after: str | None = "30m",
+        expected_seconds: float | None = None,
+        on_finished: Callable[[Prediction], Any] | None = None,
+    ) -> tuple[Prediction, Path]:
+        """Create, wait and download to `dest` (or `dest_dir`/<id>.mp4).
+
+        Any exit without success after the create cancels the prediction (shielded), so an
+        abandoned job cannot run on. `on_created` (sync or async) gets the new prediction.
+        `expected_seconds` is this mode's usual model time, if known (see `wait`).
+        `on_finished` (sync) gets the prediction once it succeeded, before the download: its
+        inputs are no longer needed, so their uploads can go while the output comes down.
+
+        The create is held (`Prefer: wait`, `wait` seconds) only when the model may end inside
+        the hold: the time is unknown or shorter. A held create answers the moment a short model
+        ends, but until it answers there is no prediction id, so Cancel cannot reach Replicate,
+        the library cannot record the id and the progress cannot say "starting". For a mode
+        that usually runs longer (real Kling O1 runs take minutes) the hold buys nothing: the
+        polls placed at the expected end notice it as fast (bench figure 1).
+        """
+        if expected_seconds is not None and expected_seconds > wait:
+            wait = 0
+        prediction = await self.create_prediction(input, token, wait=wait, cancel_after=cancel_after,
+                                                  pace_budget=deadline, on_update=on_update,
+                                                  cancel_event=cancel_event)
+        return await self.follow(prediction, token, on_update=on_update, cancel_event=cancel_event,
+                                 deadline=deadline, dest_dir=dest_dir, dest=dest,
+                                 on_created=on_created, expected_seconds=expected_seconds,
+                                 on_finished=on_finished)
+
+    async def follow(
+        self,
+        prediction: Prediction,
+        token: Secret,
+        *,
+        on_update: OnUpdate | None = None,
+        cancel_event: asyncio.Event | None = None,
+        deadline: float | None = None,
+        dest_dir: str | os.PathLike[str] | None = None,
+        dest: str | os.PathLike[str] | None = None,
+        on_created: Callable[[Prediction], Any] | None = None,
+        expected_seconds: float | None = None,
+        on_finished: Callable[[Prediction], Any] | None = None,
+    ) -> tuple[Prediction, Path]:
+        """Wait for an existing prediction and download its output (what `run` does after the
+        create; the resumer calls it for a prediction found in the library after a restart)."""
+        finished = prediction.is_terminal
+        try:
+            if on_created is not None:
+                result = on_created(prediction)
+                if inspect.isawaitable(result):
+                    await result
+            prediction = await self.wait(prediction, token, on_update=on_update,
+                                         deadline=deadline, cancel_event=cancel_event,
+                                         expected_seconds=expected_seconds)
+            finished = True
+            if on_finished is not None:
+                on_finished(prediction)
+            folder = Path(dest_dir) if dest_dir else Path(tempfile.gettempdir()) / "kling-outputs"
+            await _notify(on_update, Progress(stage="downloading", status=prediction.status,
+                                              prediction_id=prediction.id))
+            target = Path(dest) if dest else folder / f"{prediction.id}.mp4"
+            path = await self.download_output(prediction.output, target, token)
+        except PredictionError:
+            raise  # wait() already cancelled it when that was needed
+        except BaseException:
+            if not finished:
+                # An abandoned job must not run on (and bill) after we stopped waiting for it.
+                await asyncio.shield(self._cancel_quietly(prediction, token))
+            raise
+        await _notify(on_update, Progress(stage="done", status=prediction.status,
+                                          prediction_id=prediction.id, fraction=1.0))
+        return prediction, path
+

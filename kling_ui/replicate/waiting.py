@@ -1,0 +1,105 @@
+"""The wire's waiting seam: a prediction polled (or held with `Prefer: wait`) to its end, densely
+near its expected end, with progress reported and cancel honoured anywhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from ..core.config import Secret
+from ..core.errors import (
+    PredictionError,
+)
+from ..core.models import Progress
+from .predictions import Predictions
+from .protocol import (
+    Prediction,
+    expected_end,
+    poll_delay,
+    progress_fraction,
+)
+from .wire import OnUpdate, _notify
+
+log = logging.getLogger(__name__)
+
+
+class Waiting(Predictions):
+    """Wait for a prediction to end; pause between polls, cancellable."""
+
+    async def wait(
+        self,
+        prediction: Prediction,
+        token: Secret,
+        *,
+        on_update: OnUpdate | None = None,
+        deadline: float | None = None,
+        cancel_event: asyncio.Event | None = None,
+        expected_seconds: float | None = None,
+        sent_at: float | None = None,
+    ) -> Prediction:
+        """Poll until the prediction ends; returns it when done, else raises PredictionError.
+
+        `on_update` (sync or async) gets a `Progress` after every poll. When `cancel_event` is
+        set or `deadline` seconds pass, the prediction is cancelled on the server first.
+        `expected_seconds` (this mode's usual model time) makes polls sparse until just before
+        the expected end and dense around it (`protocol.poll_delay`); `sent_at` is when the
+        create was sent, on this client's clock (default: as this client recorded it, or now).
+        """
+        start = self._clock()
+        sent = sent_at if sent_at is not None else self._claimed.get(prediction.id) or start
+        current = prediction
+        attempt = 0
+        while True:
+            elapsed = self._clock() - start
+            await _notify(on_update, _progress(current, elapsed))
+            if current.is_done:
+                return current
+            if current.is_terminal:
+                raise _ended_badly(current)
+            if cancel_event is not None and cancel_event.is_set():
+                stopped = await self._cancel_quietly(current, token)
+                if stopped is not None and stopped.is_terminal:
+                    # The last word is Replicate's answer to the cancel ("canceled"), not the
+                    # "starting" of the poll before it.
+                    await _notify(on_update, _progress(stopped, self._clock() - start))
+                raise PredictionError("Cancelled: the prediction was stopped on Replicate.",
+                                      prediction_id=current.id, status="canceled")
+            if deadline is not None and elapsed >= deadline:
+                await self._cancel_quietly(current, token)
+                raise PredictionError(
+                    f"Timed out: no result after {deadline:.0f} s, so the prediction was "
+                    "cancelled on Replicate. Try again later or raise KLING_JOB_TIMEOUT.",
+                    prediction_id=current.id, status="timed out")
+            now = self._clock()
+            end_at = expected_end(current, sent_at=sent, now=now, expected_seconds=expected_seconds)
+            delay = poll_delay(now, attempt, end_at, self._rng)
+            if deadline is not None:
+                delay = max(0.0, min(delay, deadline - elapsed))
+            attempt += 1
+            await self._pause(delay, cancel_event)
+            if cancel_event is not None and cancel_event.is_set():
+                continue
+            current = await self.get_prediction(current, token)
+
+
+def _progress(p: Prediction, elapsed: float) -> Progress:
+    stage = "starting" if p.status == "starting" else "processing"
+    if p.is_done:
+        stage = "processing"
+    return Progress(stage=stage, status=p.status, elapsed=elapsed, log_line=p.last_log_line,
+                    fraction=progress_fraction(p.logs), prediction_id=p.id)
+
+
+def _ended_badly(p: Prediction) -> PredictionError:
+    if p.status == "failed":
+        text = (p.error or "no reason given").strip()
+        return PredictionError(f"The prediction failed on Replicate: {text}",
+                               prediction_id=p.id, status="failed")
+    if p.status == "aborted":
+        return PredictionError(
+            "The prediction was aborted: its deadline (Cancel-After) passed before it started "
+            "running, usually because Replicate was busy. Try again.",
+            prediction_id=p.id, status="aborted")
+    return PredictionError("The prediction was cancelled on Replicate before it finished.",
+                           prediction_id=p.id, status="canceled")

@@ -1,0 +1,185 @@
+"""One mode tab's run: start it on the Studio's runner, watch it, reattach a reloaded page to
+it, cancel it. The job never belongs to a handler: a reload or a closed tab leaves it running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import gradio as gr
+
+from ..core.errors import KlingError
+from ..core.models import Progress
+from ..i18n import t
+from ..library.results import result_from_run
+from .common import (
+    Changes,
+    Session,
+    facts_html,
+    progress_html,
+    run_progress_html,
+    visitor_id,
+)
+from .compare import compare_html
+from .finish import run_outputs
+from .tab_checks import TabChecks
+from .tab_layout import WATCH_EVERY, _blank, _failure_html, live_status, spec_from, spec_values
+from .takes import (
+    take_count,
+)
+
+
+class TabRun(TabChecks):
+    """The running half of a tab's handlers."""
+
+    # -- run / cancel -------------------------------------------------------------------------
+
+    def outputs_run(self) -> list[Any]:
+        ui = self.ui
+        return [ui.progress, ui.compare, ui.facts, ui.download, ui.summary, *run_outputs(ui.finish)]
+
+    def outputs_reattach(self) -> list[Any]:
+        return [*self.outputs_run(), self.ui.cancel, *self.input_components()]
+
+    def after_result(self, event: Any) -> None:
+        """After `event` (a page reattaching to the tab's run) the finishing panel follows the
+        tab's result too (issue #13); tabs without a video original have none."""
+        if self._after_result is not None:
+            self._after_result(event)
+
+    async def run(self, request: gr.Request, session: Session, *values: Any) -> Any:
+        """Start the job on the Studio's runner, then watch it.
+
+        The job does not belong to this handler: when the page reloads or closes, Gradio drops
+        the handler and the job goes on; the reloaded page reattaches (`reattach`).
+        """
+        v = dict(zip(self.input_names(), values, strict=False))
+        spec = spec_from(self.ui.tab, v, library=self.studio.library, owner=session.owner)
+        if take_count(v.get("takes")) > 1:  # several takes side by side (ui/takes.py)
+            async for update in self.takes.run(request, session, spec, take_count(v["takes"])):
+                yield update
+            return
+        grid = [*self.takes.hidden(), gr.skip()]  # one take: the tab as it always was
+        handle = self.studio.start(spec, visitor_token=session.key,
+                                   visitor_id=visitor_id(request, self.studio.settings.trusted_proxies), owner=session.run_owner(),
+                                   parent_id=session.parents.pop(self.ui.tab.value, None))
+        session.watching[self.ui.tab.value] = handle.run_id
+        yield [progress_html(None, 0.0, message=t("status.checking_inputs")),
+               *[gr.skip()] * (len(self.outputs_run()) - 1), *grid]
+        async for update in self._watch(handle.run_id):
+            yield [*update, *grid]
+
+    async def _watch(self, run_id: str) -> Any:
+        """Yield the run's progress until it ends, then its result (or say how it ended).
+
+        Reads the runner's live handle when this process runs the job, else the library's
+        journal (a run resumed elsewhere, or one that ended before the page came back).
+        """
+        skip = [gr.skip()] * (len(self.outputs_run()) - 1)
+        changes = Changes()  # a message only when the status changes (the page counts seconds)
+        while True:
+            handle = self.studio.handle(run_id)
+            if handle is not None:
+                if handle.done:
+                    break
+                status = live_status(handle)
+                if changes.new(status):
+                    yield [status, *skip]
+            else:
+                run = self.studio.library.get(run_id)
+                if run is None or not run.in_flight:
+                    break
+                status = run_progress_html(run)
+                if changes.new(status):
+                    yield [status, *skip]
+                if run.status in ("waiting_for_key", "waiting_for_disk"):
+                    return
+            await asyncio.sleep(WATCH_EVERY)
+        waiting = self.studio.library.get(run_id)
+        if waiting is not None and waiting.status == "waiting_for_disk":
+            # Paid for, saved once the disk has room (kling_ui.hosting.disk): a wait, not a failure.
+            yield [run_progress_html(waiting), *skip]
+            return
+        handle = self.studio.handle(run_id)
+        if handle is not None and handle.outcome()[0] is None and handle.outcome()[1] is None:
+            handle = None  # a resumed run that ended without a result: its row says how
+        if handle is not None:
+            result, exc = handle.outcome()
+            elapsed = handle.elapsed
+            if exc is not None:
+                # The whole message goes in the status, not under Gradio's red Error pill.
+                yield [_failure_html(exc, handle.progress, elapsed), *skip]
+                if not isinstance(exc, KlingError):
+                    raise exc  # a bug: `guarded` logs it (and re-raises it under tests)
+                return
+            message = t("stage.done")
+        else:
+            run = self.studio.library.get(run_id)
+            if run is None:
+                yield [progress_html(None, 0.0, state="failed", message=t("status.gone")), *skip]
+                return
+            if run.status != "succeeded":
+                yield [run_progress_html(run), *skip]
+                return
+            result = result_from_run(run)
+            message = t("stage.done")
+            elapsed = max(0.0, (run.finished_at or run.updated_at) - run.created_at)
+        done = Progress(stage="done", status=result.status, prediction_id=result.prediction_id)
+        yield [progress_html(done, elapsed, state="done", message=message),
+               compare_html(result), facts_html(result),
+               gr.File(value=result.output_path, visible=True),
+               gr.JSON(value=result.summary(), visible=True),
+               *([result] if self.ui.finish is not None else [])]
+
+    async def reattach(self, session: Session, run_id: str | None, *values: Any) -> Any:
+        """On page load: show this tab's latest run (its inputs too), and follow it while it
+        runs, so a reload or a new tab picks up where the last one was. Cancel is live while
+        the run is in flight.
+
+        `run_id` is that run, this visitor's own, found at page load or when the tab is first
+        opened (page.latest_id).
+        `values` are the tab's inputs as the page has them now. A person who typed or uploaded
+        before this answer came keeps what they did (the run's inputs are not written over
+        theirs: a Run click would have sent the old prompt), and a run this page already started
+        here stays the one shown and cancelled."""
+        ui = self.ui
+        names = self.input_names()
+        if session.watching.get(ui.tab.value):
+            yield [gr.skip()] * len(self.outputs_reattach())
+            return
+        run = self.studio.library.get(run_id) if run_id else None
+        if run is None:
+            yield [gr.skip()] * len(self.outputs_reattach())
+            return
+        spec = result_from_run(run).spec
+        touched = [n for n, v, c in zip(names, values, self.input_components(), strict=False)
+                   if _blank(v) != _blank(c.value)]
+        inputs = (spec_values(spec, names) if spec is not None and not touched
+                  else [gr.skip()] * len(names))
+        session.watching[ui.tab.value] = run.id
+        first = True
+        async for update in self._watch(run.id):
+            cancel = gr.Button(interactive=run.in_flight) if first else gr.skip()
+            yield update + [cancel] + (inputs if first else [gr.skip()] * len(names))
+            first = False
+        if run.in_flight:
+            yield ([gr.skip()] * len(self.outputs_run()) + [gr.Button(interactive=False)]
+                   + [gr.skip()] * len(names))
+
+    def running(self, session: Session) -> Any:
+        """The live handle of the run this page follows in this tab, while it is in flight."""
+        run_id = session.watching.get(self.ui.tab.value)
+        handle = self.studio.handle(run_id) if run_id else None
+        return handle if handle is not None and not handle.done else None
+
+    def cancel(self, session: Session) -> tuple[Any, Any]:
+        if self.takes.cancel(session):
+            return progress_html(None, 0.0, state="canceling"), gr.Button(interactive=False)
+        run_id = session.watching.get(self.ui.tab.value)
+        if not run_id or not self.studio.cancel_run(run_id):
+            return gr.skip(), gr.Button(interactive=False)
+        # The watcher keeps "Canceling…" on screen until the prediction is confirmed stopped.
+        return progress_html(None, 0.0, state="canceling"), gr.Button(interactive=False)
+
+
