@@ -445,18 +445,19 @@ class Library(Ledger):
             with self._tx() as conn:
                 finished = [r[0] for r in conn.execute(
                     f"SELECT id FROM runs WHERE status IN ({marks}) ORDER BY created_at", TERMINAL)]
-            total = _tree_size(self.root / RUNS_DIR)
+            total = tree_size(self.root / RUNS_DIR)
             for run_id in finished:
                 if total <= max_bytes:
                     break
-                size = _tree_size(self.root / RUNS_DIR / run_id)
+                size = tree_size(self.root / RUNS_DIR / run_id)
                 if self.delete(run_id):
                     deleted.append(run_id)
                     total -= size
         return deleted
 
 
-def _tree_size(path: Path) -> int:
+def tree_size(path: Path) -> int:
+    """Bytes of the files under `path` (one that vanishes meanwhile counts as none)."""
     total = 0
     for dirpath, _dirs, files in os.walk(path):
         for name in files:

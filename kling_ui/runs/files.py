@@ -28,7 +28,7 @@ from typing import Any
 
 from ..core.jobs import JobSpec
 from ..core.models import ImageInfo, JobRequest, VideoInfo
-from ..library.store import RUNS_DIR, Library
+from ..library.store import RUNS_DIR, Library, tree_size
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +184,7 @@ class Files:
         hold more, the oldest temporary files go first, then the oldest finished runs."""
         budget = self.max_bytes
         if budget:
-            tmp_left = self.trim_tmp(budget - _runs_size(self.library))
+            tmp_left = self.trim_tmp(budget - tree_size(self.library.root / RUNS_DIR))
             budget = max(1, budget - tmp_left)
         deleted = self.library.prune(keep_days=self.keep_days, max_bytes=budget)
         if deleted:
@@ -246,17 +246,6 @@ class Files:
     def stop(self) -> None:
         if self._stop is not None:
             self._stop.set()
-
-
-def _runs_size(library: Library) -> int:
-    total = 0
-    for dirpath, _dirs, names in os.walk(library.root / RUNS_DIR):
-        for name in names:
-            try:
-                total += os.stat(os.path.join(dirpath, name)).st_size
-            except OSError:
-                continue
-    return total
 
 
 def _image(value: Any) -> ImageInfo | None:
