@@ -162,6 +162,14 @@ def test_two_signed_in_users_have_their_own_hourly_runs(browser: Browser,
     expect(meter(c)).to_contain_text(f"@{LOCAL_USER} · 0 of 2 runs left this hour")
     expect(meter(b)).to_contain_text(f"@{SECOND_USER} · 1 of 2 runs left this hour")
 
+    # On a phone, the longest line ("... 0 of 2 runs left this hour (next in about N min)")
+    # wraps inside the meter instead of running past the screen's edge.
+    ctx_d, d = open_page(browser, app, size=(390, 844), user=LOCAL_USER)
+    expect(meter(d)).to_contain_text(f"@{LOCAL_USER} · 0 of 2 runs left this hour (next in")
+    width, inner = meter(d).evaluate("e => [e.scrollWidth, e.clientWidth]")
+    assert width <= inner, (width, inner)
+    ctx_d.close()
+
     # Signing out: back to the sign-in line.
     c.locator("#kling-login").click()
     expect(c.locator("#kling-login")).to_have_text(re.compile("Sign in with Hugging Face"))
