@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .models import Fix, ImageInfo, Problem, Tab, VideoInfo
+from .models import Fix, ImageInfo, Problem, Shot, Tab, VideoInfo
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,9 @@ class JobSpec:
     video_start: float = 0.0  # trim window start, seconds
     video_length: float | None = None  # trim window length; None = up to 10 s
     aspect_fix: str = "pad"  # "pad" or "crop" for images outside 1:2.5..2.5:1
+    model: str = "kling-o1"  # a profile id (core/profile.py); issue #25
+    generate_audio: bool = False
+    shots: tuple[Shot, ...] = ()  # a storyboard: sent as multi_prompt
 
 
 @dataclass(frozen=True)

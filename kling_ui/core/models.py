@@ -125,6 +125,14 @@ class Problem:
 
 
 @dataclass(frozen=True)
+class Shot:
+    """One shot of a multi-shot storyboard (sent as `multi_prompt`, issue #25)."""
+
+    prompt: str
+    duration: int
+
+
+@dataclass(frozen=True)
 class JobRequest:
     """Everything one run asks of Kling O1, before any file is uploaded.
 
@@ -141,6 +149,11 @@ class JobRequest:
     duration: int = 5
     quality: str = "pro"
     keep_original_sound: bool = True
+    # Which model profile (core/profile.py) runs it; native audio and the storyboard where the
+    # profile has them (issue #25).
+    model: str = "kling-o1"
+    generate_audio: bool = False
+    shots: tuple[Shot, ...] = ()
 
     @property
     def images(self) -> tuple[ImageInfo, ...]:

@@ -1,16 +1,28 @@
 """The exact Replicate `input` dict for a job, with file fields filled from uploaded URLs.
 
 Omits what Replicate ignores (kling-o1.md, "Modes"): no aspect_ratio with a start frame or a base
-edit, no duration for a base edit, and video fields only when there is a video. Pure: no I/O.
+edit, no duration for a base edit, and video fields only when there is a video. What the model
+calls things comes from its profile (issue #25): the `mode` value, and `generate_audio` and
+`multi_prompt` only for a model that has them, so a Kling O1 request is exactly what it always
+was. Pure: no I/O.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
-from .models import JobRequest, Tab
-from .rules import sends_aspect_ratio, sends_duration, sent_prompt
+from .models import JobRequest, Shot, Tab
+from .profile import get_profile
+from .rules import sends_aspect_ratio, sends_audio, sends_duration, sent_prompt
+
+
+def multi_prompt(shots: tuple[Shot, ...]) -> str:
+    """The storyboard as the model's `multi_prompt` string: a JSON array of
+    `{"prompt", "duration"}`, each prompt as sent (tokens rewritten), non-ASCII kept as is."""
+    return json.dumps([{"prompt": sent_prompt(s.prompt), "duration": int(s.duration)}
+                       for s in shots], ensure_ascii=False)
 
 
 def build_input(job: JobRequest, urls: Mapping[str, str]) -> dict[str, Any]:
@@ -19,7 +31,9 @@ def build_input(job: JobRequest, urls: Mapping[str, str]) -> dict[str, Any]:
     KeyError if a file of the job has no URL: uploading is the service's job, and a missing URL
     must never be sent as a local path.
     """
-    body: dict[str, Any] = {"prompt": sent_prompt(job.prompt), "mode": job.quality}
+    profile = get_profile(job.model)
+    prompt = sent_prompt(job.prompt) or (sent_prompt(job.shots[0].prompt) if job.shots else "")
+    body: dict[str, Any] = {"prompt": prompt, "mode": profile.wire_mode(job.quality)}
     if job.start_image is not None:
         body["start_image"] = urls[job.start_image.path]
     if job.end_image is not None:
@@ -34,6 +48,10 @@ def build_input(job: JobRequest, urls: Mapping[str, str]) -> dict[str, Any]:
         body["aspect_ratio"] = job.aspect_ratio
     if sends_duration(job):
         body["duration"] = int(job.duration)
+    if sends_audio(job):
+        body["generate_audio"] = bool(job.generate_audio)
+    if job.shots and profile.storyboard is not None:
+        body["multi_prompt"] = multi_prompt(job.shots)
     return body
 
 

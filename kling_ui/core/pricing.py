@@ -1,8 +1,9 @@
-"""Cost estimates from one price table. Figures are estimates: third-party listings, not Replicate.
+"""Cost estimates from each model's price table. Figures are estimates: third-party listings.
 
-Prices per second of output (kling-o1.md, "Prices"): std 0.084, pro 0.112 USD/s; with a video
-input std 0.126, pro 0.168 USD/s. A base edit bills its input video's length, rounded to the
-nearest second. Pure: no I/O.
+The tables live in the model profiles (`profiles/<id>.json`, with their sources; issue #25). For
+Kling O1 (kling-o1.md, "Prices"): std 0.084, pro 0.112 USD/s; with a video input std 0.126, pro
+0.168 USD/s. A base edit bills its input video's length, rounded to the nearest second. Pure: no
+I/O.
 """
 
 from __future__ import annotations
@@ -10,13 +11,13 @@ from __future__ import annotations
 import math
 
 from .models import JobRequest, Tab
+from .profile import DEFAULT_PROFILE, PROFILES, get_profile
+from .rules import sends_audio
 
-PRICE_PER_SECOND = {  # (quality, has video input) -> USD per output second
-    ("std", False): 0.084,
-    ("pro", False): 0.112,
-    ("std", True): 0.126,
-    ("pro", True): 0.168,
-}
+# Kling O1's table as (quality, has video input) -> USD per output second, for older callers.
+PRICE_PER_SECOND = {(q, v): usd for q, v, a, usd in get_profile(DEFAULT_PROFILE).prices if not a}
+# The dearest second any model bills: the ceiling a host's budget reserves before probing.
+MAX_RATE = max(p.max_rate for p in PROFILES.values())
 
 
 def billed_seconds(job: JobRequest) -> int:
@@ -28,11 +29,16 @@ def billed_seconds(job: JobRequest) -> int:
     return int(job.duration)
 
 
+def rate_of(job: JobRequest) -> float:
+    """USD per output second for `job` on its model (audio counts only where it is sent)."""
+    audio = bool(job.generate_audio) and sends_audio(job)
+    return get_profile(job.model).rate(job.quality, video=job.reference_video is not None,
+                                       audio=audio)
+
+
 def estimate_cost(job: JobRequest) -> float:
     """Estimated USD for `job`, rounded to the cent."""
-    rate = PRICE_PER_SECOND[(job.quality if job.quality in ("std", "pro") else "pro",
-                             job.reference_video is not None)]
-    return round(billed_seconds(job) * rate, 2)
+    return round(billed_seconds(job) * rate_of(job), 2)
 
 
 def describe_cost(job: JobRequest) -> str:
@@ -40,6 +46,5 @@ def describe_cost(job: JobRequest) -> str:
     secs = billed_seconds(job)
     if secs == 0:
         return "Estimated cost: upload a video to see it"
-    rate = PRICE_PER_SECOND[(job.quality if job.quality in ("std", "pro") else "pro",
-                             job.reference_video is not None)]
-    return f"Estimated cost ≈ ${estimate_cost(job):.2f} ({secs} s × ${rate:.3f}/s, {job.quality})"
+    quality = get_profile(job.model).wire_mode(job.quality)
+    return f"Estimated cost ≈ ${estimate_cost(job):.2f} ({secs} s × ${rate_of(job):.3f}/s, {quality})"

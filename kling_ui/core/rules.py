@@ -1,8 +1,10 @@
-"""The rules core: every Kling O1 limit, and validation that reports every problem at once.
+"""The rules core: every limit of the chosen model, and validation that reports every problem.
 
-Pure functions over `models` values: no file, clock, environment or network. Each limit cites its
-source in shared/reference/kling-o1.md. Where sources disagree we follow the stricter Kling Omni
-API limits, so a job we let through is not rejected after the user has paid.
+Pure functions over `models` values: no file, clock, environment or network. What differs between
+models (durations, image counts, audio, the storyboard) is read from the job's profile
+(`profile.py`, issue #25); the constants below are Kling O1's, each citing its source in
+shared/reference/kling-o1.md. Where sources disagree we follow the stricter Kling Omni API limits,
+so a job we let through is not rejected after the user has paid.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..i18n import msg, problem
-from .models import ASPECT_RATIOS, QUALITY_MODES, ImageInfo, JobRequest, Problem, Tab, VideoInfo
+from .models import ImageInfo, JobRequest, Problem, Tab, VideoInfo
+from .profile import DEFAULT_PROFILE, QUALITIES, ModelProfile, get_profile
 from .prompt import check_tokens, normalize_tokens
 
 # Prompt: 1..2500 characters [Kling API doc; ComfyUI nodes], counted on the prompt as sent: Kling
@@ -135,52 +138,60 @@ def window_note(info: VideoInfo, window: tuple[float, float | None] | None) -> s
 
 
 def check_video(info: VideoInfo, field: str = "reference_video", *,
-                window: tuple[float, float | None] | None = None) -> list[Problem]:
+                window: tuple[float, float | None] | None = None,
+                profile: ModelProfile | None = None) -> list[Problem]:
     """Every problem with the reference video, each naming the doctor's fix where there is one.
 
     With the trim `window` (start, length) the run will cut, the clip's own length is no
     problem: what is sent is the window (`window_note` says which), always 3-10 s.
     """
+    limits = (profile or get_profile(DEFAULT_PROFILE)).video
+    min_s, max_s = limits["min_seconds"], limits["max_seconds"]
+    min_side, max_side = int(limits["min_side"]), int(limits["max_side"])
     problems: list[Problem] = []
     if info.container not in VIDEO_CONTAINERS or info.video_codec not in VIDEO_CODECS:
         problems.append(problem(field, "rules.video.format", fix="transcode",
                                 container=info.container, codec=info.video_codec))
-    if info.duration < VIDEO_MIN_SECONDS:
+    if info.duration < min_s:
         problems.append(problem(field, "rules.video.too_short", duration=info.duration))
-    elif info.duration > VIDEO_MAX_SECONDS and window is None:
+    elif info.duration > max_s and window is None:
         problems.append(problem(field, "rules.video.too_long", fix="trim", duration=info.duration))
     if info.width < 2 or info.height < 2:
         problems.append(problem(field, "rules.video.tiny", width=info.width, height=info.height))
-    elif min(info.width, info.height) < VIDEO_MIN_SIDE or max(info.width, info.height) > VIDEO_MAX_SIDE:
+    elif min(info.width, info.height) < min_side or max(info.width, info.height) > max_side:
         problems.append(problem(field, "rules.video.size", fix="scale", width=info.width,
-                                height=info.height, min_side=VIDEO_MIN_SIDE,
-                                max_side=VIDEO_MAX_SIDE))
+                                height=info.height, min_side=min_side, max_side=max_side))
     if not (VIDEO_MIN_FPS <= info.fps <= VIDEO_MAX_FPS):
         problems.append(problem(field, "rules.video.fps", fix="fps", fps=info.fps))
     elif info.variable_fps:
         problems.append(problem(field, "rules.video.vfr", fix="fps", severity="warning"))
     if info.bytes >= UPLOAD_MAX_BYTES:
-        limit = msg("rules.limit.kling") if info.bytes > VIDEO_MAX_BYTES else (
+        limit = msg("rules.limit.kling") if info.bytes > limits["max_bytes"] else (
             msg("rules.limit.upload", size=UPLOAD_LIMIT_TEXT))
         problems.append(problem(field, "rules.video.too_big", fix="shrink", mb=_mb(info.bytes),
                                 limit=limit))
     return problems
 
 
-def allowed_durations(tab: Tab, *, end_frame: bool = False) -> tuple[int, ...]:
-    """Durations the duration control offers in `tab` (empty: the output follows the input).
-
-    In Frames the choice depends on `end_frame`: a start frame alone is image-to-video (5 or 10).
-    """
-    if tab is Tab.EDIT:
-        return ()
-    if tab is Tab.TEXT or (tab is Tab.FRAMES and not end_frame):
-        return DURATIONS_PLAIN
-    return DURATIONS_ANY
+def allowed_durations(tab: Tab, *, end_frame: bool = False, model: str = DEFAULT_PROFILE
+                      ) -> tuple[int, ...]:
+    """Durations the duration control offers in `tab` for `model` (empty: the output follows
+    the input). In Frames the choice depends on `end_frame`: for O1 a start frame alone is
+    image-to-video (5 or 10)."""
+    return get_profile(model).durations_for(tab.value, end_frame=end_frame)
 
 
 def durations_for(job: JobRequest) -> tuple[int, ...]:
-    return allowed_durations(job.tab, end_frame=job.end_image is not None)
+    return allowed_durations(job.tab, end_frame=job.end_image is not None, model=job.model)
+
+
+def durations_text(choices: tuple[int, ...]) -> object:
+    """ "5 or 10", "3 to 10", "3 to 15": the allowed durations as a message part."""
+    if choices == DURATIONS_PLAIN:
+        return msg("rules.duration.plain")
+    if choices == tuple(range(choices[0], choices[-1] + 1)):
+        return msg("rules.duration.range", lo=choices[0], hi=choices[-1])
+    return ", ".join(str(c) for c in choices)
 
 
 def keep_duration(value: int, choices: tuple[int, ...]) -> int:
@@ -200,7 +211,7 @@ def sends_duration(job: JobRequest) -> bool:
     return job.tab is not Tab.EDIT
 
 
-def _structure(job: JobRequest) -> Iterable[Problem]:
+def _structure(job: JobRequest, profile: ModelProfile) -> Iterable[Problem]:
     """Which inputs each tab needs and allows, and the count rules between them."""
     tab = job.tab
     video = job.reference_video
@@ -216,28 +227,70 @@ def _structure(job: JobRequest) -> Iterable[Problem]:
         yield problem("reference_video", "rules.video.not_here")
     if job.end_image is not None and job.start_image is None:
         yield problem("end_image", "rules.end.needs_start")
-    if job.end_image is not None and len(job.images) > MAX_IMAGES_WITH_END_FRAME:
-        yield problem("end_image", "rules.end.too_many", limit=MAX_IMAGES_WITH_END_FRAME,
+    if job.end_image is not None and len(job.images) > profile.max_images_with_end_frame:
+        yield problem("end_image", "rules.end.too_many", limit=profile.max_images_with_end_frame,
                       n=len(job.images))
     if tab is Tab.EDIT and (job.start_image is not None or job.end_image is not None):
         yield problem("start_image", "rules.edit.no_frames")
-    limit = MAX_IMAGES_WITH_VIDEO if video is not None else MAX_IMAGES_WITHOUT_VIDEO
+    limit = (profile.max_images_with_video if video is not None
+             else profile.max_images_without_video)
     if len(job.images) > limit:
         with_ = msg("rules.with_video") if video is not None else msg("rules.without_video")
         yield problem("reference_images", "rules.images.too_many", n=len(job.images), limit=limit,
                       with_=with_, extra=len(job.images) - limit)
 
 
-def _settings(job: JobRequest) -> Iterable[Problem]:
-    if job.quality not in QUALITY_MODES:
+def _settings(job: JobRequest, profile: ModelProfile) -> Iterable[Problem]:
+    if job.quality not in QUALITIES:
         yield problem("mode", "rules.mode", value=repr(job.quality))
-    if sends_aspect_ratio(job) and job.aspect_ratio not in ASPECT_RATIOS:
-        yield problem("aspect_ratio", "rules.aspect_ratio", ratios=", ".join(ASPECT_RATIOS))
+    if sends_aspect_ratio(job) and job.aspect_ratio not in profile.aspect_ratios:
+        yield problem("aspect_ratio", "rules.aspect_ratio", ratios=", ".join(profile.aspect_ratios))
     durations = durations_for(job)
     if durations and job.duration not in durations:
-        allowed = msg("rules.duration.plain") if durations == DURATIONS_PLAIN else (
-            msg("rules.duration.any"))
-        yield problem("duration", "rules.duration", allowed=allowed, value=job.duration)
+        yield problem("duration", "rules.duration", allowed=durations_text(durations),
+                      value=job.duration)
+
+
+def sends_audio(job: JobRequest) -> bool:
+    """`generate_audio` goes in the input when the model has native sound and no video is set
+    (3.0 Omni: the two are mutually exclusive; kling-v3-omni.md)."""
+    audio = get_profile(job.model).audio
+    return audio is not None and not (audio.excludes_video and job.reference_video is not None)
+
+
+def _model(job: JobRequest, profile: ModelProfile) -> Iterable[Problem]:
+    """What the chosen model can do: native sound, and a storyboard (issue #25)."""
+    if job.generate_audio and profile.audio is None:
+        yield problem("generate_audio", "rules.model.no_audio", model=profile.name)
+    elif job.generate_audio and not sends_audio(job):
+        yield problem("generate_audio", "rules.audio.with_video", model=profile.name)
+    if not job.shots:
+        return
+    board = profile.storyboard
+    if board is None:
+        yield problem("shots", "rules.model.no_storyboard", model=profile.name)
+        return
+    if job.tab not in (Tab.TEXT, Tab.FRAMES, Tab.REFERENCES):
+        yield problem("shots", "rules.shots.tab")
+        return
+    if len(job.shots) > board.max_shots:
+        yield problem("shots", "rules.shots.too_many", n=len(job.shots), limit=board.max_shots,
+                      extra=len(job.shots) - board.max_shots)
+    for i, shot in enumerate(job.shots, 1):
+        text = sent_prompt(shot.prompt)
+        if not text:
+            yield problem(f"shots[{i}]", "rules.shots.empty", n=i)
+        elif len(text) > board.shot_prompt_max_chars:
+            yield problem(f"shots[{i}]", "rules.shots.too_long", n=i, chars=len(text),
+                          limit=board.shot_prompt_max_chars)
+        if shot.duration < board.min_shot_seconds:
+            yield problem(f"shots[{i}]", "rules.shots.too_short", n=i, value=shot.duration,
+                          min=board.min_shot_seconds)
+        yield from check_tokens(shot.prompt, n_images=len(job.images),
+                                has_video=job.reference_video is not None)
+    total = sum(s.duration for s in job.shots)
+    if total != job.duration:
+        yield problem("shots", "rules.shots.total", total=total, duration=job.duration)
 
 
 def sent_prompt(prompt: str) -> str:
@@ -250,17 +303,19 @@ def prompt_lengths(prompt: str) -> tuple[int, int]:
     return len(prompt), len(sent_prompt(prompt))
 
 
-def _prompt(job: JobRequest) -> Iterable[Problem]:
+def _prompt(job: JobRequest, profile: ModelProfile) -> Iterable[Problem]:
     text = job.prompt.strip()
     if not text:
-        yield problem("prompt", "rules.prompt.empty")
+        if not job.shots:  # a storyboard's first shot stands in for an empty prompt
+            yield problem("prompt", "rules.prompt.empty")
         return
     typed, sent = prompt_lengths(job.prompt)
-    if sent > PROMPT_MAX_CHARS:
+    limit = profile.prompt_max_chars
+    if sent > limit:
         size = (msg("rules.prompt.size", sent=sent) if sent == typed else
                 msg("rules.prompt.size_sent", typed=typed, sent=sent))
-        yield problem("prompt", "rules.prompt.too_long", size=size, limit=PROMPT_MAX_CHARS,
-                      over=sent - PROMPT_MAX_CHARS)
+        yield problem("prompt", "rules.prompt.too_long", size=size, limit=limit,
+                      over=sent - limit)
     yield from check_tokens(job.prompt, n_images=len(job.images), has_video=job.reference_video is not None)
 
 
@@ -270,17 +325,22 @@ def validate(job: JobRequest, *, window: tuple[float, float | None] | None = Non
 
     `window` (start, length) is the trim window the run cuts from the video (see check_video).
     """
+    try:
+        profile = get_profile(job.model)
+    except KeyError:
+        return [problem("model", "rules.model.unknown", value=str(job.model)[:40])]
     problems: list[Problem] = []
-    problems.extend(_structure(job))
-    problems.extend(_settings(job))
-    problems.extend(_prompt(job))
+    problems.extend(_structure(job, profile))
+    problems.extend(_settings(job, profile))
+    problems.extend(_model(job, profile))
+    problems.extend(_prompt(job, profile))
     named = [("start_image", job.start_image), ("end_image", job.end_image)]
     named += [(f"reference_images[{i + 1}]", img) for i, img in enumerate(job.reference_images)]
     for field, image in named:
         if image is not None:
             problems.extend(check_image(image, field))
     if job.reference_video is not None:
-        problems.extend(check_video(job.reference_video, window=window))
+        problems.extend(check_video(job.reference_video, window=window, profile=profile))
     return problems
 
 

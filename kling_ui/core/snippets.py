@@ -36,7 +36,10 @@ def _stub_job(spec: Any) -> tuple[JobRequest, dict[str, str]]:
                      end_image=img(spec.end_image), reference_images=refs,
                      reference_video=video, aspect_ratio=spec.aspect_ratio,
                      duration=int(spec.duration), quality=spec.quality,
-                     keep_original_sound=spec.keep_original_sound)
+                     keep_original_sound=spec.keep_original_sound,
+                     model=getattr(spec, "model", "kling-o1"),
+                     generate_audio=getattr(spec, "generate_audio", False),
+                     shots=tuple(getattr(spec, "shots", ())))
     return job, names
 
 

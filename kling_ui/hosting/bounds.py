@@ -39,7 +39,7 @@ from ..core import rules
 from ..core.errors import AccessError, InputError
 from ..core.jobs import JobSpec
 from ..core.models import Problem, Tab
-from ..core.pricing import PRICE_PER_SECOND
+from ..core.profile import PROFILES, get_profile
 from ..i18n import msg, problem, t
 
 T = TypeVar("T")
@@ -51,9 +51,8 @@ FILE_MAX_BYTES = rules.VIDEO_MAX_BYTES
 # A prompt this long is refused before any token is counted: the limit is 2500 characters as
 # sent, and no rewrite (@Image1 -> <<<image_1>>>) makes a prompt 4x shorter.
 PROMPT_HARD_MAX_CHARS = 4 * rules.PROMPT_MAX_CHARS
-# The longest output any run bills [rules.DURATIONS_ANY; a base edit bills its input, at most the
-# 10 s trim window].
-MAX_BILLED_SECONDS = max(rules.DURATIONS_ANY)
+# The most shots any model's storyboard takes: a longer list is refused before anything else.
+MAX_SHOTS = max((p.storyboard.max_shots for p in PROFILES.values() if p.storyboard), default=0)
 
 # Media work at once: one worker per core, at least two so a probe is not stuck behind a render.
 MEDIA_WORKERS = max(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
@@ -101,6 +100,16 @@ def check_spec(spec: JobSpec) -> None:
     FILE_MAX_BYTES. Counts come first: a list over the limit is refused before any stat."""
     if not isinstance(spec.prompt, str):
         raise InputError.from_problems([problem("prompt", "bounds.prompt_type")])
+    if spec.model not in PROFILES:
+        raise InputError.from_problems([problem("model", "rules.model.unknown",
+                                                value=str(spec.model)[:40])])
+    if len(spec.shots) > MAX_SHOTS or any(
+            not isinstance(s.prompt, str) or len(s.prompt) > PROMPT_HARD_MAX_CHARS
+            for s in spec.shots):
+        limit = get_profile(spec.model).storyboard
+        raise InputError.from_problems([problem(
+            "shots", "rules.shots.too_many", n=len(spec.shots), limit=limit.max_shots if limit
+            else 0, extra=max(0, len(spec.shots) - (limit.max_shots if limit else 0)))])
     if len(spec.prompt) > PROMPT_HARD_MAX_CHARS:
         raise InputError.from_problems([problem(
             "prompt", "rules.prompt.too_long", size=msg("rules.prompt.size", sent=len(spec.prompt)),
@@ -112,15 +121,19 @@ def check_spec(spec: JobSpec) -> None:
 
 def max_cost(spec: JobSpec) -> float:
     """The most a run of `spec` can be billed (USD), before any file is probed: its duration
-    (any length for a base edit, which bills its input) at the mode's rate."""
-    rate = PRICE_PER_SECOND[(spec.quality if spec.quality in ("std", "pro") else "pro",
-                             spec.reference_video is not None)]
+    (a base edit bills its input: at most the 10 s trim window) at the model's dearest rate for
+    the mode."""
+    profile = get_profile(spec.model if spec.model in PROFILES else None)
+    rate = profile.rate(spec.quality, video=spec.reference_video is not None,
+                        audio=bool(spec.generate_audio))
+    longest = int(rules.WINDOW_MAX_SECONDS) if spec.tab is Tab.EDIT else max(
+        max(d, default=0) for d in profile.durations.values())
     try:
         seconds = int(spec.duration)
     except (TypeError, ValueError):
-        seconds = MAX_BILLED_SECONDS
-    if spec.tab is Tab.EDIT or not 0 < seconds <= MAX_BILLED_SECONDS:
-        seconds = MAX_BILLED_SECONDS
+        seconds = longest
+    if spec.tab is Tab.EDIT or not 0 < seconds <= longest:
+        seconds = longest
     return round(seconds * rate, 2)
 
 

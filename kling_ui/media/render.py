@@ -64,6 +64,9 @@ class RenderJob:
     images: Sequence[str] = field(default_factory=tuple)  # start, end or references, local paths
     video: str | None = None
     keep_sound: bool = True
+    # Kling 3.0 Omni (issue #25): a storyboard's shots as (prompt, seconds), and native sound.
+    shots: Sequence[tuple[str, int]] = field(default_factory=tuple)
+    audio: bool = False
 
 
 def output_size(mode: str, aspect_ratio: str) -> tuple[int, int]:
@@ -152,9 +155,63 @@ def render(job: RenderJob, out_path: str | os.PathLike[str]) -> Path:
         args = _build_args(job, tmp, out)
         run_ffmpeg(args, timeout=RENDER_TIMEOUT, what=f"Rendering the simulated {job.kind} video",
                    background=True)
-    if not out.is_file() or out.stat().st_size == 0:
-        raise MediaError(f"Rendering the simulated {job.kind} video produced no file.")
+        if not out.is_file() or out.stat().st_size == 0:
+            raise MediaError(f"Rendering the simulated {job.kind} video produced no file.")
+        if job.shots or job.audio:
+            _shots_and_sound(job, out, tmp)
     return out
+
+
+def _shot_png(path: Path, width: int, n: int, total: int, prompt: str) -> Path:
+    """A banner naming the shot: "Shot 2/3 · a fox runs ..." (its prompt, cut to one line)."""
+    size = max(16, width // 36)
+    font = _font(size)
+    text = f"Shot {n}/{total} · " + " ".join(prompt.split())
+    text = text if len(text) <= 70 else text[:69] + "…"
+    probe = ImageDraw.Draw(Image.new("RGBA", (1, 1)))
+    left, top, right, bottom = (int(v) for v in probe.textbbox((0, 0), text, font=font))
+    pad = size // 2
+    img = Image.new("RGBA", (min(width - 24, right - left + 2 * pad), bottom - top + 2 * pad),
+                    (20, 20, 40, 190))
+    ImageDraw.Draw(img).text((pad - left, pad - top), text, font=font, fill=(255, 255, 255, 255))
+    img.save(path)
+    return path
+
+
+def _shots_and_sound(job: RenderJob, out: Path, tmp: Path) -> None:
+    """A second pass for a storyboard and native sound: each shot gets its own colour and a
+    banner with its prompt, cut hard at its start (so a person sees the shot change), and the
+    sound is a tone whose pitch steps up with each shot."""
+    info = probe_video(str(out))
+    bounds, at = [], 0
+    for _prompt, seconds in job.shots:
+        bounds.append((at, at + int(seconds)))
+        at += int(seconds)
+    inputs = ["-i", str(out)]
+    chain, last = [], "0:v"
+    if bounds:
+        steps = "+".join(f"gte(t\\,{a})" for a, _b in bounds[1:]) or "0"
+        chain.append(f"[0:v]hue=H='2*PI*0.3*({steps})'[h]")
+        last = "h"
+        for i, ((a, b), (prompt, _s)) in enumerate(zip(bounds, job.shots, strict=True), 1):
+            banner = _shot_png(tmp / f"shot{i}.png", info.width, i, len(bounds), prompt)
+            inputs += ["-i", str(banner)]
+            chain.append(f"[{last}][{i}:v]overlay=12:H-h-12:enable='between(t,{a},{b - 0.001})'[s{i}]")
+            last = f"s{i}"
+    chain.append(f"[{last}]format=yuv420p[out]")
+    audio: list[str] = []
+    if job.audio:
+        pitch = "+".join(f"110*gte(t\\,{a})" for a, _b in bounds[1:]) or "0"
+        inputs += ["-f", "lavfi", "-t", f"{info.duration:.3f}", "-i",
+                   f"aevalsrc='0.2*sin(2*PI*(440+{pitch})*t)':s=44100"]
+        audio = ["-map", f"{inputs.count('-i') - 1}:a"]
+    elif info.has_audio:
+        audio = ["-map", "0:a"]
+    done = tmp / "shots.mp4"
+    run_ffmpeg([*inputs, "-filter_complex", ";".join(chain), "-map", "[out]", *audio,
+                *_encode_args(done, audio=bool(audio))],
+               timeout=RENDER_TIMEOUT, what="Rendering the simulated shots", background=True)
+    os.replace(done, out)
 
 
 def _image_aspect(path: str) -> str:

@@ -194,7 +194,8 @@ class Checks:
             tab=spec.tab, prompt=spec.prompt, start_image=start, end_image=end,
             reference_images=tuple(r for r in refs if r is not None), reference_video=video,
             aspect_ratio=spec.aspect_ratio, duration=int(spec.duration), quality=spec.quality,
-            keep_original_sound=spec.keep_original_sound,
+            keep_original_sound=spec.keep_original_sound, model=spec.model,
+            generate_audio=spec.generate_audio, shots=tuple(spec.shots),
         )
 
     async def preflight(self, spec: JobSpec) -> Preflight:

@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from ...core.profile import ModelProfile, get_profile, profile_for_replicate, profile_for_version
 from ...media.render import RenderJob, render
 from .schema import HTML_413, fault_response, problem, validate_body
 from .state import (
@@ -182,16 +183,29 @@ async def delete_file(request: Request) -> Response:
 
 async def create_model_prediction(request: Request) -> Response:
     owner, name = request.path_params["owner"], request.path_params["name"]
-    if f"{owner}/{name}" != _state(request).options.model:
-        return problem(404, "Not found", f"Model {owner}/{name} not found")
-    return await _create(request, version_route=False)
+    model = f"{owner}/{name}"
+    options_model = _state(request).options.model
+    if model != options_model and profile_for_replicate(model) is None:
+        return problem(404, "Not found", f"Model {model} not found")
+    return await _create(request, version_route=False, model=model)
 
 
 async def create_version_prediction(request: Request) -> Response:
-    return await _create(request, version_route=True)
+    return await _create(request, version_route=True, model="")
 
 
-async def _create(request: Request, *, version_route: bool) -> Response:
+def _profile(state: SimState, model: str, body: Any) -> ModelProfile:
+    """Which model's schema a create is checked against: the one in its path, the one whose
+    version it names, else the simulator's own model (Kling O1 unless told otherwise)."""
+    if not model and isinstance(body, dict) and isinstance(body.get("version"), str):
+        named = profile_for_version(body["version"].rsplit(":", 1)[-1])
+        if named is not None:
+            return named
+    return (profile_for_replicate(model or state.options.model)
+            or get_profile(None))
+
+
+async def _create(request: Request, *, version_route: bool, model: str) -> Response:
     state = _state(request)
     record = state.requests[request.scope["state"]["record_index"]]
     wait_for_token = state.take_create(record.key or "")
@@ -208,7 +222,8 @@ async def _create(request: Request, *, version_route: bool) -> Response:
     with state.lock:
         state.requests[request.scope["state"]["record_index"]] = _with_body(
             state.requests[request.scope["state"]["record_index"]], body)
-    invalid = validate_body(body, version_route=version_route)
+    profile = _profile(state, model, body)
+    invalid = validate_body(body, version_route=version_route, profile=profile)
     wait_s = 0.0
     prefer = request.headers.get("prefer")
     if prefer is not None:
@@ -240,7 +255,8 @@ async def _create(request: Request, *, version_route: bool) -> Response:
         version = str(body["version"]).rsplit(":", 1)[-1]
     record = state.requests[request.scope["state"]["record_index"]]
     pred = SimPrediction(_new_id(), body["input"], _base(request), time.time(), version=version,
-                         cancel_after=cancel_after, outcome=outcome, key=record.key)
+                         cancel_after=cancel_after, outcome=outcome, key=record.key,
+                         model=model or (profile.replicate if profile.versions else ""))
     pred.render = state.executor.submit(_render_prediction, state, pred)
     with state.lock:
         state.predictions[pred.id] = pred
@@ -307,8 +323,16 @@ def _render_prediction(state: SimState, pred: SimPrediction) -> Path:
         aspect_ratio=str(inp.get("aspect_ratio", "16:9")), duration=int(inp.get("duration", 5)),
         images=tuple(images if kind == "frames" else refs), video=video,
         keep_sound=bool(inp.get("keep_original_sound", True)),
+        shots=_shots(inp.get("multi_prompt")), audio=inp.get("generate_audio") is True,
     )
     return render(job, work / "output.mp4")
+
+
+def _shots(value: Any) -> tuple[tuple[str, int], ...]:
+    """A validated `multi_prompt` as (prompt, seconds) pairs; () when there is none."""
+    if not isinstance(value, str):
+        return ()
+    return tuple((str(s["prompt"]), int(s["duration"])) for s in json.loads(value))
 
 
 def _local_input(state: SimState, url: str, work: Path, name: str) -> str:

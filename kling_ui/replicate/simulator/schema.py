@@ -1,13 +1,19 @@
-"""Problem details, injected fault responses, and the kling-o1 input schema (422 invalid_fields)."""
+"""Problem details, injected fault responses, and each model's input schema (422 invalid_fields).
+
+The schema a create is checked against is the model's profile (core/profile.py, issue #25): its
+input fields, its `mode` names, its duration range, and for Kling 3.0 Omni `generate_audio`
+(never with a reference video) and `multi_prompt` (a JSON array of shots summing to `duration`).
+"""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from ...core.rules import MAX_IMAGES_WITH_VIDEO, MAX_IMAGES_WITHOUT_VIDEO
-from .state import BODY_KEYS, ENUMS, INPUT_KEYS, URI_KEYS, Fault
+from ...core.profile import ModelProfile, get_profile
+from .state import BODY_KEYS, URI_KEYS, Fault
 
 
 def problem(status: int, title: str, detail: str = "", **extra: Any) -> JSONResponse:
@@ -59,8 +65,12 @@ def fault_response(fault: Fault) -> Response:
 
 
 # -- input validation (422) --------------------------------------------------------------------
-def validate_body(body: Any, *, version_route: bool) -> list[dict[str, str]]:
-    """The `invalid_fields` Replicate would list for a create body against the kling-o1 schema."""
+def validate_body(body: Any, *, version_route: bool, profile: ModelProfile | None = None
+                  ) -> list[dict[str, str]]:
+    """The `invalid_fields` Replicate would list for a create body against the model's schema."""
+    profile = profile or get_profile(None)
+    enums = {"aspect_ratio": profile.aspect_ratios, "mode": tuple(profile.modes.values()),
+             "video_reference_type": ("feature", "base")}
     bad: list[dict[str, str]] = []
 
     def add(field_name: str, description: str, type_: str = "invalid") -> None:
@@ -78,20 +88,21 @@ def validate_body(body: Any, *, version_route: bool) -> list[dict[str, str]]:
     if not isinstance(inp, dict):
         add("input", "input is required and must be an object", "required")
         return bad
-    for key in sorted(set(inp) - INPUT_KEYS):
+    for key in sorted(set(inp) - profile.inputs):
         add(f"input.{key}", f"Additional property {key} is not allowed",
             "additional_property_not_allowed")
     prompt = inp.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
         add("input.prompt", "prompt is required", "required")
-    for key, choices in ENUMS.items():
+    for key, choices in enums.items():
         if key in inp and inp[key] not in choices:
             allowed_values = ", ".join(f'"{c}"' for c in choices)
             add(f"input.{key}", f"{key} must be one of the following: {allowed_values}", "enum")
     if "duration" in inp:
         d = inp["duration"]
-        if isinstance(d, bool) or not isinstance(d, int) or not 3 <= d <= 10:
-            add("input.duration", "duration must be an integer between 3 and 10", "enum")
+        lo, hi = profile.api_durations
+        if isinstance(d, bool) or not isinstance(d, int) or not lo <= d <= hi:
+            add("input.duration", f"duration must be an integer between {lo} and {hi}", "enum")
     if "keep_original_sound" in inp and not isinstance(inp["keep_original_sound"], bool):
         add("input.keep_original_sound", "Invalid type. Expected: boolean", "invalid_type")
     for key in URI_KEYS:
@@ -103,10 +114,54 @@ def validate_body(body: Any, *, version_route: bool) -> list[dict[str, str]]:
         refs = []
     if "end_image" in inp and "start_image" not in inp:
         add("input.end_image", "end_image requires start_image to be set")
-    limit = MAX_IMAGES_WITH_VIDEO if "reference_video" in inp else MAX_IMAGES_WITHOUT_VIDEO
+    limit = (profile.max_images_with_video if "reference_video" in inp
+             else profile.max_images_without_video)
     if len(refs) > limit:
         add("input.reference_images", f"Array must have at most {limit} items", "array_max_items")
+    if "generate_audio" in profile.inputs and "generate_audio" in inp:
+        if not isinstance(inp["generate_audio"], bool):
+            add("input.generate_audio", "Invalid type. Expected: boolean", "invalid_type")
+        elif inp["generate_audio"] and "reference_video" in inp:
+            add("input.generate_audio", "generate_audio cannot be used with reference_video")
+    if "multi_prompt" in profile.inputs and "multi_prompt" in inp:
+        for description in _storyboard_problems(inp["multi_prompt"], inp.get("duration", 5),
+                                                profile):
+            add("input.multi_prompt", description)
     return bad
+
+
+def _storyboard_problems(value: Any, duration: Any, profile: ModelProfile) -> list[str]:
+    """What is wrong with a `multi_prompt` value: a JSON array of 1..max shots
+    `{"prompt": str, "duration": int >= min}` whose durations sum to `duration`."""
+    board = profile.storyboard
+    if board is None:
+        return []
+    if not isinstance(value, str):
+        return ["Invalid type. Expected: string"]
+    try:
+        shots = json.loads(value)
+    except ValueError:
+        return ["multi_prompt must be a JSON array"]
+    if not isinstance(shots, list) or not shots:
+        return ["multi_prompt must be a non-empty JSON array"]
+    if len(shots) > board.max_shots:
+        return [f"multi_prompt must have at most {board.max_shots} shots"]
+    problems = []
+    for i, shot in enumerate(shots, 1):
+        if not isinstance(shot, dict) or set(shot) != {"prompt", "duration"}:
+            problems.append(f"shot {i} must be an object with prompt and duration")
+            continue
+        if not isinstance(shot["prompt"], str) or not shot["prompt"].strip():
+            problems.append(f"shot {i}: prompt is required")
+        d = shot["duration"]
+        if isinstance(d, bool) or not isinstance(d, int) or d < board.min_shot_seconds:
+            problems.append(f"shot {i}: duration must be an integer of at least "
+                            f"{board.min_shot_seconds}")
+    if not problems:
+        total = sum(int(s["duration"]) for s in shots)
+        if total != duration:
+            problems.append(f"shot durations sum to {total}, not duration {duration}")
+    return problems
 
 
 # -- the ASGI app ------------------------------------------------------------------------------

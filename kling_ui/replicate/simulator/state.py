@@ -29,16 +29,7 @@ Send = Callable[[Message], Awaitable[None]]
 
 SIM_VERSION = "6d5f2d4becc7" + "0" * 52  # looks like the model page's version id
 TERMINAL = ("succeeded", "failed", "canceled", "aborted")
-# The kling-o1 input schema (seed-kling-o1-model-page.txt).
-INPUT_KEYS = {
-    "prompt", "aspect_ratio", "duration", "end_image", "keep_original_sound", "mode",
-    "reference_images", "reference_video", "start_image", "video_reference_type",
-}
-ENUMS = {
-    "aspect_ratio": ("16:9", "9:16", "1:1"),
-    "mode": ("std", "pro"),
-    "video_reference_type": ("feature", "base"),
-}
+# Each model's input schema is its profile (core/profile.py; schema.validate_body).
 URI_KEYS = ("start_image", "end_image", "reference_video")
 # Top-level keys of a create body (schemas_prediction_request; additionalProperties: false).
 BODY_KEYS = {"input", "stream", "webhook", "webhook_events_filter"}
@@ -167,6 +158,7 @@ class SimPrediction:
     render: Future[Path] | None = None
     data_removed: bool = False
     key: str = ""  # key_marker of the token that created it: list shows an account its own
+    model: str = ""  # owner/name it was created for ("" = the options' model)
 
 
 @dataclass
@@ -372,7 +364,7 @@ class SimState:
             metrics["total_time"] = round(pred.completed - pred.created, 3)
         return {
             "id": pred.id,
-            "model": self.options.model,
+            "model": pred.model or self.options.model,
             "version": pred.version,
             "input": pred.input,
             "logs": pred.logs,
