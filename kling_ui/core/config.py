@@ -10,6 +10,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from .profile import ModelChoice, model_choice
+
 DEFAULT_BASE_URL = "https://api.replicate.com"  # same default as the official clients
 DEFAULT_MODEL = "kwaivgi/kling-o1"
 APP_DIR_NAME = "kling-o1-studio"
@@ -138,6 +140,12 @@ class Settings:
     @property
     def uses_simulator(self) -> bool:
         return self.backend == "simulator"
+
+    @property
+    def models(self) -> ModelChoice:
+        """KLING_MODEL read against the model profiles: which one a page starts on, and what
+        each is called on the wire (a pinned version where the host set one; issue #25)."""
+        return model_choice(self.model)
 
 
 def default_data_dir(env: Mapping[str, str] | None = None) -> str:

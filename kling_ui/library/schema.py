@@ -84,6 +84,11 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE runs ADD COLUMN output_url TEXT;
     ALTER TABLE runs ADD COLUMN output_until REAL;
     """,
+    # 3 (issue #25): the model a run was made with, as Replicate names it: "owner/name", or
+    # "owner/name:version" when the host pinned one. Older rows were all Kling O1.
+    """
+    ALTER TABLE runs ADD COLUMN model TEXT NOT NULL DEFAULT 'kwaivgi/kling-o1';
+    """,
 )
 
 

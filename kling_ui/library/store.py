@@ -105,6 +105,7 @@ class Run:
     admission: int | None = None  # its row in the host's ledger (kling_ui.hosting.access), if admitted
     output_url: str | None = None  # the prediction's output, journaled once it succeeded
     output_until: float | None = None  # time.time() after which Replicate no longer has it
+    model: str = "kwaivgi/kling-o1"  # the Replicate model it ran on (owner/name[:version])
 
     @property
     def in_flight(self) -> bool:

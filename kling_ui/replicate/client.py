@@ -69,6 +69,7 @@ class ReplicateClient(Files, Waiting):
         cancel_after: str | None = "30m",
         expected_seconds: float | None = None,
         on_finished: Callable[[Prediction], Any] | None = None,
+        model: str | None = None,
     ) -> tuple[Prediction, Path]:
         """Create, wait and download to `dest` (or `dest_dir`/<id>.mp4).
 
@@ -89,7 +90,7 @@ class ReplicateClient(Files, Waiting):
             wait = 0
         prediction = await self.create_prediction(input, token, wait=wait, cancel_after=cancel_after,
                                                   pace_budget=deadline, on_update=on_update,
-                                                  cancel_event=cancel_event)
+                                                  cancel_event=cancel_event, model=model)
         return await self.follow(prediction, token, on_update=on_update, cancel_event=cancel_event,
                                  deadline=deadline, dest_dir=dest_dir, dest=dest,
                                  on_created=on_created, expected_seconds=expected_seconds,

@@ -72,8 +72,12 @@ class Predictions(Wire):
         pace_budget: float | None = None,
         on_update: OnUpdate | None = None,
         cancel_event: asyncio.Event | None = None,
+        model: str | None = None,
     ) -> Prediction:
         """Start a prediction; answers 201 or 202. Never repeated unless nothing was created.
+
+        `model` ("owner/name" or "owner/name:version") runs another model than the client's
+        own (a run's profile, issue #25).
 
         A throttled key (429) waits its turn, told by `on_update` ("Replicate is pacing this
         key: starting in ~8 s"), for up to `pace_budget` seconds in all (the job's deadline);
@@ -85,10 +89,11 @@ class Predictions(Wire):
             headers["Prefer"] = f"wait={max(1, min(60, int(wait)))}"
         if cancel_after:
             headers["Cancel-After"] = cancel_after
-        if self.version:
-            url, body = "/v1/predictions", {"version": self.version, "input": input}
+        name, version = (model.partition(":")[::2] if model else (self.model, self.version))
+        if version:
+            url, body = "/v1/predictions", {"version": version, "input": input}
         else:
-            url, body = f"/v1/models/{self.model}/predictions", {"input": input}
+            url, body = f"/v1/models/{name}/predictions", {"input": input}
         pace = self._paces.setdefault(_key_id(token), _Pace())
         paced, throttles = 0.0, 0
         while True:

@@ -209,7 +209,11 @@ class Outputs:
 
     def code_snippets(self, spec: JobSpec) -> tuple[str, str]:
         """The same request as Python (official client) and cURL, with the key as a placeholder."""
-        return snippets(spec, self.settings.model)
+        try:
+            ref = self.settings.models.ref(spec.model)
+        except KeyError:
+            ref = self.settings.model
+        return snippets(spec, ref)
 
 
 

@@ -160,7 +160,15 @@ class Running:
                    prompt_sent=normalize_tokens(spec.prompt), settings=spec_settings(spec),
                    inputs=inputs, backend=self.routes.backend_for(visitor_token),
                    key_kind="visitor" if visitor_token else "host", parent_id=parent_id,
-                   log_line="Waiting in line for a free slot")
+                   log_line="Waiting in line for a free slot", model=self._model_ref(spec))
+
+    def _model_ref(self, spec: JobSpec) -> str:
+        """What the run's model is called on Replicate (a pinned version where the host set
+        one): recorded with the run, and the name its create is sent to."""
+        try:
+            return self.settings.models.ref(spec.model)
+        except KeyError:
+            return self.settings.models.ref(None)
 
     def _settle_queued(self, run_id: str, exc: BaseException) -> None:
         """A run that ended before `run()` journaled it: cancelled in line (kept, as canceled),
@@ -280,7 +288,8 @@ class Running:
                 fixes=[{"field": f.field, "action": f.action, "detail": f.detail} for f in fixes],
                 parent_id=parent_id, log_line="Uploading inputs",
                 metrics={"takes": dict(takes)} if takes else {},
-                admission=reservation.admission if reservation is not None else None))
+                admission=reservation.admission if reservation is not None else None,
+                model=self._model_ref(spec)))
             journaled = True
             emit(Progress(stage="uploading", log_line="Uploading inputs"))
             paths = [i.path for i in job.images]
@@ -312,7 +321,7 @@ class Running:
                 on_update=self.journal.progress(run_id, emit), cancel_event=cancel_event,
                 deadline=self.settings.job_timeout, on_created=on_created,
                 expected_seconds=self.predict_times.median(spec.tab.value),
-                on_finished=on_finished,
+                on_finished=on_finished, model=self._model_ref(spec),
             )
             self.predict_times.add(spec.tab.value, prediction.predict_time)
         except BaseException as exc:
