@@ -41,15 +41,17 @@ from tests.ui_fixtures import LaunchedApp, launched_app, make_image, make_video
 T = TypeVar("T")
 
 # Every named endpoint is a tool, with its parameters in order; nothing else is.
+MORE = ["model", "generate_audio", "shots"]  # issue #25
 TOOLS = {
-    "text_to_video": ["prompt", "aspect_ratio", "duration", "mode", "auto_fix"],
-    "frames_to_video": ["prompt", "start_image", "end_image", "duration", "mode", "auto_fix"],
+    "text_to_video": ["prompt", "aspect_ratio", "duration", "mode", "auto_fix", *MORE],
+    "frames_to_video": ["prompt", "start_image", "end_image", "duration", "mode", "auto_fix",
+                         *MORE],
     "references_to_video": ["prompt", "reference_images", "start_image", "aspect_ratio",
-                            "duration", "mode", "auto_fix"],
+                            "duration", "mode", "auto_fix", *MORE],
     "video_reference": ["prompt", "reference_video", "reference_images", "aspect_ratio",
-                        "duration", "mode", "keep_original_sound", "auto_fix"],
+                        "duration", "mode", "keep_original_sound", "auto_fix", "model"],
     "edit_video": ["prompt", "reference_video", "reference_images", "mode",
-                   "keep_original_sound", "auto_fix"],
+                   "keep_original_sound", "auto_fix", "model"],
     "motion_report": ["original", "output", "start"],
     "splice_back": ["original", "edited", "start", "audio", "crossfade"],
     "compare_export": ["original", "output", "layout", "audio"],
@@ -146,6 +148,9 @@ def test_the_tools_are_the_named_endpoints_each_described(app: LaunchedApp) -> N
     assert tools["text_to_video"].inputSchema["required"] == ["prompt"]
     assert tools["text_to_video"].inputSchema["properties"]["aspect_ratio"]["enum"] == [
         "16:9", "9:16", "1:1"]
+    for name in list(TOOLS)[:5]:  # the model is a closed choice: the profiles' ids (issue #25)
+        assert tools[name].inputSchema["properties"]["model"]["enum"] == [
+            "kling-o1", "kling-v3-omni"], name
 
 
 def test_the_mcp_schema_declares_the_key_header(app: LaunchedApp) -> None:

@@ -12,15 +12,17 @@ from gradio_client.exceptions import AppError
 
 from tests.ui_fixtures import LaunchedApp, launched_app, make_fake_png, make_image, make_video
 
+MORE = ["model", "generate_audio", "shots"]  # issue #25
 ENDPOINTS = {
-    "/text_to_video": ["prompt", "aspect_ratio", "duration", "mode", "auto_fix"],
-    "/frames_to_video": ["prompt", "start_image", "end_image", "duration", "mode", "auto_fix"],
+    "/text_to_video": ["prompt", "aspect_ratio", "duration", "mode", "auto_fix", *MORE],
+    "/frames_to_video": ["prompt", "start_image", "end_image", "duration", "mode", "auto_fix",
+                         *MORE],
     "/references_to_video": ["prompt", "reference_images", "start_image", "aspect_ratio",
-                             "duration", "mode", "auto_fix"],
+                             "duration", "mode", "auto_fix", *MORE],
     "/video_reference": ["prompt", "reference_video", "reference_images", "aspect_ratio",
-                         "duration", "mode", "keep_original_sound", "auto_fix"],
+                         "duration", "mode", "keep_original_sound", "auto_fix", "model"],
     "/edit_video": ["prompt", "reference_video", "reference_images", "mode",
-                    "keep_original_sound", "auto_fix"],
+                    "keep_original_sound", "auto_fix", "model"],
 }
 
 

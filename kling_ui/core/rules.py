@@ -9,10 +9,12 @@ so a job we let through is not rejected after the user has paid.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 
 from ..i18n import msg, problem
-from .models import ImageInfo, JobRequest, Problem, Tab, VideoInfo
+from .errors import InputError
+from .models import ImageInfo, JobRequest, Problem, Shot, Tab, VideoInfo
 from .profile import DEFAULT_PROFILE, QUALITIES, ModelProfile, get_profile
 from .prompt import check_tokens, normalize_tokens
 
@@ -342,6 +344,29 @@ def validate(job: JobRequest, *, window: tuple[float, float | None] | None = Non
     if job.reference_video is not None:
         problems.extend(check_video(job.reference_video, window=window, profile=profile))
     return problems
+
+
+def parse_shots(value: object) -> tuple[Shot, ...]:
+    """A storyboard sent as JSON text (`[{"prompt": "...", "duration": 2}, ...]`) or as a list
+    of such dicts; "" or None is none. InputError, saying what is wrong, for anything else."""
+    if value in (None, "", []):
+        return ()
+    try:
+        items = json.loads(value) if isinstance(value, str) else value
+        if not isinstance(items, list):
+            raise ValueError
+        shots = []
+        for item in items:
+            if not isinstance(item, dict) or not isinstance(item.get("prompt"), str):
+                raise ValueError
+            seconds = item.get("duration")
+            if isinstance(seconds, bool) or not isinstance(seconds, int | float) or (
+                    seconds != int(seconds)):
+                raise ValueError
+            shots.append(Shot(item["prompt"], int(seconds)))
+    except (ValueError, TypeError) as exc:
+        raise InputError.from_problems([problem("shots", "rules.shots.json")]) from exc
+    return tuple(shots)
 
 
 def errors_of(problems: Iterable[Problem]) -> list[Problem]:

@@ -23,17 +23,21 @@ you · about 3 min"), then how the run goes.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import Any
 
 import gradio as gr
 
 from ..core.config import secret_or_none
 from ..core.models import ASPECT_RATIOS, QUALITY_MODES, Progress, Tab
+from ..core.profile import DEFAULT_PROFILE, PROFILE_IDS, PROFILES, get_profile
+from ..core.rules import parse_shots
 from ..runs.service import JobSpec
 from .common import STAGE_LABELS, api_owner, guarded, line_text, visitor_id
 from .edge import own_upload, own_uploads
 from .tab_layout import RUN_POOL
 
+MORE = ("model", "generate_audio", "shots")  # issue #25: the model, its sound, a storyboard
 STAGES = ("checking", "fixing", "uploading", "starting", "processing", "downloading", "done")
 PROGRESS_EVERY_S = 0.5  # how often a waiting endpoint looks at its run's progress
 
@@ -84,6 +88,17 @@ def build_api(studio: Any, *, concurrency: int) -> None:
     def uploads(values: Any, request: gr.Request | None) -> tuple[str, ...]:
         return own_uploads(values, library=studio.library, owner=api_owner(request))
 
+    def modeled(spec: JobSpec, model: Any, generate_audio: Any = False, shots: Any = "") -> JobSpec:
+        """The spec on the caller's model: its quality read against the model's own names
+        ("standard" is std on 3.0 Omni), native audio and the storyboard (issue #25). An unknown
+        model or a broken storyboard is refused before anything else by the checks."""
+        name = model if isinstance(model, str) and model else DEFAULT_PROFILE
+        quality = spec.quality
+        if name in PROFILES and isinstance(quality, str):
+            quality = get_profile(name).quality_of(quality) or quality
+        return replace(spec, model=name, quality=quality, generate_audio=generate_audio is True,
+                       shots=parse_shots(shots))
+
     async def _run(spec: JobSpec, request: gr.Request | None, key: str | None,
                    progress: gr.Progress) -> tuple[str, dict[str, Any]]:
         # On the runner, not in this handler: a caller that hangs up does not stop the run,
@@ -100,6 +115,7 @@ def build_api(studio: Any, *, concurrency: int) -> None:
     @guarded
     async def text_to_video(prompt: str, aspect_ratio: str = "16:9", duration: int = 5,
                             mode: str = "pro", auto_fix: bool = True,
+                            model: str = "kling-o1", generate_audio: bool = False, shots: str = "",
                             x_replicate_api_token: gr.Header = None,  # type: ignore[assignment]
                             request: gr.Request = None,  # type: ignore[assignment]
                             progress: gr.Progress = gr.Progress(),  # noqa: B008
@@ -113,18 +129,24 @@ def build_api(studio: Any, *, concurrency: int) -> None:
             mode: "pro" (1080p) or "std" (720p, cheaper).
             auto_fix: Kept for the same signature as the other modes (text has no files to fix).
 
+            model: Which model runs it: "kling-o1" (Kling O1, the default) or "kling-v3-omni" (Kling 3.0 Omni: 3-15 s, native audio, multi-shot).
+            generate_audio: Kling 3.0 Omni only: make the video's own sound (refused for Kling O1).
+            shots: Kling 3.0 Omni only: a multi-shot storyboard as a JSON array of up to 6 {"prompt": str, "duration": int} whose durations sum to duration ("" for none).
+
         Returns:
             The output video (MP4) and a JSON summary: run_id, prediction_id, status, backend, estimated_cost_usd, predict_time, input (exactly what was sent to Replicate), output (duration, width, height, fps, has_audio), fixes_applied and warnings.
         """
-        return await _run(JobSpec(tab=Tab.TEXT, prompt=prompt, aspect_ratio=aspect_ratio,
-                                  duration=int(duration), quality=mode, auto_fix=auto_fix),
+        return await _run(modeled(JobSpec(tab=Tab.TEXT, prompt=prompt, aspect_ratio=aspect_ratio,
+                                          duration=int(duration), quality=mode, auto_fix=auto_fix),
+                                  model, generate_audio, shots),
                           request, x_replicate_api_token, progress)
 
     @guarded
     async def frames_to_video(prompt: str, start_image: str | None = None,
                               end_image: str | None = None, duration: int = 5, mode: str = "pro",
                               auto_fix: bool = True,
-                              x_replicate_api_token: gr.Header = None,  # type: ignore[assignment]
+                              model: str = "kling-o1", generate_audio: bool = False, shots: str = "",
+                            x_replicate_api_token: gr.Header = None,  # type: ignore[assignment]
                               request: gr.Request = None,  # type: ignore[assignment]
                               progress: gr.Progress = gr.Progress(),  # noqa: B008
                               ) -> tuple[str, dict[str, Any]]:
@@ -138,20 +160,25 @@ def build_api(studio: Any, *, concurrency: int) -> None:
             mode: "pro" (1080p) or "std" (720p, cheaper).
             auto_fix: Fix images Kling would refuse (convert, shrink, pad to 1:2.5-2.5:1) before the run instead of refusing them.
 
+            model: Which model runs it: "kling-o1" (Kling O1, the default) or "kling-v3-omni" (Kling 3.0 Omni: 3-15 s, native audio, multi-shot).
+            generate_audio: Kling 3.0 Omni only: make the video's own sound (refused for Kling O1).
+            shots: Kling 3.0 Omni only: a multi-shot storyboard as a JSON array of up to 6 {"prompt": str, "duration": int} whose durations sum to duration ("" for none).
+
         Returns:
             The output video (MP4) and a JSON summary (status, prediction_id, estimated_cost_usd, output facts, fixes applied, warnings).
         """
-        return await _run(JobSpec(tab=Tab.FRAMES, prompt=prompt,
+        return await _run(modeled(JobSpec(tab=Tab.FRAMES, prompt=prompt,
                                   start_image=upload(start_image, request),
                                   end_image=upload(end_image, request), duration=int(duration),
-                                  quality=mode, auto_fix=auto_fix),
+                                  quality=mode, auto_fix=auto_fix), model, generate_audio, shots),
                           request, x_replicate_api_token, progress)
 
     @guarded
     async def references_to_video(prompt: str, reference_images: list[str] | None = None,
                                   start_image: str | None = None, aspect_ratio: str = "16:9",
                                   duration: int = 5, mode: str = "pro", auto_fix: bool = True,
-                                  x_replicate_api_token: gr.Header = None,  # type: ignore[assignment]
+                                  model: str = "kling-o1", generate_audio: bool = False, shots: str = "",
+                            x_replicate_api_token: gr.Header = None,  # type: ignore[assignment]
                                   request: gr.Request = None,  # type: ignore[assignment]
                                   progress: gr.Progress = gr.Progress(),  # noqa: B008
                                   ) -> tuple[str, dict[str, Any]]:
@@ -166,14 +193,18 @@ def build_api(studio: Any, *, concurrency: int) -> None:
             mode: "pro" (1080p) or "std" (720p, cheaper).
             auto_fix: Fix images Kling would refuse (convert, shrink, pad to 1:2.5-2.5:1) before the run instead of refusing them.
 
+            model: Which model runs it: "kling-o1" (Kling O1, the default) or "kling-v3-omni" (Kling 3.0 Omni: 3-15 s, native audio, multi-shot).
+            generate_audio: Kling 3.0 Omni only: make the video's own sound (refused for Kling O1).
+            shots: Kling 3.0 Omni only: a multi-shot storyboard as a JSON array of up to 6 {"prompt": str, "duration": int} whose durations sum to duration ("" for none).
+
         Returns:
             The output video (MP4) and a JSON summary (status, prediction_id, estimated_cost_usd, output facts, fixes applied, warnings).
         """
-        return await _run(JobSpec(tab=Tab.REFERENCES, prompt=prompt,
+        return await _run(modeled(JobSpec(tab=Tab.REFERENCES, prompt=prompt,
                                   reference_images=uploads(reference_images, request),
                                   start_image=upload(start_image, request),
                                   aspect_ratio=aspect_ratio, duration=int(duration),
-                                  quality=mode, auto_fix=auto_fix),
+                                  quality=mode, auto_fix=auto_fix), model, generate_audio, shots),
                           request, x_replicate_api_token, progress)
 
     @guarded
@@ -181,7 +212,8 @@ def build_api(studio: Any, *, concurrency: int) -> None:
                               reference_images: list[str] | None = None, aspect_ratio: str = "16:9",
                               duration: int = 5, mode: str = "pro", keep_original_sound: bool = True,
                               auto_fix: bool = True,
-                              x_replicate_api_token: gr.Header = None,  # type: ignore[assignment]
+                              model: str = "kling-o1",
+                            x_replicate_api_token: gr.Header = None,  # type: ignore[assignment]
                               request: gr.Request = None,  # type: ignore[assignment]
                               progress: gr.Progress = gr.Progress(),  # noqa: B008
                               ) -> tuple[str, dict[str, Any]]:
@@ -197,21 +229,24 @@ def build_api(studio: Any, *, concurrency: int) -> None:
             keep_original_sound: Keep the reference clip's sound in the output.
             auto_fix: Fix files Kling would refuse (trim to 10 s, re-encode, scale, change fps; convert and pad images) before the run instead of refusing them.
 
+            model: Which model runs it: "kling-o1" (Kling O1, the default) or "kling-v3-omni" (Kling 3.0 Omni; it cannot make its own sound while a video is referenced).
+
         Returns:
             The output video (MP4) and a JSON summary (status, prediction_id, estimated_cost_usd, output facts, fixes applied, warnings, and `motion`: how closely the output's motion follows the clip's).
         """
-        return await _run(JobSpec(tab=Tab.FEATURE, prompt=prompt,
+        return await _run(modeled(JobSpec(tab=Tab.FEATURE, prompt=prompt,
                                   reference_video=upload(reference_video, request),
                                   reference_images=uploads(reference_images, request),
                                   aspect_ratio=aspect_ratio, duration=int(duration), quality=mode,
-                                  keep_original_sound=keep_original_sound, auto_fix=auto_fix),
+                                  keep_original_sound=keep_original_sound, auto_fix=auto_fix), model),
                           request, x_replicate_api_token, progress)
 
     @guarded
     async def edit_video(prompt: str, reference_video: str | None = None,
                          reference_images: list[str] | None = None, mode: str = "pro",
                          keep_original_sound: bool = True, auto_fix: bool = True,
-                         x_replicate_api_token: gr.Header = None,  # type: ignore[assignment]
+                         model: str = "kling-o1",
+                            x_replicate_api_token: gr.Header = None,  # type: ignore[assignment]
                          request: gr.Request = None,  # type: ignore[assignment]
                          progress: gr.Progress = gr.Progress(),  # noqa: B008
                          ) -> tuple[str, dict[str, Any]]:
@@ -225,14 +260,16 @@ def build_api(studio: Any, *, concurrency: int) -> None:
             keep_original_sound: Keep the clip's sound in the output.
             auto_fix: Fix files Kling would refuse (trim to 10 s, re-encode, scale, change fps; convert and pad images) before the run instead of refusing them.
 
+            model: Which model runs it: "kling-o1" (Kling O1, the default) or "kling-v3-omni" (Kling 3.0 Omni; it cannot make its own sound while a video is referenced).
+
         Returns:
             The edited video (MP4) and a JSON summary (status, prediction_id, estimated_cost_usd, output facts, fixes applied, warnings, and `motion`: how closely the output's motion follows the clip's).
         """
-        return await _run(JobSpec(tab=Tab.EDIT, prompt=prompt,
+        return await _run(modeled(JobSpec(tab=Tab.EDIT, prompt=prompt,
                                   reference_video=upload(reference_video, request),
                                   reference_images=uploads(reference_images, request),
                                   quality=mode, keep_original_sound=keep_original_sound,
-                                  auto_fix=auto_fix),
+                                  auto_fix=auto_fix), model),
                           request, x_replicate_api_token, progress)
 
     with gr.Column(visible=False, elem_id="kling-api"):
@@ -247,19 +284,22 @@ def build_api(studio: Any, *, concurrency: int) -> None:
             "mode": gr.Dropdown(list(QUALITY_MODES), value="pro", label="mode"),
             "keep_original_sound": gr.Checkbox(value=True, label="keep_original_sound"),
             "auto_fix": gr.Checkbox(value=True, label="auto_fix"),
+            "model": gr.Dropdown(list(PROFILE_IDS), value=DEFAULT_PROFILE, label="model"),
+            "generate_audio": gr.Checkbox(value=False, label="generate_audio"),
+            "shots": gr.Textbox(value="", label="shots"),
         }
         video = gr.Video(label="video")
         summary = gr.JSON(label="summary")
         endpoints = (
-            (text_to_video, ["prompt", "aspect_ratio", "duration", "mode", "auto_fix"]),
+            (text_to_video, ["prompt", "aspect_ratio", "duration", "mode", "auto_fix", *MORE]),
             (frames_to_video, ["prompt", "start_image", "end_image", "duration", "mode",
-                               "auto_fix"]),
+                               "auto_fix", *MORE]),
             (references_to_video, ["prompt", "reference_images", "start_image", "aspect_ratio",
-                                   "duration", "mode", "auto_fix"]),
+                                   "duration", "mode", "auto_fix", *MORE]),
             (video_reference, ["prompt", "reference_video", "reference_images", "aspect_ratio",
-                               "duration", "mode", "keep_original_sound", "auto_fix"]),
+                               "duration", "mode", "keep_original_sound", "auto_fix", "model"]),
             (edit_video, ["prompt", "reference_video", "reference_images", "mode",
-                          "keep_original_sound", "auto_fix"]),
+                          "keep_original_sound", "auto_fix", "model"]),
         )
         for fn, names in endpoints:
             gr.Button(visible=False).click(

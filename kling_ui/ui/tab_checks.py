@@ -15,6 +15,7 @@ from ..core import rules
 from ..core.errors import InputError, KlingError
 from ..core.jobs import UploadCheck
 from ..core.models import VideoInfo
+from ..core.profile import get_profile
 from ..core.prompt import image_token, token_numbers
 from ..core.rules import VIDEO_MAX_SECONDS, allowed_durations, keep_duration
 from ..hosting.bounds import check_spec
@@ -30,7 +31,7 @@ from .common import (
     tokens_html,
 )
 from .edge import own_upload
-from .tab_layout import ASSETS, TabUI, _empty, blocking, spec_from
+from .tab_layout import ASSETS, TabUI, _empty, blocking, shots_total_html, spec_from
 from .takes import (
     TakesHandlers,
     cost_line,
@@ -83,6 +84,8 @@ class TabChecks:
             outs.append(ui.controls["aspect_ratio"])
         if "end_image" in ui.controls and "duration" in ui.controls:
             outs.append(ui.controls["duration"])
+        if ui.shots_total is not None:
+            outs.append(ui.shots_total)
         return outs
 
     async def refresh(self, *values: Any) -> list[Any]:
@@ -91,7 +94,8 @@ class TabChecks:
         v = dict(zip(self.input_names(), values, strict=False))
         spec = spec_from(ui.tab, v)
         # Frames: an end frame allows 3-10 s, a start frame alone 5 or 10 (rules.allowed_durations)
-        durations = allowed_durations(ui.tab, end_frame=spec.end_image is not None)
+        durations = allowed_durations(ui.tab, end_frame=spec.end_image is not None,
+                                      model=spec.model)
         chosen, kept = spec.duration, keep_duration(spec.duration, durations)
         spec = replace(spec, duration=kept)
         numbers = token_numbers(spec.start_image is not None, spec.end_image is not None,
@@ -130,7 +134,8 @@ class TabChecks:
             if check is not None and isinstance(check.info, VideoInfo):
                 # The card judges what is sent: the trim window, not the whole clip (issue #12).
                 info, asked = check.info, (spec.video_start, spec.video_length)
-                problems = tuple(rules.check_video(info, window=asked))
+                problems = tuple(rules.check_video(info, window=asked,
+                                                   profile=get_profile(spec.model)))
                 check = replace(check, problems=problems, badge=badge(info, problems))
                 good = rules.window_note(info, asked) or ""
                 if rules.window_cuts(info, asked):
@@ -161,6 +166,8 @@ class TabChecks:
             # Set the value only when it had to change, so the update does not fire another change.
             out.append(gr.Radio(choices=list(durations)) if kept == chosen
                        else gr.Radio(choices=list(durations), value=kept))
+        if ui.shots_total is not None:
+            out.append(shots_total_html(spec))
         return out
 
     async def preview(self, *values: Any) -> Any:

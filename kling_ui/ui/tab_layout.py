@@ -17,10 +17,12 @@ import gradio as gr
 
 from ..core.errors import KlingError, PredictionError
 from ..core.jobs import JobSpec
-from ..core.models import ASPECT_RATIOS, QUALITY_MODES, Progress, Tab
+from ..core.models import ASPECT_RATIOS, Progress, Shot, Tab
+from ..core.profile import DEFAULT_PROFILE, PROFILES, get_profile
 from ..core.rules import DEFAULT_DURATION, allowed_durations
 from ..i18n import error_text, i18n, t
 from .common import (
+    esc,
     progress_html,
     tokens_html,
 )
@@ -53,6 +55,36 @@ TAB_INTRO = {
               "clips are trimmed and re-encoded before upload.",
 }
 SLOT_LABELS = {"start_image": "start frame", "end_image": "end frame"}
+# The storyboard's rows (issue #25): the most shots any model takes; a model with fewer refuses
+# the extra rows in its checks.
+SHOT_ROWS = max((p.storyboard.max_shots for p in PROFILES.values() if p.storyboard), default=0)
+STORYBOARD_TABS = (Tab.TEXT, Tab.FRAMES, Tab.REFERENCES)
+
+
+def model_choices() -> list[tuple[str, str]]:
+    return [(p.name, p.id) for p in PROFILES.values()]
+
+
+def mode_choices(model: str | None) -> list[tuple[str, str]]:
+    """The quality radio's choices: what the model calls them, the Studio's std/pro values."""
+    profile = get_profile(model if model in PROFILES else None)
+    return [(profile.wire_mode(q), q) for q in ("std", "pro")]
+
+
+def shots_from(values: dict[str, Any]) -> tuple[Shot, ...]:
+    """The storyboard's filled rows, in order (a row with neither words nor seconds is skipped)."""
+    shots = []
+    for i in range(1, SHOT_ROWS + 1):
+        text, secs = values.get(f"shot{i}"), values.get(f"shot{i}_s")
+        text = text if isinstance(text, str) else ""
+        if not text.strip() and secs in (None, "", 0):
+            continue
+        try:
+            seconds = int(float(secs)) if secs not in (None, "") else 0
+        except (TypeError, ValueError):
+            seconds = 0
+        shots.append(Shot(text, seconds))
+    return tuple(shots)
 
 
 def load_presets() -> dict[str, list[dict[str, Any]]]:
@@ -88,6 +120,9 @@ class TabUI:
     finish: Any = None  # motion report, splice back, export (issue #13): video-original tabs
     more: ContinueUI | None = None  # next shot, edit this, use a frame (issue #14)
     takes: TakesUI | None = None  # several takes side by side (issue #14)
+    storyboard: Any = None  # the multi-shot rows' group (issue #25), where the tab has one
+    shots_total: Any = None
+    audio_note: Any = None
 
     @property
     def names(self) -> list[str]:
@@ -106,7 +141,9 @@ def spec_from(tab: Tab, values: dict[str, Any], *, library: Any = None,
     and `owner`, a file of one of the owner's runs); anything else is refused here, before a
     check, fix or run opens it."""
     files = {"library": library, "owner": owner}
-    durations = allowed_durations(tab)
+    model = values.get("model")
+    model = model if isinstance(model, str) and model in PROFILES else DEFAULT_PROFILE
+    durations = allowed_durations(tab, model=model)
     duration = values.get("duration")
     length = values.get("video_length")
     return JobSpec(
@@ -125,6 +162,9 @@ def spec_from(tab: Tab, values: dict[str, Any], *, library: Any = None,
         video_start=float(values.get("video_start") or 0.0),
         video_length=float(length) if length and float(length) < 10 else None,
         aspect_fix="crop" if values.get("aspect_fix") == "crop" else "pad",
+        model=model,
+        generate_audio=values.get("generate_audio") is True,
+        shots=shots_from(values) if values.get("storyboard") is True else (),
     )
 
 
@@ -143,7 +183,14 @@ def spec_values(spec: JobSpec, names: list[str]) -> list[Any]:
         "video_start": spec.video_start,
         "video_length": spec.video_length or 10,
         "aspect_fix": spec.aspect_fix,
+        "model": spec.model,
+        "generate_audio": spec.generate_audio,
+        "storyboard": bool(spec.shots),
     }
+    for i in range(1, SHOT_ROWS + 1):
+        shot = spec.shots[i - 1] if i <= len(spec.shots) else None
+        values[f"shot{i}"] = shot.prompt if shot else ""
+        values[f"shot{i}_s"] = shot.duration if shot else None
     return [values.get(n, gr.skip()) for n in names]
 
 
@@ -159,6 +206,74 @@ def _first_checks(tab: Tab) -> str:
 def _image_input(label: Any, elem_id: str) -> gr.Image:
     return gr.Image(label=label, type="filepath", image_mode=None, sources=["upload", "clipboard"],
                     height=220, elem_id=elem_id, buttons=[])
+
+
+def model_outputs(ui: TabUI) -> list[Any]:
+    """What a change of model updates in a tab (see `model_changed`)."""
+    outs = [ui.controls["mode"]]
+    if "duration" in ui.controls and ui.tab is not Tab.FRAMES:  # Frames: the checks do it
+        outs.append(ui.controls["duration"])
+    outs += [x for x in (ui.controls.get("generate_audio"), ui.storyboard, ui.audio_note) if x]
+    return outs
+
+
+def model_changed(ui: TabUI, model: Any, duration: Any = None) -> list[Any]:
+    """Only what differs between models: the quality's names, the durations, the Audio switch
+    (off and hidden where a video is referenced, with the reason) and the storyboard."""
+    model = model if isinstance(model, str) and model in PROFILES else DEFAULT_PROFILE
+    profile = get_profile(model)
+    out: list[Any] = [gr.Radio(choices=mode_choices(model))]
+    if "duration" in ui.controls and ui.tab is not Tab.FRAMES:
+        choices = allowed_durations(ui.tab, model=model)
+        try:
+            now = int(duration) if duration not in (None, "") else DEFAULT_DURATION
+        except (TypeError, ValueError):
+            now = DEFAULT_DURATION
+        kept = min(choices, key=lambda c: (abs(c - now), c))
+        if isinstance(ui.controls["duration"], gr.Slider):
+            out.append(gr.Slider(minimum=choices[0], maximum=choices[-1], value=kept))
+        else:
+            out.append(gr.Radio(choices=list(choices), value=kept))
+    if "generate_audio" in ui.controls:
+        out.append(gr.Checkbox(visible=profile.has_audio, value=False) if not profile.has_audio
+                   else gr.Checkbox(visible=True))
+    if ui.storyboard is not None:
+        out.append(gr.Column(visible=profile.has_storyboard))
+    if ui.audio_note is not None:
+        out.append(gr.Markdown(visible=profile.has_audio))
+    return out
+
+
+def shots_total_html(spec: JobSpec) -> str:
+    """The storyboard's running total: "Shots: 2 + 3 = 5 s of 5 s", green when it adds up."""
+    if not spec.shots:
+        return ""
+    total = sum(s.duration for s in spec.shots)
+    parts = " + ".join(str(s.duration) for s in spec.shots)
+    text = t("shots.total", parts=parts, total=total, duration=spec.duration)
+    if total == spec.duration:
+        return (f'<p class="kling-shots-total kling-ok" role="status">{esc(text)} · '
+                f'{esc(t("shots.total_ok", duration=spec.duration))}</p>')
+    return f'<p class="kling-shots-total kling-err" role="status">{esc(text)}</p>'
+
+
+def _build_storyboard(ui: TabUI) -> None:
+    """The storyboard (multi-shot, issue #25): a switch, then up to SHOT_ROWS rows of a prompt
+    and its seconds, and their running total. Shown only for a model that has one."""
+    c, key = ui.controls, ui.tab.value
+    with gr.Column(visible=False, elem_classes=["kling-storyboard"],
+                   elem_id=f"{key}-storyboard") as group:
+        c["storyboard"] = gr.Checkbox(value=False, label=i18n("shots.use"),
+                                      info=i18n("shots.info"), elem_id=f"{key}-storyboard-on")
+        for i in range(1, SHOT_ROWS + 1):
+            with gr.Row(elem_classes=["kling-shot-row"]):
+                c[f"shot{i}"] = gr.Textbox(label=i18n(f"shots.shot{i}"), lines=1, max_lines=3,
+                                           scale=5, min_width=160, elem_id=f"{key}-shot{i}")
+                c[f"shot{i}_s"] = gr.Number(label=i18n("shots.seconds"), value=None,
+                                            minimum=0, maximum=15, step=1, precision=0,
+                                            scale=1, min_width=70, elem_id=f"{key}-shot{i}-s")
+        ui.shots_total = gr.HTML("", js_on_load=None, elem_id=f"{key}-shots-total")
+    ui.storyboard = group
 
 
 def _card_with_fix(ui: TabUI, slot: str) -> None:
@@ -188,6 +303,8 @@ def build_tab(tab: Tab, presets: list[dict[str, Any]]) -> TabUI:
                 ui.presets.append((btn, preset))
     with gr.Row(equal_height=False):
         with gr.Column(scale=5, min_width=300, elem_classes=["kling-inputs"]):
+            c["model"] = gr.Radio(model_choices(), value=DEFAULT_PROFILE, label=i18n("model"),
+                                  elem_id=f"{key}-model", elem_classes=["kling-model"])
             if tab in (Tab.FEATURE, Tab.EDIT):
                 c["reference_video"] = gr.Video(
                     label=i18n("video.edit") if tab is Tab.EDIT else i18n("video.reference"),
@@ -229,6 +346,8 @@ def build_tab(tab: Tab, presets: list[dict[str, Any]]) -> TabUI:
             # Text has no uploads, so no chips (nor a hint about uploading to get one).
             ui.chips = gr.HTML(tokens_html([]), js_on_load=None, visible=tab is not Tab.TEXT,
                                elem_classes=["kling-chips-html"])
+            if tab in STORYBOARD_TABS:
+                _build_storyboard(ui)
             with gr.Row(elem_classes=["kling-settings"]):
                 if tab is not Tab.EDIT and tab is not Tab.FRAMES:
                     c["aspect_ratio"] = gr.Radio(list(ASPECT_RATIOS), value="16:9",
@@ -241,8 +360,12 @@ def build_tab(tab: Tab, presets: list[dict[str, Any]]) -> TabUI:
                     else:
                         c["duration"] = gr.Radio(list(durations), value=durations[0],
                                                  label=i18n("duration"), min_width=120)
-                c["mode"] = gr.Radio(list(QUALITY_MODES), value="pro", label=i18n("quality"),
+                c["mode"] = gr.Radio(mode_choices(None), value="pro", label=i18n("quality"),
                                      info=i18n("quality.info"), min_width=150)
+                if tab in STORYBOARD_TABS:
+                    c["generate_audio"] = gr.Checkbox(value=False, label=i18n("audio.native"),
+                                                      visible=False, min_width=150,
+                                                      elem_id=f"{key}-audio")
                 c["takes"] = build_count(key)
                 if tab in (Tab.FEATURE, Tab.EDIT):
                     c["keep_original_sound"] = gr.Checkbox(value=True, label=i18n("keep_sound"),
@@ -256,6 +379,10 @@ def build_tab(tab: Tab, presets: list[dict[str, Any]]) -> TabUI:
             if tab is Tab.EDIT:
                 gr.Markdown(i18n("edit.no_duration"),
                             elem_classes=["kling-note"])
+            if tab not in STORYBOARD_TABS:
+                # A model with native sound cannot make it while a video is referenced.
+                ui.audio_note = gr.Markdown(i18n("audio.off_with_video"), visible=False,
+                                            elem_classes=["kling-note"], elem_id=f"{key}-audio-note")
         # The right-hand column (issue #12): Run, its reason, cost and status, then the result
         # as soon as there is one. On a desktop it stays in view (sticky, scrolls on its own);
         # on a phone it follows the inputs, so Run sits right after the prompt and settings.

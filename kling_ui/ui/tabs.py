@@ -10,6 +10,7 @@ Kling would ignore or refuse.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import gradio as gr
@@ -21,7 +22,7 @@ from .common import (
     progress_html,
 )
 from .finish import wire_finish
-from .tab_layout import RUN_POOL, TabUI, live_status
+from .tab_layout import RUN_POOL, TabUI, live_status, model_changed, model_outputs
 from .tab_run import TabRun
 from .takes import (
     wire_takes,
@@ -85,6 +86,12 @@ def wire_tab(ui: TabUI, handlers: TabHandlers, session: gr.State, *, concurrency
             trimmer.trim(handlers.trim, inputs=None,
                          outputs=[ui.controls["video_start"], ui.controls["video_length"]],
                          api_visibility="private", show_progress="hidden", queue=False)
+    # Another model: only what differs changes, at once (no queue; pure), then the checks above.
+    model_in = [ui.controls["model"]] + ([ui.controls["duration"]] if "duration" in ui.controls
+                                         else [])
+    ui.controls["model"].change(partial(model_changed, ui), inputs=model_in,
+                                outputs=model_outputs(ui), queue=False, show_progress="hidden",
+                                api_visibility="private")
     for slot, btn in ui.fix_buttons.items():
         btn.click(handlers.fix_handler(slot), inputs=inputs, outputs=ui.controls[slot],
                   api_visibility="private", preprocess=False)
