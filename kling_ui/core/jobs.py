@@ -97,6 +97,7 @@ class JobResult:
             "fixes_applied": [f"{f.field}: {f.detail}" for f in self.fixes],
             "warnings": list(self.warnings),
             "backend": self.backend,
+            "model": self.spec.model if self.spec is not None else "kling-o1",  # issue #25
             **({"motion": self.extra["motion"]} if "motion" in self.extra else {}),  # issue #13
         }
 
@@ -126,6 +127,19 @@ class Preflight:
 
 
 FILE_FIELDS = ("start_image", "end_image", "reference_images", "reference_video")
+
+
+def shots_of(value: Any) -> tuple[Shot, ...]:
+    """Shots kept as settings (a list of {"prompt", "duration"} dicts) as `Shot` values;
+    anything malformed is dropped (the checks then see a storyboard that does not add up)."""
+    shots = []
+    for item in value if isinstance(value, list | tuple) else ():
+        if isinstance(item, dict) and isinstance(item.get("prompt"), str):
+            try:
+                shots.append(Shot(item["prompt"], int(item.get("duration", 0))))
+            except (TypeError, ValueError):
+                continue
+    return tuple(shots)
 
 
 def spec_settings(spec: JobSpec) -> dict[str, Any]:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import fields
 
-from ..core.jobs import FILE_FIELDS, JobResult, JobSpec
-from ..core.models import Fix, Shot, Tab
+from ..core.jobs import FILE_FIELDS, JobResult, JobSpec, shots_of
+from ..core.models import Fix, Tab
 from .store import Run
 
 
@@ -22,8 +22,7 @@ def spec_from_run(run: Run) -> JobSpec:
     known = {f.name for f in fields(JobSpec)}
     values = {k: v for k, v in run.settings.items() if k in known and k not in FILE_FIELDS}
     values["tab"] = Tab(run.tab)
-    values["shots"] = tuple(Shot(str(s["prompt"]), int(s["duration"]))
-                            for s in values.get("shots") or () if isinstance(s, dict))
+    values["shots"] = shots_of(values.get("shots"))
     inputs = run.inputs
     video = inputs.get("source_video") or inputs.get("reference_video")
     if not inputs.get("source_video"):

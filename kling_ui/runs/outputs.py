@@ -28,7 +28,7 @@ from ..core.errors import (
     InputError,
     KlingError,
 )
-from ..core.jobs import JobResult, JobSpec
+from ..core.jobs import JobResult, JobSpec, shots_of
 from ..core.models import ImageInfo, Progress, Tab, VideoInfo
 from ..core.snippets import snippets
 from ..finishing.results import Finisher
@@ -203,6 +203,7 @@ class Outputs:
         known = {f.name for f in fields(JobSpec)} - {"tab", "start_image", "end_image",
                                                       "reference_images", "reference_video"}
         values = {k: v for k, v in settings.items() if k in known}
+        values["shots"] = shots_of(values.get("shots"))
         spec = JobSpec(tab=Tab(settings["tab"]), **values)
         run_id = (tag or {}).get("run_id")
         return spec, str(run_id) if run_id else None

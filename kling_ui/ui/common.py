@@ -28,6 +28,7 @@ import gradio as gr
 from ..core.config import Secret
 from ..core.errors import KlingError
 from ..core.models import Problem, Progress
+from ..core.profile import PROFILES
 from ..core.rules import PROMPT_MAX_CHARS
 from ..hosting.access import signed_in_id
 from ..hosting.identity import cookie_key
@@ -612,6 +613,8 @@ def facts_html(result: JobResult) -> str:
                            ("fps", "facts.fps"), ("audio", "facts.audio"))
     )
     extra = []
+    if result.spec is not None and result.spec.model in PROFILES:  # which model made it (#25)
+        extra.append(esc(PROFILES[result.spec.model].name))
     if result.predict_time is not None:
         extra.append(esc(t("facts.model_time", secs=result.predict_time)))
     extra.append(esc(t("facts.cost", usd=result.estimated_cost_usd)))

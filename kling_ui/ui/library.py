@@ -17,6 +17,7 @@ import gradio as gr
 
 from ..core.errors import InputError
 from ..core.models import Tab
+from ..core.profile import DEFAULT_PROFILE, profile_for_replicate
 from ..i18n import i18n
 from ..i18n import t as _t
 from ..library.results import result_from_run
@@ -121,7 +122,11 @@ def _when(ts: float) -> str:
 
 
 def _label(run: Run) -> str:
-    return _t(f"tab.{run.tab}") if run.tab in Tab._value2member_map_ else run.tab
+    """The run's mode, and its model when it is not the default one (issue #25)."""
+    label = _t(f"tab.{run.tab}") if run.tab in Tab._value2member_map_ else run.tab
+    profile = profile_for_replicate(run.model)
+    return label if profile is None or profile.id == DEFAULT_PROFILE else (
+        f"{label} · {profile.name}")
 
 
 def _status(run: Run) -> str:

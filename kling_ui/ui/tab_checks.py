@@ -164,8 +164,8 @@ class TabChecks:
             out.append(gr.Radio(visible=spec.start_image is None))
         if "end_image" in ui.controls and "duration" in ui.controls:
             # Set the value only when it had to change, so the update does not fire another change.
-            out.append(gr.Radio(choices=list(durations)) if kept == chosen
-                       else gr.Radio(choices=list(durations), value=kept))
+            out.append(gr.Dropdown(choices=list(durations)) if kept == chosen
+                       else gr.Dropdown(choices=list(durations), value=kept))
         if ui.shots_total is not None:
             out.append(shots_total_html(spec))
         return out

@@ -233,7 +233,7 @@ def model_changed(ui: TabUI, model: Any, duration: Any = None) -> list[Any]:
         if isinstance(ui.controls["duration"], gr.Slider):
             out.append(gr.Slider(minimum=choices[0], maximum=choices[-1], value=kept))
         else:
-            out.append(gr.Radio(choices=list(choices), value=kept))
+            out.append(gr.Dropdown(choices=list(choices), value=kept))
     if "generate_audio" in ui.controls:
         out.append(gr.Checkbox(visible=profile.has_audio, value=False) if not profile.has_audio
                    else gr.Checkbox(visible=True))
@@ -266,12 +266,16 @@ def _build_storyboard(ui: TabUI) -> None:
         c["storyboard"] = gr.Checkbox(value=False, label=i18n("shots.use"),
                                       info=i18n("shots.info"), elem_id=f"{key}-storyboard-on")
         for i in range(1, SHOT_ROWS + 1):
-            with gr.Row(elem_classes=["kling-shot-row"]):
-                c[f"shot{i}"] = gr.Textbox(label=i18n(f"shots.shot{i}"), lines=1, max_lines=3,
-                                           scale=5, min_width=160, elem_id=f"{key}-shot{i}")
-                c[f"shot{i}_s"] = gr.Number(label=i18n("shots.seconds"), value=None,
-                                            minimum=0, maximum=15, step=1, precision=0,
-                                            scale=1, min_width=70, elem_id=f"{key}-shot{i}-s")
+            # Compact rows: the label is read by screen readers, the placeholder says it.
+            with gr.Row(elem_classes=["kling-shot-row"], equal_height=True):
+                c[f"shot{i}"] = gr.Textbox(label=i18n(f"shots.shot{i}"), show_label=False,
+                                           placeholder=i18n(f"shots.shot{i}"), lines=1,
+                                           max_lines=3, scale=5, min_width=160, container=False,
+                                           elem_id=f"{key}-shot{i}")
+                c[f"shot{i}_s"] = gr.Textbox(label=i18n("shots.seconds"), show_label=False,
+                                             placeholder=i18n("shots.seconds"), max_lines=1,
+                                             scale=1, min_width=80, container=False,
+                                             elem_id=f"{key}-shot{i}-s")
         ui.shots_total = gr.HTML("", js_on_load=None, elem_id=f"{key}-shots-total")
     ui.storyboard = group
 
@@ -347,6 +351,11 @@ def build_tab(tab: Tab, presets: list[dict[str, Any]]) -> TabUI:
             ui.chips = gr.HTML(tokens_html([]), js_on_load=None, visible=tab is not Tab.TEXT,
                                elem_classes=["kling-chips-html"])
             if tab in STORYBOARD_TABS:
+                # 3.0 Omni's native sound (issue #25): a full-width line of its own, so its label
+                # never shares a phone's row with the settings.
+                c["generate_audio"] = gr.Checkbox(value=False, label=i18n("audio.native"),
+                                                  info=i18n("audio.info"), visible=False,
+                                                  elem_id=f"{key}-audio")
                 _build_storyboard(ui)
             with gr.Row(elem_classes=["kling-settings"]):
                 if tab is not Tab.EDIT and tab is not Tab.FRAMES:
@@ -358,14 +367,13 @@ def build_tab(tab: Tab, presets: list[dict[str, Any]]) -> TabUI:
                         c["duration"] = gr.Slider(durations[0], durations[-1], value=5, step=1,
                                                   label=i18n("duration"), min_width=150)
                     else:
-                        c["duration"] = gr.Radio(list(durations), value=durations[0],
-                                                 label=i18n("duration"), min_width=120)
+                        # A set whose size depends on the model (O1: 5 or 10; 3.0 Omni: 3-15).
+                        c["duration"] = gr.Dropdown(list(durations), value=durations[0],
+                                                    label=i18n("duration"), min_width=120,
+                                                    elem_id=f"{key}-duration")
                 c["mode"] = gr.Radio(mode_choices(None), value="pro", label=i18n("quality"),
                                      info=i18n("quality.info"), min_width=150)
-                if tab in STORYBOARD_TABS:
-                    c["generate_audio"] = gr.Checkbox(value=False, label=i18n("audio.native"),
-                                                      visible=False, min_width=150,
-                                                      elem_id=f"{key}-audio")
+
                 c["takes"] = build_count(key)
                 if tab in (Tab.FEATURE, Tab.EDIT):
                     c["keep_original_sound"] = gr.Checkbox(value=True, label=i18n("keep_sound"),
