@@ -403,3 +403,32 @@ async def test_a_half_written_output_is_downloaded_again_after_a_restart(studio,
     assert not output.with_name("output.mp4.part").exists()
     assert again.library.get(result.run_id).status == "succeeded" and len(state.creates()) == 1
     await again.aclose()
+
+
+@pytest.mark.slow  # two simulated runs, one with a storyboard's second render pass
+async def test_a_3_0_run_is_sent_to_its_model_recorded_and_restored_with_its_storyboard(
+        studio, sim, tmp_path):
+    """Issue #25: the run's model goes to its own Replicate route, the library records it, and
+    the spec restored from the row (restore, takes, next shot) carries the model and shots."""
+    from kling_ui.core.models import Shot
+    from kling_ui.library.results import spec_from_run
+
+    _, state = sim
+    shots = (Shot("A fox wakes", 2), Shot("It runs", 3))
+    spec = JobSpec(Tab.TEXT, "A fox in snow", duration=5, quality="std", model="kling-v3-omni",
+                   generate_audio=True, shots=shots)
+    result = await studio.run(spec, visitor_token=None, visitor_id="v1")
+    create = state.creates()[-1]
+    assert create.path == "/v1/models/kwaivgi/kling-v3-omni-video/predictions"
+    assert create.body["input"]["mode"] == "standard"
+    assert result.summary()["model"] == "kling-v3-omni"
+    assert result.output_facts["has_audio"] is True  # the simulator made the model's sound
+    row = studio.library.get(result.run_id)
+    assert row is not None and row.model == "kwaivgi/kling-v3-omni-video"
+    back = spec_from_run(row)
+    assert (back.model, back.shots, back.generate_audio) == ("kling-v3-omni", shots, True)
+    o1 = await studio.run(JobSpec(Tab.TEXT, "A fox in snow", duration=5), visitor_token=None,
+                          visitor_id="v1")
+    assert studio.library.get(o1.run_id).model == "kwaivgi/kling-o1"
+    assert state.creates()[-1].path == "/v1/models/kwaivgi/kling-o1/predictions"
+    assert set(state.creates()[-1].body["input"]) == {"prompt", "mode", "aspect_ratio", "duration"}
