@@ -28,6 +28,7 @@ from .compare import EMPTY
 from .continue_ import ContinueUI, build_continue
 from .edge import own_upload, own_uploads
 from .finish import build_finish
+from .share import build_share
 from .takes import (
     TakesUI,
     build_count,
@@ -88,6 +89,7 @@ class TabUI:
     finish: Any = None  # motion report, splice back, export (issue #13): video-original tabs
     more: ContinueUI | None = None  # next shot, edit this, use a frame (issue #14)
     takes: TakesUI | None = None  # several takes side by side (issue #14)
+    share: Any = None  # the Share panel (issue #26)
 
     @property
     def names(self) -> list[str]:
@@ -283,6 +285,7 @@ def build_tab(tab: Tab, presets: list[dict[str, Any]]) -> TabUI:
             ui.download = gr.File(label=i18n("download_output"), interactive=False, height=80,
                                   visible=False, elem_id=f"{key}-download")
             ui.more = build_continue(key)
+            ui.share = build_share(key)  # a link to a read-only page (issue #26)
             ui.finish = build_finish(tab)
             ui.summary = gr.JSON(label=i18n("summary"), open=False,
                                  elem_id=f"{key}-summary", max_height=320, visible=False)
