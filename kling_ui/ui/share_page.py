@@ -34,7 +34,7 @@ CSS = """
 *{box-sizing:border-box}html{-webkit-text-size-adjust:100%}
 body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2937;background:#f8fafc}
 main{max-width:1100px;margin:0 auto;padding:12px 14px 32px}
-header{padding:10px 14px;background:#312e81;color:#fff}header a{color:#fff}
+header{padding:10px 14px;background:#312e81;color:#fff;font-weight:600}
 h1{font-size:1.25rem;margin:.4rem 0 .8rem}h2{font-size:1rem;margin:1.2rem 0 .4rem}
 .cmp{display:grid;grid-template-columns:1fr 1fr;gap:8px;position:relative;touch-action:pan-y}
 .cmp.one{grid-template-columns:1fr}
@@ -42,7 +42,7 @@ h1{font-size:1.25rem;margin:.4rem 0 .8rem}h2{font-size:1rem;margin:1.2rem 0 .4re
 .cmp video,.cmp img{display:block;width:100%;aspect-ratio:var(--ar,16/9);object-fit:contain;background:#111;border-radius:6px}
 .cmp.wipe{grid-template-columns:1fr}.cmp.wipe figure{grid-area:1/1}
 .cmp.wipe .b{clip-path:inset(0 0 0 var(--x,50%))}.cmp.wipe figcaption{position:absolute;z-index:2;top:4px;padding:0 6px;background:rgba(0,0,0,.6);color:#fff;border-radius:4px}
-.cmp.wipe .b figcaption{right:4px}.cmp.wipe .a figcaption{left:4px}
+.cmp.wipe .b figcaption{right:4px}.cmp.wipe:after{content:"";position:absolute;top:0;bottom:0;left:var(--x,50%);width:2px;background:#fff;box-shadow:0 0 3px #000;pointer-events:none}.cmp.wipe .a figcaption{left:4px}
 .bar{display:flex;flex-wrap:wrap;gap:10px;align-items:center;margin:10px 0}
 button,.btn{font:inherit;min-height:44px;min-width:44px;padding:8px 14px;border-radius:8px;border:1px solid #4338ca;background:#4338ca;color:#fff;text-decoration:none;display:inline-flex;align-items:center}
 label.sw{display:inline-flex;gap:6px;align-items:center;min-height:44px}
@@ -155,7 +155,7 @@ def _doc(lang: str, title: str, head: str, body: str) -> str:
     return (f'<!doctype html><html lang="{esc(lang)}"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width,initial-scale=1">'
             f"<title>{esc(title)}</title>{head}<style>{CSS}</style></head><body>"
-            f'<header><a href="#main">{esc(t("share.made_with", lang))}</a></header>'
+            "<header>Kling O1 Studio</header>"
             f'<main id="main">{body}</main><script>{JS}</script></body></html>')
 
 

@@ -55,7 +55,7 @@ class ShareRoutes:
             Route("/share/{token}", self.page, methods=["GET"]),
             Route("/share/{token}/{name}", self.media, methods=["GET"]),
             Route("/showcase", self.showcase, methods=["GET"]),
-        ])
+        ], default=self.not_found)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "") if scope["type"] == "http" else ""
@@ -65,6 +65,10 @@ class ShareRoutes:
             await self.router(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+    async def not_found(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Anything else under /share/ (an extra segment, an encoded slash): a plain 404."""
+        await PlainTextResponse("Not Found", status_code=404)(scope, receive, send)
 
     @property
     def sharing(self) -> Any:
