@@ -93,7 +93,7 @@ def test_a_fresh_client_sees_the_output_and_original_and_nothing_else(world: Wor
         assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
         assert "set-cookie" not in page.headers  # no library is handed to a stranger
         html = page.text
-        for name in ("output.mp4", "original.mp4", "poster.jpg"):
+        for name in ("output.mp4", "original.mp4", "poster.jpg", "original-poster.jpg"):
             assert f"/share/{token}/{name}" in html
             media = client.get(f"/share/{token}/{name}")
             assert media.status_code == 200, name

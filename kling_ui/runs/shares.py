@@ -29,17 +29,20 @@ from typing import Any
 from ..core.config import Settings
 from ..core.errors import InputError, KlingError
 from ..core.models import VideoInfo
-from ..finishing.results import Finisher
+from ..finishing.results import Finisher, probe_clip
+from ..hosting.bounds import media_pool
 from ..i18n import t
 from ..library.shares import Share
 from ..library.store import SUCCEEDED, Library, Run
 from ..media.comparison import export_size
+from ..media.preview import make_poster
 
 log = logging.getLogger(__name__)
 
 SHARE_BYTES = 24  # 192 random bits, 32 URL-safe characters (the issue asks for >= 128)
 TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{22,64}")  # what a token can look like: refused before SQL
 COMPARE_NAME = "share-compare.mp4"  # in the run's folder: deleted with it, counted with it
+ORIGINAL_POSTER = "share-original.jpg"  # the original clip's still: the page loads no video
 ADMIN_FAILURES = 5  # wrong admin keys per visitor per ADMIN_WINDOW, as the APP_PASSWORD rule
 ADMIN_WINDOW = 60.0
 
@@ -105,6 +108,7 @@ class Sharing:
 
     async def _quietly(self, run: Run) -> None:
         try:
+            await self.original_poster(run)
             await self.comparison(run)
         except KlingError as exc:
             log.info("no comparison for shared run %s yet: %s", run.id, exc.message)
@@ -206,6 +210,20 @@ class Sharing:
             self._making[run.id] = making
             making.add_done_callback(lambda _f: self._making.pop(run.id, None))
         return await asyncio.shield(making)
+
+    async def original_poster(self, run: Run) -> str | None:
+        """A still of an original clip (made once, into the run's folder), so the share page
+        shows both sides without a phone decoding any video as it loads; None for an image
+        original or none."""
+        if not run.original or run.original_facts.get("kind") != "video":
+            return None
+        path = self.library.run_dir(run.id) / ORIGINAL_POSTER
+        if not path.is_file():
+            info = await probe_clip(run.original, "original")
+            part = path.with_suffix(".part.jpg")
+            await media_pool().run(make_poster, info, str(path.parent), dest=str(part))
+            os.replace(part, path)
+        return str(path)
 
     async def _make(self, run: Run) -> str:
         folder = self.library.run_dir(run.id)

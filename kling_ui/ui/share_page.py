@@ -201,8 +201,11 @@ def share_html(run: Any, share: Any, origin: str, lang: str, *,
         if original and original.startswith("original.") and Path(original).suffix in IMAGE_TYPES:
             orig_media = f'<img src="{base}/{original}" alt="{esc(orig_label)}" decoding="async">'
         else:
-            orig_media = (f'<video src="{base}/{original}#t=0.1" playsinline loop muted '
-                          f'preload="metadata" aria-label="{esc(orig_label)}"></video>')
+            # Every clip waits for Play (preload="none", a still as its poster): a phone that
+            # loads two videos' metadata spends a second of main thread on it (Lighthouse TBT).
+            orig_media = (f'<video src="{base}/{original}" playsinline loop muted '
+                          f'poster="{base}/original-poster.jpg" '
+                          f'preload="none" aria-label="{esc(orig_label)}"></video>')
             output = output.replace(" controls ", " ")
         stage = (f'<div class="cmp" data-sync{ratio}><figure class="a"><figcaption>A · '
                  f"{esc(orig_label)}</figcaption>{orig_media}</figure>"

@@ -115,6 +115,11 @@ class ShareRoutes:
                 log.info("comparison for a share failed: %s", exc.message)
                 return PlainTextResponse("The comparison could not be made; try again later.",
                                          status_code=503)
+        elif name == "original-poster.jpg":
+            try:
+                path = await self.sharing.original_poster(run)
+            except KlingError as exc:
+                log.info("no still of a shared original: %s", exc.message)
         elif name == original_name(run):
             path = run.original
         if not path or not Path(path).is_file():
