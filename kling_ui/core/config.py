@@ -136,6 +136,12 @@ class Settings:
     # Minutes of media work (probes, fixes, previews, finishing) one visitor may use per hour;
     # 0: no cap (kling_ui.hosting.bounds.MediaPool, issue #20). Unset: SPACE_MEDIA_MINUTES on a Space.
     media_minutes_per_hour: float = 0.0
+    # Share links (issue #26): KLING_SHARE_DAYS a link works (0: until revoked); KLING_ADMIN_KEY
+    # turns the showcase on and is what pins a share to it; KLING_PUBLIC_URL the origin put in
+    # a share page's absolute links (unset: the request's own, through trusted proxies).
+    share_days: float = 30.0
+    admin_key: Secret | None = None
+    public_url: str = ""
 
     @property
     def uses_simulator(self) -> bool:
@@ -244,4 +250,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         media_minutes_per_hour=max(0.0, _float(
             env, "KLING_MEDIA_MINUTES_PER_HOUR",
             SPACE_MEDIA_MINUTES if env.get("SPACE_ID", "").strip() else 0.0)),
+        share_days=max(0.0, _float(env, "KLING_SHARE_DAYS", 30.0)),
+        admin_key=secret_or_none(env.get("KLING_ADMIN_KEY")),
+        public_url=env.get("KLING_PUBLIC_URL", "").strip().rstrip("/"),
     )

@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import re
 import secrets
 from collections.abc import Iterable
 
@@ -87,3 +88,31 @@ def request_peer(socket_peer: str | None, signed_peer: str | None, signature: st
             sign_peer(signed_peer), signature):
         return signed_peer
     return peer
+
+
+_HOST_RE = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?")
+
+
+def public_origin(scheme: str, host: str | None, forwarded_proto: str | Iterable[str],
+                  forwarded_host: str | Iterable[str], trusted_hops: int, *,
+                  fallback: str = "127.0.0.1") -> str:
+    """`scheme://host` the visitor used, for absolute links (a share page's Open Graph URLs).
+
+    With no trusted proxy: the request's own scheme and Host header. Behind `trusted_hops`
+    proxies: X-Forwarded-Proto / X-Forwarded-Host as the outermost trusted proxy wrote them (the
+    entry `trusted_hops` from the right; the leftmost when a proxy replaced the header rather
+    than appended to it). A Host that is not a host name (or an IP, with a port) is replaced by
+    `fallback`: a caller can only change the links in the answer to its own request.
+    """
+    def hop(values: str | Iterable[str]) -> str:
+        entries = [e for e in _entries(values) if e]
+        if trusted_hops <= 0 or not entries:
+            return ""
+        return entries[-min(trusted_hops, len(entries))]
+
+    proto = hop(forwarded_proto).lower() or (scheme or "http").lower()
+    proto = proto if proto in ("http", "https") else "http"
+    name = hop(forwarded_host) or (host or "").strip()
+    if not _HOST_RE.fullmatch(name):
+        name = fallback
+    return f"{proto}://{name}"

@@ -5,6 +5,7 @@
     ledger   `Ledger`: the host's admissions (quota and budget), atomic across processes
     schema   `Database`: the file, WAL, one connection per thread, numbered migrations
              (`PRAGMA user_version`), short transactions
+    shares   `Shares`: share links (issue #26), a row per shared run, deleted with it
     results  a row back as the Studio shows it: the `JobSpec` it was made from, its `JobResult`
 
 May import: `kling_ui.core`, `kling_ui.i18n` and `kling_ui.hosting` (the quota ledger's `Usage`

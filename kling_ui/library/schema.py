@@ -89,6 +89,20 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE runs ADD COLUMN model TEXT NOT NULL DEFAULT 'kwaivgi/kling-o1';
     """,
+    # 4 (issue #26): share links. A row per shared run: its bearer token (>= 128 random bits),
+    # when it stops working, and whether the host pinned it to the showcase. Deleted with the run
+    # (foreign keys are on in every connection); a revoked share is a deleted row.
+    """
+    CREATE TABLE shares (
+        token TEXT PRIMARY KEY,
+        run_id TEXT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        created_at REAL NOT NULL,
+        expires_at REAL,
+        pinned INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE UNIQUE INDEX shares_run ON shares (run_id);
+    CREATE INDEX shares_pinned ON shares (pinned, created_at);
+    """,
 )
 
 

@@ -36,6 +36,7 @@ from typing import Any
 from ..core.errors import LibraryError
 from .ledger import Ledger
 from .schema import DB_NAME, MIGRATIONS, RUNS_DIR, TMP_DIR
+from .shares import Shares
 
 # The schema's names, read here by callers of the store (tests, the UI's allowed paths).
 __all__ = ["DB_NAME", "MIGRATIONS", "RUNS_DIR", "TMP_DIR", "Library", "Run", "Totals"]
@@ -143,7 +144,7 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-class Library(Ledger):
+class Library(Shares, Ledger):
     """The runs of this Studio in `root` (and, from `Ledger`, the host's spending ledger).
 
     Raises LibraryError (never a bare OSError or sqlite3 error) when the folder cannot be used:

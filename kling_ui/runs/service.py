@@ -48,6 +48,7 @@ from .resumer import DISK_RETRY_SECONDS, DiskWatch
 from .routes import SIMULATOR_TOKEN, Routes
 from .runner import Runner
 from .running import Running
+from .shares import Sharing
 
 if TYPE_CHECKING:  # the service is handed its transport; it never builds HTTP itself
     import httpx
@@ -139,6 +140,8 @@ class Studio:
         self.reattach = Reattach(settings, library=self.library, clock=clock, routes=self.routes,
                                  journal=self.journal, outputs=self.outputs,
                                  disk_watch=self.disk_watch)
+
+        self.sharing = Sharing(settings, self.library)  # share links, the showcase (issue #26)
 
         # Backends and keys (runs.routes).
         self.backend_for = self.routes.backend_for

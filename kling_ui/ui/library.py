@@ -35,6 +35,7 @@ from .common import (
 from .compare import compare_html
 from .continue_ import ContinueUI, SequenceUI, build_continue, build_joiner, build_sequence
 from .edge import own_upload
+from .share import ShareUI, build_share
 from .tab_layout import ASSETS, spec_values
 from .tabs import TabHandlers
 from .takes import take_badge
@@ -71,10 +72,11 @@ class LibraryUI:
     flying: Any
     more: ContinueUI | None = None  # next shot, edit this, use a frame (issue #14)
     sequence: SequenceUI | None = None  # the story line and the sequence joiner (issue #14)
+    share: ShareUI | None = None  # the Share panel (issue #26)
 
 
-def build_library() -> LibraryUI:
-    """Lay out the Library tab (call inside a gr.Tab)."""
+def build_library(*, admin: bool = False) -> LibraryUI:
+    """Lay out the Library tab (call inside a gr.Tab); `admin`: the showcase fold too."""
     totals = gr.Markdown("", elem_id="kling-library-totals", elem_classes=["kling-totals"])
     with gr.Row(elem_classes=["kling-library-filters"]):
         mode = gr.Dropdown(MODES, value="", label=i18n("lib.mode"), min_width=160, scale=1)
@@ -93,6 +95,7 @@ def build_library() -> LibraryUI:
         facts = gr.HTML("", js_on_load=None)
         sequence = build_sequence()
         more = build_continue("library", visible=True)
+        share = build_share("library", visible=True, admin=admin)
         with gr.Row(elem_classes=["kling-library-actions"]):
             restore = gr.Button(i18n("lib.restore"), variant="primary", min_width=150)
             download = gr.DownloadButton(i18n("lib.download"), min_width=140,
@@ -114,7 +117,7 @@ def build_library() -> LibraryUI:
     timer = gr.Timer(2.0, active=False)
     return LibraryUI(totals, mode, status, search, gallery, ids, selected, detail, heading,
                      compare, facts, restore, download, export, export_file, delete,
-                     confirm_delete, drop, timer, flying, more, sequence)
+                     confirm_delete, drop, timer, flying, more, sequence, share)
 
 
 def _when(ts: float) -> str:

@@ -57,6 +57,8 @@ from .library import (
 )
 from .mcp_server import install as install_mcp_server
 from .quota import build_quota, meter_handler
+from .share import ShareHandlers, wire_share
+from .share_routes import ShareRoutes
 from .tab_layout import ASSETS, build_tab, load_presets
 from .tabs import TabHandlers, wire_tab
 
@@ -123,12 +125,13 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
                     ui = build_tab(tab, presets.get(tab.value, []))
                     handlers[tab] = TabHandlers(studio, ui)
             with gr.Tab(i18n("tab.library"), id="library", elem_id="tab-library"):
-                lib_ui = build_library()
+                lib_ui = build_library(admin=bool(settings.admin_key))
         lib_handlers = LibraryHandlers(studio, handlers)
 
         refresh, refresh_inputs = refresh_after_run(lib_handlers, lib_ui)
         # Keep going from a result (issue #14): each tab's row and the Library's fill these.
         more = ContinueHandlers(studio)
+        sharing = ShareHandlers(studio)  # share links and the showcase (issue #26)
         # Handlers open a tab through this hidden box, not by returning gr.Tabs (goto_tab).
         goto = gr.Textbox(visible=False, elem_id="kling-goto")
         goto.change(None, inputs=[goto], outputs=None, js=GOTO_JS, api_visibility="private",
@@ -253,6 +256,10 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
                 api_visibility="private", show_progress="hidden", concurrency_limit=None)
             assert h.ui.more is not None  # noqa: S101
             show_after(h.ui.more, more, session, h.ui.tab.value, run_events[h.ui.tab], reattached)
+            wire_share(h.ui.share, sharing, session, key=h.ui.tab.value,  # issue #26
+                       after=(run_events[h.ui.tab], reattached))
+        assert lib_ui.share is not None  # noqa: S101 - build_library makes one
+        wire_share(lib_ui.share, sharing, session, source=lib_ui.selected)
     return demo
 
 
@@ -354,6 +361,8 @@ def launch_options(settings: Settings, studio: Any) -> dict[str, Any]:
         # Gradio hands app_kwargs to its FastAPI app: gzip the page, its JS/CSS and JSON (274 KiB
         # went uncompressed). Starlette leaves video, images and the SSE event stream alone.
         "app_kwargs": {"middleware": [Middleware(GZipMiddleware, minimum_size=1024),
+                                      # /share/<token> and /showcase: before the library cookie
+                                      Middleware(ShareRoutes, studio=studio, settings=settings),
                                       *identity_middleware(settings, studio),
                                       # An absurd event request is refused before Gradio reads it.
                                       Middleware(EventGate)]},

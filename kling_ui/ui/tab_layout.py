@@ -30,6 +30,7 @@ from .compare import EMPTY
 from .continue_ import ContinueUI, build_continue
 from .edge import own_upload, own_uploads
 from .finish import build_finish
+from .share import build_share
 from .takes import (
     TakesUI,
     build_count,
@@ -123,6 +124,7 @@ class TabUI:
     storyboard: Any = None  # the multi-shot rows' group (issue #25), where the tab has one
     shots_total: Any = None
     audio_note: Any = None
+    share: Any = None  # the Share panel (issue #26)
 
     @property
     def names(self) -> list[str]:
@@ -418,6 +420,7 @@ def build_tab(tab: Tab, presets: list[dict[str, Any]]) -> TabUI:
             ui.download = gr.File(label=i18n("download_output"), interactive=False, height=80,
                                   visible=False, elem_id=f"{key}-download")
             ui.more = build_continue(key)
+            ui.share = build_share(key)  # a link to a read-only page (issue #26)
             ui.finish = build_finish(tab)
             ui.summary = gr.JSON(label=i18n("summary"), open=False,
                                  elem_id=f"{key}-summary", max_height=320, visible=False)
