@@ -60,10 +60,10 @@ def test_edit_a_window_then_splice_back_and_export(page: Page, app: LaunchedApp,
     score = page.locator("#edit-motion-score")
     expect(score).to_contain_text("Motion kept", timeout=RUN_TIMEOUT + 30_000)
     expect(score).to_contain_text("120 original, 120 output")
-    plot = page.locator("#edit-motion-plot img")
-    plot.scroll_into_view_if_needed()  # Gradio's <img> loads lazily
-    page.wait_for_function("el => el.complete && el.naturalWidth >= 600",
-                           arg=plot.element_handle())
+    plot = page.locator("#edit-motion-plot svg")
+    plot.scroll_into_view_if_needed()
+    assert plot.bounding_box()["width"] >= 300  # the SVG fills its column
+    expect(page.locator("#edit-motion-plot figcaption")).to_contain_text("scene cuts")
     expect(page.locator("#edit-summary")).to_contain_text("offset_s")
     shot(page, "#edit-finish", "finish-panel.png")
 

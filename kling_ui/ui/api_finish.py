@@ -48,7 +48,7 @@ def build_finish_api(studio: Any, *, concurrency: int) -> None:
             start: Seconds into `original` where the part that was sent begins (its trim window); the window is as long as the output.
 
         Returns:
-            A PNG plot of both clips' horizontal and vertical motion over time with drift shaded, and JSON with `score` (0..1, 1 = the same motion), `offset_s` (output later than the original by this many seconds), `drift` ([start_s, end_s] spans of the output where the motion parts ways), `frames_original`, `frames_output`, `duration_original`, `duration_output`, `audio_offset_s` (null without sound on both or without loudness changes) and `speed_ratio`.
+            A PNG plot of both clips' horizontal and vertical motion over time with drift shaded, and JSON with `score` (0..1, 1 = the same motion), `verdict` (one line, e.g. "motion kept, 1.25x faster"), `offset_s` (output later than the original by this many seconds; null with an `offset_note` sentence when no shift within `lag_limit_s` lines the clips up), `drift` ([start_s, end_s] spans of the output where the motion parts ways), `frames_original`, `frames_output`, `duration_original`, `duration_output`, `audio_offset_s` (null without sound on both, without loudness changes, or with an `audio_note` when no shift lines the sound up) and `speed_ratio` (the output's speed over the original's; a fitted speed-up is not reported as an offset).
         """
         return await finisher.motion_report(upload(original, request), upload(output, request),
                                             start=start, out_dir=where(request))
