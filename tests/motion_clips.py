@@ -49,7 +49,7 @@ def texture(folder: Path) -> Path:
 
 
 def pan_clip(path: Path, *, which: str = "a", seconds: float = 6, size: tuple[int, int] = (320, 240),
-             fps: int = 30, audio: bool = True) -> Path:
+             fps: int = 30, audio: bool = True, x264: tuple[str, ...] = X264) -> Path:
     """A clip panning over the texture along path `which`, with a gated tone."""
     x, y = PATHS[which]
     w, h = size
@@ -57,7 +57,7 @@ def pan_clip(path: Path, *, which: str = "a", seconds: float = 6, size: tuple[in
             "-i", str(texture(path.parent))]
     if audio:
         args += ["-f", "lavfi", "-i", f"aevalsrc='{GATED_TONE}':d={seconds}"]
-    args += ["-vf", f"crop=640:480:x='{x}':y='{y}',scale={w}:{h},setsar=1", *X264]
+    args += ["-vf", f"crop=640:480:x='{x}':y='{y}',scale={w}:{h},setsar=1", *x264]
     args += ["-c:a", "aac", "-shortest"] if audio else []
     ffmpeg(*args, str(path))
     return path

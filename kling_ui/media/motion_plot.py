@@ -22,8 +22,8 @@ ORIGINAL_COLOUR = "#4059ad"
 OUTPUT_COLOUR = "#e07a1f"
 DRIFT_COLOUR = "#f4a3a3"
 CUT_COLOUR = "#6b6b6b"
-SCALE_PERCENTILE = 98  # the y-axis spans this percentile of |motion| (both clips) ...
-SCALE_HEADROOM = 1.25  # ... with this headroom
+SCALE_PERCENTILE = 99  # the y-axis spans this percentile of |motion| (both clips) ...
+SCALE_HEADROOM = 1.2  # ... with this headroom
 MIN_SCALE = 2.0  # % of the frame per second: near-still clips are not blown up into noise
 CUT_TIMES_SCALE = 2.5  # a pair moving this many times the scale is a cut (or a flash)
 
@@ -56,7 +56,7 @@ def plot_report(report: MotionReport, path: str, *,
     # A sped-up output shows the original's second t at t / speed.
     t_o = ((np.arange(len(report.curve_original)) + 0.5) / FPS) / speed + shift
     t_p = (np.arange(len(report.curve_output)) + 0.5) / FPS
-    with plt.rc_context({"font.size": 11, "svg.fonttype": "path",
+    with plt.rc_context({"font.size": 12, "svg.fonttype": "path",
                          "svg.hashsalt": Path(path).stem}):
         fig, axes = plt.subplots(2, 1, figsize=(5.2, 3.4), dpi=110, sharex=True)
         for k, (ax, name) in enumerate(zip(axes, ("\u2194", "\u2195"), strict=True)):
@@ -70,10 +70,10 @@ def plot_report(report: MotionReport, path: str, *,
                         ls=style)
             ax.axhline(0, color="#999", lw=0.6)
             ax.set_ylim(-scale, scale)
-            ax.set_ylabel(f"{name} %/s", fontsize=11)
-            ax.tick_params(labelsize=10)
+            ax.set_ylabel(f"{name} %/s", fontsize=12)
+            ax.tick_params(labelsize=11)
             ax.margins(x=0)
-        axes[-1].set_xlabel("s", fontsize=10, labelpad=1)
+        axes[-1].set_xlabel("s", fontsize=11, labelpad=1)
         fig.tight_layout(pad=0.4, h_pad=0.3)
         fig.savefig(str(Path(path).with_suffix(".svg")), format="svg")
         axes[0].legend([labels[0], labels[1]], fontsize=9, loc="upper right", ncol=2,

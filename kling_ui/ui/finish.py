@@ -9,6 +9,7 @@ result lives in the panel's own gr.State, set by the tab's run handler.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -129,6 +130,17 @@ def score_markdown(figures: dict[str, Any]) -> str:
                 dur_output=figures["duration_output"]))
 
 
+def last_splice(studio: Any, run_id: str | None) -> str | None:
+    """The latest splice made from this edit, so a reload shows it beside the edit (#24)."""
+    if not run_id:
+        return None
+    for child in reversed(studio.library.children(run_id)):
+        if (child.settings.get("derived") == "splice" and child.status == "succeeded"
+                and child.output and os.path.isfile(child.output)):
+            return str(child.output)
+    return None
+
+
 def run_outputs(fin: FinishUI | None) -> list[Any]:
     """What the tab's run handler also sets: the panel's state."""
     return [fin.state] if fin is not None else []
@@ -164,8 +176,10 @@ def wire_finish(fin: FinishUI | None, studio: Any, run_event: Any, *, compare: A
         # Only an edit is the same shot as its window; a video-reference output is a new one.
         edited = result.spec is not None and result.spec.tab is Tab.EDIT
         trimmed = await trimmed_window(result) if edited else None
+        spliced = last_splice(studio, result.run_id) if edited else None
         return [gr.Column(visible=True), plot, text,
-                gr.Row(visible=trimmed is not None), gr.File(value=None, visible=False),
+                gr.Row(visible=trimmed is not None),
+                gr.File(value=spliced, visible=spliced is not None),
                 gr.File(value=None, visible=False), gr.Image(value=None, visible=False)]
 
     @guarded
