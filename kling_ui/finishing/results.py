@@ -127,10 +127,13 @@ class Finisher:
 
     async def compare_export(self, original: str | None, output: str | None, *,
                              layout: str = "side_by_side", audio: str = "output",
-                             stills: bool = True, out_dir: str | os.PathLike[str] | None = None
+                             stills: bool = True, start: Any = 0.0,
+                             out_dir: str | os.PathLike[str] | None = None
                              ) -> tuple[str, str | None]:
-        """(comparison MP4, stills sheet PNG or None) of `original` (video or image) and `output`."""
+        """(comparison MP4, stills sheet PNG or None) of `original` (video or image) from
+        `start` s and `output`."""
         layout = _choice(layout, LAYOUTS, "layout")
+        begin = _seconds(start, "start", default=0.0)
         audio = _choice(audio, EXPORT_AUDIO, "audio")
         orig = await probe_still_or_clip(original, "original")
         out = await probe_clip(output, "output")
@@ -138,23 +141,24 @@ class Finisher:
         video = out_path(where, out.path, f"compare-{layout}", ".mp4")
         try:
             await media_pool().run(comparison.export_comparison, orig, out, video,
-                                    layout=layout, audio=audio)
+                                    layout=layout, audio=audio, start=begin)
         except BaseException:
             Path(video).unlink(missing_ok=True)
             raise
         sheet = None
         if stills:
             sheet = out_path(where, out.path, "stills", ".png")
-            await media_pool().run(comparison.stills_sheet, orig, out, sheet)
+            await media_pool().run(comparison.stills_sheet, orig, out, sheet, start=begin)
         return video, sheet
 
-    async def stills(self, original: str | None, output: str | None, *,
+    async def stills(self, original: str | None, output: str | None, *, start: Any = 0.0,
                      out_dir: str | os.PathLike[str] | None = None) -> str:
         """The before/after stills sheet alone."""
+        begin = _seconds(start, "start", default=0.0)
         orig = await probe_still_or_clip(original, "original")
         out = await probe_clip(output, "output")
         sheet = out_path(self._where(out_dir), out.path, "stills", ".png")
-        return await media_pool().run(comparison.stills_sheet, orig, out, sheet)
+        return await media_pool().run(comparison.stills_sheet, orig, out, sheet, start=begin)
 
     async def with_motion(self, result: JobResult) -> JobResult:
         """`result` with its motion report (figures under extra["motion"], the plot's path under
