@@ -93,7 +93,7 @@ def test_edit_a_window_then_splice_back_and_export(page: Page, app: LaunchedApp,
     saved = tmp_path / "comparison.mp4"
     info.value.save_as(saved)
     got = probe_video(str(saved))
-    assert (got.width, got.height) == (2560, 720)  # two panels at the 1280x720 output's size
+    assert (got.width, got.height) == (3840, 1080)  # two 1080p panels (the output's own size)
     assert got.duration == pytest.approx(LENGTH, abs=0.15) and got.has_audio
     run_ffmpeg(["-v", "error", "-i", str(saved), "-f", "null", "-"])  # decodes end to end
     href = link.get_attribute("href")
