@@ -20,6 +20,8 @@ from tests.media_factory import ffmpeg
 PATHS = {
     "a": ("320+180*sin(t*1.3)+90*sin(t*3.7+1)+30*sin(t*7.1)", "240+120*sin(t*0.9+1)+60*sin(t*4.3)"),
     "b": ("320+180*sin(t*2.3+2)+90*sin(t*5.1)", "240+120*cos(t*1.7)+60*sin(t*3.3+2)"),
+    # a tilt: the camera moves up and down only (flipped upside down, its motion is reversed)
+    "tilt": ("320", "240+200*sin(t*1.1)+60*sin(t*3.1+1)"),
 }
 GATED_TONE = "0.5*sin(2*PI*440*t)*gt(sin(2*PI*t*0.7+3*sin(t*1.1)),0.2)"
 X264 = ("-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p")
@@ -47,7 +49,7 @@ def texture(folder: Path) -> Path:
 
 
 def pan_clip(path: Path, *, which: str = "a", seconds: float = 6, size: tuple[int, int] = (320, 240),
-             fps: int = 30, audio: bool = True) -> Path:
+             fps: int = 30, audio: bool = True, x264: tuple[str, ...] = X264) -> Path:
     """A clip panning over the texture along path `which`, with a gated tone."""
     x, y = PATHS[which]
     w, h = size
@@ -55,15 +57,19 @@ def pan_clip(path: Path, *, which: str = "a", seconds: float = 6, size: tuple[in
             "-i", str(texture(path.parent))]
     if audio:
         args += ["-f", "lavfi", "-i", f"aevalsrc='{GATED_TONE}':d={seconds}"]
-    args += ["-vf", f"crop=640:480:x='{x}':y='{y}',scale={w}:{h},setsar=1", *X264]
+    args += ["-vf", f"crop=640:480:x='{x}':y='{y}',scale={w}:{h},setsar=1", *x264]
     args += ["-c:a", "aac", "-shortest"] if audio else []
     ffmpeg(*args, str(path))
     return path
 
 
 def variant(src: Path, path: Path, kind: str, *, seconds: float = 6) -> Path:
-    """`src` graded at 24 fps, reversed, mirrored (hflip) or delayed by 1 s (held first frame)."""
+    """`src` graded at 24 fps, reversed, mirrored (hflip), flipped (vflip), delayed by 1 s or
+    2.5 s (held first frame), or 1.25x faster (then as long as the speed-up leaves it)."""
     vf, af = {
+        "flipped": ("vflip", None),
+        "delayed25": ("fps=24,tpad=start_mode=clone:start_duration=2.5", "adelay=2500:all=1"),
+        "faster": ("setpts=PTS/1.25,fps=24", "atempo=1.25"),
         "graded": ("fps=24,eq=saturation=2.5:contrast=1.4:gamma=0.7,hue=h=120", None),
         "reversed": ("reverse", "areverse"),
         "mirrored": ("hflip", None),
@@ -72,7 +78,7 @@ def variant(src: Path, path: Path, kind: str, *, seconds: float = 6) -> Path:
     args = ["-i", str(src), "-vf", vf, *X264, "-c:a", "aac"]
     if af:
         args += ["-af", af]
-    if kind == "delayed":
+    if kind in ("delayed", "delayed25"):
         args += ["-t", str(seconds)]  # the same length as the source
     ffmpeg(*args, str(path))
     return path

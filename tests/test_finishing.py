@@ -51,6 +51,15 @@ def test_a_run_with_a_video_original_gets_its_motion_in_the_summary(clips: dict[
     assert Path(done.extra["motion_plot"]).parent == clips["graded"].parent  # beside the output
 
 
+def test_a_new_shot_gets_no_motion_score(clips: dict[str, Path]) -> None:
+    """Next shot / Video reference make a new shot: "motion kept" means nothing there (#24)."""
+    for tab, compared in ((Tab.FEATURE, False), (Tab.EDIT, True)):
+        spec = JobSpec(tab=tab, prompt="x", reference_video=str(clips["a"]))
+        done = asyncio.run(Finisher(clips["a"].parent).with_motion(
+            result(clips["a"], clips["graded"], spec=spec)))
+        assert ("motion" in done.summary()) is compared
+
+
 def test_a_report_that_cannot_be_made_is_a_warning_not_a_failed_run(clips: dict[str, Path]
                                                                      ) -> None:
     done = asyncio.run(Finisher(clips["a"].parent).with_motion(result(clips["a"],

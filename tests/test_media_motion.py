@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +11,7 @@ import pytest
 from PIL import Image
 
 from kling_ui.core.errors import InputError
-from kling_ui.media import motion
+from kling_ui.media import motion, motion_plot
 from kling_ui.media.probe import probe_video
 from tests.motion_clips import pan_clip, variant
 
@@ -21,8 +23,10 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("motion")
     a = pan_clip(d / "a.mp4", which="a")
     out = {"a": a, "other": pan_clip(d / "b.mp4", which="b")}
-    for kind in ("graded", "reversed", "mirrored", "delayed"):
+    for kind in ("graded", "reversed", "mirrored", "delayed", "delayed25", "faster"):
         out[kind] = variant(a, d / f"{kind}.mp4", kind)
+    out["tilt"] = pan_clip(d / "tilt.mp4", which="tilt")
+    out["tilt_flipped"] = variant(out["tilt"], d / "tilt_flipped.mp4", "flipped")
     return out
 
 
@@ -57,6 +61,36 @@ def test_one_second_delay_is_found(clips: dict[str, Path]) -> None:
     assert r.score >= 0.85  # once aligned, the motion is the original's
 
 
+def test_a_delay_past_the_search_range_is_not_found(clips: dict[str, Path]) -> None:
+    """2.5 s is outside the +-2 s search (issue #24): no confident number, a plain sentence."""
+    r = report(clips, "delayed25")
+    assert r.offset_s is None
+    assert r.audio_offset_s is None
+    figs = r.figures()
+    assert figs["offset_s"] is None and figs["audio_offset_s"] is None
+    assert "not found" in figs["offset_note"] and "1.8 s" in figs["offset_note"]
+    assert "not found" in figs["audio_note"]
+    assert "offset" in motion.verdict(figs).lower()
+
+
+def test_a_flipped_tilt_still_scores_low(clips: dict[str, Path]) -> None:
+    r = motion.measure_motion(probe_video(str(clips["tilt"])),
+                              probe_video(str(clips["tilt_flipped"])))
+    assert r.score <= 0.3
+    assert motion.verdict(r.figures()).startswith("motion not kept")
+
+
+def test_a_faster_clip_reads_as_kept_and_faster_with_no_offset(clips: dict[str, Path]) -> None:
+    r = report(clips, "faster")
+    assert r.speed_ratio == pytest.approx(1.25, abs=0.04)
+    assert r.offset_s == 0.0  # the speed explains the timing: no spurious shift
+    assert r.score >= 0.8
+    assert re.fullmatch(r"motion kept, 1\.2[4-6]x faster", motion.verdict(r.figures()))
+    assert motion.verdict(report(clips, "graded").figures()) == "motion kept"
+    delayed = motion.verdict(report(clips, "delayed").figures())
+    assert delayed.startswith("motion kept") and "1.00 s later" in delayed
+
+
 def test_window_of_a_longer_original(clips: dict[str, Path]) -> None:
     """The output compared with the part of the original it came from: start 2 s, 3 s long."""
     cut = clips["a"].with_name("cut.mp4")
@@ -83,14 +117,32 @@ def test_windows_that_cannot_be_compared_are_refused(clips: dict[str, Path]) -> 
 
 def test_plot_is_a_png_with_both_curves(clips: dict[str, Path], tmp_path: Path) -> None:
     r = report(clips, "mirrored")
-    path = motion.plot_report(r, str(tmp_path / "plot.png"))
+    path = motion_plot.plot_report(r, str(tmp_path / "plot.png"))
     with Image.open(path) as im:
-        assert im.format == "PNG" and im.width >= 600
+        assert im.format == "PNG" and im.width >= 500
         pixels = np.asarray(im.convert("RGB")).reshape(-1, 3).astype(int)
     blue = ((abs(pixels - (64, 89, 173))).sum(axis=1) < 40).sum()
     orange = ((abs(pixels - (224, 122, 31))).sum(axis=1) < 40).sum()
     red_shade = ((abs(pixels - (249, 209, 209))).sum(axis=1) < 30).sum()
     assert blue > 200 and orange > 200 and red_shade > 1000
+
+
+def test_a_scene_cut_spike_is_marked_not_scaled_to(clips: dict[str, Path],
+                                                   tmp_path: Path) -> None:
+    """One cut (a +-200 %/s flow spike) must not set the y-axis (issue #24): the scale follows
+    the ordinary motion, the spike's pair is marked as a cut, and the SVG carries a viewBox."""
+    r = report(clips, "graded")
+    plain = motion_plot.robust_scale(r.curve_original, r.curve_output)
+    spiked = r.curve_output.copy()
+    spiked[70] = (8.0, -8.0)  # this pan is fast (~1 frame/s): a cut jumps far past it
+    assert motion_plot.robust_scale(r.curve_original, spiked) == pytest.approx(plain, rel=0.1)
+    assert plain < 300  # % of the frame per second: the spike's 800 is off the chart
+    assert motion_plot.cuts(spiked, plain) == [70]
+    assert motion_plot.cuts(r.curve_output, plain) == []
+    cut = dataclasses.replace(r, curve_output=spiked)
+    png = motion_plot.plot_report(cut, str(tmp_path / "cut.png"))
+    svg = Path(png).with_suffix(".svg").read_text()
+    assert "viewBox" in svg and "<text" not in svg  # scales; no words (the page writes them)
 
 
 def test_figures_are_json_ready(clips: dict[str, Path]) -> None:
@@ -116,6 +168,6 @@ def test_best_lag_finds_a_shift_and_ignores_a_steady_pan() -> None:
 def test_still_clips_agree_and_still_against_moving_does_not() -> None:
     still = np.zeros((60, 32), np.float32)
     moving = np.full((60, 32), 0.2, np.float32)
-    assert motion.compare_vectors(still, still)[0] == 1.0
-    assert motion.compare_vectors(moving, still)[0] == 0.0
-    assert motion.compare_vectors(moving, -moving)[0] == 0.0
+    assert motion.compare_vectors(still, still).score == 1.0
+    assert motion.compare_vectors(moving, still).score == 0.0
+    assert motion.compare_vectors(moving, -moving).score == 0.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import numpy as np
@@ -100,12 +101,42 @@ def test_splice_with_the_outputs_sound_and_crossfades(files: dict[str, Path], tm
     ({"start": -2.0}, "0 or more"),
     ({"start": 1.0, "audio": "both"}, "audio must be one of"),
     ({"start": 1.0, "crossfade": 5.0}, "crossfade must be between"),
+    # a 4 s edit from 8 s runs 2 s past the end: refused, never cut short in silence (#24)
+    ({"start": 8.0}, r"run past the end \(10\.0 s\)\. Start it at 6\.0 s or earlier"),
+    ({"start": 7.0, "length": 4.0}, "run past the end"),
 ])
 def test_bad_splices_are_refused(files: dict[str, Path], tmp_path: Path, kw: dict, message: str
                                  ) -> None:
     with pytest.raises(InputError, match=message):
         splice.splice_back(probe_video(str(files["original"])), probe_video(str(files["edited"])),
                            str(tmp_path / "x.mp4"), **kw)
+
+
+@pytest.mark.slow
+def test_splice_of_a_1080p_original_keeps_its_size_and_is_not_baseline(tmp_path: Path) -> None:
+    """A 20 s 1080p original, compressed as a camera or an editor would (x264 medium CRF 23),
+    spliced with a 5 s edit: about the original's size, High profile (issue #24)."""
+    medium = ("-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p")
+    original = pan_clip(tmp_path / "o.mp4", which="a", seconds=20, size=(1920, 1080), fps=24,
+                        x264=medium)
+    edit = pan_clip(tmp_path / "e.mp4", which="b", seconds=5, size=(1920, 1080), fps=24,
+                    x264=medium)
+    orig = probe_video(str(original))
+    began = time.monotonic()
+    out = splice.splice_back(orig, probe_video(str(edit)), str(tmp_path / "s.mp4"), start=7.0)
+    print(f"splice: {time.monotonic() - began:.1f} s, {Path(out).stat().st_size / orig.bytes:.2f}x")
+    assert Path(out).stat().st_size <= 1.5 * orig.bytes
+    profile = run_ffmpeg_probe(out)
+    assert profile == "High", profile
+    assert psnr(Path(out), original, 1.0, 3.0) > 36  # outside the window: the original's frames
+
+
+def run_ffmpeg_probe(path: str) -> str:
+    """The H.264 profile ffmpeg names for the file's video ("High", "Constrained Baseline")."""
+    err = run_ffmpeg(["-i", path, "-frames:v", "1", "-f", "null", "-"]).stderr
+    found = re.search(r"Video: h264 \(([^)]+)\)", err)
+    assert found, err[-500:]
+    return found.group(1)
 
 
 def test_splice_output_sound_needs_an_edit_with_sound(files: dict[str, Path], tmp_path: Path
@@ -134,6 +165,34 @@ def test_every_layout_and_sound(files: dict[str, Path], tmp_path: Path, layout: 
         assert len(env) / 100 == pytest.approx(WINDOW, abs=0.1)
         # the edit's tone is gated (gaps), the original's is steady
         assert (env.min() < 0.01) == (audio == "output")
+
+
+def test_1080p_pair_gives_1080p_panels_and_start_matches_the_window(tmp_path: Path) -> None:
+    """Two 1080p clips: 1920x1080 panels (not 960x540), and with `start` the original's half
+    shows the output's own window (issue #24: a 7-11 s edit was compared with 0-4 s)."""
+    medium = ("-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p")
+    original = pan_clip(tmp_path / "o.mp4", which="a", seconds=12, size=(1920, 1080), fps=24,
+                        x264=medium)
+    cut = tmp_path / "cut.mp4"  # the "output": the original's 7-11 s, as an edit keeping it
+    run_ffmpeg(["-ss", "7", "-t", "4", "-i", str(original), *medium, "-c:a", "aac", "-y",
+                str(cut)])
+    orig, out = probe_video(str(original)), probe_video(str(cut))
+
+    def halves(start: float) -> float:
+        made = comparison.export_comparison(orig, out, str(tmp_path / f"c{start:g}.mp4"),
+                                            layout="side_by_side", audio="none", start=start)
+        got = probe_video(made)
+        assert (got.width, got.height) == (3840, 1080)
+        # Left panel against right panel, below the labels: the same frames when aligned.
+        err = run_ffmpeg(["-i", made, "-lavfi",
+                          "[0:v]split[l][r];[l]crop=1920:880:0:200[x];[r]crop=1920:880:1920:200[y];"
+                          "[x][y]psnr", "-f", "null", "-"]).stderr
+        found = re.search(r"PSNR .*average:([\d.]+|inf)", err)
+        assert found, err[-500:]
+        return float(found.group(1))
+
+    assert halves(7.0) > 30
+    assert halves(0.0) < 20
 
 
 def test_wipe_shows_both_sides(files: dict[str, Path], tmp_path: Path) -> None:

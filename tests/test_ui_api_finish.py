@@ -22,8 +22,8 @@ pytestmark = pytest.mark.slow
 PARAMS = {
     "/motion_report": ["original", "output", "start"],
     "/splice_back": ["original", "edited", "start", "audio", "crossfade"],
-    "/compare_export": ["original", "output", "layout", "audio"],
-    "/compare_stills": ["original", "output"],
+    "/compare_export": ["original", "output", "layout", "audio", "start"],
+    "/compare_stills": ["original", "output", "start"],
 }
 
 

@@ -60,10 +60,10 @@ def test_edit_a_window_then_splice_back_and_export(page: Page, app: LaunchedApp,
     score = page.locator("#edit-motion-score")
     expect(score).to_contain_text("Motion kept", timeout=RUN_TIMEOUT + 30_000)
     expect(score).to_contain_text("120 original, 120 output")
-    plot = page.locator("#edit-motion-plot img")
-    plot.scroll_into_view_if_needed()  # Gradio's <img> loads lazily
-    page.wait_for_function("el => el.complete && el.naturalWidth >= 600",
-                           arg=plot.element_handle())
+    plot = page.locator("#edit-motion-plot svg")
+    plot.scroll_into_view_if_needed()
+    assert plot.bounding_box()["width"] >= 300  # the SVG fills its column
+    expect(page.locator("#edit-motion-plot figcaption")).to_contain_text("scene cuts")
     expect(page.locator("#edit-summary")).to_contain_text("offset_s")
     shot(page, "#edit-finish", "finish-panel.png")
 
@@ -93,7 +93,7 @@ def test_edit_a_window_then_splice_back_and_export(page: Page, app: LaunchedApp,
     saved = tmp_path / "comparison.mp4"
     info.value.save_as(saved)
     got = probe_video(str(saved))
-    assert (got.width, got.height) == (1920, 540)  # two 960x540 halves of the 1280x720 output
+    assert (got.width, got.height) == (3840, 1080)  # two 1080p panels (the output's own size)
     assert got.duration == pytest.approx(LENGTH, abs=0.15) and got.has_audio
     run_ffmpeg(["-v", "error", "-i", str(saved), "-f", "null", "-"])  # decodes end to end
     href = link.get_attribute("href")
@@ -109,3 +109,15 @@ def test_edit_a_window_then_splice_back_and_export(page: Page, app: LaunchedApp,
     page.wait_for_function("el => el.complete && el.naturalWidth >= 1280",
                            arg=stills.element_handle())
     shot(page, "#edit-finish", "finish-exported.png")
+
+    # After a reload the Edit tab shows the edit again (not its splice, issue #24): its motion
+    # report, and the spliced clip beside it.
+    page.reload()
+    open_tab(page, "edit", "Edit video")
+    expect(page.locator("#edit-motion-score")).to_contain_text("Motion kept", timeout=30_000)
+    expect(page.locator("#edit-motion-score")).to_contain_text("120 original, 120 output")
+    expect(page.locator("#edit-splice-file")).to_be_visible()
+    expect(page.locator("#edit-splice-file")).to_contain_text("spliced")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.locator("#edit-motion-plot").scroll_into_view_if_needed()
+    shot(page, "#edit-finish", "finish-phone.png")

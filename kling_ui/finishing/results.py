@@ -20,9 +20,9 @@ from typing import Any
 
 from ..core.errors import InputError, KlingError
 from ..core.jobs import JobResult
-from ..core.models import ImageInfo, VideoInfo
+from ..core.models import ImageInfo, Tab, VideoInfo
 from ..hosting.bounds import media_pool
-from ..media import comparison, motion, splice
+from ..media import comparison, motion, motion_plot, splice
 from ..media.paths import out_path
 from ..media.probe import probe_image, probe_video
 
@@ -104,7 +104,7 @@ class Finisher:
         report = await media_pool().run(motion.measure_motion, orig, out, start=begin,
                                          length=length)
         plot = out_path(self._where(out_dir), out.path, "motion", ".png")
-        await media_pool().run(motion.plot_report, report, plot)
+        await media_pool().run(motion_plot.plot_report, report, plot)
         return plot, report.figures()
 
     async def splice_back(self, original: str | None, edited: str | None, *, start: Any,
@@ -127,10 +127,13 @@ class Finisher:
 
     async def compare_export(self, original: str | None, output: str | None, *,
                              layout: str = "side_by_side", audio: str = "output",
-                             stills: bool = True, out_dir: str | os.PathLike[str] | None = None
+                             stills: bool = True, start: Any = 0.0,
+                             out_dir: str | os.PathLike[str] | None = None
                              ) -> tuple[str, str | None]:
-        """(comparison MP4, stills sheet PNG or None) of `original` (video or image) and `output`."""
+        """(comparison MP4, stills sheet PNG or None) of `original` (video or image) from
+        `start` s and `output`."""
         layout = _choice(layout, LAYOUTS, "layout")
+        begin = _seconds(start, "start", default=0.0)
         audio = _choice(audio, EXPORT_AUDIO, "audio")
         orig = await probe_still_or_clip(original, "original")
         out = await probe_clip(output, "output")
@@ -138,23 +141,24 @@ class Finisher:
         video = out_path(where, out.path, f"compare-{layout}", ".mp4")
         try:
             await media_pool().run(comparison.export_comparison, orig, out, video,
-                                    layout=layout, audio=audio)
+                                    layout=layout, audio=audio, start=begin)
         except BaseException:
             Path(video).unlink(missing_ok=True)
             raise
         sheet = None
         if stills:
             sheet = out_path(where, out.path, "stills", ".png")
-            await media_pool().run(comparison.stills_sheet, orig, out, sheet)
+            await media_pool().run(comparison.stills_sheet, orig, out, sheet, start=begin)
         return video, sheet
 
-    async def stills(self, original: str | None, output: str | None, *,
+    async def stills(self, original: str | None, output: str | None, *, start: Any = 0.0,
                      out_dir: str | os.PathLike[str] | None = None) -> str:
         """The before/after stills sheet alone."""
+        begin = _seconds(start, "start", default=0.0)
         orig = await probe_still_or_clip(original, "original")
         out = await probe_clip(output, "output")
         sheet = out_path(self._where(out_dir), out.path, "stills", ".png")
-        return await media_pool().run(comparison.stills_sheet, orig, out, sheet)
+        return await media_pool().run(comparison.stills_sheet, orig, out, sheet, start=begin)
 
     async def with_motion(self, result: JobResult) -> JobResult:
         """`result` with its motion report (figures under extra["motion"], the plot's path under
@@ -162,6 +166,8 @@ class Finisher:
         warning on the run, never a failed run: the output is already paid for."""
         if result.original_facts.get("kind") != "video" or not result.original_path:
             return result
+        if not compares_motion(result):
+            return result  # a new shot (Next shot, Video reference): nothing to compare with
         try:
             # The original beside the result is the clip as sent: already cut to the window.
             plot, figures = await self.motion_report(
@@ -171,6 +177,13 @@ class Finisher:
             log.info("no motion report for %s: %s", result.prediction_id, exc.message)
             return replace(result, warnings=(*result.warnings, f"motion report: {exc.message}"))
         return replace(result, extra={**result.extra, "motion": figures, "motion_plot": plot})
+
+
+def compares_motion(result: JobResult) -> bool:
+    """Only an edit (`video_reference_type=base`) is the same shot as its original, so only its
+    motion is compared (issue #24): a Video reference or Next shot run makes a new shot, whose
+    "motion kept" score would mean nothing."""
+    return result.spec is None or result.spec.tab is Tab.EDIT
 
 
 async def trimmed_window(result: JobResult) -> tuple[str, float, float] | None:

@@ -314,8 +314,19 @@ class Library(Shares, Ledger):
         return ("WHERE " + " AND ".join(clauses)) if clauses else "", args
 
     def latest(self, owner: str | None, tab: str) -> Run | None:
-        runs = self.runs(owner=owner, tab=tab, limit=1)
-        return runs[0] if runs else None
+        """The tab's latest run of its own: a file made from one (a splice, issue #24) is not
+        what the tab ran, so a reload shows the edit, not its splice."""
+        for run in self.runs(owner=owner, tab=tab, limit=20):
+            if not run.settings.get("derived"):
+                return run
+        return None
+
+    def children(self, parent_id: str) -> list[Run]:
+        """Runs made from `parent_id` (next shots, splices, sequences), oldest first."""
+        with self._tx() as conn:
+            rows = conn.execute("SELECT * FROM runs WHERE parent_id = ? ORDER BY created_at",
+                                (parent_id,)).fetchall()
+        return [self._from_row(r) for r in rows]
 
     def output_names(self, stem: str) -> set[str]:
         """File names of the outputs already called `stem*` (a new output's must differ)."""

@@ -1,12 +1,16 @@
 """Comparison exports: one MP4 of original and output a person can forward, and a stills sheet.
 
 Layouts (issue #13):
-- `side_by_side`: original left, output right, each fitted into the output's frame (letterboxed);
+- `side_by_side`: original left, output right, each fitted into the output's frame (letterboxed)
+  at the output's own resolution up to 1080p a panel (issue #24: two 1080p clips give a
+  3840x1080 side by side, not a 960x540 one);
 - `stacked`: original above the output (for portrait clips);
 - `wipe`: one frame, the original left of a line that sweeps back and forth, the output right.
 
 Both halves are labelled ("Original", "Kling O1") with Pillow-drawn PNG overlays (the bundled
-ffmpeg's drawtext may have no font). The export lasts as long as the output; a shorter original
+ffmpeg's drawtext may have no font). `start` is where the output's window begins in the original
+(a 7-12 s edit of a 20 s clip is compared with 7-12 s, not 0-5 s). The export lasts as long as
+the output; a shorter original
 holds its last frame, and an image original (a start frame) is shown as a still. Sound comes
 from the output, the original, or nowhere.
 """
@@ -25,7 +29,7 @@ from .ffmpeg import pipe_ffmpeg, run_ffmpeg
 LAYOUTS = ("side_by_side", "wipe", "stacked")
 AUDIO_CHOICES = ("output", "original", "none")
 LABELS = ("Original", "Kling O1")
-MAX_SIDE = 540  # px: each half's short side is at most this (a forwardable file, fast to make)
+MAX_SIDE = 1080  # px: each panel's short side is at most this (1080p panels, not more)
 FPS = 24  # Kling's output rate (kling-o1.md)
 WIPE_PERIOD = 4.0  # s for the wipe line to sweep across and back
 EXPORT_TIMEOUT = 600.0
@@ -46,13 +50,19 @@ def export_size(output: VideoInfo, layout: str) -> tuple[int, int]:
 
 
 def check_export(original: VideoInfo | ImageInfo, output: VideoInfo, layout: str,
-                 audio: str) -> None:
+                 audio: str, start: float = 0.0) -> None:
     if layout not in LAYOUTS:
         raise InputError(f"layout must be one of {', '.join(LAYOUTS)} (got {layout!r}).")
     if audio not in AUDIO_CHOICES:
         raise InputError(f"audio must be one of {', '.join(AUDIO_CHOICES)} (got {audio!r}).")
     if audio == "output" and not output.has_audio:
         raise InputError("The output has no sound; choose audio='original' or 'none'.")
+    if not start >= 0:  # also refuses NaN
+        raise InputError(f"The start ({start:g} s) must be 0 or more.")
+    if isinstance(original, VideoInfo) and start >= original.duration - 0.1:
+        raise InputError(f"The start ({start:.1f} s) is outside the original, which is "
+                         f"{original.duration:.1f} s long. Give where the output's window "
+                         "begins in it.")
     if audio == "original" and not (isinstance(original, VideoInfo) and original.has_audio):
         raise InputError("The original has no sound; choose audio='output' or 'none'.")
 
@@ -79,14 +89,14 @@ def label_png(path: Path, text: str, height: int) -> Path:
 
 
 def export_args(original: VideoInfo | ImageInfo, output: VideoInfo, out: str, *, layout: str,
-                audio: str, labels: tuple[Path, Path]) -> list[str]:
+                audio: str, labels: tuple[Path, Path], start: float = 0.0) -> list[str]:
     """The ffmpeg arguments for one export (pure apart from the label files it names)."""
     w, h = box_size(output)
     dur = output.duration
     fit = (f"scale={w}:{h}:force_original_aspect_ratio=decrease,"
            f"pad={w}:{h}:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1,format=yuv420p")
     if isinstance(original, VideoInfo):
-        a_in = ["-i", original.path]
+        a_in = [*(["-ss", f"{start:.3f}"] if start > 0 else []), "-i", original.path]
     else:  # a start frame: a still for the whole export
         a_in = ["-loop", "1", "-framerate", str(FPS), "-t", f"{dur:.3f}", "-i", original.path]
     graph = [
@@ -128,15 +138,18 @@ def export_args(original: VideoInfo | ImageInfo, output: VideoInfo, out: str, *,
 
 
 def export_comparison(original: VideoInfo | ImageInfo, output: VideoInfo, out: str, *,
-                      layout: str = "side_by_side", audio: str = "output") -> str:
-    """Write the comparison MP4 to `out`; InputError for bad options, MediaError on failure."""
-    check_export(original, output, layout, audio)
+                      layout: str = "side_by_side", audio: str = "output",
+                      start: float = 0.0) -> str:
+    """Write the comparison MP4 to `out`, the original from `start` s; InputError for bad
+    options, MediaError on failure."""
+    check_export(original, output, layout, audio, start)
     _, h = box_size(output)
     tmp = Path(out).with_suffix("")
     labels = (label_png(Path(f"{tmp}-label-a.png"), LABELS[0], h),
               label_png(Path(f"{tmp}-label-b.png"), LABELS[1], h))
     try:
-        run_ffmpeg(export_args(original, output, out, layout=layout, audio=audio, labels=labels),
+        run_ffmpeg(export_args(original, output, out, layout=layout, audio=audio, labels=labels,
+                               start=start),
                    timeout=EXPORT_TIMEOUT, what="Exporting the comparison", background=True)
     finally:
         for p in labels:
@@ -158,11 +171,11 @@ def _frame_at(path: str, t: float | None, width: int) -> Image.Image:
 
 
 def stills_sheet(original: VideoInfo | ImageInfo, output: VideoInfo, out: str,
-                 *, moments: int = STILLS) -> str:
+                 *, moments: int = STILLS, start: float = 0.0) -> str:
     """A PNG grid: before (top row) and after (bottom row) at `moments` times of the output."""
     times = [output.duration * (i + 0.5) / moments for i in range(moments)]
     if isinstance(original, VideoInfo):
-        before = [_frame_at(original.path, min(t, original.duration - 0.05), STILL_WIDTH)
+        before = [_frame_at(original.path, min(start + t, original.duration - 0.05), STILL_WIDTH)
                   for t in times]
     else:  # a still: the same picture at every moment
         before = [_frame_at(original.path, None, STILL_WIDTH)] * moments

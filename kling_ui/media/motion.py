@@ -21,7 +21,6 @@ Everything here is pure over arrays except `decode_grey`/`audio_envelope` (ffmpe
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +30,7 @@ import numpy as np
 
 from ..core.errors import InputError
 from ..core.models import VideoInfo
+from ..i18n import t
 from .ffmpeg import pipe_ffmpeg
 
 FPS = 24  # Kling's output is always 24 fps (kling-o1.md): both clips are compared at this rate
@@ -58,22 +58,26 @@ class MotionReport:
     """What the report says; `figures()` is the JSON shown in the summary under `motion`."""
 
     score: float
-    offset_s: float
+    offset_s: float | None  # None: no offset within +-lag_limit_s lines the clips up
     drift: list[tuple[float, float]]
     frames_original: int
     frames_output: int
     duration_original: float
     duration_output: float
     audio_offset_s: float | None
-    speed_ratio: float | None  # output's RMS speed over the original's (1.0 = as fast)
+    speed_ratio: float | None  # output's speed over the original's (1.0 = as fast)
     # per frame pair mean (dx, dy) in frame widths/heights per second, for the plot
     curve_original: np.ndarray = field(repr=False, compare=False)
     curve_output: np.ndarray = field(repr=False, compare=False)
+    lag_limit_s: float = MAX_LAG_S  # the offset search spanned +-this
+    audio_missing: bool = False  # both had sound with loudness changes, but no offset fit
+    audio_limit_s: float = MAX_LAG_S
+    speed_fitted: bool = False  # the output plays the original's motion at another speed
 
     def figures(self) -> dict[str, Any]:
-        return {
+        figs: dict[str, Any] = {
             "score": round(self.score, 3),
-            "offset_s": round(self.offset_s, 3),
+            "offset_s": None if self.offset_s is None else round(self.offset_s, 3),
             "drift": [[round(a, 2), round(b, 2)] for a, b in self.drift],
             "frames_original": self.frames_original,
             "frames_output": self.frames_output,
@@ -81,7 +85,37 @@ class MotionReport:
             "duration_output": round(self.duration_output, 3),
             "audio_offset_s": None if self.audio_offset_s is None else round(self.audio_offset_s, 3),
             "speed_ratio": None if self.speed_ratio is None else round(self.speed_ratio, 3),
+            "lag_limit_s": round(self.lag_limit_s, 2),
         }
+        if self.offset_s is None:
+            figs["offset_note"] = t("motion.offset_missing", "en", limit=self.lag_limit_s)
+        if self.audio_missing:
+            figs["audio_limit_s"] = round(self.audio_limit_s, 2)
+            figs["audio_note"] = t("motion.audio_missing", "en", limit=self.audio_limit_s)
+        figs["verdict"] = verdict(figs)
+        return figs
+
+
+KEPT, PARTLY = 0.8, 0.5  # scores from which the motion reads as kept, or partly kept
+SPEED_SHOWN = 0.05  # speed differences below 5% are not worth a word
+
+
+def verdict(figures: dict[str, Any], lang: str = "en") -> str:
+    """One line a person reads first: "motion kept, 1.25x faster", "motion not kept, ..."."""
+    score = float(figures.get("score") or 0.0)
+    key = "motion.kept" if score >= KEPT else "motion.partly" if score >= PARTLY else "motion.not_kept"
+    parts = [t(key, lang)]
+    speed = figures.get("speed_ratio")
+    if speed and score >= PARTLY and abs(speed - 1) >= SPEED_SHOWN:
+        parts.append(t("motion.faster", lang, speed=speed) if speed > 1
+                     else t("motion.slower", lang, speed=1 / speed))
+    offset = figures.get("offset_s")
+    if offset is None:
+        parts.append(t("motion.no_offset", lang))
+    elif abs(offset) >= 0.05:
+        parts.append(t("motion.later", lang, offset=offset) if offset > 0
+                     else t("motion.earlier", lang, offset=-offset))
+    return t("motion.joiner", lang).join(parts)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -193,12 +227,15 @@ def max_lag(n_a: int, n_b: int, rate: float) -> int:
     return int(min(MAX_LAG_S * rate, MAX_LAG_SHARE * min(n_a, n_b)))
 
 
-def best_lag(a: np.ndarray, b: np.ndarray, limit: int) -> int:
-    """The lag (in samples) where b follows a most closely, by centred correlation.
+def best_lag(a: np.ndarray, b: np.ndarray, limit: int) -> int | None:
+    """The lag (in samples) where b follows a most closely, by centred correlation; None when
+    no lag within +-limit lines them up.
 
     Ties go to the smaller lag. Lag 0 stays unless another lag matches convincingly: a series
     with no change over time (a steady pan) correlates the same at every lag, and unrelated
-    smooth motions correlate a little at some lag by chance.
+    smooth motions correlate a little at some lag by chance. A best match at the very edge of
+    the search is not found (None): the true offset may lie beyond it (issue #24: a 2.5 s delay
+    was reported as the 2 s edge), and so is a pair that correlates nowhere, lag 0 included.
     """
     best, best_r = 0, -math.inf
     for lag in range(-limit, limit + 1):
@@ -209,9 +246,46 @@ def best_lag(a: np.ndarray, b: np.ndarray, limit: int) -> int:
         if r > best_r + 1e-9:
             best, best_r = lag, r
     zero = _centred(*_overlap(a, b, 0))
-    if best_r < LAG_MIN_CORR or best_r - zero < 0.05:  # no clear peak elsewhere: stay at 0
-        return 0
-    return best
+    if best_r >= LAG_MIN_CORR and best_r - zero >= 0.05:  # a clear peak away from 0
+        return None if limit > 0 and abs(best) >= limit - 1 else best
+    if zero >= LAG_MIN_CORR or _flat(a) or _flat(b):
+        return 0  # aligned as they are, or nothing changes over time to align
+    return None
+
+
+def _flat(a: np.ndarray) -> bool:
+    """No change over time worth aligning: the series' spread is tiny next to its level."""
+    spread = float(np.sqrt(((a - a.mean(axis=0)) ** 2).sum(axis=1).mean()))
+    return spread < 1e-6 or spread < 0.05 * float(np.sqrt((a * a).sum(axis=1).mean()))
+
+
+SPEEDS = np.round(np.arange(0.5, 2.0001, 0.01), 2)  # output speed / original speed, tried
+SPEED_MIN_SCORE = 0.7  # a speed change must explain the motion this well ...
+SPEED_GAIN = 0.1  # ... and better than any plain offset by this much
+
+
+def warp(orig: np.ndarray, speed: float, n: int) -> tuple[np.ndarray, int]:
+    """The original's vectors as an output `speed` times as fast would show them, for the
+    output's first pairs: (warped (m, k), m); the motion per frame grows with the speed."""
+    src = np.arange(n, dtype=np.float64) * speed
+    m = int(np.searchsorted(src, len(orig) - 1, side="right"))
+    i0 = np.minimum(src[:m].astype(int), len(orig) - 2)
+    frac = (src[:m] - i0)[:, None].astype(np.float32)
+    return (orig[i0] * (1 - frac) + orig[i0 + 1] * frac) * speed, m
+
+
+def speed_fit(orig: np.ndarray, out: np.ndarray) -> tuple[float, float]:
+    """(speed, cosine) of the speed at which the output best replays the original's motion,
+    both starting together (a sped-up or slowed edit of the same window)."""
+    best_s, best_c = 1.0, -1.0
+    for speed in SPEEDS:
+        warped, m = warp(orig, float(speed), len(out))
+        if m < FPS:  # less than a second in common
+            continue
+        c = _cosine(warped, out[:m])
+        if c is not None and c > best_c + 1e-6:
+            best_s, best_c = float(speed), c
+    return best_s, best_c
 
 
 def _local_agreement(a: np.ndarray, b: np.ndarray, window: int) -> np.ndarray:
@@ -245,29 +319,58 @@ def drift_spans(agreement: np.ndarray, first_output_pair: int) -> list[tuple[flo
     return spans
 
 
-def compare_vectors(orig: np.ndarray, out: np.ndarray) -> tuple[float, int, np.ndarray, float | None]:
-    """(score, lag in frames, per-pair agreement at that lag, speed ratio) of two series."""
-    lag = best_lag(orig, out, max_lag(len(orig), len(out), FPS))
-    x, y = _overlap(orig, out, lag)
-    cos = _cosine(x, y)
+@dataclass(frozen=True)
+class Comparison:
+    """What two vector series say: the score, the lag (None: not found), per aligned pair the
+    local agreement, the speed ratio, and whether a speed change (not a lag) explains them."""
+
+    score: float
+    lag: int | None
+    agreement: np.ndarray
+    speed_ratio: float | None
+    speed_fitted: bool = False
+
+
+def _score(x: np.ndarray, y: np.ndarray) -> float:
     speed_o = float(np.sqrt((x * x).sum(axis=1).mean())) if len(x) else 0.0
     speed_p = float(np.sqrt((y * y).sum(axis=1).mean())) if len(y) else 0.0
     if speed_o < STILL and speed_p < STILL:
-        score = 1.0  # neither moves: the output kept the stillness
-    else:
-        score = 0.0 if cos is None else min(1.0, max(0.0, cos))
+        return 1.0  # neither moves: the output kept the stillness
+    cos = None if speed_o < STILL or speed_p < STILL else _cosine(x, y)
+    return 0.0 if cos is None else min(1.0, max(0.0, cos))
+
+
+def compare_vectors(orig: np.ndarray, out: np.ndarray) -> Comparison:
+    """Score, lag, local agreement and speed of the output's vectors against the original's."""
+    found = best_lag(orig, out, max_lag(len(orig), len(out), FPS))
+    x, y = _overlap(orig, out, found or 0)
+    score = _score(x, y)
+    if found is None and score >= PARTLY:
+        found = 0  # no lag beats "as they are", and as they are the motion agrees
+    speed_o = float(np.sqrt((x * x).sum(axis=1).mean())) if len(x) else 0.0
+    speed_p = float(np.sqrt((y * y).sum(axis=1).mean())) if len(y) else 0.0
     ratio = speed_p / speed_o if speed_o >= STILL else None
-    return score, lag, _local_agreement(x, y, int(WINDOW_S * FPS)), ratio
+    if ratio is not None and min(len(orig), len(out)) >= 2 * FPS:
+        speed, cos = speed_fit(orig, out)
+        if (abs(speed - 1) >= SPEED_SHOWN and cos >= SPEED_MIN_SCORE
+                and cos >= score + SPEED_GAIN):
+            warped, m = warp(orig, speed, len(out))
+            return Comparison(min(1.0, cos), 0, _local_agreement(warped, out[:m],
+                                                                 int(WINDOW_S * FPS)),
+                              speed, speed_fitted=True)
+    return Comparison(score, found, _local_agreement(x, y, int(WINDOW_S * FPS)), ratio)
 
 
-def envelope_offset(a: np.ndarray, b: np.ndarray) -> float | None:
-    """Seconds by which envelope b lags a; None when either has no loudness changes to align."""
+def envelope_offset(a: np.ndarray, b: np.ndarray) -> tuple[float | None, bool]:
+    """(seconds by which envelope b lags a, or None; whether a search was made and failed).
+    None without a search when either has no loudness changes to align (any offset would be
+    a guess); None after a search when no offset within the range lines them up."""
     if len(a) < ENVELOPE_HZ or len(b) < ENVELOPE_HZ:
-        return None
+        return None, False
     if float(a.std()) < 1e-3 or float(b.std()) < 1e-3:
-        return None  # a steady tone or silence: any offset would be a guess
+        return None, False  # a steady tone or silence
     lag = best_lag(a[:, None], b[:, None], max_lag(len(a), len(b), ENVELOPE_HZ))
-    return lag / ENVELOPE_HZ
+    return (None, True) if lag is None else (lag / ENVELOPE_HZ, False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -315,47 +418,24 @@ def measure_motion(original: VideoInfo, output: VideoInfo, *, start: float = 0.0
     if len(v_orig) < 2 or len(v_out) < 2:
         raise InputError("One of the clips has fewer than 3 frames to compare; is it a still "
                          "image or a damaged video?")
-    score, lag, agreement, ratio = compare_vectors(v_orig, v_out)
+    cmp = compare_vectors(v_orig, v_out)
     audio: float | None = None
+    audio_missing = False
+    env_rate_len = 0
     if original.has_audio and output.has_audio:
         env_o = audio_envelope(original.path, start=start, length=window)
         env_p = audio_envelope(output.path)
-        audio = envelope_offset(env_o, env_p)
+        audio, audio_missing = envelope_offset(env_o, env_p)
+        env_rate_len = min(len(env_o), len(env_p))
+    lag = cmp.lag
     return MotionReport(
-        score=score, offset_s=lag / FPS, drift=drift_spans(agreement, max(0, lag)),
+        score=cmp.score, offset_s=None if lag is None else lag / FPS,
+        drift=drift_spans(cmp.agreement, max(0, lag or 0)),
         frames_original=len(frames_o), frames_output=len(frames_p),
         duration_original=window, duration_output=output.duration,
-        audio_offset_s=audio, speed_ratio=ratio,
-        curve_original=mean_curve(v_orig), curve_output=mean_curve(v_out))
-
-
-def plot_report(report: MotionReport, path: str, *, labels: Sequence[str] = ("Original",
-                                                                            "Kling O1")) -> str:
-    """A PNG: horizontal and vertical motion of both clips over output time, drift shaded."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
-    fig, axes = plt.subplots(2, 1, figsize=(8, 3.6), dpi=100, sharex=True)
-    shift = report.offset_s  # draw the original where it lines up with the output
-    t_o = (np.arange(len(report.curve_original)) + 0.5) / FPS + shift
-    t_p = (np.arange(len(report.curve_output)) + 0.5) / FPS
-    for k, (ax, name) in enumerate(zip(axes, ("horizontal", "vertical"), strict=True)):
-        for a, b in report.drift:
-            ax.axvspan(a, b, color="#f4a3a3", alpha=0.5, lw=0)
-        ax.plot(t_o, report.curve_original[:, k] * 100, color="#4059ad", lw=1.4, label=labels[0])
-        ax.plot(t_p, report.curve_output[:, k] * 100, color="#e07a1f", lw=1.4, ls="--",
-                label=labels[1])
-        ax.axhline(0, color="#999", lw=0.6)
-        ax.set_ylabel(f"{name}\n% frame/s", fontsize=8)
-        ax.tick_params(labelsize=8)
-    axes[0].legend(fontsize=8, loc="upper right", ncol=2)
-    axes[-1].set_xlabel("output time (s)" + (f"; original shifted {shift:+.2f} s" if shift else "")
-                        + ("; red: drift" if report.drift else ""), fontsize=8)
-    fig.suptitle(f"Motion kept: score {report.score:.2f}, offset {report.offset_s:+.2f} s",
-                 fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, format="png")
-    plt.close(fig)
-    return path
+        audio_offset_s=audio, speed_ratio=cmp.speed_ratio,
+        curve_original=mean_curve(v_orig), curve_output=mean_curve(v_out),
+        lag_limit_s=max_lag(len(v_orig), len(v_out), FPS) / FPS,
+        audio_missing=audio_missing,
+        audio_limit_s=max_lag(env_rate_len, env_rate_len, ENVELOPE_HZ) / ENVELOPE_HZ,
+        speed_fitted=cmp.speed_fitted)

@@ -2,8 +2,8 @@
 
     /motion_report   original, output, start=0.0          -> (plot PNG, JSON figures)
     /splice_back     original, edited, start, audio="original", crossfade=0.0  -> video
-    /compare_export  original, output, layout="side_by_side", audio="output"   -> video
-    /compare_stills  original, output                      -> stills sheet PNG
+    /compare_export  original, output, layout="side_by_side", audio="output", start=0.0 -> video
+    /compare_stills  original, output, start=0.0           -> stills sheet PNG
 
 `/compare_export` returns the video alone, as the issue names it; the before/after stills sheet
 the UI shows beside it is its own endpoint, so neither signature carries the other's output.
@@ -48,7 +48,7 @@ def build_finish_api(studio: Any, *, concurrency: int) -> None:
             start: Seconds into `original` where the part that was sent begins (its trim window); the window is as long as the output.
 
         Returns:
-            A PNG plot of both clips' horizontal and vertical motion over time with drift shaded, and JSON with `score` (0..1, 1 = the same motion), `offset_s` (output later than the original by this many seconds), `drift` ([start_s, end_s] spans of the output where the motion parts ways), `frames_original`, `frames_output`, `duration_original`, `duration_output`, `audio_offset_s` (null without sound on both or without loudness changes) and `speed_ratio`.
+            A PNG plot of both clips' horizontal and vertical motion over time with drift shaded, and JSON with `score` (0..1, 1 = the same motion), `verdict` (one line, e.g. "motion kept, 1.25x faster"), `offset_s` (output later than the original by this many seconds; null with an `offset_note` sentence when no shift within `lag_limit_s` lines the clips up), `drift` ([start_s, end_s] spans of the output where the motion parts ways), `frames_original`, `frames_output`, `duration_original`, `duration_output`, `audio_offset_s` (null without sound on both, without loudness changes, or with an `audio_note` when no shift lines the sound up) and `speed_ratio` (the output's speed over the original's; a fitted speed-up is not reported as an offset).
         """
         return await finisher.motion_report(upload(original, request), upload(output, request),
                                             start=start, out_dir=where(request))
@@ -79,6 +79,7 @@ def build_finish_api(studio: Any, *, concurrency: int) -> None:
     @guarded
     async def compare_export(original: str | None, output: str | None,
                              layout: str = "side_by_side", audio: str = "output",
+                             start: float = 0.0,
                              request: gr.Request = None,  # type: ignore[assignment]
                              ) -> str:
         """An MP4 of the original and the output together, labelled "Original" and "Kling O1", to show a change at a glance. Files are passed as http(s) URLs the server can download, or as data: URLs (base64).
@@ -88,18 +89,19 @@ def build_finish_api(studio: Any, *, concurrency: int) -> None:
             output: The Kling O1 output video; the export lasts as long as it does.
             layout: "side_by_side", "wipe" (one frame, a moving A/B wipe line) or "stacked" (one above the other, for portrait clips).
             audio: Whose sound to keep: "output", "original" or "none".
+            start: Seconds into `original` where the output's window begins (its trim window), so a 7-12 s edit of a 20 s clip is compared with 7-12 s.
 
         Returns:
-            The comparison MP4 (H.264, 24 fps). The stills sheet is /compare_stills.
+            The comparison MP4 (H.264, 24 fps), each panel at the output's own resolution up to 1080p. The stills sheet is /compare_stills.
         """
         video, _ = await finisher.compare_export(upload(original, request),
                                                  upload(output, request), layout=layout,
-                                                 audio=audio, stills=False,
+                                                 audio=audio, stills=False, start=start,
                                                  out_dir=where(request))
         return video
 
     @guarded
-    async def compare_stills(original: str | None, output: str | None,
+    async def compare_stills(original: str | None, output: str | None, start: float = 0.0,
                              request: gr.Request = None,  # type: ignore[assignment]
                              ) -> str:
         """A PNG sheet of before/after stills at four moments of the output. Files are passed as http(s) URLs the server can download, or as data: URLs (base64).
@@ -107,12 +109,13 @@ def build_finish_api(studio: Any, *, concurrency: int) -> None:
         Args:
             original: The original video, or an image (a start frame).
             output: The Kling O1 output video.
+            start: Seconds into `original` where the output's window begins.
 
         Returns:
             The sheet: originals in the top row, the output's frames below, times above.
         """
         return await finisher.stills(upload(original, request), upload(output, request),
-                                     out_dir=where(request))
+                                     start=start, out_dir=where(request))
 
     with gr.Column(visible=False, elem_id="kling-finish-api"):
         # Textboxes, not dropdowns, for the choices: a bad value then gets our own message.
@@ -133,8 +136,8 @@ def build_finish_api(studio: Any, *, concurrency: int) -> None:
         endpoints: tuple[tuple[Any, list[str], list[Any]], ...] = (
             (motion_report, ["original", "output", "start"], [plot, report]),
             (splice_back, ["original", "edited", "start", "splice_audio", "crossfade"], [video]),
-            (compare_export, ["original", "output", "layout", "export_audio"], [video]),
-            (compare_stills, ["original", "output"], [sheet]),
+            (compare_export, ["original", "output", "layout", "export_audio", "start"], [video]),
+            (compare_stills, ["original", "output", "start"], [sheet]),
         )
         for fn, names, outputs in endpoints:
             gr.Button(visible=False).click(

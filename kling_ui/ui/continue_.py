@@ -14,6 +14,7 @@ library's run files, or frames under its `tmp/`), which Gradio is allowed to ser
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +41,8 @@ FRAME_TARGETS = [(i18n("frame_target.frames"), Tab.FRAMES.value),
 SLOTS = [(Tab.FEATURE, "reference_video"), (Tab.FEATURE, "prompt"),
          (Tab.EDIT, "reference_video"), (Tab.EDIT, "prompt"),
          (Tab.FRAMES, "start_image"), (Tab.FRAMES, "end_image"),
-         (Tab.REFERENCES, "reference_images")]
+         (Tab.REFERENCES, "reference_images"),
+         (Tab.FEATURE, "video_start"), (Tab.FEATURE, "video_length")]
 STORY_MAX = 20  # parents followed at most (a chain is a tree's path; this guards a loop)
 PICKABLE = 100  # newest succeeded runs offered to the sequence joiner
 
@@ -215,8 +217,12 @@ class ContinueHandlers:
 
     def next_shot(self, session: Session, run_id: str | None) -> list[Any]:
         run = self._run(session, run_id)
+        duration = float(run.output_facts.get("duration") or 0.0)
+        start, length = next_shot_window(duration)
         return self._fill(session, run, Tab.FEATURE, {
-            "reference_video": run.output, "prompt": NEXT_SHOT_PROMPT}, _t("cont.the_clip"))
+            "reference_video": run.output, "prompt": NEXT_SHOT_PROMPT,
+            "video_start": gr.Slider(value=start, maximum=max(0.1, duration - 3.0)),
+            "video_length": length}, _t("cont.the_clip"))
 
     def edit_this(self, session: Session, run_id: str | None) -> list[Any]:
         run = self._run(session, run_id)
@@ -310,6 +316,14 @@ class ContinueHandlers:
         self.studio.library.update(kept.run_id, metrics={"sequence": [r.id for r in runs]})
         gr.Info(_t("cont.joined", n=len(runs), secs=joined.duration))
         return str(kept.run_id)
+
+
+def next_shot_window(duration: float) -> tuple[float, float]:
+    """(start, length) of the window Next shot sends: the clip's last 10 s (issue #24: the next
+    shot follows the end of a 20 s clip, not its first 10 s), on the sliders' 0.1 s steps."""
+    if duration <= 10.0:
+        return 0.0, 10.0
+    return math.floor((duration - 10.0) * 10) / 10, 10.0
 
 
 def wire_continue(ui: ContinueUI, handlers: ContinueHandlers, session: Any, *,

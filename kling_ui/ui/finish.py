@@ -9,6 +9,7 @@ result lives in the panel's own gr.State, set by the tab's run handler.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -18,8 +19,17 @@ import gradio as gr
 from ..core.errors import InputError
 from ..core.jobs import JobResult
 from ..core.models import Tab
-from ..finishing.results import EXPORT_AUDIO, LAYOUTS, SPLICE_AUDIO, Finisher, trimmed_window
-from ..i18n import i18n, t
+from ..finishing.results import (
+    EXPORT_AUDIO,
+    LAYOUTS,
+    SPLICE_AUDIO,
+    Finisher,
+    compares_motion,
+    trimmed_window,
+)
+from ..i18n import current_lang, i18n, t
+from ..media.motion import MAX_LAG_S, verdict
+from ..media.motion_plot import ORIGINAL_COLOUR, OUTPUT_COLOUR, inline_svg
 from .common import esc, guarded, session_id
 from .compare import compare_html
 
@@ -53,10 +63,9 @@ def build_finish(tab: Tab) -> FinishUI | None:
     with gr.Column(visible=False, elem_id=f"{key}-finish", elem_classes=["kling-finish"]) as panel:
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=300):
-                # No label badge: it would cover the plot's own title.
-                plot = gr.Image(label=i18n("finish.plot"), type="filepath",
-                                interactive=False, elem_id=f"{key}-motion-plot", height=300,
-                                show_label=False)
+                # An SVG that fills the column at any width (legible at 390 px), its legend
+                # written here in the visitor's language (issue #24).
+                plot = gr.HTML("", elem_id=f"{key}-motion-plot")
             with gr.Column(scale=2, min_width=280):
                 score = gr.Markdown("", elem_id=f"{key}-motion-score")
                 with gr.Row(visible=False, elem_id=f"{key}-splice-row") as splice_row:
@@ -80,18 +89,56 @@ def build_finish(tab: Tab) -> FinishUI | None:
                     layout, audio, export, export_file, stills)
 
 
+def plot_html(plot_png: str | None) -> str:
+    """The motion plot as it sits on the page: the scaling SVG and a legend in words."""
+    svg = inline_svg(plot_png)
+    if svg is None:
+        return ""
+    swatch = ('<span style="display:inline-block;width:1.6em;border-top:3px {style} {colour};'
+              'vertical-align:middle;margin-right:.3em"></span>')
+    legend = (f'<span>{swatch.format(style="solid", colour=ORIGINAL_COLOUR)}'
+              f'{esc(t("label.original"))}</span> &nbsp; '
+              f'<span>{swatch.format(style="dashed", colour=OUTPUT_COLOUR)}'
+              f'{esc(t("compare.output"))}</span>')
+    return (f'<figure class="kling-motion-plot" style="margin:0;max-width:640px">{svg}'
+            f'<figcaption style="font-size:var(--text-sm);line-height:1.4">{legend}<br>'
+            f'{esc(t("motion.legend"))}</figcaption></figure>')
+
+
 def score_markdown(figures: dict[str, Any]) -> str:
-    """The motion figures as a person reads them."""
+    """The motion figures as a person reads them: the verdict first, then the numbers, and a
+    plain sentence instead of a number for an offset that was not found (issue #24)."""
     drift = figures.get("drift") or []
     spans = ", ".join(f"{a:.1f}-{b:.1f} s" for a, b in drift) if drift else t("finish.drift_none")
     audio = figures.get("audio_offset_s")
-    return (t("finish.score", score=figures["score"]) + "\n\n"
-            + t("finish.offset", offset=figures["offset_s"],
-                sound="" if audio is None else t("finish.sound", audio=audio)) + "\n"
+    limit = figures.get("lag_limit_s") or MAX_LAG_S
+    if figures.get("offset_s") is None:
+        offset = "- " + t("motion.offset_missing", limit=limit)
+    else:
+        offset = t("finish.offset", offset=figures["offset_s"],
+                   sound="" if audio is None else t("finish.sound", audio=audio))
+    if figures.get("audio_note"):
+        offset += "\n- " + t("motion.audio_missing", limit=figures.get("audio_limit_s") or limit)
+    speed = figures.get("speed_ratio")
+    said = verdict(figures, current_lang())
+    return (t("finish.score", score=figures["score"], verdict=said[:1].upper() + said[1:])
+            + "\n\n" + offset + "\n"
+            + ("" if speed is None else t("finish.speed", speed=speed) + "\n")
             + t("finish.drift", spans=spans) + "\n"
             + t("finish.frames", original=figures["frames_original"],
                 output=figures["frames_output"], dur_original=figures["duration_original"],
                 dur_output=figures["duration_output"]))
+
+
+def last_splice(studio: Any, run_id: str | None) -> str | None:
+    """The latest splice made from this edit, so a reload shows it beside the edit (#24)."""
+    if not run_id:
+        return None
+    for child in reversed(studio.library.children(run_id)):
+        if (child.settings.get("derived") == "splice" and child.status == "succeeded"
+                and child.output and os.path.isfile(child.output)):
+            return str(child.output)
+    return None
 
 
 def run_outputs(fin: FinishUI | None) -> list[Any]:
@@ -113,20 +160,26 @@ def wire_finish(fin: FinishUI | None, studio: Any, run_event: Any, *, compare: A
     @guarded
     async def show(result: JobResult | None) -> list[Any]:
         if result is None:
-            return [gr.Column(visible=False), None, "", gr.Row(visible=False),
+            return [gr.Column(visible=False), "", "", gr.Row(visible=False),
                     gr.File(value=None, visible=False), gr.File(value=None, visible=False),
                     gr.Image(value=None, visible=False)]
         figures = result.extra.get("motion")
-        if figures:
+        plot = ""
+        if not compares_motion(result):
+            text = t("motion.new_shot")
+        elif figures:
             text = score_markdown(figures)
+            plot = plot_html(result.extra.get("motion_plot"))
         else:
             why = [w for w in result.warnings if w.startswith("motion report:")]
             text = esc(why[-1]) if why else t("finish.no_motion")
         # Only an edit is the same shot as its window; a video-reference output is a new one.
         edited = result.spec is not None and result.spec.tab is Tab.EDIT
         trimmed = await trimmed_window(result) if edited else None
-        return [gr.Column(visible=True), result.extra.get("motion_plot"), text,
-                gr.Row(visible=trimmed is not None), gr.File(value=None, visible=False),
+        spliced = last_splice(studio, result.run_id) if edited else None
+        return [gr.Column(visible=True), plot, text,
+                gr.Row(visible=trimmed is not None),
+                gr.File(value=spliced, visible=spliced is not None),
                 gr.File(value=None, visible=False), gr.Image(value=None, visible=False)]
 
     @guarded

@@ -18,10 +18,11 @@ import gradio as gr
 from ..core.errors import InputError
 from ..core.models import Tab
 from ..core.profile import DEFAULT_PROFILE, profile_for_replicate
-from ..i18n import i18n
+from ..i18n import current_lang, i18n
 from ..i18n import t as _t
 from ..library.results import result_from_run
 from ..library.store import IN_FLIGHT, TERMINAL, Run
+from ..media.motion import verdict
 from .common import (
     Session,
     esc,
@@ -125,11 +126,30 @@ def _when(ts: float) -> str:
 
 
 def _label(run: Run) -> str:
-    """The run's mode, and its model when it is not the default one (issue #25)."""
+    """What the run is: its mode, or what was made from a run (a splice, a sequence: issue #24
+    filed a sequence as "Edit video"); and its model when it is not the default one (#25)."""
+    derived = run.settings.get("derived")
+    if derived in ("splice", "sequence"):
+        return _t(f"lib.kind.{derived}")
     label = _t(f"tab.{run.tab}") if run.tab in Tab._value2member_map_ else run.tab
     profile = profile_for_replicate(run.model)
     return label if profile is None or profile.id == DEFAULT_PROFILE else (
         f"{label} · {profile.name}")
+
+
+def detail_notes(run: Run, children: list[Run]) -> str:
+    """Under a run's facts in the Library: its motion report's verdict, and the runs made from
+    it (next shots, splices, sequences), newest last (issue #24)."""
+    lines: list[str] = []
+    figures = run.metrics.get("motion")
+    if isinstance(figures, dict) and "score" in figures:
+        said = verdict(figures, current_lang())
+        lines.append(_t("lib.motion", verdict=said[:1].upper() + said[1:],
+                        score=float(figures["score"])))
+    if children:
+        items = ", ".join(f"{_label(c)} · {_when(c.created_at)}" for c in children)
+        lines.append(_t("lib.children", n=len(children), items=items))
+    return "".join(f'<p class="kling-note">{esc(line)}</p>' for line in lines)
 
 
 def _status(run: Run) -> str:
@@ -222,6 +242,7 @@ class LibraryHandlers:
                    f'<p class="kling-note">{esc(cost)} · {esc(_t("lib.prompt"))} {esc(run.prompt)}</p>')
         if run.status == "succeeded" and run.output:
             body, facts = compare_html(result), facts_html(result)
+            facts += detail_notes(run, self.library.children(run.id))
             file = run.output
         else:
             body, facts, file = run_progress_html(run), "", None
