@@ -54,8 +54,8 @@ TOOLS = {
                    "keep_original_sound", "auto_fix", "model"],
     "motion_report": ["original", "output", "start"],
     "splice_back": ["original", "edited", "start", "audio", "crossfade"],
-    "compare_export": ["original", "output", "layout", "audio"],
-    "compare_stills": ["original", "output"],
+    "compare_export": ["original", "output", "layout", "audio", "start"],
+    "compare_stills": ["original", "output", "start"],
     "grab_frame": ["video", "t"],
     "join_clips": ["clips", "crossfade"],
 }
