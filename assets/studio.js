@@ -327,6 +327,48 @@
       }
     }
   }, true);
+  // 4. What the person touched (issue #23): every field they typed in, picked, pasted into or
+  // dropped a file on since the page loaded, with when, and the last text they typed. A tab's
+  // last run comes back only into fields left alone, decided when its answer arrives
+  // (kling_ui/ui/page.py, `klingTouched`); text typed while that answer travelled is put back
+  // (`klingReassert`). Only trusted events count: Gradio's own updates fire none.
+  const touchedAt = new Map(); // element id -> performance.now() of the last user touch
+  const typed = new Map(); // element id -> the last value the person typed there
+  const restoreAt = {}; // tab key -> when its restore was decided
+  function touch(event) {
+    if (!event.isTrusted) return;
+    const now = performance.now();
+    for (let node = event.target; node && node !== document.body; node = node.parentElement) {
+      if (!node.id) continue;
+      touchedAt.set(node.id, now);
+      const t = event.target;
+      if ((t.tagName === "TEXTAREA" || (t.tagName === "INPUT" && t.type !== "file" &&
+           t.type !== "radio" && t.type !== "checkbox")) && event.type === "input") {
+        typed.set(node.id, t.value);
+      }
+    }
+  }
+  ["input", "change", "drop", "paste", "keydown", "dragenter"].forEach(function (type) {
+    document.addEventListener(type, touch, true);
+  });
+  // Uploads in flight count from the moment a file is chosen (the input's change) or dropped.
+  window.klingTouched = function (key, fields) {
+    restoreAt[key] = performance.now();
+    return Object.keys(fields).filter(function (name) { return touchedAt.has(fields[name]); });
+  };
+  window.klingReassert = function (key, fields) {
+    const since = restoreAt[key] || 0;
+    Object.keys(fields).forEach(function (name) {
+      const id = fields[name];
+      if (!((touchedAt.get(id) || 0) > since) || !typed.has(id)) return;
+      const box = document.querySelector("#" + CSS.escape(id) + " textarea, #" +
+                                         CSS.escape(id) + " input:not([type=file])");
+      if (box && box.value !== typed.get(id)) {
+        box.value = typed.get(id);
+        box.dispatchEvent(new Event("input", { bubbles: true }));
+      }
+    });
+  };
   // 3. Leaving the page while a run is in flight: the run goes on (and is kept in the
   // Library), but a person who closes the tab by mistake deserves the browser's question.
   window.addEventListener("beforeunload", function (event) {

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import json
 import logging
 import os
 from pathlib import Path
@@ -243,10 +244,24 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
             # pool: watching costs nothing, and the run it watches already holds its place.
             # Only a tab that has a run does (its `latest` changed from None).
             reattached = latest[h.ui.tab].change(
-                guarded(h.reattach), inputs=[session, latest[h.ui.tab], *h.input_components()],
+                guarded(h.reattach), inputs=[session, latest[h.ui.tab]],
                 outputs=h.outputs_reattach(),
                 api_visibility="private", show_progress="hidden", concurrency_limit=None,
                 preprocess=False)
+            # Its inputs, only into fields the person left alone, decided in the browser when
+            # the run's id arrives (not when the page asked: issue #23); text typed while this
+            # answer travels is put back after it.
+            fields = json.dumps(h.ui.field_ids())
+            key = json.dumps(h.ui.tab.value)
+            latest[h.ui.tab].change(
+                guarded(h.restore_inputs),
+                inputs=[session, latest[h.ui.tab], h.ui.touched, *h.input_components()],
+                outputs=h.input_components(), api_visibility="private",
+                show_progress="hidden", queue=False, preprocess=False,
+                js=f"(...a) => {{ a[2] = JSON.stringify(window.klingTouched ? "
+                   f"window.klingTouched({key}, {fields}) : []); return a; }}",
+            ).then(None, js=f"() => {{ window.klingReassert && window.klingReassert({key}, "
+                            f"{fields}); }}", api_visibility="private")
             h.after_result(reattached)
             assert h.ui.takes is not None  # noqa: S101 - build_tab makes one for every tab
             # ...and its latest takes side by side, when it was several (ui/takes.py).

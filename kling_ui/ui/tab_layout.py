@@ -125,6 +125,12 @@ class TabUI:
     shots_total: Any = None
     audio_note: Any = None
     share: Any = None  # the Share panel (issue #26)
+    touched: Any = None  # hidden: the fields the person touched, as the browser says (#23)
+
+    def field_ids(self) -> dict[str, str]:
+        """Each input's element id, for the browser's touch tracking (assets/studio.js)."""
+        return {n: str(c.elem_id) for n, c in self.controls.items()
+                if not n.startswith("_") and c.elem_id}
 
     @property
     def names(self) -> list[str]:
@@ -427,6 +433,10 @@ def build_tab(tab: Tab, presets: list[dict[str, Any]]) -> TabUI:
             with gr.Accordion(i18n("copy_code"), open=False):
                 ui.code_py = gr.Code(language="python", label="Python", interactive=False)
                 ui.code_curl = gr.Code(language="shell", label="cURL", interactive=False)
+    ui.touched = gr.Textbox(visible=False)
+    for name, comp in c.items():  # every field gets an id the browser can track (issue #23)
+        if not name.startswith("_") and not comp.elem_id:
+            comp.elem_id = f"{key}-in-{name.replace('_', '-')}"
     return ui
 
 

@@ -5,6 +5,7 @@ it, cancel it. The job never belongs to a handler: a reload or a closed tab leav
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import gradio as gr
@@ -40,7 +41,7 @@ class TabRun(TabChecks):
         return [ui.progress, ui.compare, ui.facts, ui.download, ui.summary, *run_outputs(ui.finish)]
 
     def outputs_reattach(self) -> list[Any]:
-        return [*self.outputs_run(), self.ui.cancel, *self.input_components()]
+        return [*self.outputs_run(), self.ui.cancel]
 
     def after_result(self, event: Any) -> None:
         """After `event` (a page reattaching to the tab's run) the finishing panel follows the
@@ -132,40 +133,58 @@ class TabRun(TabChecks):
                gr.JSON(value=result.summary(), visible=True),
                *([result] if self.ui.finish is not None else [])]
 
-    async def reattach(self, session: Session, run_id: str | None, *values: Any) -> Any:
-        """On page load: show this tab's latest run (its inputs too), and follow it while it
-        runs, so a reload or a new tab picks up where the last one was. Cancel is live while
-        the run is in flight.
+    async def reattach(self, session: Session, run_id: str | None) -> Any:
+        """On page load: show this tab's latest run, and follow it while it runs, so a reload
+        or a new tab picks up where the last one was. Cancel is live while the run is in flight.
 
         `run_id` is that run, this visitor's own, found at page load or when the tab is first
-        opened (page.latest_id).
-        `values` are the tab's inputs as the page has them now. A person who typed or uploaded
-        before this answer came keeps what they did (the run's inputs are not written over
-        theirs: a Run click would have sent the old prompt), and a run this page already started
-        here stays the one shown and cancelled."""
-        ui = self.ui
-        names = self.input_names()
-        if session.watching.get(ui.tab.value):
+        opened (page.latest_id). Its inputs come back separately (`restore_inputs`), field by
+        field, only where the person has not typed or dropped anything; a run this page already
+        started here stays the one shown and cancelled."""
+        if session.watching.get(self.ui.tab.value):
             yield [gr.skip()] * len(self.outputs_reattach())
             return
         run = self.studio.library.get(run_id) if run_id else None
         if run is None:
             yield [gr.skip()] * len(self.outputs_reattach())
             return
-        spec = result_from_run(run).spec
-        touched = [n for n, v, c in zip(names, values, self.input_components(), strict=False)
-                   if _blank(v) != _blank(c.value)]
-        inputs = (spec_values(spec, names) if spec is not None and not touched
-                  else [gr.skip()] * len(names))
-        session.watching[ui.tab.value] = run.id
+        session.watching[self.ui.tab.value] = run.id
         first = True
         async for update in self._watch(run.id):
-            cancel = gr.Button(interactive=run.in_flight) if first else gr.skip()
-            yield update + [cancel] + (inputs if first else [gr.skip()] * len(names))
+            yield update + [gr.Button(interactive=run.in_flight) if first else gr.skip()]
             first = False
         if run.in_flight:
-            yield ([gr.skip()] * len(self.outputs_run()) + [gr.Button(interactive=False)]
-                   + [gr.skip()] * len(names))
+            yield [gr.skip()] * len(self.outputs_run()) + [gr.Button(interactive=False)]
+
+    def restore_inputs(self, session: Session, run_id: str | None, touched: Any,
+                       *values: Any) -> list[Any]:
+        """The tab's latest run's inputs, for the fields the person left alone (issue #23).
+
+        `touched` is decided in the browser when the run's id arrives (assets/studio.js,
+        `klingTouched`): every field the person typed in, picked, dropped a file on or pasted
+        into since the page loaded, uploads in flight included. A field whose value is no
+        longer the page's default counts as touched too (a preset clicked meanwhile). Nothing
+        else is written; the browser puts back anything typed while this answer travelled."""
+        names = self.input_names()
+        run = self.studio.library.get(run_id) if run_id else None
+        mine = run is not None and (self.studio.settings.library_scope == "all"
+                                    or run.owner == session.run_owner())
+        if run is None or not mine:
+            return [gr.skip()] * len(names)
+        spec = result_from_run(run).spec
+        if spec is None:
+            return [gr.skip()] * len(names)
+        try:
+            marked = set(json.loads(touched)) if isinstance(touched, str) and touched else set()
+        except ValueError:
+            marked = set()
+        restored = spec_values(spec, names)
+        out = []
+        for name, value, comp, again in zip(names, values, self.input_components(), restored,
+                                           strict=False):
+            left_alone = name not in marked and _blank(value) == _blank(comp.value)
+            out.append(again if left_alone else gr.skip())
+        return out
 
     def running(self, session: Session) -> Any:
         """The live handle of the run this page follows in this tab, while it is in flight."""

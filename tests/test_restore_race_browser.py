@@ -1,0 +1,88 @@
+"""Nothing typed or dropped is ever replaced (issue #23): a tab's last run comes back only into
+fields the person left alone, decided in the browser when the answer arrives, on a CPU slowed
+6x as on a loaded phone (CDP Emulation.setCPUThrottlingRate)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from tests.ui_fixtures import LaunchedApp, launched_app, make_video
+
+pytestmark = pytest.mark.browser
+RUN_TIMEOUT = 90_000
+
+
+@pytest.fixture(scope="module")
+def app() -> Iterator[LaunchedApp]:
+    with launched_app(sim_seconds=0.3) as launched:
+        yield launched
+
+
+@pytest.fixture
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    ctx.set_default_timeout(60_000)
+    yield ctx
+    ctx.close()
+
+
+def slowed(ctx: BrowserContext) -> Page:
+    page = ctx.new_page()
+    ctx.new_cdp_session(page).send("Emulation.setCPUThrottlingRate", {"rate": 6})
+    return page
+
+
+def finish_a_run(page: Page, key: str) -> None:
+    expect(page.locator(f"#tab-{key} .kling-ok", has_text="Ready to run")).to_be_visible()
+    page.locator(f"#{key}-run").click()
+    expect(page.locator(f"#{key}-compare video.kc-b")).to_be_attached(timeout=RUN_TIMEOUT)
+
+
+def test_text_typed_right_after_load_is_never_replaced_by_the_last_run(
+        app: LaunchedApp, context: BrowserContext) -> None:
+    first = context.new_page()
+    first.goto(app.url)
+    first.locator("#prompt-text textarea").fill("A lighthouse in a storm, the last run")
+    finish_a_run(first, "text")
+    first.close()
+    page = slowed(context)
+    page.goto(app.url)
+    box = page.locator("#prompt-text textarea")
+    box.wait_for()  # the controls appear: the person starts typing at once
+    box.press_sequentially("my own words", delay=20)
+    # The last run comes back (its result shows), but not over what was typed.
+    expect(page.locator("#text-compare video.kc-b")).to_be_attached(timeout=RUN_TIMEOUT)
+    page.wait_for_timeout(3000)
+    assert box.input_value() == "my own words"
+
+
+def test_a_clip_dropped_right_after_opening_edit_is_never_replaced(
+        app: LaunchedApp, context: BrowserContext, tmp_path: Path) -> None:
+    old = make_video(tmp_path / "old-clip.mp4", seconds=4, size=(1280, 720), fps=30)
+    mine = make_video(tmp_path / "my-new-clip.mp4", seconds=3, size=(1280, 720), fps=24)
+    first = context.new_page()
+    first.goto(app.url)
+    first.get_by_role("tab", name="Edit video", exact=True).click()
+    first.locator("#edit-video input[type=file]").set_input_files([str(old)])
+    first.locator("#prompt-edit textarea").fill("Make <<<video_1>>> a watercolour")
+    finish_a_run(first, "edit")
+    first.close()
+    page = slowed(context)
+    page.goto(app.url)
+    page.locator("#prompt-text textarea").wait_for()
+    page.get_by_role("tab", name="Edit video", exact=True).click()
+    drop = page.locator("#edit-video input[type=file]")
+    drop.wait_for(state="attached")
+    drop.set_input_files([str(mine)])  # within moments of the tab's controls appearing
+    expect(page.locator("#edit-compare video.kc-b")).to_be_attached(timeout=RUN_TIMEOUT)
+    page.wait_for_timeout(3000)
+    card = page.locator("#tab-edit .kling-card-html").first
+    expect(card).to_contain_text("3.0 s", timeout=30_000)  # my clip's card, not the old 4 s one
+    src = page.locator("#edit-video video").first.get_attribute("src") or ""
+    assert "my-new-clip" in src and "old-clip" not in src, src
+    assert page.locator("#prompt-edit textarea").input_value() == (
+        "Make <<<video_1>>> a watercolour")  # the prompt was left alone: it came back
