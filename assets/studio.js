@@ -369,6 +369,46 @@
       }
     });
   };
+  // 5. The result is the hero (issue #23): when a run this page watched ends, its output is
+  // scrolled into view if any of it is off screen (a reload showing an old result does not).
+  const running = {}; // tab key -> its run was seen in flight
+  setInterval(function () {
+    document.querySelectorAll('[id$="-progress"]').forEach(function (box) {
+      const key = box.id.slice(0, -"-progress".length);
+      const flying = !!box.querySelector(".kling-progress.kling-run");
+      const done = !!box.querySelector(".kling-progress.kling-done");
+      if (flying) { running[key] = true; return; }
+      if (!done || !running[key]) return;
+      running[key] = false;
+      const out = document.querySelector("#" + CSS.escape(key) + "-compare .kc-stage") ||
+                  document.querySelector("#" + CSS.escape(key) + "-compare");
+      if (!out || out.offsetParent === null) return;
+      const r = out.getBoundingClientRect();
+      if (r.top < 0 || r.bottom > window.innerHeight) {
+        out.scrollIntoView({ behavior: "smooth", block: r.height < window.innerHeight ? "center" : "start" });
+      }
+    });
+  }, 400);
+  // 6. A file whose type the system did not name (an iPhone's "IMG_0042.MOV" picked on a
+  // machine that maps only lower-case extensions) was dropped in silence by the upload's
+  // accept="video/*" check: it gets its type from its extension before the upload sees it.
+  const TYPES = { mov: "video/quicktime", mp4: "video/mp4", m4v: "video/mp4", webm: "video/webm",
+                  mkv: "video/x-matroska", avi: "video/x-msvideo", "3gp": "video/3gpp",
+                  jpg: "image/jpeg", jpeg: "image/jpeg", png: "image/png", webp: "image/webp",
+                  heic: "image/heic", gif: "image/gif" };
+  document.addEventListener("change", function (event) {
+    const input = event.target;
+    if (!(input instanceof HTMLInputElement) || input.type !== "file" || !input.files) return;
+    const files = Array.from(input.files);
+    if (!files.some(function (f) { return !f.type; })) return;
+    const fixed = new DataTransfer();
+    files.forEach(function (f) {
+      const ext = (f.name.split(".").pop() || "").toLowerCase();
+      fixed.items.add(!f.type && TYPES[ext] ? new File([f], f.name, { type: TYPES[ext],
+        lastModified: f.lastModified }) : f);
+    });
+    input.files = fixed.files;
+  }, true);
   // 3. Leaving the page while a run is in flight: the run goes on (and is kept in the
   // Library), but a person who closes the tab by mistake deserves the browser's question.
   window.addEventListener("beforeunload", function (event) {

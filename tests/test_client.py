@@ -686,7 +686,7 @@ async def test_cancel_event_cancels_on_the_server() -> None:
                 if progress.status == "processing":
                     event.set()
 
-            with pytest.raises(errors.PredictionError, match="Cancelled") as info:
+            with pytest.raises(errors.PredictionError, match="Canceled") as info:
                 await client.run({"prompt": "x", "mode": "std"}, TOKEN_A, on_update=on_update,
                                  cancel_event=event, wait=0)
         pid = info.value.prediction_id
@@ -1140,7 +1140,7 @@ async def test_a_cancel_during_a_sparse_wait_acts_at_once() -> None:
         await asyncio.sleep(0.1)  # now in a 3 s sparse sleep
         asked = loop_time()
         cancel.set()
-        with pytest.raises(errors.PredictionError, match="Cancelled"):
+        with pytest.raises(errors.PredictionError, match="Canceled"):
             await task
     assert cancels and cancels[0] - asked < 0.5
 
@@ -1187,7 +1187,7 @@ async def test_a_cancel_in_the_first_seconds_of_a_long_mode_reaches_replicate_at
         await asyncio.sleep(0.2)
         asked = loop_time()
         cancel.set()
-        with pytest.raises(errors.PredictionError, match="Cancelled"):
+        with pytest.raises(errors.PredictionError, match="Canceled"):
             await task
     assert cancels and cancels[0] - asked < 0.5
     # The last status shown is Replicate's answer to the cancel, not the poll before it.

@@ -144,7 +144,7 @@ CREATE_CASES = [
     Case("slow download past the timeout", _fault("/delivery/", delay=GET_CAP + 1.5), None, 1),
     Case("500 on download", _fault("/delivery/", 500), None, 1),
     Case("prediction failed", _end("failed"), r"failed on Replicate: Simulated failure", 1),
-    Case("prediction canceled", _end("canceled"), r"cancelled on Replicate", 1),
+    Case("prediction canceled", _end("canceled"), r"canceled on Replicate", 1),
     Case("prediction aborted", _end("aborted"), r"aborted", 1),
     Case("data: URI output", _end("data_uri"), None, 1),
 ]
@@ -371,7 +371,7 @@ def test_our_deadline_cancels_the_prediction_on_the_server() -> None:
             return info.value
 
         err = asyncio.run(go())
-        assert_clear(err.message, r"Timed out.*cancelled on Replicate")
+        assert_clear(err.message, r"Timed out.*canceled on Replicate")
         assert sim.state.cancels == [err.prediction_id]
         assert not still_running(sim.state, set(sim.state.predictions))
 
@@ -400,7 +400,7 @@ def test_a_user_cancel_stops_the_prediction_on_the_server() -> None:
             return info.value
 
         err = asyncio.run(go())
-        assert_clear(err.message, r"Cancelled")
+        assert_clear(err.message, r"Canceled")
         assert sim.state.cancels == [err.prediction_id]
         assert len(sim.state.predictions) == 1
         assert not still_running(sim.state, set(sim.state.predictions))

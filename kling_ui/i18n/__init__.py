@@ -224,13 +224,19 @@ def i18n(key: str) -> Any:
 _FIELD_N = re.compile(r"^reference_images\[(\d+)\]$")
 
 
+_SHOT_N = re.compile(r"^shots\[(\d+)\]$")
+
+
 def field_label(name: str, lang: str | None = None) -> str:
-    """The input a problem names: the field's own name in English (as the API reports it), a
-    word in Chinese."""
+    """The input a problem names, as the person sees it on the page ("The clip", "Reference
+    image 2"), never the API's field name (issue #23)."""
     lang = normalize(lang) if lang is not None else current_lang()
     m = _FIELD_N.match(name)
     if m:
         return t("field.reference_image_n", lang, n=int(m.group(1)))
+    m = _SHOT_N.match(name)
+    if m:
+        return t("field.shot_n", lang, n=int(m.group(1)))
     key = f"field.{name}"
     return t(key, lang) if key in EN else name
 

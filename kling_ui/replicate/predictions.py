@@ -116,7 +116,7 @@ class Predictions(Wire):
                 await self._pause(delay, cancel_event)
                 paced += delay
                 if cancel_event is not None and cancel_event.is_set():
-                    raise PredictionError("Cancelled before the job started; nothing was billed.",
+                    raise PredictionError("Canceled before the job started; nothing was billed.",
                                           prediction_id=None, status="canceled")
             sent_at, sent_clock = time.time(), self._clock()
             try:

@@ -63,13 +63,13 @@ class Waiting(Predictions):
                     # The last word is Replicate's answer to the cancel ("canceled"), not the
                     # "starting" of the poll before it.
                     await _notify(on_update, _progress(stopped, self._clock() - start))
-                raise PredictionError("Cancelled: the prediction was stopped on Replicate.",
+                raise PredictionError("Canceled: the prediction was stopped on Replicate.",
                                       prediction_id=current.id, status="canceled")
             if deadline is not None and elapsed >= deadline:
                 await self._cancel_quietly(current, token)
                 raise PredictionError(
                     f"Timed out: no result after {deadline:.0f} s, so the prediction was "
-                    "cancelled on Replicate. Try again later or raise KLING_JOB_TIMEOUT.",
+                    "canceled on Replicate. Try again later or raise KLING_JOB_TIMEOUT.",
                     prediction_id=current.id, status="timed out")
             now = self._clock()
             end_at = expected_end(current, sent_at=sent, now=now, expected_seconds=expected_seconds)
@@ -101,5 +101,5 @@ def _ended_badly(p: Prediction) -> PredictionError:
             "The prediction was aborted: its deadline (Cancel-After) passed before it started "
             "running, usually because Replicate was busy. Try again.",
             prediction_id=p.id, status="aborted")
-    return PredictionError("The prediction was cancelled on Replicate before it finished.",
+    return PredictionError("The prediction was canceled on Replicate before it finished.",
                            prediction_id=p.id, status="canceled")

@@ -44,7 +44,7 @@ class Checks:
         self.media = media
         self.files = files
         self._probe_cache: dict[tuple[str, int, int], ImageInfo | VideoInfo] = {}
-        self._previews: dict[tuple[str, float, float], asyncio.Future[str]] = {}
+        self._previews: dict[tuple[Any, ...], asyncio.Future[str]] = {}
         self._strips: dict[tuple[str, str, int], asyncio.Future[Filmstrip]] = {}
 
     async def probe(self, path: str, kind: str) -> ImageInfo | VideoInfo:
@@ -91,12 +91,26 @@ class Checks:
                            badge=preview.badge(info, problems))
         if preview.browser_playable(info):
             return replace(card, preview_path=path)  # the browser shows its own first frame
-        where = out_dir or str(self.files.temp_dir("previews"))
-        poster: str | None = None
+        # Card first, pictures later (issue #23): the poster of a 4K60 HEVC phone clip decodes
+        # from its previous keyframe (6-29 s under load), so it is made after the card, by
+        # `video_poster`, beside the preview.
+        return replace(card, preview_pending=True)
+
+    async def video_poster(self, path: str, *, out_dir: str | None = None) -> str | None:
+        """A JPEG still of the clip for the card's player, once per clip: its first frame (a
+        keyframe: no decode back from the middle). None when it cannot be made."""
+        key = ("poster", os.path.abspath(path))
+        task = self._previews.get(key)
+        if task is None or (task.done() and (task.cancelled() or task.exception())):
+            info = await self.probe(path, "video")
+            assert isinstance(info, VideoInfo)
+            where = out_dir or str(self.files.temp_dir("previews"))
+            task = asyncio.ensure_future(self.media.run(
+                preview.make_poster, info, where, at=min(0.5, info.duration / 2), max_side=720))
+            self._previews[key] = task
         with contextlib.suppress(KlingError):
-            poster = await self.media.run(
-                preview.make_poster, info, where, at=info.duration / 2, max_side=720)
-        return replace(card, poster_path=poster, preview_pending=True)
+            return str(await asyncio.shield(task))
+        return None
 
     async def video_preview(self, path: str, *, start: float = 0.0, length: float | None = None,
                             first_part: bool = False, out_dir: str | None = None) -> str:

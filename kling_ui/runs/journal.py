@@ -91,7 +91,7 @@ class Journal:
             message = exc.message
         elif isinstance(exc, asyncio.CancelledError):
             status = lib.CANCELED if created else lib.FAILED
-            message = ("Stopped; the prediction was cancelled on Replicate." if created else
+            message = ("Stopped; the prediction was canceled on Replicate." if created else
                        "Stopped before it reached Replicate; nothing was billed.")
         elif isinstance(exc, KlingError):
             status, message = lib.FAILED, exc.message

@@ -57,9 +57,8 @@ class Routes:
         """Plain words for the banner: which backend runs this visitor's jobs and who pays."""
         backend = self.backend_for(visitor_token)
         if backend == "simulator":
-            return ("Offline simulator: no Replicate key is set, so outputs are simulated "
-                    "locally (stamped SIMULATED) and nothing is billed. Enter your own key to "
-                    "run the real model.")
+            return ("Offline simulator: outputs are simulated and nothing is billed. Add your "
+                    "own Replicate key to run the real model.")
         if visitor_token:
             return "Running on Replicate with your own key; it stays in this browser session only."
         return "Running on Replicate with the host's key. Limits may apply; your own key lifts them."

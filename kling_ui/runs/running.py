@@ -301,7 +301,7 @@ class Running:
             self.library.update(run_id, request=body, input_sent=shorten_urls(body),
                                 status=lib.STARTING, log_line="Creating the prediction")
             if cancel_event is not None and cancel_event.is_set():
-                raise PredictionError("Cancelled before the job started; nothing was billed.",
+                raise PredictionError("Canceled before the job started; nothing was billed.",
                                       prediction_id=None, status="canceled")
             emit(Progress(stage="starting", log_line="Creating the prediction"))
 

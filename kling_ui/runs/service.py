@@ -155,6 +155,7 @@ class Studio:
         self.check_image = self.checks.check_image
         self.check_video = self.checks.check_video
         self.video_preview = self.checks.video_preview
+        self.video_poster = self.checks.video_poster
         self.filmstrip = self.checks.filmstrip
         self.fix_image = self.checks.fix_image
         self.fix_video = self.checks.fix_video

@@ -271,11 +271,14 @@ def chip(token: str, what: str = "") -> str:
 def problems_html(problems: Iterable[Problem], *, empty: str = "") -> str:
     items = []
     for p in problems:
+        if p.fixable and p.is_error:
+            # Run fixes it first: said in a neutral colour, not as a blocker (issue #23).
+            items.append(f'<li class="kling-willfix">↻ {esc(t("checks.will_fix"))} '
+                         f'<b>{esc(field_label(p.field))}</b> {esc(problem_text(p))}</li>')
+            continue
         icon, cls = ("✗", "kling-err") if p.is_error else ("⚠", "kling-warn")
-        fix = (f' <span class="kling-fixable">{esc(t("checks.fix_available"))}</span>'
-               if p.fixable and p.is_error else "")
         items.append(f'<li class="{cls}">{icon} <b>{esc(field_label(p.field))}</b> '
-                     f'{esc(problem_text(p))}{fix}</li>')
+                     f'{esc(problem_text(p))}</li>')
     if not items:
         return f'<p class="kling-ok">{esc(empty)}</p>' if empty else ""
     return '<ul class="kling-problems">' + "".join(items) + "</ul>"
@@ -359,6 +362,13 @@ def prompt_counter(pre: Preflight) -> str:
 
 
 def preflight_html(pre: Preflight, original_prompt: str) -> str:
+    rewritten = original_prompt.strip() and pre.prompt.strip() != original_prompt.strip()
+    if pre.ok and not pre.problems and not pre.notes and not rewritten:
+        # All is well: one line (issue #23), so the result sits higher.
+        counter = (f' <span class="kling-note kling-counter">· {esc(t("counter", typed=pre.chars_typed, sent=pre.chars_sent, limit=PROMPT_MAX_CHARS))}</span>'
+                   if original_prompt else "")
+        return (f'<div class="kling-checks"><p class="kling-ok kling-oneline">'
+                f'{esc(t("checks.ready"))}{counter}</p></div>')
     parts = ['<div class="kling-checks">']
     if original_prompt:
         parts.append(prompt_counter(pre))

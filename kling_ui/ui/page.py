@@ -97,19 +97,22 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
         # Whose library the page shows comes from the browser's HttpOnly library cookie, read
         # at load (kling_ui.hosting.identity sets it; the server stores only its hash).
         session = gr.State(Session())
-        gr.HTML(f'<header class="kling-header"><h1>{TITLE}</h1><p>' + i18n("page.intro")
-                + "</p></header>",
-                js_on_load=None)
-        banner = gr.HTML(_banner(studio, None), js_on_load=None, elem_id="kling-banner-html")
-        quota = build_quota(settings, studio.guard)  # what is left on the host's key; sign-in
-        with gr.Accordion(i18n("key.accordion"), open=False, elem_id="kling-key"):
-            gr.Markdown(i18n("key.help"))
-            with gr.Row():
+        # A compact header (issue #23): the title, which backend runs this visitor's jobs in
+        # one line, and the key box folded beside it, so the tabs and the result come first.
+        with gr.Row(elem_id="kling-top", elem_classes=["kling-top"], equal_height=False):
+            gr.HTML(f'<header class="kling-header"><h1>{TITLE}</h1><p>' + i18n("page.intro")
+                    + "</p></header>", js_on_load=None, elem_classes=["kling-top-title"])
+            banner = gr.HTML(_banner(studio, None), js_on_load=None, elem_id="kling-banner-html",
+                             elem_classes=["kling-top-banner"])
+            with gr.Accordion(i18n("key.accordion"), open=False, elem_id="kling-key"):
+                gr.Markdown(i18n("key.help"))
                 key_box = gr.Textbox(type="password", label=i18n("key.label"),
-                                     placeholder="r8_…", scale=3, elem_id="kling-key-box")
-                use_key = gr.Button(i18n("key.use"), scale=1, min_width=120)
-                forget_key = gr.Button(i18n("key.forget"), scale=0, min_width=90)
-            key_status = gr.Markdown("")
+                                     placeholder="r8_…", elem_id="kling-key-box")
+                with gr.Row():
+                    use_key = gr.Button(i18n("key.use"), min_width=120)
+                    forget_key = gr.Button(i18n("key.forget"), scale=0, min_width=90)
+                key_status = gr.Markdown("")
+        quota = build_quota(settings, studio.guard)  # what is left on the host's key; sign-in
 
         meter = meter_handler(studio)
         meter_event = {"fn": meter, "inputs": [session], "outputs": [quota.meter],
@@ -119,6 +122,7 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
         # Each tab's latest run (its id; None: no run, so nothing to show again): the first tab's
         # found at page load, each other tab's when it is first opened.
         latest = {tab: gr.State(None) for tab in Tab}
+        # One row of tabs; on a phone it scrolls sideways (assets/studio.css; issue #23).
         with gr.Tabs(elem_id="kling-tabs", overflow_behavior="wrap"):
             for tab in Tab:
                 with gr.Tab(i18n(f"tab.{tab.value}"), id=tab.value, elem_id=f"tab-{tab.value}",
@@ -278,6 +282,15 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
     return demo
 
 
+# The system's own sans and mono (issue #23): nothing fetched from a font CDN (Soft's Montserrat
+# came from Google Fonts, blocked the first paint, and offline fell back to a face drawn with
+# "Alternates" glyphs: "Ɛdit video"), and CJK faces for the Chinese page.
+SANS = ["ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue",
+        "Arial", "Noto Sans", "Liberation Sans", "PingFang SC", "Microsoft YaHei",
+        "Noto Sans CJK SC", "sans-serif"]
+MONO = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "Liberation Mono", "monospace"]
+
+
 def studio_theme() -> gr.themes.Base:
     """Soft/indigo, with every text colour at WCAG AA (4.5:1) on its background.
 
@@ -285,7 +298,8 @@ def studio_theme() -> gr.themes.Base:
     on white (2.5:1) and its primary buttons white on indigo-500 (4.46:1); axe-core flags them all
     (tests/test_ui_a11y.py), so each is one or two steps darker here.
     """
-    return gr.themes.Soft(primary_hue="indigo", secondary_hue="sky").set(
+    return gr.themes.Soft(primary_hue="indigo", secondary_hue="sky", font=SANS,
+                          font_mono=MONO).set(
         block_label_text_color="*primary_700",
         block_title_text_color="*primary_700",
         body_text_color_subdued="*neutral_600",

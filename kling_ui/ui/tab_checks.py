@@ -186,6 +186,11 @@ class TabChecks:
         start, end = rules.trim_window(float(getattr(check.info, "duration", 0.0)),
                                        spec.video_start, spec.video_length)
         window = {"start": start, "length": end - start}  # the window that is sent, looped
+        # The card came first (header only); its pictures follow, each as soon as it exists.
+        poster = await self.studio.video_poster(path)
+        if poster:
+            check = replace(check, poster_path=poster)
+            yield player_html(check)
         first = await self.studio.video_preview(path, first_part=True, **window)
         yield player_html(check, first)
         yield player_html(check, await self.studio.video_preview(path, **window), whole=True)

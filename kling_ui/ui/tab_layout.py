@@ -300,19 +300,21 @@ def build_tab(tab: Tab, presets: list[dict[str, Any]]) -> TabUI:
     ui = TabUI(tab=tab)
     c = ui.controls
     key = tab.value
-    gr.Markdown(i18n(f"intro.{tab.value}"), elem_classes=["kling-intro"])
-    if presets:
-        from .thumbs import preset_thumb  # here, not at the top: this block is all #12.6 touches
+    # What the tab does and its presets share one line where there is room (issue #23).
+    with gr.Row(elem_classes=["kling-intro-row"], equal_height=False):
+        gr.Markdown(i18n(f"intro.{tab.value}"), elem_classes=["kling-intro"])
+        if presets:
+            from .thumbs import preset_thumb  # here, not at the top: all #12.6 touches
 
-        with gr.Row(elem_classes=["kling-presets"]):
-            gr.Markdown(i18n("presets"), elem_classes=["kling-presets-label"])
-            for preset in presets:
-                # A thumbnail of the preset's media (text presets: the name alone).
-                thumb = preset_thumb(preset)
-                btn = gr.Button(preset["name"], size="sm", scale=0, min_width=90, icon=thumb,
-                                elem_classes=["kling-preset", "kling-preset-thumb"] if thumb
-                                else ["kling-preset"])
-                ui.presets.append((btn, preset))
+            with gr.Row(elem_classes=["kling-presets"]):
+                gr.Markdown(i18n("presets"), elem_classes=["kling-presets-label"])
+                for preset in presets:
+                    # A thumbnail of the preset's media (text presets: the name alone).
+                    thumb = preset_thumb(preset)
+                    btn = gr.Button(preset["name"], size="sm", scale=0, min_width=90, icon=thumb,
+                                    elem_classes=["kling-preset", "kling-preset-thumb"] if thumb
+                                    else ["kling-preset"])
+                    ui.presets.append((btn, preset))
     with gr.Row(equal_height=False):
         with gr.Column(scale=5, min_width=300, elem_classes=["kling-inputs"]):
             c["model"] = gr.Radio(model_choices(), value=DEFAULT_PROFILE, label=i18n("model"),
@@ -415,9 +417,6 @@ def build_tab(tab: Tab, presets: list[dict[str, Any]]) -> TabUI:
                 ui.progress = gr.HTML("", js_on_load=None, elem_id=f"{key}-progress")
             ui.checks = gr.HTML(_first_checks(tab), js_on_load=None,
                                 elem_classes=["kling-checks-html"], elem_id=f"{key}-checks")
-            # assets/studio.js owns this button: it asks the browser for notifications once.
-            gr.HTML('<button type="button" class="kling-notify" aria-pressed="false">Notify me '
-                    "when a run ends</button>", js_on_load=None, elem_classes=["kling-notify-html"])
             ui.takes = build_takes(key)  # several takes side by side, where the result is
             ui.compare = gr.HTML(EMPTY, js_on_load=None, elem_id=f"{key}-compare")
             ui.facts = gr.HTML("", js_on_load=None, elem_id=f"{key}-facts")
@@ -425,14 +424,21 @@ def build_tab(tab: Tab, presets: list[dict[str, Any]]) -> TabUI:
             # also carries an aria-label on a role-less div (axe: aria-prohibited-attr).
             ui.download = gr.File(label=i18n("download_output"), interactive=False, height=80,
                                   visible=False, elem_id=f"{key}-download")
-            ui.more = build_continue(key)
             ui.share = build_share(key)  # a link to a read-only page (issue #26)
-            ui.finish = build_finish(tab)
-            ui.summary = gr.JSON(label=i18n("summary"), open=False,
-                                 elem_id=f"{key}-summary", max_height=320, visible=False)
-            with gr.Accordion(i18n("copy_code"), open=False):
-                ui.code_py = gr.Code(language="python", label="Python", interactive=False)
-                ui.code_curl = gr.Code(language="shell", label="cURL", interactive=False)
+            # The result is the hero (issue #23): what a power user digs into next sits in one
+            # closed section under it.
+            with gr.Accordion(i18n("details"), open=False, elem_id=f"{key}-details",
+                              elem_classes=["kling-details"]):
+                ui.more = build_continue(key)
+                ui.finish = build_finish(tab)
+                ui.summary = gr.JSON(label=i18n("summary"), open=False,
+                                     elem_id=f"{key}-summary", max_height=320, visible=False)
+                with gr.Accordion(i18n("copy_code"), open=False):
+                    ui.code_py = gr.Code(language="python", label="Python", interactive=False)
+                    ui.code_curl = gr.Code(language="shell", label="cURL", interactive=False)
+            # assets/studio.js owns this button: it asks the browser for notifications once.
+            gr.HTML('<button type="button" class="kling-notify" aria-pressed="false">Notify me '
+                    "when a run ends</button>", js_on_load=None, elem_classes=["kling-notify-html"])
     ui.touched = gr.Textbox(visible=False)
     for name, comp in c.items():  # every field gets an id the browser can track (issue #23)
         if not name.startswith("_") and not comp.elem_id:
