@@ -29,6 +29,7 @@ from ..i18n import i18n
 from ..i18n import t as _t
 from ..library.store import Run
 from ..media.frames import shown_time
+from ..media.join import SIZES
 from .common import Session, esc, goto_tab, guarded, session_owner_filter
 
 NEXT_SHOT_PROMPT = "Based on <<<video_1>>>, generate the next shot."  # Kling's documented use
@@ -68,6 +69,7 @@ class SequenceUI:
     order: Any = None  # hidden textbox: the picked run ids, comma-separated, in playing order
     listing: Any = None  # the drag-and-drop list that writes `order`
     box: Any = None  # the joiner's accordion: opening it refreshes the picker
+    size: Any = None  # the output size, one of `media.join.SIZES`
 
 
 # The order list: drag an item (HTML5 drag and drop) or press its ▲/▼ (keyboard); either writes
@@ -156,6 +158,9 @@ def build_joiner(seq: SequenceUI) -> None:
         with gr.Row():
             seq.crossfade = gr.Slider(0, 1, value=0, step=0.1, label=i18n("seq.crossfade"),
                                       info=i18n("seq.crossfade.info"), min_width=200)
+            seq.size = gr.Radio([(i18n(f"seq.size.{s}"), s) for s in SIZES], value=SIZES[0],
+                                label=i18n("seq.size"), min_width=200,
+                                elem_id="kling-sequence-size")
             seq.join = gr.Button(i18n("seq.join"), variant="primary", min_width=160,
                                  elem_id="kling-sequence-join")
 
@@ -301,14 +306,16 @@ class ContinueHandlers:
         return [",".join(rid for rid, _ in labels), order_html(labels)]
 
     async def join(self, session: Session, picks: list[str] | None,
-                   crossfade: float | None, order: str | None = None) -> str:
-        """Join the picked runs in the shown order; returns the new run's id (the Library then
-        shows it)."""
+                   crossfade: float | None, order: str | None = None,
+                   size: str | None = None) -> str:
+        """Join the picked runs in the shown order at the picked output size (`SIZES`; the first
+        clip's by default); returns the new run's id (the Library then shows it)."""
         runs = [self._run(session, p) for p in ordered(picks, order)]
         if len(runs) < 2:
             raise InputError(_t("cont.pick_two"))
         joined = await self.sequencer.join_clips([str(r.output) for r in runs],
-                                                 crossfade=float(crossfade or 0.0))
+                                                 crossfade=float(crossfade or 0.0),
+                                                 output=size or SIZES[0])
         kept = await self.studio.keep_derived(
             runs[0].id, joined.path, original=None, original_label="", what="sequence",
             note=f"Sequence of {len(runs)} runs")
@@ -393,7 +400,7 @@ def wire_sequence(seq: SequenceUI, handlers: ContinueHandlers, session: Any, *, 
     seq.picks.change(guarded(handlers.order), inputs=[session, seq.picks, seq.order],
                      outputs=[seq.order, seq.listing], **private)
     joined = seq.join.click(guarded(handlers.join),
-                            inputs=[session, seq.picks, seq.crossfade, seq.order],
+                            inputs=[session, seq.picks, seq.crossfade, seq.order, seq.size],
                             outputs=[selected], api_visibility="private",
                             show_progress="minimal")
     return joined.success(guarded(show), inputs=[session, selected], outputs=show_outputs,
