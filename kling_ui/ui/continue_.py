@@ -30,7 +30,7 @@ from ..i18n import t as _t
 from ..library.store import Run
 from ..media.frames import shown_time
 from ..media.join import SIZES
-from .common import Session, esc, goto_tab, guarded, session_owner_filter
+from .common import Session, esc, goto_tab, guarded, info, session_owner_filter
 
 NEXT_SHOT_PROMPT = "Based on <<<video_1>>>, generate the next shot."  # Kling's documented use
 EDIT_PROMPT = "<<<video_1>>> "
@@ -152,7 +152,8 @@ def build_joiner(seq: SequenceUI) -> None:
         seq.picks = gr.Dropdown([], value=[], multiselect=True, label=i18n("seq.picks"),
                                 info=i18n("seq.picks.info"),
                                 elem_id="kling-sequence-picks")
-        seq.listing = gr.HTML(order_html([]), js_on_load=ORDER_JS, elem_id="kling-sequence-list")
+        # Empty until runs are picked: the picker's change fills it in the page's language.
+        seq.listing = gr.HTML("", js_on_load=ORDER_JS, elem_id="kling-sequence-list")
         seq.order = gr.Textbox("", visible="hidden", label="Playing order (run ids)",
                                elem_id="kling-sequence-order")
         with gr.Row():
@@ -176,14 +177,14 @@ def ordered(picks: list[str] | None, order: str | None) -> list[str]:
 def order_html(runs: list[tuple[str, str]]) -> str:
     """The reorderable list of (run id, label), in playing order."""
     if not runs:
-        return '<p class="kling-note">The runs you pick show here, in playing order.</p>'
+        return f'<p class="kling-note">{esc(_t("seq.order_empty"))}</p>'
     items = "".join(
         f'<li class="kling-seq-item" draggable="true" data-id="{esc(rid)}" data-label="{esc(label)}">'
         f'<span class="kling-seq-n">{i}.</span><span class="kling-seq-label">{esc(label)}</span>'
         f'<button type="button" data-move="up" aria-label="Move {esc(label)} earlier">▲</button>'
         f'<button type="button" data-move="down" aria-label="Move {esc(label)} later">▼</button>'
         "</li>" for i, (rid, label) in enumerate(runs, 1))
-    return (f'<p class="kling-note">Playing order: drag a run, or use ▲/▼.</p>'
+    return (f'<p class="kling-note">{esc(_t("seq.order_help"))}</p>'
             f'<ol class="kling-seq-list" aria-label="Playing order">{items}</ol>'
             '<p class="kling-sr kling-seq-say" aria-live="polite"></p>')
 
@@ -216,7 +217,7 @@ class ContinueHandlers:
               what: str) -> list[Any]:
         """Select `tab` and set the slots named in `values` (the tab's others are kept)."""
         session.parents[tab.value] = run.id  # the next run there continues this one
-        gr.Info(_t("cont.filled", what=what, tab=_t(f"tab.{tab.value}")))
+        info(_t("cont.filled", what=what, tab=_t(f"tab.{tab.value}")))
         return [goto_tab(tab.value),
                 *[values.get(name, gr.skip()) if t is tab else gr.skip() for t, name in SLOTS]]
 
@@ -321,7 +322,7 @@ class ContinueHandlers:
             note=f"Sequence of {len(runs)} runs")
         # The clips in playing order (the run's parent is the first): the story of a sequence.
         self.studio.library.update(kept.run_id, metrics={"sequence": [r.id for r in runs]})
-        gr.Info(_t("cont.joined", n=len(runs), secs=joined.duration))
+        info(_t("cont.joined", n=len(runs), secs=joined.duration))
         return str(kept.run_id)
 
 
