@@ -46,6 +46,8 @@ FIGURES = {
     "motion": ("bench.motion_report", "11 motion report, 10 s 1080p pair", "<= 0.5x real time"),
     "splice": ("bench.splice", "12 splice back, 20 s 1080p original", "<= 1x real time"),
     "busy": ("bench.page_busy", "13 page main thread busy: load, run, reload", "<= 0.25x"),
+    "lighthouse": ("bench.lighthouse_page", "16 Lighthouse performance vs a bare Gradio page",
+                   ">= 0.95x"),
     "compare": ("bench.comparison", "15 comparison export, 5 s 1080p pair side by side",
                 "<= 2x real time"),
 }

@@ -141,7 +141,7 @@ def test_an_empty_prompt_renders_in_chinese_and_in_english() -> None:
     assert p.message == "The prompt is empty. Describe the video you want."  # API: English
     assert problem_text(p, lang_of(ZH_HEADER)) == "提示词为空。请描述你想要的视频。"
     assert problem_text(p, lang_of(EN_HEADER)) == p.message
-    assert field_label(p.field, "zh-CN") == "提示词" and field_label(p.field, "en") == "prompt"
+    assert field_label(p.field, "zh-CN") == "提示词" and field_label(p.field, "en") == "Prompt"
 
 
 def test_a_too_long_clip_renders_in_chinese_and_in_english() -> None:

@@ -18,7 +18,7 @@ from kling_ui.core.errors import InputError
 from kling_ui.core.models import VideoInfo
 from kling_ui.media.ffmpeg import ffmpeg_exe
 from kling_ui.media.frames import count_frames, frame_clock, grab_frame
-from kling_ui.media.join import MAX_CLIPS, JoinPlan, join_clips, plan_join
+from kling_ui.media.join import MAX_CLIPS, SIZES, JoinPlan, join_clips, output_size, plan_join
 from kling_ui.media.probe import probe_video
 from tests.media_factory import make_video
 from tests.test_media_frames import decoded_frame, psnr
@@ -150,3 +150,39 @@ def test_plan_rounds_the_crossfade_to_frames_and_subtracts_it() -> None:
     assert plan.crossfade_frames == 12
     assert plan.duration == pytest.approx(7.0 - 2 * 0.5)
     assert plan_join([_info(), _info()], [2.0, 2.0], crossfade=1.0).crossfade == 1.0
+
+
+@pytest.mark.parametrize(("order", "choice", "size"), [
+    ([0, 1, 2], "first", (1280, 720)),  # today's: the first clip's
+    ([0, 1, 2], "largest", (1920, 1080)),
+    ([0, 1, 2], "1080p", (1920, 1080)),
+    ([0, 1, 2], "720p", (1280, 720)),
+    ([1, 0, 2], "first", (720, 1280)),
+    ([1, 0, 2], "largest", (1920, 1080)),
+    ([1, 0, 2], "1080p", (1080, 1920)),  # the first clip's shape: tall
+    ([1, 0, 2], "720p", (720, 1280)),
+])
+def test_output_size_choices(clips: list[VideoInfo], order: list[int], choice: str,
+                             size: tuple[int, int]) -> None:
+    """The joiner's output size (issue #24): first clip, largest, 1080p, 720p."""
+    assert output_size([clips[i] for i in order], choice) == size
+
+
+def test_output_size_keeps_odd_shapes_even_and_refuses_unknown_choices() -> None:
+    square = VideoInfo(path="s.mp4", container="mp4", video_codec="h264", duration=1.0,
+                       width=500, height=500, fps=24.0, bytes=1)
+    wide = VideoInfo(path="w.mp4", container="mp4", video_codec="h264", duration=1.0,
+                     width=1000, height=420, fps=24.0, bytes=1)
+    assert output_size([square, wide], "1080p") == (1080, 1080)
+    assert output_size([wide, square], "720p") == (1714, 720)
+    assert output_size([square, wide], "largest") == (1000, 420)
+    assert SIZES == ("first", "largest", "1080p", "720p")
+    with pytest.raises(InputError, match=r"'4k' is not one of first, largest, 1080p, 720p"):
+        output_size([square], "4k")
+
+
+def test_join_at_the_largest_clips_size(clips: list[VideoInfo], tmp_path: Path) -> None:
+    """A 720p clip joined with a 1080p one at "largest": the joined clip is 1080p."""
+    order = [clips[0], clips[2]]
+    _, out = _join(order, tmp_path / "joined.mp4", size=output_size(order, "largest"))
+    assert (out.width, out.height) == (1920, 1080)

@@ -62,6 +62,18 @@ async def test_join_clips_writes_a_sequence(media: dict[str, str], tmp_path: Pat
     assert seen and seen[-1] == 1.0
 
 
+@pytest.mark.parametrize(("output", "size"), [
+    ("first", (320, 240)), ("largest", (320, 240)), ("720p", (960, 720)),
+])
+async def test_join_clips_at_the_chosen_output_size(media: dict[str, str], tmp_path: Path,
+                                                    output: str, size: tuple[int, int]) -> None:
+    """The joiner's output size (issue #24): the first clip's (the default), the largest's, or
+    the first clip's shape at 720p; a tall clip after a wide one is pillar-boxed, never cropped."""
+    joined = await Sequencer(tmp_path).join_clips([media["a"], media["b"]], output=output)
+    info = probe_video(joined.path)
+    assert (info.width, info.height) == size == (joined.plan.width, joined.plan.height)
+
+
 @pytest.mark.parametrize(("call", "message"), [
     (lambda s, m: s.grab_frame(m["a"], 1.5), r"t = 1.5 s is outside this clip"),
     (lambda s, m: s.grab_frame(m["a"], -1.2), r"t = -1.2 s is outside this clip"),
@@ -72,6 +84,8 @@ async def test_join_clips_writes_a_sequence(media: dict[str, str], tmp_path: Pat
     (lambda s, m: s.join_clips([m["a"], m["b"]], crossfade=0.6),
      r"longer than half the shortest clip"),
     (lambda s, m: s.join_clips([m["a"]] * (MAX_CLIPS + 1)), rf"more than the {MAX_CLIPS}"),
+    (lambda s, m: s.join_clips([m["a"], m["text"]], output="4k"),
+     r"output size '4k' is not one of first, largest, 1080p, 720p"),
 ])
 async def test_bad_input_is_an_input_error(media: dict[str, str], tmp_path: Path, call: object,
                                            message: str) -> None:

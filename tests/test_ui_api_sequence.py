@@ -44,8 +44,8 @@ def _video_path(out: object) -> str:
 def test_endpoints_are_listed_with_their_parameters(client: Client) -> None:
     info = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
     assert [p["parameter_name"] for p in info["/grab_frame"]["parameters"]] == ["video", "t"]
-    assert [p["parameter_name"] for p in info["/join_clips"]["parameters"]] == ["clips",
-                                                                             "crossfade"]
+    assert [p["parameter_name"] for p in info["/join_clips"]["parameters"]] == [
+        "clips", "crossfade", "size"]
 
 
 @pytest.mark.parametrize(("t", "index"), [(0.5, 12), (-0.25, 18), (-0.0, 23)])
@@ -66,6 +66,18 @@ def test_join_clips_returns_one_video(client: Client, media: dict[str, Path]) ->
     assert info.has_audio
 
 
+@pytest.mark.parametrize(("size", "expected"), [
+    ("first", (320, 180)), ("largest", (320, 180)), ("1080p", (1920, 1080)), ("720p", (1280, 720)),
+])
+def test_join_clips_at_the_chosen_size(client: Client, media: dict[str, Path], size: str,
+                                       expected: tuple[int, int]) -> None:
+    """/join_clips takes the output size (issue #24): a wide clip then a tall one."""
+    out = client.predict(clips=[handle_file(str(media["wide"])), handle_file(str(media["tall"]))],
+                         size=size, api_name="/join_clips")
+    info = probe_video(_video_path(out))
+    assert (info.width, info.height) == expected
+
+
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"video": "wide", "t": 2.0}, r"t = 2 s is outside this clip, which lasts 1\.000 s"),
     ({"video": "png", "t": 0.0}, r"still image, not a video"),
@@ -84,9 +96,12 @@ def test_grab_frame_bad_input(client: Client, media: dict[str, Path], kwargs: di
     (["wide", "png"], 0.0, r"Clip 2 \(still.png\): This file is a still image"),
     (["wide", "tall"], 0.9, r"crossfade of 0.9 s is longer than half the shortest clip"),
     (["wide"] * 21, 0.0, r"21 clips is more than the 20"),
+    (["wide", "tall"], -1.0, r"The output size '8k' is not one of first, largest, 1080p, 720p"),
 ])
 def test_join_clips_bad_input(client: Client, media: dict[str, Path], names: list[str],
                               crossfade: float, message: str) -> None:
     clips = [handle_file(str(media[n])) for n in names]
+    size = "8k" if crossfade < 0 else "first"  # -1: the row that sends a size not offered
     with pytest.raises(AppError, match=message):
-        client.predict(clips=clips, crossfade=crossfade, api_name="/join_clips")
+        client.predict(clips=clips, crossfade=max(crossfade, 0.0), size=size,
+                       api_name="/join_clips")

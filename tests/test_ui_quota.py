@@ -12,7 +12,7 @@ from starlette.requests import Request
 
 from kling_ui.hosting.access import SIGN_IN_MESSAGE, Guard, signed_in_id
 from kling_ui.ui.common import signed_in_user, visitor_id
-from kling_ui.ui.quota import _local_oauth_info, meter_html
+from kling_ui.ui.quota import _local_oauth_info, gated_checks, meter_html, run_gate
 
 
 class Clock:
@@ -103,3 +103,40 @@ def test_the_visitor_is_the_signed_in_user_else_the_address():
 def test_an_expired_or_odd_session_is_not_a_sign_in(broken):
     assert signed_in_user(request_with(broken)) is None
     assert visitor_id(request_with(broken), 0) == "ip:10.1.2.3"
+
+
+def test_run_is_off_with_the_reason_and_when_a_run_frees():
+    """Issue #24: with sign-in on, a visitor signed out or out of runs was told "Ready to run"
+    and refused only after the click. The gate says why Run is off, from the same ledger."""
+    clock = Clock()
+    signed = Guard(sign_in=True, clock=clock)
+    assert run_gate(signed, "ip:1.2.3.4").startswith("sign in with Hugging Face")
+    assert run_gate(signed, "ip:1.2.3.4", own_key=True) == ""  # their own key: no host quota
+    assert run_gate(signed, signed_in_id("ann")) == ""  # signed in, no limits
+    hourly = Guard(sign_in=True, runs_per_hour=2, runs_per_day=5, clock=clock)
+    ann = signed_in_id("ann")
+    hourly.admit(ann, 0.5)
+    assert run_gate(hourly, ann) == ""
+    clock.t += 600
+    hourly.admit(ann, 0.5)
+    assert run_gate(hourly, ann) == (
+        "you have used your 2 runs this hour on the host's key; the next frees in about 50 min "
+        "(or enter your own Replicate key).")
+    clock.t += 50 * 60 + 1  # the first run leaves the hour
+    assert run_gate(hourly, ann) == ""
+    daily = Guard(runs_per_day=2, clock=clock)
+    daily.admit("ip:1.2.3.4", 0.5)
+    daily.admit("ip:1.2.3.4", 0.5)
+    assert run_gate(daily, "ip:1.2.3.4") == (  # 1 h 1 min into the UTC day
+        "you have used your 2 runs today on the host's key; they reset at midnight UTC, in about "
+        "23 h (or enter your own Replicate key).")
+    broke = Guard(daily_budget_usd=1.0, clock=clock)
+    broke.admit("ip:9.9.9.9", 1.0)
+    assert run_gate(broke, "ip:1.2.3.4").startswith("today's budget for the host's key")
+
+
+def test_the_gated_checks_say_why_first_and_drop_ready_to_run():
+    checks = ('<div class="kling-checks"><p class="kling-ok">✓ Ready to run.</p>'
+              '<p class="kling-ok">✓ <b>reference_video</b> will be cut</p></div>')
+    said = text(gated_checks(checks, "sign in first."))
+    assert said == "Run is off: sign in first.✓ reference_video will be cut"

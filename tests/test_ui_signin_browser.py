@@ -114,11 +114,16 @@ def test_two_signed_in_users_have_their_own_hourly_runs(browser: Browser,
     expect.set_options(timeout=45_000)
     runs_before = len(app.studio.library.runs())
 
-    # Not signed in: the meter says how to run, and Run refuses with the same words.
+    # Not signed in: the meter says how to run, and Run is off before any click, saying why
+    # (issue #24: it said "Ready to run" and refused only after the click).
     ctx_a, a = open_page(browser, app)
     expect(meter(a)).to_have_text(SIGN_IN)
-    run_text(a, "A lighthouse at dusk")
-    expect(a.locator("#text-progress")).to_contain_text(SIGN_IN, timeout=RUN_TIMEOUT)
+    open_tab(a, "text", "Text to video")
+    a.locator("#prompt-text textarea").fill("A lighthouse at dusk")
+    expect(a.locator("#text-checks")).to_contain_text(
+        "Run is off: sign in with Hugging Face to run on the host's key")
+    expect(a.locator("#text-checks")).not_to_contain_text("Ready to run")
+    expect(a.locator("#text-run")).to_be_disabled()
     assert len(app.studio.library.runs()) == runs_before  # nothing journaled, nothing spent
 
     # User one signs in through Gradio's (mocked) login: the button, its redirect, a reload.
@@ -150,9 +155,14 @@ def test_two_signed_in_users_have_their_own_hourly_runs(browser: Browser,
     expect(meter(a)).to_contain_text(
         re.compile(rf"@{LOCAL_USER} · 0 of 2 runs left this hour \(next in about \d+ min\)"))
     expect(a.locator("#kling-quota.kling-quota-out")).to_be_visible()
-    run_text(a, "A lighthouse at night")
-    expect(a.locator("#text-progress")).to_contain_text(
-        "2 runs per signed-in user per hour", timeout=RUN_TIMEOUT)
+    # ...and Run is off at once, saying when the next run frees.
+    expect(a.locator("#text-checks")).to_contain_text(re.compile(
+        r"Run is off: you have used your 2 runs this hour on the host's key; the next frees in "
+        r"about \d+ min"))
+    expect(a.locator("#text-run")).to_be_disabled()
+    a.locator("#prompt-text textarea").fill("A lighthouse at night")  # the checks run again
+    expect(a.locator("#text-checks")).to_contain_text("Run is off: you have used your 2 runs")
+    expect(a.locator("#text-run")).to_be_disabled()
 
     # The same person in another browser is the same user: the count follows them, not the
     # connection. They can still run on their own key, which has no host quota (no meter).

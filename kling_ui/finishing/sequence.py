@@ -111,25 +111,30 @@ class Sequencer:
         fps: float | None = DEFAULT_FPS,
         out_dir: str | os.PathLike[str] | None = None,
         on_progress: Callable[[float], None] | None = None,
+        output: str = "first",
     ) -> JoinedClip:
-        """Join `clips` in order into one MP4 (see `media.join`): `size` defaults to the first
-        clip's, `fps` to 24 (None: the first clip's), `crossfade` in seconds (0: hard cuts).
+        """Join `clips` in order into one MP4 (see `media.join`): `size` (w, h) if given, else
+        the `output` choice of `join.SIZES` ("first" clip's, "largest", "1080p", "720p"), `fps`
+        24 (None: the first clip's), `crossfade` in seconds (0: hard cuts).
 
         `on_progress(fraction)` is called from the worker thread. InputError for a join that
         cannot be done, naming the clip at fault.
         """
         clips = [c for c in clips if c]
         join.check_count(len(clips))  # before probing any file
+        if output not in join.SIZES:
+            join.output_size([], output)  # its refusal, before probing any file
         where = str(out_dir or self.data_dir / "sequences")
         return await media_pool().run(self._join, clips, float(crossfade), size, fps, where,
-                                       on_progress)
+                                       on_progress, output)
 
     @staticmethod
     def _join(clips: list[str], crossfade: float, size: tuple[int, int] | None,
               fps: float | None, where: str,
-              on_progress: Callable[[float], None] | None) -> JoinedClip:
+              on_progress: Callable[[float], None] | None, output: str) -> JoinedClip:
         infos = [_video(p, f"Clip {i + 1}") for i, p in enumerate(clips)]
         durations = [frames.frame_clock(info).duration for info in infos]
+        size = size or join.output_size(infos, output)
         join.plan_join(infos, durations, crossfade=crossfade, size=size, fps=fps)  # checks first
         path = out_path(where, clips[0], "sequence", ".mp4")
         try:

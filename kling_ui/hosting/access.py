@@ -208,6 +208,10 @@ class Guard:
         return Quota(hour_left, self.runs_per_hour, day_left, self.runs_per_day, budget_left,
                      self.daily_budget_usd, next_in)
 
+    def day_resets_in(self) -> float:
+        """Seconds until midnight UTC, when the per-day counts and the budget start again."""
+        return DAY - self._clock() % DAY
+
     def admit(self, visitor_id: str, cost_usd: float) -> Reservation:
         """Reserve one run of `cost_usd` for `visitor_id`, or raise AccessError saying why not."""
         self.check_sign_in(visitor_id)

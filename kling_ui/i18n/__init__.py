@@ -210,6 +210,17 @@ def gradio_i18n() -> Any:
     return _GRADIO_I18N
 
 
+def add_texts(texts: Mapping[str, Mapping[str, str]]) -> None:
+    """Keys whose words live beside their data, not in the catalogues (the presets' names, in
+    assets/presets.json): {key: {lang: text}}, English required, a missing language falls back
+    to it. Call before the page is built: `gradio_i18n()` is made again with them."""
+    global _GRADIO_I18N
+    for key, by_lang in texts.items():
+        for lang, cat in CATALOGUES.items():
+            cat[key] = by_lang.get(lang) or by_lang[EN_LANG]
+    _GRADIO_I18N = None
+
+
 def i18n(key: str) -> Any:
     """A label translated in the browser: `gr.Button(i18n("run"))`."""
     if key not in EN or "{" in EN[key]:
@@ -352,7 +363,7 @@ def _template_re(template: str) -> re.Pattern[str]:
 
 
 _MATCHED = [(k, _template_re(v)) for k, v in EN.items()
-            if k.startswith(("banner.", "probe.", "access.", "disk."))]
+            if k.startswith(("banner.", "probe.", "access.", "disk.", "log.", "fix."))]
 
 
 _REF_IMAGE = re.compile(r"^reference image (\d+)$")

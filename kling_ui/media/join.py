@@ -40,6 +40,10 @@ AUDIO_RATE = 48_000
 PRESET = "ultrafast"
 CRF = 20
 JOIN_TIMEOUT = 900.0  # seconds; 20 x 10 s of 1080p at the bench's speed takes about 70 s
+# The joined clip's size (issue #24): the first clip's (the default), the largest clip's (by
+# area), or the first clip's shape at 1080p / 720p (its short side 1080 / 720 px). Every other
+# clip is fitted inside with black bars, never cropped.
+SIZES = ("first", "largest", "1080p", "720p")
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,28 @@ class JoinPlan:
 
 def _even(n: float) -> int:
     return max(2, int(round(n / 2)) * 2)
+
+
+def output_size(infos: Sequence[VideoInfo], choice: str = "first") -> tuple[int, int]:
+    """The joined clip's (width, height) for a `SIZES` choice, over the clips' displayed sizes.
+
+    InputError for a choice not in `SIZES`. "1080p"/"720p" keep the first clip's shape: a 16:9
+    first clip gives 1920x1080 / 1280x720, a 9:16 one 1080x1920 / 720x1280, a square 1080x1080.
+    """
+    if choice not in SIZES:
+        raise InputError(f"The output size {choice!r} is not one of {', '.join(SIZES)}; pick one "
+                         "of those.")
+    first = infos[0]
+    if choice == "first":
+        return first.width, first.height
+    if choice == "largest":
+        big = max(infos, key=lambda i: i.width * i.height)  # the first of equals
+        return big.width, big.height
+    short = 1080 if choice == "1080p" else 720
+    w, h = first.width, first.height
+    if w >= h:
+        return _even(w * short / h), short
+    return short, _even(h * short / w)
 
 
 def check_count(count: int) -> None:

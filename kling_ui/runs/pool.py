@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import random
 import statistics
 import threading
 import time
@@ -49,10 +50,16 @@ class Waiter(Protocol):
 
 @dataclass(frozen=True)
 class LineSpot:
-    """Where one waiting run stands: `ahead` runs before it, `wait` seconds (None: unknown)."""
+    """Where one waiting run stands: `ahead` runs before it, `wait` seconds (None: unknown).
+
+    `late`: seconds past the time the slot it waits for should have freed (the run holding it
+    is taking longer than its mode's usual time; issue #24: the page said "about 10 s" for
+    minutes), 0 when on time. `waited`: seconds it has been in the line."""
 
     ahead: int
     wait: float | None
+    late: float = 0.0
+    waited: float = 0.0
 
 
 def estimate_wait(running_left: Sequence[float], ahead: Sequence[float], slots: int) -> float:
@@ -73,6 +80,31 @@ def estimate_wait(running_left: Sequence[float], ahead: Sequence[float], slots: 
     return free[0]
 
 
+# Runs of one mode take about its usual time, give or take: the wait for the first of 4 busy
+# slots is shorter than any one run's usual time left (issue #24: a plain "usual time left"
+# promised 20 s to a run that started 9 s later). Each duration is drawn from this spread
+# around the usual time, the runs holding slots only from durations longer than they have run.
+SPREAD = tuple(0.8 + 0.4 * i / 10 for i in range(11))  # 0.8x .. 1.2x the usual time
+DRAWS = 200
+
+
+def spread_wait(running: Sequence[tuple[float, float]], ahead: Sequence[float], slots: int, *,
+                seed: int = 0) -> float:
+    """The median wait until a slot frees after the runs `ahead` (their usual times), with
+    `running` = (usual time, seconds run so far) of each run holding a slot: `estimate_wait`
+    over durations drawn from `SPREAD` (deterministic: a seeded generator). A run already
+    past every duration of its spread is due now."""
+    rng = random.Random(seed)
+    waits = []
+    for _ in range(DRAWS):
+        left = []
+        for usual, ran in running:
+            longer = [usual * f for f in SPREAD if usual * f > ran]
+            left.append(rng.choice(longer) - ran if longer else 0.0)
+        waits.append(estimate_wait(left, [t * rng.choice(SPREAD) for t in ahead], slots))
+    return float(statistics.median(waits))
+
+
 class Pool:
     """A FIFO of runs waiting for one of `slots` slots; at most `line_size` may wait.
 
@@ -91,6 +123,7 @@ class Pool:
         self._clock = clock
         self._lock = threading.Lock()
         self._line: list[Waiter] = []
+        self._joined: dict[str, float] = {}  # run id -> when it joined the line
         self._running: dict[str, tuple[str, float]] = {}  # run id -> (tab, when it took a slot)
         self._moved: asyncio.Event | None = None  # set whenever the line may have moved
         self.held = RecentTimes()  # seconds each run held its slot, per mode
@@ -107,6 +140,7 @@ class Pool:
                     f"wait{'' if waiting != 1 else 's'} for this Studio ({self.slots} at a time). "
                     "Try again in a few minutes.")
             self._line.append(handle)
+            self._joined[handle.run_id] = self._clock()
             handle.line = self
 
     def position(self, handle: Waiter) -> int | None:
@@ -120,7 +154,9 @@ class Pool:
             index = self._index(handle)
             if index is None:
                 return None
-            return LineSpot(index, self._estimate(index))
+            wait, late = self._estimate(index)
+            waited = self._clock() - self._joined.get(handle.run_id, self._clock())
+            return LineSpot(index, wait, late, max(0.0, waited))
 
     def estimate(self, handle: Waiter) -> float | None:
         spot = self.spot(handle)
@@ -146,21 +182,28 @@ class Pool:
         held = self.held.median(tab)
         return held if held is not None else self._expected(tab)
 
-    def _estimate(self, index: int) -> float | None:
-        """Seconds until the run at `index` in the line starts (lock held); None when a mode
-        involved has never run here and no other mode's time can stand in for it."""
+    def _estimate(self, index: int) -> tuple[float | None, float]:
+        """(seconds until the run at `index` in the line starts, seconds it is late) (lock
+        held); the wait is None when a mode involved has never run here and no other mode's
+        time can stand in for it. Computed afresh at each call, from the clock: the page asks
+        every half second. Late: the first in line, every slot busy, and even the run that
+        should end first is past its usual time."""
         now = self._clock()
         tabs = [tab for tab, _ in self._running.values()] + [h.tab for h in self._line[:index]]
         times = {tab: self._time_of(tab) for tab in set(tabs)}
         known = [t for t in times.values() if t is not None]
         if len(known) < len(times):
             if not known:
-                return None if tabs else 0.0
+                return (None if tabs else 0.0), 0.0
             fallback = statistics.median(known)
             times = {tab: fallback if t is None else t for tab, t in times.items()}
         left = [float(times[tab] or 0.0) - (now - since) for tab, since in self._running.values()]
+        late = 0.0
+        if index == 0 and len(left) >= self.slots and min(left) < 0:
+            late = -min(left)
+        running = [(float(times[tab] or 0.0), now - since) for tab, since in self._running.values()]
         ahead = [float(times[h.tab] or 0.0) for h in self._line[:index]]
-        return estimate_wait(left, ahead, self.slots)
+        return spread_wait(running, ahead, self.slots, seed=index), late
 
     # -- the runner's loop -----------------------------------------------------------------
 
@@ -180,6 +223,7 @@ class Pool:
                         break
                     if self._index(handle) == 0 and len(self._running) < self.slots:
                         self._line.pop(0)
+                        self._joined.pop(handle.run_id, None)
                         self._running[handle.run_id] = (handle.tab, self._clock())
                         break
                     moved = self._moved
@@ -209,6 +253,7 @@ class Pool:
             index = self._index(handle)
             if index is not None:
                 self._line.pop(index)
+            self._joined.pop(handle.run_id, None)
         self._wake()
 
     def _wake(self) -> None:

@@ -57,7 +57,8 @@ class RunHandle:
         if spot is None:
             return self.reported
         return Progress(stage="queued", elapsed=time.monotonic() - self.started,
-                        position=spot.ahead, wait=spot.wait, log_line="Waiting for a free slot")
+                        position=spot.ahead, wait=spot.wait, log_line="Waiting for a free slot",
+                        extra={"late": spot.late, "waited": spot.waited})
 
     @property
     def waiting(self) -> bool:

@@ -33,7 +33,17 @@ from ..core.rules import PROMPT_MAX_CHARS
 from ..hosting.access import signed_in_id
 from ..hosting.identity import cookie_key
 from ..hosting.proxies import PEER_HEADER, PEER_SIG_HEADER, client_address, request_peer
-from ..i18n import error_text, error_title, field_label, from_english, problem_text, t, token_what
+from ..i18n import (
+    EN,
+    current_lang,
+    error_text,
+    error_title,
+    field_label,
+    from_english,
+    problem_text,
+    t,
+    token_what,
+)
 from ..runs.service import JobResult, Preflight, UploadCheck
 
 log = logging.getLogger("kling_ui.ui")
@@ -298,10 +308,10 @@ def card_html(token: str | None, what: str, check: UploadCheck | None, error: st
     if error:
         parts.append(f'<p class="kling-err">✗ {esc(from_english(error))}</p>')
     if check is not None:
-        parts.append(f'<div class="kling-badge">{esc(check.badge)}</div>')
+        parts.append(f'<div class="kling-badge">{esc(badge_text(check.badge))}</div>')
         parts.append(problems_html(check.problems))
     if good:
-        parts.append(f'<p class="kling-ok">✓ {esc(good)}</p>')
+        parts.append(f'<p class="kling-ok">✓ {esc(from_english(good))}</p>')
     if note:
         parts.append(f'<p class="kling-note">{esc(note)}</p>')
     parts.append("</div>")
@@ -324,7 +334,7 @@ def player_html(check: UploadCheck | None, preview: str | None = None, *,
                 f'data-loop-start="{start:.2f}" data-loop-end="{end:.2f}" controls muted autoplay '
                 f'playsinline preload="auto" aria-label="Preview of the chosen window, '
                 f'{start:.1f} to {end:.1f} s, looping"></video><p class="kling-note" '
-                f'role="status">Plays the chosen window, {start:.1f}-{end:.1f} s, in a loop.</p>'
+                f'role="status">{esc(t("player.window", start=start, end=end))}</p>'
                 "</div>")
     if check is None or not check.preview_pending:
         return ""
@@ -382,7 +392,8 @@ def preflight_html(pre: Preflight, original_prompt: str) -> str:
     else:
         parts.append(f'<p class="kling-ok">{esc(t("checks.ready_fix"))}</p>')
     for field, message in pre.notes:
-        parts.append(f'<p class="kling-ok">✓ <b>{esc(field)}</b> {esc(message)}</p>')
+        parts.append(f'<p class="kling-ok">✓ <b>{esc(field_label(field))}</b> '
+                     f'{esc(from_english(message))}</p>')
     parts.append(problems_html(pre.problems))
     if pre.prompt.strip() != (original_prompt or "").strip() and original_prompt.strip():
         parts.append(f'<p class="kling-note">{esc(t("checks.sent_as"))} <code>'
@@ -404,23 +415,41 @@ STAGE_LABELS = {
 
 
 def about(seconds: float) -> str:
-    """A wait as a person says it: "about 40 s" (tens of seconds), "about 3 min", "about 1 h 20
-    min". Estimates are rough, so nothing finer than that is claimed."""
+    """A wait as a person says it: "about 40 s" (5 s steps under a minute, at least 10 s),
+    "about 3 min", "about 1 h 20 min". Estimates are rough, so nothing finer is claimed."""
     seconds = max(0.0, seconds)
     if seconds < 55:
-        return f"about {max(10, math.ceil(seconds / 10) * 10)} s"
+        return t("queue.about_s", n=max(10, math.ceil(seconds / 5) * 5))
     minutes = max(1, round(seconds / 60))
     if minutes < 60:
-        return f"about {minutes} min"
+        return t("queue.about_min", n=minutes)
     hours, rest = divmod(minutes, 60)
-    return f"about {hours} h" + (f" {rest} min" if rest else "")
+    return t("queue.about_h_min", h=hours, m=rest) if rest else t("queue.about_h", h=hours)
 
 
-def line_text(position: int, wait: float | None) -> str:
+LATE_SAYS_ELAPSED = 15.0  # s late before "any moment now" also says how long it has waited
+
+
+def waited_text(seconds: float) -> str:
+    """An elapsed wait: "40 s", "2 min 10 s"."""
+    m, sec = divmod(int(max(0.0, seconds)), 60)
+    return t("queue.mins", m=m, s=sec) if m else t("queue.secs", s=sec)
+
+
+def line_text(position: int, wait: float | None, *, late: float = 0.0,
+              waited: float = 0.0) -> str:
     """Where a waiting run stands: "2 ahead of you · about 3 min", "Next in line · about 40 s"
-    (no time when no run of these modes has been timed yet)."""
-    head = "Next in line" if position <= 0 else f"{position} ahead of you"
-    return head if wait is None else f"{head} · {about(wait)}"
+    (no time when no run of these modes has been timed yet). Once the slot it waits for is
+    overdue (`late` s past its time): "any moment now", and after a while how long it has
+    waited, never a stale "about 10 s" (issue #24)."""
+    head = t("queue.next") if position <= 0 else t("queue.ahead", n=position)
+    if wait is None:
+        return head
+    if late > LATE_SAYS_ELAPSED:
+        return f"{head} · {t('queue.late', elapsed=waited_text(waited))}"
+    if late > 0 or wait <= 0:
+        return f"{head} · {t('queue.soon')}"
+    return f"{head} · {about(wait)}"
 
 
 def tab_title(p: Progress | None, state: str) -> str:
@@ -455,12 +484,13 @@ def progress_html(p: Progress | None, elapsed: float, *, state: str = "running",
     head = message or stage
     if not message and p is not None and p.status and p.stage in ("starting", "processing"):
         # Replicate's own state, as it comes: starting, processing (with a percentage).
-        head = t("status.replicate", status=p.status)
+        head = t("status.replicate", status=replicate_status(p.status))
         if p.fraction is not None:
             head += f" · {max(0.0, min(1.0, p.fraction)) * 100:.0f}%"
     if not message and p is not None and p.stage == "queued" and p.position is not None:
         # Waiting for one of the Studio's slots (kling_ui.runs.pool): where it stands, about how long.
-        head = line_text(p.position, p.wait)
+        head = line_text(p.position, p.wait, late=float(p.extra.get("late") or 0.0),  # type: ignore[arg-type]
+                         waited=float(p.extra.get("waited") or 0.0))  # type: ignore[arg-type]
     title = esc(tab_title(p, state))
     # While a run is live the page counts the seconds itself (studio.js, from data-elapsed), so
     # the watcher sends a message only when something else changes (see `Changes`).
@@ -469,7 +499,8 @@ def progress_html(p: Progress | None, elapsed: float, *, state: str = "running",
             f'<div class="kling-status-head"><b class="kling-status-msg">{esc(head)}</b>'
             f' <span class="kling-elapsed"{live}>· {elapsed:.0f} s</span></div>']
     if p is not None and p.status:
-        rows.append(f'<div>{esc(t("status.replicate_status"))} <code>{esc(p.status)}</code>'
+        rows.append(f'<div>{esc(t("status.replicate_status"))} '
+                    f'<code>{esc(replicate_status(p.status))}</code>'
                     + (f' · {esc(t("status.prediction"))} <code>{esc(p.prediction_id)}</code>'
                        if p.prediction_id else "")
                     + "</div>")
@@ -477,7 +508,11 @@ def progress_html(p: Progress | None, elapsed: float, *, state: str = "running",
         pct = max(0.0, min(1.0, p.fraction)) * 100
         rows.append(f'<div class="kling-bar"><span style="width:{pct:.0f}%"></span></div>')
     if p is not None and p.log_line:
-        rows.append(f'<pre class="kling-log">{esc(p.log_line)}</pre>')
+        # The Studio's own sub-lines are catalogued; the model's log is shown as it comes, in
+        # English (so marked, for screen readers and the zh-CN walk: tests/test_zh_walk_browser).
+        said = from_english(p.log_line)
+        plain = ' lang="en"' if said == p.log_line and current_lang() != "en" else ""
+        rows.append(f'<pre class="kling-log"{plain}>{esc(said)}</pre>')
     if note:
         rows.append(f'<p class="kling-note">{esc(note)}</p>')
     rows.append("</div>")
@@ -629,8 +664,9 @@ def facts_html(result: JobResult) -> str:
         extra.append(esc(t("facts.model_time", secs=result.predict_time)))
     extra.append(esc(t("facts.cost", usd=result.estimated_cost_usd)))
     extra.append(f"{esc(t('status.prediction'))} <code>{esc(result.prediction_id)}</code>")
-    fixes = "".join(f"<li>{esc(f.field)}: {esc(f.detail)}</li>" for f in result.fixes)
-    warns = "".join(f"<li>{esc(w)}</li>" for w in result.warnings)
+    fixes = "".join(f"<li>{esc(field_label(f.field))}: {esc(from_english(f.detail))}</li>"
+                    for f in result.fixes)
+    warns = "".join(f"<li>{esc(from_english(w))}</li>" for w in result.warnings)
     return ('<div class="kling-facts"><table><thead><tr><th scope="col">'
             f'<span class="kling-sr">{esc(t("facts.fact"))}</span></th>'
             + (f'<th scope="col">{esc(t("facts.original"))}</th>' if both else "")
@@ -639,3 +675,24 @@ def facts_html(result: JobResult) -> str:
             + (f"<p>{esc(t('facts.fixes'))}</p><ul>{fixes}</ul>" if fixes else "")
             + (f"<p>{esc(t('facts.warnings'))}</p><ul>{warns}</ul>" if warns else "")
             + "</div>")
+
+
+def replicate_status(status: str) -> str:
+    """Replicate's own state of a prediction (starting, processing, ...) in the page's language;
+    English shows it as Replicate says it (issue #24: zh-CN showed the raw word)."""
+    key = f"replicate.{status}"
+    return t(key) if key in EN else status
+
+
+_BADGE_WORDS = {"audio": "card.audio", "no audio": "card.no_audio"}
+
+
+def badge_text(badge: str) -> str:
+    """An upload's badge ("8.1 s · 1920x1080 · 30 fps · audio · 24.0 MB", made by
+    media.preview in English) with its words in the page's language."""
+    return " · ".join(t(_BADGE_WORDS[p]) if p in _BADGE_WORDS else p for p in badge.split(" · "))
+
+
+def info(message: str) -> None:
+    """gr.Info with its heading in the page's language (Gradio's says "Info")."""
+    gr.Info(message, title=t("toast.info"))

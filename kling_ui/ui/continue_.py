@@ -29,7 +29,8 @@ from ..i18n import i18n
 from ..i18n import t as _t
 from ..library.store import Run
 from ..media.frames import shown_time
-from .common import Session, esc, goto_tab, guarded, session_owner_filter
+from ..media.join import SIZES
+from .common import Session, esc, goto_tab, guarded, info, session_owner_filter
 
 NEXT_SHOT_PROMPT = "Based on <<<video_1>>>, generate the next shot."  # Kling's documented use
 EDIT_PROMPT = "<<<video_1>>> "
@@ -68,6 +69,7 @@ class SequenceUI:
     order: Any = None  # hidden textbox: the picked run ids, comma-separated, in playing order
     listing: Any = None  # the drag-and-drop list that writes `order`
     box: Any = None  # the joiner's accordion: opening it refreshes the picker
+    size: Any = None  # the output size, one of `media.join.SIZES`
 
 
 # The order list: drag an item (HTML5 drag and drop) or press its ▲/▼ (keyboard); either writes
@@ -150,12 +152,16 @@ def build_joiner(seq: SequenceUI) -> None:
         seq.picks = gr.Dropdown([], value=[], multiselect=True, label=i18n("seq.picks"),
                                 info=i18n("seq.picks.info"),
                                 elem_id="kling-sequence-picks")
-        seq.listing = gr.HTML(order_html([]), js_on_load=ORDER_JS, elem_id="kling-sequence-list")
+        # Empty until runs are picked: the picker's change fills it in the page's language.
+        seq.listing = gr.HTML("", js_on_load=ORDER_JS, elem_id="kling-sequence-list")
         seq.order = gr.Textbox("", visible="hidden", label="Playing order (run ids)",
                                elem_id="kling-sequence-order")
         with gr.Row():
             seq.crossfade = gr.Slider(0, 1, value=0, step=0.1, label=i18n("seq.crossfade"),
                                       info=i18n("seq.crossfade.info"), min_width=200)
+            seq.size = gr.Radio([(i18n(f"seq.size.{s}"), s) for s in SIZES], value=SIZES[0],
+                                label=i18n("seq.size"), min_width=200,
+                                elem_id="kling-sequence-size")
             seq.join = gr.Button(i18n("seq.join"), variant="primary", min_width=160,
                                  elem_id="kling-sequence-join")
 
@@ -171,14 +177,14 @@ def ordered(picks: list[str] | None, order: str | None) -> list[str]:
 def order_html(runs: list[tuple[str, str]]) -> str:
     """The reorderable list of (run id, label), in playing order."""
     if not runs:
-        return '<p class="kling-note">The runs you pick show here, in playing order.</p>'
+        return f'<p class="kling-note">{esc(_t("seq.order_empty"))}</p>'
     items = "".join(
         f'<li class="kling-seq-item" draggable="true" data-id="{esc(rid)}" data-label="{esc(label)}">'
         f'<span class="kling-seq-n">{i}.</span><span class="kling-seq-label">{esc(label)}</span>'
         f'<button type="button" data-move="up" aria-label="Move {esc(label)} earlier">▲</button>'
         f'<button type="button" data-move="down" aria-label="Move {esc(label)} later">▼</button>'
         "</li>" for i, (rid, label) in enumerate(runs, 1))
-    return (f'<p class="kling-note">Playing order: drag a run, or use ▲/▼.</p>'
+    return (f'<p class="kling-note">{esc(_t("seq.order_help"))}</p>'
             f'<ol class="kling-seq-list" aria-label="Playing order">{items}</ol>'
             '<p class="kling-sr kling-seq-say" aria-live="polite"></p>')
 
@@ -211,7 +217,7 @@ class ContinueHandlers:
               what: str) -> list[Any]:
         """Select `tab` and set the slots named in `values` (the tab's others are kept)."""
         session.parents[tab.value] = run.id  # the next run there continues this one
-        gr.Info(_t("cont.filled", what=what, tab=_t(f"tab.{tab.value}")))
+        info(_t("cont.filled", what=what, tab=_t(f"tab.{tab.value}")))
         return [goto_tab(tab.value),
                 *[values.get(name, gr.skip()) if t is tab else gr.skip() for t, name in SLOTS]]
 
@@ -301,20 +307,22 @@ class ContinueHandlers:
         return [",".join(rid for rid, _ in labels), order_html(labels)]
 
     async def join(self, session: Session, picks: list[str] | None,
-                   crossfade: float | None, order: str | None = None) -> str:
-        """Join the picked runs in the shown order; returns the new run's id (the Library then
-        shows it)."""
+                   crossfade: float | None, order: str | None = None,
+                   size: str | None = None) -> str:
+        """Join the picked runs in the shown order at the picked output size (`SIZES`; the first
+        clip's by default); returns the new run's id (the Library then shows it)."""
         runs = [self._run(session, p) for p in ordered(picks, order)]
         if len(runs) < 2:
             raise InputError(_t("cont.pick_two"))
         joined = await self.sequencer.join_clips([str(r.output) for r in runs],
-                                                 crossfade=float(crossfade or 0.0))
+                                                 crossfade=float(crossfade or 0.0),
+                                                 output=size or SIZES[0])
         kept = await self.studio.keep_derived(
             runs[0].id, joined.path, original=None, original_label="", what="sequence",
             note=f"Sequence of {len(runs)} runs")
         # The clips in playing order (the run's parent is the first): the story of a sequence.
         self.studio.library.update(kept.run_id, metrics={"sequence": [r.id for r in runs]})
-        gr.Info(_t("cont.joined", n=len(runs), secs=joined.duration))
+        info(_t("cont.joined", n=len(runs), secs=joined.duration))
         return str(kept.run_id)
 
 
@@ -393,7 +401,7 @@ def wire_sequence(seq: SequenceUI, handlers: ContinueHandlers, session: Any, *, 
     seq.picks.change(guarded(handlers.order), inputs=[session, seq.picks, seq.order],
                      outputs=[seq.order, seq.listing], **private)
     joined = seq.join.click(guarded(handlers.join),
-                            inputs=[session, seq.picks, seq.crossfade, seq.order],
+                            inputs=[session, seq.picks, seq.crossfade, seq.order, seq.size],
                             outputs=[selected], api_visibility="private",
                             show_progress="minimal")
     return joined.success(guarded(show), inputs=[session, selected], outputs=show_outputs,

@@ -69,16 +69,16 @@ def build_finish(tab: Tab) -> FinishUI | None:
             with gr.Column(scale=2, min_width=280):
                 score = gr.Markdown("", elem_id=f"{key}-motion-score")
                 with gr.Row(visible=False, elem_id=f"{key}-splice-row") as splice_row:
-                    splice_audio = gr.Radio(list(SPLICE_AUDIO), value="original",
+                    splice_audio = gr.Radio([(i18n(f"choice.{c}"), c) for c in SPLICE_AUDIO], value="original",
                                             label=i18n("finish.splice_audio"), min_width=150)
                     splice = gr.Button(i18n("finish.splice"), elem_id=f"{key}-splice",
                                        min_width=150)
                 splice_file = gr.File(label=i18n("finish.splice_file"), interactive=False, visible=False,
                                       elem_id=f"{key}-splice-file", height=70)
                 with gr.Row():
-                    layout = gr.Radio(list(LAYOUTS), value="side_by_side",
+                    layout = gr.Radio([(i18n(f"choice.{c}"), c) for c in LAYOUTS], value="side_by_side",
                                       label=i18n("finish.layout"), min_width=150)
-                    audio = gr.Radio(list(EXPORT_AUDIO), value="output",
+                    audio = gr.Radio([(i18n(f"choice.{c}"), c) for c in EXPORT_AUDIO], value="output",
                                      label=i18n("finish.audio"), min_width=150)
                 export = gr.Button(i18n("finish.export"), elem_id=f"{key}-export")
                 export_file = gr.File(label=i18n("finish.export_file"), interactive=False, visible=False,

@@ -29,6 +29,7 @@ from .common import (
     facts_html,
     goto_tab,
     guarded,
+    info,
     run_progress_html,
     session_owner_filter,
     status_text,
@@ -162,7 +163,7 @@ def _status(run: Run) -> str:
 def _caption(run: Run) -> str:
     """Two short lines on the poster: what and how it went, then the prompt's start."""
     prompt = run.prompt if len(run.prompt) <= 60 else run.prompt[:57] + "…"
-    cost = f"${run.estimated_cost:.2f}" + (" sim" if run.backend == "simulator" else "")
+    cost = f"${run.estimated_cost:.2f}" + (_t("lib.sim") if run.backend == "simulator" else "")
     badge = take_badge(run)  # "★ Keeper · take 2/3" (issue #14)
     return (f"{badge + ' · ' if badge else ''}{_status(run)} · {_label(run)} · {cost} · "
             f"{_when(run.created_at)}\n{prompt}")
@@ -260,7 +261,7 @@ class LibraryHandlers:
         for tab, h in self.tabs.items():
             names = h.input_names()
             out += spec_values(spec, names) if tab is spec.tab else [gr.skip()] * len(names)
-        gr.Info(_t("lib.restored_into", what=what, tab=_t(f"tab.{spec.tab.value}")))
+        info(_t("lib.restored_into", what=what, tab=_t(f"tab.{spec.tab.value}")))
         return out
 
     def export(self, session: Session, run_id: str) -> Any:
@@ -275,7 +276,7 @@ class LibraryHandlers:
                search: str) -> list[Any]:
         run = self._own(session, run_id)
         self.library.delete(run.id)
-        gr.Info(_t("lib.deleted"))
+        info(_t("lib.deleted"))
         return ["", gr.Column(visible=False), gr.Button(visible=False),
                 *self.render(session, mode, status, search)]
 

@@ -23,6 +23,7 @@ unset. On a Space the real OAuth flow and the Space's secret are used.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -73,6 +74,54 @@ def meter_html(guard: Guard, visitor: str, *, own_key: bool = False) -> str:
     title = t("meter.title")
     return (f'<div class="{cls}" id="kling-quota" role="status" title="{esc(title)}">'
             f"{who}{body}</div>")
+
+
+def run_gate(guard: Guard, visitor: str, *, own_key: bool = False) -> str:
+    """Why Run is off for `visitor` on the host's key, with when a run frees ("" when it may
+    run). The same ledger `Guard.admit` reads, so Run is off exactly when a press would be
+    refused (issue #24: Run said "Ready to run" and refused only after the click)."""
+    if own_key:
+        return ""
+    if guard.needs_sign_in(visitor):
+        return t("gate.sign_in")
+    if not guard.limited:
+        return ""
+    q = guard.quota(visitor)
+    hours = max(1, math.ceil(guard.day_resets_in() / 3600))
+    if q.runs_hour_left == 0:
+        mins = max(1, math.ceil((q.next_run_in or 0.0) / 60))
+        return t("gate.hour", n=q.runs_per_hour, mins=mins)
+    if q.runs_day_left == 0:
+        return t("gate.day", n=q.runs_per_day, hours=hours)
+    if q.budget_left is not None and q.budget_left <= 0:
+        return t("gate.budget", hours=hours)
+    return ""
+
+
+def gated_checks(checks: str, reason: str) -> str:
+    """The checks box with the reason Run is off first, and its "Ready to run" line gone."""
+    for ready in (t("checks.ready"), t("checks.ready_fix")):
+        checks = checks.replace(f'<p class="kling-ok">{esc(ready)}</p>', "")
+    note = (f'<p class="kling-err kling-why kling-gate" role="status">'
+            f'{esc(t("gate.off", reason=reason))}</p>')
+    head = '<div class="kling-checks">'
+    return (checks.replace(head, head + note, 1) if head in checks
+            else f"{head}{note}</div>{checks}")
+
+
+def gate_handler(studio: Any) -> Any:
+    """After every check of a tab, and after its run: Run off, with why, for a visitor the host
+    would refuse (signed out, or out of runs); nothing changes otherwise."""
+
+    @guarded
+    def gate(s: Session, checks: str | None, request: gr.Request) -> list[Any]:
+        reason = run_gate(studio.guard, visitor_id(request, studio.settings.trusted_proxies),
+                          own_key=bool(s.key))
+        if not reason:
+            return [gr.skip(), gr.skip()]
+        return [gr.Button(interactive=False), gated_checks(checks or "", reason)]
+
+    return gate
 
 
 @dataclass

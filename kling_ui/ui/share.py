@@ -19,7 +19,7 @@ import gradio as gr
 from ..core.errors import InputError
 from ..hosting.proxies import public_origin
 from ..i18n import i18n, t
-from .common import Session, guarded, session_owner_filter, visitor_id
+from .common import Session, guarded, info, session_owner_filter, visitor_id
 
 
 @dataclass
@@ -121,7 +121,7 @@ class ShareHandlers:
     def revoke(self, session: Session, run_id: str | None,
                request: gr.Request | None = None) -> list[Any]:
         self.sharing.revoke(run_id or "", self._owner(session))
-        gr.Info(t("share.revoked"))
+        info(t("share.revoked"))
         return self._panel(run_id or "", None, request, said=t("share.revoked"))
 
     def pin(self, session: Session, run_id: str | None, key: str, pinned: bool,
@@ -131,7 +131,7 @@ class ShareHandlers:
             raise InputError(t("share.admin_wrong"))
         share = self.sharing.pin(run_id or "", self._owner(session), pinned)
         said = t("share.pinned") if pinned else t("share.unpinned")
-        gr.Info(said)
+        info(said)
         return self._panel(run_id or "", share, request, said=said)
 
 

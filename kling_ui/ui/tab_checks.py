@@ -25,6 +25,7 @@ from ..media.preview import badge
 from .common import (
     card_html,
     guarded,
+    info,
     player_html,
     preflight_html,
     session_id,
@@ -323,7 +324,7 @@ class TabChecks:
                     path, aspect_fix=spec.aspect_fix, out_dir=where)
                 new = check.path
             done += [f"{f.field}: {f.detail}" for f in fixes]
-            gr.Info(t("fix.done", what=" ".join(done)) if done else t("fix.nothing"))
+            info(t("fix.done", what=" ".join(done)) if done else t("fix.nothing"))
             return new
 
         return fix

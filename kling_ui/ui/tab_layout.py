@@ -20,7 +20,7 @@ from ..core.jobs import JobSpec
 from ..core.models import ASPECT_RATIOS, Progress, Shot, Tab
 from ..core.profile import DEFAULT_PROFILE, PROFILES, get_profile
 from ..core.rules import DEFAULT_DURATION, allowed_durations
-from ..i18n import error_text, i18n, t
+from ..i18n import EN_LANG, LANGS, add_texts, error_text, i18n, t
 from .common import (
     esc,
     progress_html,
@@ -94,6 +94,15 @@ def load_presets() -> dict[str, list[dict[str, Any]]]:
     except (OSError, ValueError):
         return {}
     return {k: v for k, v in data.items() if not k.startswith("_")}
+
+
+def preset_label(tab: Tab, index: int, preset: dict[str, Any]) -> Any:
+    """A preset button's name, in the page's language: `name` and `name_<lang>` in
+    presets.json, registered as a client-side key (issue #24: the names were English only)."""
+    key = f"preset.{tab.value}.{index}"
+    add_texts({key: {lang: str(preset.get("name" if lang == EN_LANG else f"name_{lang}") or "")
+                     for lang in LANGS}})
+    return i18n(key)
 
 
 @dataclass
@@ -311,7 +320,8 @@ def build_tab(tab: Tab, presets: list[dict[str, Any]]) -> TabUI:
                 for preset in presets:
                     # A thumbnail of the preset's media (text presets: the name alone).
                     thumb = preset_thumb(preset)
-                    btn = gr.Button(preset["name"], size="sm", scale=0, min_width=90, icon=thumb,
+                    btn = gr.Button(preset_label(tab, presets.index(preset), preset), size="sm",
+                                    scale=0, min_width=90, icon=thumb,
                                     elem_classes=["kling-preset", "kling-preset-thumb"] if thumb
                                     else ["kling-preset"])
                     ui.presets.append((btn, preset))
@@ -392,7 +402,8 @@ def build_tab(tab: Tab, presets: list[dict[str, Any]]) -> TabUI:
                 if tab is not Tab.TEXT:
                     # Kling takes 1:2.5 to 2.5:1; the user chooses how a panorama gets there.
                     c["aspect_fix"] = gr.Radio(
-                        ["pad", "crop"], value="pad", label=i18n("aspect_fix"),
+                        [(i18n("aspect_fix.pad"), "pad"), (i18n("aspect_fix.crop"), "crop")],
+                        value="pad", label=i18n("aspect_fix"),
                         info=i18n("aspect_fix.info"), min_width=150)
             if tab is Tab.EDIT:
                 gr.Markdown(i18n("edit.no_duration"),

@@ -22,6 +22,7 @@ from .common import (
     progress_html,
 )
 from .finish import wire_finish
+from .quota import gate_handler
 from .tab_layout import RUN_POOL, TabUI, live_status, model_changed, model_outputs
 from .tab_run import TabRun
 from .takes import (
@@ -64,6 +65,11 @@ def wire_tab(ui: TabUI, handlers: TabHandlers, session: gr.State, *, concurrency
     checks_on = [page_load, *triggers] if page_load is not None else triggers
     refreshed = gr.on(checks_on, refresh, inputs=inputs, outputs=handlers.outputs_refresh(),
                       trigger_mode="always_last", **private)
+    # Run off, with why, for a visitor the host would refuse (issue #24; ui/quota.py).
+    gate = {"fn": gate_handler(handlers.studio), "inputs": [session, ui.checks],
+            "outputs": [ui.run, ui.checks], "api_visibility": "private",
+            "show_progress": "hidden"}
+    refreshed.then(**gate)
     if ui.player is not None:
         # A new clip: Run is disabled at once (no queue), the card follows within a second,
         # then the preview is made in the background (issue #12).
@@ -74,6 +80,7 @@ def wire_tab(ui: TabUI, handlers: TabHandlers, session: gr.State, *, concurrency
             outputs=[ui.run, ui.checks], queue=False, preprocess=False,
             api_visibility="private", show_progress="hidden",
         ).then(refresh, inputs=inputs, outputs=handlers.outputs_refresh(), **private)
+        carded.then(**gate)
         carded.then(preview, inputs=inputs, outputs=[ui.player], **private)
         if "_trimmer" in ui.controls:
             # The filmstrip is made beside the preview, not after it; the window the user picks
@@ -130,6 +137,7 @@ def wire_tab(ui: TabUI, handlers: TabHandlers, session: gr.State, *, concurrency
         show_progress="minimal", show_progress_on=[ui.progress])
     run_event.then(lambda: gr.Button(interactive=False), inputs=None, outputs=[ui.cancel],
                    queue=False, api_visibility="private", show_progress="hidden")
+    run_event.then(**gate)  # that run may have been the last one left
     wire_takes(ui.takes, handlers.takes, session, triggers,
                after=(on_result, [session, *(result_inputs or [])], result_outputs))
     handlers._after_result = wire_finish(ui.finish, handlers.studio, run_event,

@@ -34,19 +34,21 @@ import gradio as gr
 from ..core.errors import InputError, KlingError, PredictionError
 from ..core.jobs import JobSpec
 from ..i18n import i18n
+from ..i18n import t as _t
 from ..library.store import Run
 from .common import (
     RUN_STATE,
-    RUN_STATUS_TEXT,
-    STAGE_LABELS,
     Changes,
     Session,
     esc,
     file_url,
     guarded,
+    info,
     line_text,
     progress_html,
     session_owner_filter,
+    stage_text,
+    status_text,
     visitor_id,
 )
 
@@ -77,19 +79,19 @@ def cost_line(cost_text: str, cost_usd: float, n: int, threshold: float) -> str:
     """The cost line beside Run: the estimate, or N x the estimate for several takes."""
     if n <= 1 or cost_usd <= 0:
         return f"**{cost_text}**"
-    line = f"**{n} takes × ${cost_usd:.2f} = ${takes_total(n, cost_usd):.2f}** · each: {cost_text}"
+    line = _t("takes.cost", n=n, each=cost_usd, total=takes_total(n, cost_usd), cost=cost_text)
     if needs_confirm(n, cost_usd, threshold):
-        line += f" · Run asks you to confirm (above ${threshold:.2f})"
+        line += _t("takes.confirm_above", threshold=threshold)
     return line
 
 
 def run_label(n: int, cost_usd: float, *, armed: bool = False) -> str:
     if n <= 1:
-        return "Run"
-    label = f"Run {n} takes"
+        return _t("run")
+    label = _t("takes.run", n=n)
     if cost_usd > 0:
         label += f" (${takes_total(n, cost_usd):.2f})"
-    return label + (" - confirm" if armed else "")
+    return label + (_t("takes.confirm") if armed else "")
 
 
 def take_badge(run: Run) -> str:
@@ -97,8 +99,8 @@ def take_badge(run: Run) -> str:
     takes = run.metrics.get("takes") if isinstance(run.metrics, dict) else None
     if not isinstance(takes, dict):
         return ""
-    where = f"take {takes.get('index', '?')}/{takes.get('of', '?')}"
-    return f"★ Keeper · {where}" if run.metrics.get("keeper") else where.capitalize()
+    where = {"index": takes.get("index", "?"), "of": takes.get("of", "?")}
+    return _t("takes.badge_keeper" if run.metrics.get("keeper") else "takes.badge", **where)
 
 
 # -- layout ------------------------------------------------------------------------------------
@@ -134,7 +136,7 @@ def build_takes(key: str) -> TakesUI:
             with gr.Column(visible=False, min_width=160, elem_id=f"{key}-take-{i}",
                            elem_classes=["kling-take-col"]) as col:
                 slots.append(gr.HTML("", js_on_load=None))
-                keep.append(gr.Button("Keep this take", visible=False, size="sm",
+                keep.append(gr.Button(i18n("takes.keep"), visible=False, size="sm",
                                       elem_id=f"{key}-keep-{i}"))
             cols.append(col)
     return TakesUI(panel, cols, slots, keep)
@@ -159,14 +161,16 @@ class TakeView:
 
 
 def slot_html(view: TakeView) -> str:
-    badge = ' <span class="kling-take-keeper">★ Keeper</span>' if view.keeper else ""
-    head = (f'<div class="kling-take-head"><b>Take {view.index} of {view.of}</b> · '
+    badge = (f' <span class="kling-take-keeper">{esc(_t("takes.keeper"))}</span>'
+             if view.keeper else "")
+    name = esc(_t("takes.head", index=view.index, of=view.of))
+    head = (f'<div class="kling-take-head"><b>{name}</b> · '
             f'<span class="kling-take-status">{esc(view.text)}</span>{badge}</div>')
     if view.state == "done" and view.output:
         poster = f' poster="{file_url(view.poster)}"' if view.poster else ""
         body = (f'<video class="kling-take-video" src="{file_url(view.output)}"{poster} controls '
                 f'loop muted playsinline preload="metadata" '
-                f'aria-label="Take {view.index} of {view.of}"></video>')
+                f'aria-label="{name}"></video>')
     else:
         bar = ""
         if view.fraction is not None and not view.final:
@@ -180,12 +184,12 @@ def slot_html(view: TakeView) -> str:
 
 def _failure_text(exc: BaseException) -> tuple[str, str]:
     if isinstance(exc, PredictionError) and exc.status == "canceled":
-        return "canceled", "Canceled"
+        return "canceled", status_text("canceled")
     if isinstance(exc, PredictionError):
-        return "failed", f"Failed: {exc.message}"
+        return "failed", _t("status.failed_msg", message=exc.message)
     if isinstance(exc, KlingError):
-        return "failed", f"Not run. {exc.message}"
-    return "failed", "Failed: an unexpected error."
+        return "failed", _t("status.not_run", message=exc.message)
+    return "failed", _t("status.failed_unexpected")
 
 
 @dataclass
@@ -238,16 +242,18 @@ class TakesHandlers:
     def _view(self, run_id: str | None, index: int, of: int, canceled: bool = False) -> TakeView:
         if run_id is None:
             if canceled:
-                return TakeView(index, of, "canceled", "Canceled before it started")
-            return TakeView(index, of, "running", "Waiting for a free place in the Studio")
+                return TakeView(index, of, "canceled", _t("takes.canceled_before"))
+            return TakeView(index, of, "running", _t("takes.waiting"))
         handle = self.studio.handle(run_id)
         if handle is not None and not handle.done:
             p = handle.progress
             if handle.cancel_requested:
-                return TakeView(index, of, "canceling", "Canceling…")
-            text = STAGE_LABELS.get(p.stage, p.stage) if p else "Queued"
+                return TakeView(index, of, "canceling", _t("title.canceling"))
+            text = stage_text(p.stage) if p else _t("stage.queued")
             if p is not None and p.stage == "queued" and p.position is not None:
-                text = line_text(p.position, p.wait)  # its place in the Studio's line
+                text = line_text(p.position, p.wait,  # its place in the Studio's line
+                                 late=float(p.extra.get("late") or 0.0),  # type: ignore[arg-type]
+                                 waited=float(p.extra.get("waited") or 0.0))  # type: ignore[arg-type]
             if p is not None and p.fraction is not None:
                 text += f" {max(0.0, min(1.0, p.fraction)) * 100:.0f}%"
             return TakeView(index, of, "running", text, p.fraction if p else None)
@@ -261,9 +267,9 @@ class TakesHandlers:
         run = self.studio.library.get(run_id)
         if run is None:
             return TakeView(index, of, "running" if handle is None else "failed",
-                            "Queued" if handle is None else "This take is gone.")
+                            _t("stage.queued") if handle is None else _t("takes.gone"))
         state = RUN_STATE.get(run.status, "running")
-        text = RUN_STATUS_TEXT.get(run.status, run.status)
+        text = status_text(run.status)
         if run.error and state != "running":
             text = f"{text}: {run.error}"
         ok = state == "done" and bool(run.output) and Path(str(run.output)).is_file()
@@ -284,7 +290,7 @@ class TakesHandlers:
         keep = []
         for v in views:
             if v.state == "done" and v.output:
-                keep.append(gr.Button("★ Keeper" if v.keeper else "Keep this take",
+                keep.append(gr.Button(_t("takes.keeper") if v.keeper else _t("takes.keep"),
                                       variant="primary" if v.keeper else "secondary",
                                       visible=True))
             else:
@@ -318,8 +324,7 @@ class TakesHandlers:
         if needs_confirm(n, pre.cost_usd, self.threshold) and self._armed.get(session) != (
                 n, total):
             self._armed[session] = (n, total)
-            note = (f"{n} takes cost about ${total:.2f} in all, above this Studio's "
-                    f"${self.threshold:.2f} for several takes. Press Run again to confirm.")
+            note = _t("takes.confirm_note", n=n, total=total, threshold=self.threshold)
             # Not a run status (no tab title): a question, beside the button it is about.
             yield [f'<div class="kling-checks"><p class="kling-warn" role="status">⚠ {esc(note)}'
                    "</p></div>",
@@ -391,13 +396,13 @@ class TakesHandlers:
         if not done:
             canceling = any(v.state == "canceling" for v in views)
             return progress_html(None, elapsed, state="canceling" if canceling else "running",
-                                 message=f"{n} takes: {ok} done, {n - ok} running")
+                                 message=_t("takes.progress", n=n, ok=ok, running=n - ok))
         if ok == n:
-            message = f"Done: {n} takes. Keep the one you like (Keep this take)."
+            message = _t("takes.all_done", n=n)
         elif ok:
-            message = f"{ok} of {n} takes done; the others say why under each."
+            message = _t("takes.some_done", ok=ok, n=n)
         else:
-            message = f"None of the {n} takes finished; each says why."
+            message = _t("takes.none_done", n=n)
         state = "done" if ok else ("canceled" if all(v.state == "canceled" for v in views)
                                    else "failed")
         return progress_html(None, elapsed, state=state, message=message)
@@ -406,15 +411,14 @@ class TakesHandlers:
         """Mark take `index` (1-based) the keeper of this page's latest takes."""
         group = self._groups.get(session)
         if group is None or not 1 <= index <= len(group.run_ids):
-            raise InputError("These takes are no longer on this page. Reload it: the tab "
-                             "shows its latest takes again.")
+            raise InputError(_t("takes.gone_page"))
         run_id = group.run_ids[index - 1]
         run = self.studio.library.get(run_id) if run_id else None
         if run is None or run.status != "succeeded":
-            raise InputError(f"Take {index} has no video to keep.")
+            raise InputError(_t("takes.no_video", index=index))
         self.studio.library.set_keeper(group.group, run.id)
         session.watching[self.key] = run.id  # Next shot and the like continue from the keeper
-        gr.Info(f"Take {index} is the keeper; the Library marks it with a ★.")
+        info(_t("takes.kept", index=index))
         return self._grid(self._views(group), first=False)[1 + MAX_TAKES:]
 
 

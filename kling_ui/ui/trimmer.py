@@ -29,6 +29,7 @@ from typing import Any
 import gradio as gr
 
 from ..core.rules import WINDOW_MAX_SECONDS, WINDOW_MIN_SECONDS, trim_window
+from ..i18n import t
 from ..media.filmstrip import Filmstrip
 from .common import file_url
 
@@ -44,8 +45,7 @@ TEMPLATE = """${(value && value.duration) ? `
   </div>
   <div class="kt-scale" aria-hidden="true"><span>0 s</span><span>${value.duration.toFixed(1)} s</span></div>
   <p class="kt-readout" aria-live="polite"></p>
-  <p class="kt-help">Drag the window to move it, its edges to resize it (${value.min}-${value.max} s).
-    Keyboard: focus the window or an edge, then use the arrow keys (Shift: 1 s steps).</p>
+  <p class="kt-help">${value.help || ''}</p>
 </div>` : ''}"""
 
 CSS = """
@@ -110,7 +110,9 @@ function apply() {
             'Start ' + fmt(st.start) + ' s, window ' + fmt(len) + ' s');
   setSlider(q('.kt-edge-r'), st.end, st.start + MIN, Math.min(d, st.start + MAX),
             'End ' + fmt(st.end) + ' s, window ' + fmt(len) + ' s');
-  q('.kt-readout').textContent = 'Sends ' + fmt(st.start) + '–' + fmt(st.end) + ' s (' + fmt(len) + ' s)';
+  const says = (props.value && props.value.sends) || 'Sends {start}–{end} s ({len} s)';
+  q('.kt-readout').textContent = says.replace('{start}', fmt(st.start)).replace('{end}', fmt(st.end))
+    .replace('{len}', fmt(len));
 }
 
 // The frames are drawn here, not in the template: a value without them (the checks answer
@@ -261,7 +263,10 @@ def trimmer_value(duration: float, start: float, length: float | None,
                                                              strict=False)] if strip else [])
     return {"duration": round(duration, 3), "start": round(begin, 3), "end": round(end, 3),
             "min": int(WINDOW_MIN_SECONDS), "max": int(WINDOW_MAX_SECONDS), "frames": frames,
-            "error": error, "clip": hashlib.sha256(clip.encode()).hexdigest()[:16]}
+            "error": error, "clip": hashlib.sha256(clip.encode()).hexdigest()[:16],
+            # its words, in the page's language (the readout's {fields} are filled in JS)
+            "help": t("trim.help", min=int(WINDOW_MIN_SECONDS), max=int(WINDOW_MAX_SECONDS)),
+            "sends": t("trim.sends", start="{start}", end="{end}", len="{len}")}
 
 
 def window_from_event(data: Any, duration: float | None = None) -> tuple[float, float] | None:

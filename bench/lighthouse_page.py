@@ -1,0 +1,102 @@
+"""Figure 16: Lighthouse performance of the Studio's page vs a bare Gradio page holding about
+the same components (bench/bare_page.py, the Studio's theme), mobile and desktop (issue #23).
+
+Both pages are started the same way (a child process on a free port, the simulator backend, a
+fresh data folder) and audited alternately, 3 times each per form factor, by Lighthouse 12.2.3
+(the README's test command installs it into .tools/) driving Debian's Chromium with its default
+throttling (mobile: simulated slow 4G and a 4x slower CPU). Ratios are Studio / bare, medians.
+Targets: performance >= 0.95x, total blocking time <= 1.3x, LCP <= 1.1x; accessibility 100.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from . import procs
+from .context import Ctx
+from .stats import Figure, median
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+
+
+def lighthouse() -> str | None:
+    local = ROOT / ".tools" / "node_modules" / ".bin" / "lighthouse"
+    return str(local) if local.is_file() else shutil.which("lighthouse")
+
+
+def audit(binary: str, url: str, preset: str) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "report.json"
+        args = [binary, url, "--only-categories=performance,accessibility",
+                "--chrome-flags=--headless=new --no-sandbox --disable-gpu",
+                "--output=json", f"--output-path={out}", "--quiet"]
+        if preset == "desktop":
+            args.append("--preset=desktop")
+        else:
+            args.append("--form-factor=mobile")
+        subprocess.run(args, check=True, env=dict(os.environ, CHROME_PATH=CHROMIUM),
+                       timeout=300, capture_output=True)
+        data = json.loads(out.read_text(encoding="utf-8"))
+    a = data["audits"]
+    return {"perf": 100 * (data["categories"]["performance"]["score"] or 0),
+            "a11y": 100 * (data["categories"]["accessibility"]["score"] or 0),
+            "tbt": a["total-blocking-time"]["numericValue"],
+            "lcp": a["largest-contentful-paint"]["numericValue"]}
+
+
+def run(ctx: Ctx) -> list[Figure]:
+    binary = lighthouse()
+    if binary is None:
+        raise RuntimeError("Lighthouse is not installed: run the README's test command")
+    env = {"KLING_DATA_DIR": str(ctx.tmp / "lh-data"), "GRADIO_TEMP_DIR": str(ctx.tmp / "lh-g")}
+    pages = {}
+    procs_ = []
+    try:
+        for script in ("app.py", "bench/bare_page.py"):
+            proc, port = procs.launch(script, env, log=ctx.tmp / "lighthouse.log")
+            procs_.append(proc)
+            url = f"http://127.0.0.1:{port}/"
+            procs.wait_http_200(url, proc)
+            pages[script] = url
+        figures = []
+        for preset in ("mobile", "desktop"):
+            got: dict[str, list[dict[str, float]]] = {"app.py": [], "bench/bare_page.py": []}
+            audit(binary, pages["app.py"], preset)  # warm both (first compile of the bundle)
+            audit(binary, pages["bench/bare_page.py"], preset)
+            for i in range(ctx.reps(3, 1)):
+                order = list(pages) if i % 2 == 0 else list(pages)[::-1]
+                for script in order:
+                    got[script].append(audit(binary, pages[script], preset))
+                    ctx.log(f"lighthouse {preset} {script}: {got[script][-1]}")
+            ours, bare = got["app.py"], got["bench/bare_page.py"]
+
+            def med(rows: list[dict[str, float]], key: str) -> float:
+                return median([r[key] for r in rows])
+
+            reps = {f"Studio {k}": [r[k] for r in ours] for k in ("perf", "tbt", "lcp", "a11y")}
+            reps.update({f"bare {k}": [r[k] for r in bare] for k in ("perf", "tbt", "lcp")})
+            figures += [
+                Figure(name=f"lh-{preset}-perf", title=f"16 Lighthouse performance, {preset}",
+                       ours=med(ours, "perf"), baseline=med(bare, "perf"), unit="",
+                       target=">= 0.95x", check=lambda _o, _b, r: r >= 0.95,
+                       baseline_label="bare Gradio page", reps=reps,
+                       notes=[f"accessibility (Studio): {med(ours, 'a11y'):.0f}"]),
+                Figure(name=f"lh-{preset}-tbt", title=f"16 total blocking time, {preset}",
+                       ours=med(ours, "tbt"), baseline=med(bare, "tbt"), unit="ms",
+                       target="<= 1.3x", check=lambda _o, _b, r: r <= 1.3,
+                       baseline_label="bare Gradio page"),
+                Figure(name=f"lh-{preset}-lcp", title=f"16 largest contentful paint, {preset}",
+                       ours=med(ours, "lcp"), baseline=med(bare, "lcp"), unit="ms",
+                       target="<= 1.1x", check=lambda _o, _b, r: r <= 1.1,
+                       baseline_label="bare Gradio page"),
+            ]
+        return figures
+    finally:
+        for proc in procs_:
+            procs.stop(proc)
