@@ -15,7 +15,7 @@ from kling_ui.media.ffmpeg import run_ffmpeg
 from kling_ui.media.probe import probe_video
 from tests.motion_clips import pan_clip
 from tests.test_ui_browser import RUN_TIMEOUT, app, open_tab, upload  # noqa: F401 - fixture
-from tests.ui_fixtures import LaunchedApp
+from tests.ui_fixtures import LaunchedApp, open_details
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -57,6 +57,7 @@ def test_edit_a_window_then_splice_back_and_export(page: Page, app: LaunchedApp,
     page.locator("#edit-run").click()
 
     # The motion report: the plot loads, the score is shown, the run was 5 s of a 20 s clip.
+    open_details(page, "edit")
     score = page.locator("#edit-motion-score")
     expect(score).to_contain_text("Motion kept", timeout=RUN_TIMEOUT + 30_000)
     expect(score).to_contain_text("120 original, 120 output")
@@ -114,6 +115,7 @@ def test_edit_a_window_then_splice_back_and_export(page: Page, app: LaunchedApp,
     # report, and the spliced clip beside it.
     page.reload()
     open_tab(page, "edit", "Edit video")
+    open_details(page, "edit")
     expect(page.locator("#edit-motion-score")).to_contain_text("Motion kept", timeout=30_000)
     expect(page.locator("#edit-motion-score")).to_contain_text("120 original, 120 output")
     expect(page.locator("#edit-splice-file")).to_be_visible()

@@ -18,7 +18,7 @@ from playwright.sync_api import Browser, Page, expect
 from kling_ui.library.store import Run
 from kling_ui.media.probe import probe_video
 from tests.test_ui_browser import RUN_TIMEOUT, open_tab
-from tests.ui_fixtures import LaunchedApp, launched_app
+from tests.ui_fixtures import LaunchedApp, launched_app, open_details
 
 pytestmark = pytest.mark.browser
 
@@ -69,6 +69,7 @@ def test_a_chain_of_continued_runs_then_a_sequence_of_three(page: Page,
     pg.locator("#prompt-text textarea").fill("A paper boat on a rainy street")
     first = run_here(pg, "text", app, ids(app))
     assert first.parent_id is None
+    open_details(pg, "text")
     expect(pg.locator("#text-continue")).to_be_visible(timeout=RUN_TIMEOUT)
 
     # 2. Next shot: the output is the Video reference tab's clip, with the next-shot prompt.
@@ -85,6 +86,7 @@ def test_a_chain_of_continued_runs_then_a_sequence_of_three(page: Page,
 
     # 3. Edit this: the new output is the Edit tab's clip, its token ready in the prompt.
     before = ids(app)
+    open_details(pg, "feature")
     expect(pg.locator("#feature-continue")).to_be_visible(timeout=RUN_TIMEOUT)
     pg.locator("#feature-edit-this").click()
     expect(pg.locator("#prompt-edit textarea")).to_be_visible()
@@ -98,6 +100,7 @@ def test_a_chain_of_continued_runs_then_a_sequence_of_three(page: Page,
 
     # 4. Use this frame (the picker starts on the last) as the Frames tab's start frame.
     before = ids(app)
+    open_details(pg, "edit")
     expect(pg.locator("#edit-continue")).to_be_visible(timeout=RUN_TIMEOUT)
     clip = probe_video(str(third.output))
     at = pg.locator("#edit-frame-at input")

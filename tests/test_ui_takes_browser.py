@@ -24,7 +24,7 @@ from kling_ui.core.models import Tab
 from kling_ui.library.store import Run
 from kling_ui.media.probe import probe_video
 from tests.test_ui_browser import RUN_TIMEOUT, open_tab
-from tests.ui_fixtures import LaunchedApp, launched_app
+from tests.ui_fixtures import LaunchedApp, launched_app, open_details
 
 pytestmark = pytest.mark.browser
 
@@ -233,6 +233,7 @@ def wait_for_new_run(pg: Page, app: LaunchedApp, before: set[str]) -> Run:
 def test_a_frame_becomes_the_end_frame(page: Page, app: LaunchedApp) -> None:
     pg = page
     first = run_text(pg, app, "A paper plane crosses a classroom")
+    open_details(pg, "text")
     expect(pg.locator("#text-continue")).to_be_visible(timeout=RUN_TIMEOUT)
     clip = probe_video(str(first.output))
     at = pg.locator("#text-frame-at input")

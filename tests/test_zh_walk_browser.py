@@ -19,7 +19,7 @@ from playwright.sync_api import Browser, Page, expect
 from tests.media_factory import make_video
 from tests.motion_clips import pan_clip
 from tests.test_ui_browser import RUN_TIMEOUT, upload
-from tests.ui_fixtures import LaunchedApp, launched_app
+from tests.ui_fixtures import LaunchedApp, launched_app, open_details
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -192,6 +192,7 @@ def _walk(pg: Page, walk: Walk, tmp_path: Path) -> None:
     pg.locator("#prompt-edit textarea").fill("<<<video_1>>> 变成铅笔素描")
     walk.read("edit, ready")
     pg.locator("#edit-run").click()
+    open_details(pg, "edit")
     for i in range(40):
         walk.read(f"edit running {i}")
         if pg.locator("#edit-motion-score").is_visible():

@@ -84,3 +84,12 @@ def make_fake_png(path: Path) -> Path:
     """A text file wearing a .png name: the classic bad upload."""
     path.write_text("this is not an image, just text pretending\n", encoding="utf-8")
     return path
+
+
+def open_details(page: Any, key: str) -> None:
+    """Open a tab's closed Details section (next shot and frames, the motion report, the
+    summary, the code; issue #23), as a person does before using what is in it."""
+    label = page.locator(f"#{key}-details > .label-wrap").first
+    label.wait_for()
+    if "open" not in (label.get_attribute("class") or "").split():
+        label.click()
