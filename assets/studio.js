@@ -336,7 +336,9 @@
   const typed = new Map(); // element id -> the last value the person typed there
   const restoreAt = {}; // tab key -> when its restore was decided
   function touch(event) {
-    if (!event.isTrusted) return;
+    // A file chosen counts however its event was made (Gradio never fires one itself).
+    const file = event.target instanceof HTMLInputElement && event.target.type === "file";
+    if (!event.isTrusted && !file) return;
     const now = performance.now();
     for (let node = event.target; node && node !== document.body; node = node.parentElement) {
       if (!node.id) continue;

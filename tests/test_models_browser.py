@@ -51,7 +51,8 @@ def test_a_storyboard_with_audio_on_kling_3_and_back_to_o1(page: Page, app: Laun
     expect(audio).to_be_visible()
     # 3.0 Omni's quality is called "standard", and it takes 3-15 s (O1's Text: 5 or 10).
     expect(page.locator("#tab-text").get_by_label("standard", exact=True)).to_be_attached()
-    page.locator("#tab-text").get_by_label("6", exact=True).check()
+    page.locator("#text-duration input").click()
+    page.get_by_role("option", name="6", exact=True).click()
     page.locator("#prompt-text textarea").fill("A fox in a snowy forest")
     page.locator("#text-storyboard-on input").check()
     shot(page, 1, "The fox wakes under a pine", 2)
@@ -88,4 +89,6 @@ def test_a_storyboard_with_audio_on_kling_3_and_back_to_o1(page: Page, app: Laun
     expect(storyboard).to_be_hidden()
     expect(audio).to_be_hidden()
     expect(page.locator("#tab-text").get_by_label("std", exact=True)).to_be_attached()
-    expect(page.locator("#tab-text").get_by_label("6", exact=True)).to_have_count(0)
+    page.locator("#text-duration input").click()
+    expect(page.get_by_role("option", name="10", exact=True)).to_be_visible()
+    expect(page.get_by_role("option", name="6", exact=True)).to_have_count(0)  # 5 or 10 only

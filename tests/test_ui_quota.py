@@ -135,8 +135,15 @@ def test_run_is_off_with_the_reason_and_when_a_run_frees():
     assert run_gate(broke, "ip:1.2.3.4").startswith("today's budget for the host's key")
 
 
+def test_the_one_line_ready_check_loses_its_claim_when_run_is_gated():
+    checks = ('<div class="kling-checks"><p class="kling-ok kling-oneline">✓ Ready to run.'
+              ' <span class="kling-note kling-counter">· 5 characters</span></p></div>')
+    said = text(gated_checks(checks, "sign in first."))
+    assert "Ready to run" not in said and said.startswith("Run is off: sign in first.")
+
+
 def test_the_gated_checks_say_why_first_and_drop_ready_to_run():
     checks = ('<div class="kling-checks"><p class="kling-ok">✓ Ready to run.</p>'
-              '<p class="kling-ok">✓ <b>reference_video</b> will be cut</p></div>')
+              '<p class="kling-ok">✓ <b>The clip</b> will be cut</p></div>')
     said = text(gated_checks(checks, "sign in first."))
-    assert said == "Run is off: sign in first.✓ reference_video will be cut"
+    assert said == "Run is off: sign in first.✓ The clip will be cut"

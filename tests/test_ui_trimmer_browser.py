@@ -141,7 +141,7 @@ def test_the_filmstrip_trimmer_picks_the_window_that_is_checked_priced_and_sent(
 
     # The checks judge the window: green, and no red "is 12.0 s".
     expect(card).to_contain_text("✓ will be cut to 1.0-6.0 s (5.0 s of 12.0 s) before upload.")
-    expect(checks).to_contain_text("✓ reference_video will be cut to 1.0-6.0 s")
+    expect(checks).to_contain_text("✓ The clip will be cut to 1.0-6.0 s")
     expect(page.locator("#tab-edit")).not_to_contain_text("Kling accepts 3-10 s")
     expect(page.locator("#edit-cost")).to_contain_text("5 s ×")  # Edit: the output follows it
     # The player loops the window of the clip itself.

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -102,6 +103,9 @@ def gated_checks(checks: str, reason: str) -> str:
     """The checks box with the reason Run is off first, and its "Ready to run" line gone."""
     for ready in (t("checks.ready"), t("checks.ready_fix")):
         checks = checks.replace(f'<p class="kling-ok">{esc(ready)}</p>', "")
+    # The one-line "all is well" form (issue #23) keeps its prompt counter, without the claim.
+    checks = re.sub(r'<p class="kling-ok kling-oneline">' + re.escape(esc(t("checks.ready")))
+                    + r"(.*?)</p>", r'<p class="kling-note">\1</p>', checks)
     note = (f'<p class="kling-err kling-why kling-gate" role="status">'
             f'{esc(t("gate.off", reason=reason))}</p>')
     head = '<div class="kling-checks">'
