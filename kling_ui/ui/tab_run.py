@@ -107,7 +107,11 @@ class TabRun(TabChecks):
             handle = None  # a resumed run that ended without a result: its row says how
         if handle is not None:
             result, exc = handle.outcome()
-            elapsed = handle.elapsed
+            # The run's own time, from its row: a run resumed after a restart has a handle
+            # only since then ("Done · 2 s" after a 40 s run; issue #23).
+            row = self.studio.library.get(run_id)
+            elapsed = max(handle.elapsed, (row.finished_at or row.updated_at) - row.created_at
+                          if row is not None and not row.in_flight else 0.0)
             if exc is not None:
                 # The whole message goes in the status, not under Gradio's red Error pill.
                 yield [_failure_html(exc, handle.progress, elapsed), *skip]
