@@ -33,6 +33,7 @@ from ..core.models import ASPECT_RATIOS, QUALITY_MODES, Progress, Tab
 from ..core.profile import DEFAULT_PROFILE, PROFILE_IDS, PROFILES, get_profile
 from ..core.rules import parse_shots
 from ..runs.service import JobSpec
+from .cancels import explicitly_cancelled
 from .common import STAGE_LABELS, api_owner, guarded, line_text, visitor_id
 from .edge import own_upload, own_uploads
 from .tab_layout import RUN_POOL
@@ -55,10 +56,24 @@ def progress_step(p: Progress) -> tuple[tuple[int, int], str]:
     return (index, len(STAGES)), label
 
 
+def with_run_id(desc: str, run_id: str) -> str:
+    """A progress line that names its run, so a caller that loses the call can fetch the run
+    with get_run (issue #22)."""
+    return f"{desc} [run_id={run_id}]"
+
+
 async def follow(handle: Any, progress: gr.Progress) -> Any:
-    """Await the run's outcome, reporting each change of its progress on the way."""
+    """Await the run's outcome, reporting each change of its progress on the way; the first
+    report, at once, names the run.
+
+    A caller that hangs up (a closed connection, a reload, a crash) leaves the run going: its
+    output is saved. A caller that cancels explicitly (Gradio's `/gradio_api/cancel`, i.e.
+    gradio_client's `job.cancel()`) cancels the run at Replicate (ui.cancels tells the two apart).
+    """
     outcome = asyncio.ensure_future(handle.wait())
     last: Progress | None = None
+    progress((0, len(STAGES)), desc=with_run_id(STAGE_LABELS.get("checking", "checking"),
+                                                handle.run_id), unit="steps")
     try:
         while True:
             done, _ = await asyncio.wait({outcome}, timeout=PROGRESS_EVERY_S)
@@ -69,12 +84,17 @@ async def follow(handle: Any, progress: gr.Progress) -> Any:
                 last = now
                 if now.stage == "queued" and now.position is not None:
                     # Waiting for a slot (kling_ui.runs.pool): its place in line, about how long.
-                    progress(None, desc=line_text(now.position, now.wait))
+                    progress(None, desc=with_run_id(line_text(now.position, now.wait),
+                                                    handle.run_id))
                     continue
                 (step, total), desc = progress_step(now)
-                progress((step, total), desc=desc, unit="steps")
+                progress((step, total), desc=with_run_id(desc, handle.run_id), unit="steps")
+    except asyncio.CancelledError:
+        if explicitly_cancelled():
+            handle.cancel()  # the runner cancels the prediction at Replicate
+        raise
     finally:
-        # The caller hung up: stop waiting. The run itself goes on (RunHandle.wait shields it).
+        # A hang-up: stop waiting. The run itself goes on (RunHandle.wait shields it).
         outcome.cancel()
 
 
