@@ -38,21 +38,21 @@ def _run_id_of(job: Any, timeout: float = 30) -> str:
     while time.monotonic() < deadline:
         for unit in job.status().progress_data or []:
             if unit.desc and "[run_id=" in unit.desc:
-                return unit.desc.split("[run_id=", 1)[1].rstrip("]")
+                return unit.desc.split("[run_id=", 1)[1].split()[0].rstrip("]")
         time.sleep(0.05)
     raise AssertionError("no run_id in the progress updates")
 
 
-def _prediction_of(app: LaunchedApp, run_id: str, timeout: float = 30) -> Any:
-    """The simulator's prediction for the run, once it is processing."""
+def _prediction_of(app: LaunchedApp, prompt: str, timeout: float = 30) -> Any:
+    """The simulator's prediction for `prompt`, once it is processing: while the run may still
+    hold its create open (`Prefer: wait`), before the library knows its id."""
+    app.studio.simulator_url()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        row = app.studio.library.get(run_id)
-        if row is not None and row.prediction_id:
-            pred = app.studio._sim.state.predictions.get(row.prediction_id)
-            if pred is not None and pred.status == "processing":
+        for pred in list(app.studio._sim.state.predictions.values()):
+            if pred.input.get("prompt") == prompt and pred.status == "processing":
                 return pred
-        time.sleep(0.05)
+        time.sleep(0.02)
     raise AssertionError("the run never reached a processing prediction")
 
 
@@ -62,7 +62,7 @@ def test_an_explicit_job_cancel_cancels_the_prediction_within_a_second(app: Laun
     job = client.submit(prompt="a lighthouse in fog", aspect_ratio="1:1", duration=5, mode="std",
                         api_name="/text_to_video")
     run_id = _run_id_of(job)
-    pred = _prediction_of(app, run_id)
+    pred = _prediction_of(app, "a lighthouse in fog")
     asked = time.monotonic()
     job.cancel()
     while pred.status != "canceled" and time.monotonic() - asked < 5:
@@ -77,7 +77,8 @@ def test_an_explicit_job_cancel_cancels_the_prediction_within_a_second(app: Laun
     while row is not None and row.status != "canceled" and time.monotonic() < deadline:
         time.sleep(0.05)
         row = app.studio.library.get(run_id)
-    assert row is not None and row.status == "canceled" and row.error  # the run says so
+    assert row is not None and row.status == "canceled", row
+    assert "cancel" in (row.error or "").lower(), row.error  # the run says so
     assert row.output is None
 
 
@@ -90,7 +91,7 @@ CLIENT = textwrap.dedent("""
     while True:
         for unit in job.status().progress_data or []:
             if unit.desc and "[run_id=" in unit.desc:
-                print(unit.desc.split("[run_id=", 1)[1].rstrip("]"), flush=True)
+                print(unit.desc.split("[run_id=", 1)[1].split()[0].rstrip("]"), flush=True)
                 time.sleep(3600)
         time.sleep(0.05)
 """)
@@ -105,13 +106,13 @@ def test_a_sigkilled_client_never_cancels_and_its_output_is_saved(app: LaunchedA
         assert child.stdout is not None
         run_id = child.stdout.readline().strip()
         assert run_id, "the child client never saw its run_id"
-        pred = _prediction_of(app, run_id)
+        pred = _prediction_of(app, "a calm sea at dawn")
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait(10)
     deadline = time.monotonic() + SIM_SECONDS + 30
     row = app.studio.library.get(run_id)
-    while row is not None and row.in_flight and time.monotonic() < deadline:
+    while (row is None or row.in_flight) and time.monotonic() < deadline:
         time.sleep(0.1)
         row = app.studio.library.get(run_id)
     assert pred.status == "succeeded"

@@ -58,8 +58,15 @@ TOOLS = {
     "compare_stills": ["original", "output"],
     "grab_frame": ["video", "t"],
     "join_clips": ["clips", "crossfade"],
+    # Runs by id (issue #22)
+    "get_run": ["run_id", "library_key"],
+    "list_runs": ["limit", "status", "tab", "library_key"],
+    "cancel_run": ["run_id", "library_key"],
+    "estimate_cost": ["tool", "prompt", "start_image", "end_image", "reference_images",
+                      "reference_video", "aspect_ratio", "duration", "mode",
+                      "keep_original_sound", "auto_fix", *MORE],
 }
-FILE_TOOLS = set(TOOLS) - {"text_to_video"}
+FILE_TOOLS = set(TOOLS) - {"text_to_video", "get_run", "list_runs", "cancel_run"}
 
 
 def mcp_url(app: LaunchedApp) -> str:
