@@ -139,3 +139,17 @@ def test_estimate_cost_checks_prices_and_spends_nothing(app: LaunchedApp, tmp_pa
     sim = app.studio._sim
     after = (len(sim.state.creates()), len(sim.state.requests_to("/v1/files"))) if sim else (0, 0)
     assert after == before  # nothing created, nothing uploaded to Replicate
+
+
+@pytest.mark.slow
+def test_the_readme_agent_session_runs_as_written_in_ten_lines(
+        app: LaunchedApp, capsys: pytest.CaptureFixture[str]) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Runs by id", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    assert len(code.strip().splitlines()) <= 10
+    exec(compile(code.replace("http://127.0.0.1:7860/", app.url), "README", "exec"), {})  # noqa: S102
+    printed = [line for line in capsys.readouterr().out.splitlines()
+               if not line.startswith("Loaded as API")]
+    assert "estimated_cost_usd" in printed[0]
+    assert printed[2] == "canceled" and printed[3].startswith("['canceled'")

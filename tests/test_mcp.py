@@ -10,13 +10,13 @@ the endpoint off.
 
 from __future__ import annotations
 
-import ast
 import asyncio
 import base64
 import contextlib
 import functools
 import http.server
 import io
+import json
 import logging
 import os
 import threading
@@ -105,11 +105,10 @@ def texts(result: CallToolResult) -> list[str]:
 
 
 def video_and_summary(result: CallToolResult) -> tuple[str, dict[str, Any]]:
-    """A run tool's content: the output video's URL, then the summary (Gradio sends a JSON
-    output as the text of the Python value)."""
+    """A run tool's content: the output video's URL, then the summary as JSON (issue #22)."""
     assert not result.isError, texts(result)
     url, summary = texts(result)
-    return url, ast.literal_eval(summary)
+    return url, json.loads(summary)
 
 
 def data_url(path: Path, mime: str) -> str:

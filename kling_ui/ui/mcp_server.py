@@ -21,9 +21,12 @@ looks the class up as `gradio.mcp.GradioMCPServer` when it launches, so there is
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import gradio.mcp
+from gradio import processing_utils
+from gradio_client import utils as client_utils
 
 from ..hosting.proxies import PEER_HEADER, PEER_SIG_HEADER, sign_peer
 from ..i18n import t
@@ -65,6 +68,47 @@ class StudioMCPServer(_GRADIO_SERVER):  # type: ignore[misc, valid-type]
                             raise ValueError(t("gate.too_many_files", "en", limit=MAX_FILES))
                         positions += [[position[0], i] for i in range(len(items))]
         return super().convert_strings_to_filedata(value, positions)
+
+    @property
+    def _file_data_tool_description(self) -> str:
+        # Gradio appends "use the upload_file_to_gradio tool, if present" to every tool taking
+        # a file; no such tool exists here, and each docstring says how to pass a file.
+        return ""
+
+    async def _execute_tool_without_progress(self, job: Any) -> list[Any]:
+        # gradio_client answers an event with several outputs as one tuple: Gradio would show
+        # it as one text block of Python reprs. Each output is its own content block.
+        data = await super()._execute_tool_without_progress(job)
+        only = data[0] if len(data) == 1 else None
+        return list(only) if isinstance(only, tuple) else data
+
+    def postprocess_output_data(self, data: Any, root_url: str) -> list[Any]:
+        """Each output as a machine reads it: an image as an image block and its URL, another
+        file as its URL, data as JSON text (never a Python repr), nothing for an empty output.
+        No server path: a file is named by its /gradio_api/file= URL only."""
+        blocks: list[Any] = []
+        # The fast path (an event off the queue) hands over Gradio's models (JsonData, FileData).
+        plain = [o.model_dump() if hasattr(o, "model_dump") else o for o in data]
+        for output in processing_utils.add_root_url(plain, root_url, None):
+            if output is None:
+                continue
+            if client_utils.is_file_obj_with_meta(output):
+                path = str(output.get("path") or "")
+                url = output.get("url") or (
+                    f"{root_url}/gradio_api/file={client_utils.encode_file_path(path)}")
+                image = self.get_image(path) if path else None
+                if image is not None:
+                    fmt = image.format or "PNG"
+                    blocks.append(self.types.ImageContent(
+                        type="image", data=self.get_base64_data(image, fmt),
+                        mimeType=f"image/{fmt.lower()}"))
+                blocks.append(self.types.TextContent(type="text", text=str(url)))
+            elif isinstance(output, dict | list):
+                blocks.append(self.types.TextContent(
+                    type="text", text=json.dumps(output, ensure_ascii=False)))
+            else:
+                blocks.append(self.types.TextContent(type="text", text=str(output)))
+        return blocks
 
     def _prepare_tool_call_args(self, name: str, arguments: dict[str, Any]) -> Any:
         endpoint, args, headers, block_fn = super()._prepare_tool_call_args(name, arguments)
