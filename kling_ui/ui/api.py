@@ -155,7 +155,7 @@ def build_api(studio: Any, *, concurrency: int) -> None:
                           request, x_replicate_api_token, progress)
 
     @guarded
-    async def frames_to_video(prompt: str, start_image: str | None = None,
+    async def frames_to_video(prompt: str, start_image: str | None,
                               end_image: str | None = None, duration: int = 5, mode: str = "pro",
                               auto_fix: bool = True,
                               model: str = "kling-o1", generate_audio: bool = False, shots: str = "",
@@ -187,7 +187,7 @@ def build_api(studio: Any, *, concurrency: int) -> None:
                           request, x_replicate_api_token, progress)
 
     @guarded
-    async def references_to_video(prompt: str, reference_images: list[str] | None = None,
+    async def references_to_video(prompt: str, reference_images: list[str] | None,
                                   start_image: str | None = None, aspect_ratio: str = "16:9",
                                   duration: int = 5, mode: str = "pro", auto_fix: bool = True,
                                   model: str = "kling-o1", generate_audio: bool = False, shots: str = "",
@@ -221,7 +221,7 @@ def build_api(studio: Any, *, concurrency: int) -> None:
                           request, x_replicate_api_token, progress)
 
     @guarded
-    async def video_reference(prompt: str, reference_video: str | None = None,
+    async def video_reference(prompt: str, reference_video: str | None,
                               reference_images: list[str] | None = None, aspect_ratio: str = "16:9",
                               duration: int = 5, mode: str = "pro", keep_original_sound: bool = True,
                               auto_fix: bool = True,
@@ -255,7 +255,7 @@ def build_api(studio: Any, *, concurrency: int) -> None:
                           request, x_replicate_api_token, progress)
 
     @guarded
-    async def edit_video(prompt: str, reference_video: str | None = None,
+    async def edit_video(prompt: str, reference_video: str | None,
                          reference_images: list[str] | None = None, mode: str = "pro",
                          keep_original_sound: bool = True, auto_fix: bool = True,
                          model: str = "kling-o1",

@@ -174,8 +174,8 @@ def build_runs_api(studio: Any, mode_inputs: dict[str, Any]) -> None:
 
         Args:
             limit: How many runs at most, 1-100.
-            status: Only runs in this status (null for every status).
-            tab: Only runs of this run tool (null for every tool).
+            status: Only runs in this status (leave it out for every status).
+            tab: Only runs of this run tool (leave it out for every tool).
             library_key: The library_key a run tool handed back, when the runs were started without an X-Kling-Library-Key header ("" otherwise).
 
         Returns:

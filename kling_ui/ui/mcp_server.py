@@ -28,12 +28,52 @@ import gradio.mcp
 from gradio import processing_utils
 from gradio_client import utils as client_utils
 
+from ..core.profile import PROFILES
 from ..hosting.proxies import PEER_HEADER, PEER_SIG_HEADER, sign_peer
 from ..i18n import t
 from .gate import MAX_FILES
 
 _GRADIO_SERVER = gradio.mcp.GradioMCPServer
 FILE_FORMAT = "Gradio File Input - a http or https url to a file"  # what Gradio marks files with
+
+
+FILE_HINT = " Pass an http(s) URL the server can download, or a data: URL (base64)."
+DURATION_PARAM = "duration"
+
+
+def _durations() -> tuple[int, int]:
+    """The shortest and longest duration any model takes in any mode (the profiles')."""
+    values = [d for profile in PROFILES.values() for ds in profile.durations.values() for d in ds]
+    return min(values), max(values)
+
+
+def _describe_files(schema: dict[str, Any]) -> dict[str, Any]:
+    """A file parameter as an agent should send it: a URI string (or a list of them), said so
+    in its description; none of Gradio's FileData internals (`title`, `required: [path]`)."""
+    for prop in schema.get("properties", {}).values():
+        items = prop.get("items")
+        single = prop.get("format") == FILE_FORMAT
+        many = isinstance(items, dict) and items.get("format") == FILE_FORMAT
+        if not (single or many):
+            continue
+        for key in ("title", "required", "$defs", "additional_description"):
+            prop.pop(key, None)
+        if single:
+            prop["format"] = "uri"
+        else:
+            prop["items"] = {"type": "string", "format": "uri"}
+        if "data: URL" not in prop.get("description", ""):
+            prop["description"] = prop.get("description", "").rstrip() + FILE_HINT
+    return schema
+
+
+def _bound_durations(schema: dict[str, Any]) -> dict[str, Any]:
+    """A run tool's `duration` with the range the models allow (an integer input in Gradio
+    carries no bounds; each model's own set is checked by the rules and said in the text)."""
+    prop = schema.get("properties", {}).get(DURATION_PARAM)
+    if isinstance(prop, dict) and prop.get("type") == "integer":
+        prop["minimum"], prop["maximum"] = _durations()
+    return schema
 
 
 def _flatten_file_lists(schema: dict[str, Any]) -> dict[str, Any]:
@@ -54,7 +94,7 @@ class StudioMCPServer(_GRADIO_SERVER):  # type: ignore[misc, valid-type]
     def simplify_filedata_schema(
             self, schema: dict[str, Any]) -> tuple[dict[str, Any], list[list[str | int]]]:
         simplified, positions = super().simplify_filedata_schema(schema)
-        return _flatten_file_lists(simplified), positions
+        return _bound_durations(_describe_files(_flatten_file_lists(simplified))), positions
 
     def convert_strings_to_filedata(self, value: Any,
                                     filedata_positions: list[list[str | int]]) -> Any:
