@@ -351,7 +351,7 @@ def _link_figures(ctx: Ctx, files: list[Path], output: Path, sizes: str) -> list
         with link.delayed_simulator(10.0, START_SECONDS, output, one_way, MBIT) as base:
             cancel = _cancel_first(ctx, base, ctx.reps(5, 1))
         figures.append(Figure(
-            name=f"job_{ms}ms_cancel", title=f"Cancel on a mode's first run, {ms} ms each way",
+            name=f"job_{ms}ms_cancel", title=f"1 job: cancel on a mode's first run, {ms} ms each way",
             ours=median(cancel["ours"]), baseline=median(cancel["theirs"]), unit="ms",
             target=f"<= {ms + 50} ms", check=lambda o, _b, _r, lim=ms + 50: o <= lim,
             baseline_label="replicate 1.0.7",
