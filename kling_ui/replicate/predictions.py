@@ -221,26 +221,41 @@ class Predictions(Wire):
 
     async def _cancel_while_held(self, post: asyncio.Future[Any], cancel_event: asyncio.Event,
                                  input: dict[str, Any], token: Secret, since: float) -> None:
-        """Wait for a held create (`Prefer: wait`) to answer; a Cancel meanwhile reaches Replicate.
+        """Wait for a held create (`Prefer: wait`) to answer; a Cancel meanwhile reaches Replicate
+        in one trip.
 
-        Until a held create answers there is no prediction id, so a Cancel would wait for the
-        model's end (issue #22: 3 s on a mode's first run). Instead it is sent from a second
-        connection: the prediction whose whole input is ours (listed since the create was
-        sent), cancelled, and the held create then answers with it, canceled.
+        Until a held create answers there is no prediction id, so a Cancel used to wait for the
+        model's end (issue #22: 3 s on a mode's first run). So while it is held, the prediction
+        is looked up from a second connection (the one whose whole input is ours, listed since
+        the create was sent), and a Cancel goes straight to it; the held create then answers
+        with it, canceled.
         """
         waiter = asyncio.ensure_future(cancel_event.wait())
+        finder = asyncio.ensure_future(self._find_held_soon(post, input, token, since))
         try:
             await asyncio.wait({post, waiter}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            waiter.cancel()
-        tries = 0
-        while not post.done() and tries < HELD_CANCEL_TRIES:
-            tries += 1
-            found = await self._find_held(input, token, since)
+            if post.done():
+                return
+            found = await finder
             if found is not None:
                 await self._cancel_quietly(found, token)
-                return
+        finally:
+            for task in (waiter, finder):
+                task.cancel()
+            await asyncio.gather(waiter, finder, return_exceptions=True)
+
+    async def _find_held_soon(self, post: asyncio.Future[Any], input: dict[str, Any],
+                              token: Secret, since: float) -> Prediction | None:
+        """The held create's prediction, looked up until found (a just-sent create may not be
+        listed yet) or until the create answers."""
+        for _ in range(HELD_CANCEL_TRIES):
+            if post.done():
+                return None
+            found = await self._find_held(input, token, since)
+            if found is not None:
+                return found
             await self._sleep(HELD_CANCEL_PAUSE)
+        return None
 
     async def _find_held(self, input: dict[str, Any], token: Secret,
                          since: float) -> Prediction | None:
