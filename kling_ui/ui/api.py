@@ -85,10 +85,11 @@ async def follow(handle: Any, progress: gr.Progress, library_key: str | None = N
                 if now.stage == "queued" and now.position is not None:
                     # Waiting for a slot (kling_ui.runs.pool): its place in line, about how long.
                     progress(None, desc=with_run_id(line_text(now.position, now.wait),
-                                                    handle.run_id))
+                                                    handle.run_id, library_key))
                     continue
                 (step, total), desc = progress_step(now)
-                progress((step, total), desc=with_run_id(desc, handle.run_id), unit="steps")
+                progress((step, total), desc=with_run_id(desc, handle.run_id, library_key),
+                         unit="steps")
     except asyncio.CancelledError:
         if explicitly_cancelled():
             handle.cancel()  # the runner cancels the prediction at Replicate
