@@ -112,10 +112,10 @@ def build_api(studio: Any, *, concurrency: int) -> None:
     async def _run(spec: JobSpec, request: gr.Request | None, key: str | None,
                    progress: gr.Progress) -> tuple[str, dict[str, Any]]:
         # On the runner, not in this handler: a caller that hangs up does not stop the run,
-        # and its output is still saved in the library (under X-Kling-Library-Key, or "api").
-        # The caller's key is for this run only: the runner holds it, the library never does.
-        # No X-Kling-Library-Key header: the run goes into a library of its own, whose key the
-        # progress and the result hand back, so get_run / cancel_run find it (issue #22).
+        # and its output is still saved in the library: the X-Kling-Library-Key header's, or
+        # without one a library of its own, whose key the progress and the result hand back
+        # so get_run / cancel_run find it (issue #22). The caller's Replicate key is for this
+        # run only: the runner holds it, the library never does.
         owner, minted = new_library(request)
         handle = studio.start(spec, visitor_token=secret_or_none(key),
                               visitor_id=visitor_id(request, studio.settings.trusted_proxies), owner=owner)
