@@ -154,7 +154,8 @@ def test_a_list_just_over_the_limit_is_refused_before_any_file_is_probed(tmp_pat
         api, run, ids, defaults = _events(http)
         media_before = app.studio.media.started
         api_answer, api_seconds = _call(
-            http, api, ["<<<image_1>>> waves", [image] * 50, None, "16:9", 5, "pro", True], "api50")
+            http, api, ["<<<image_1>>> waves", [image] * 50, None, "16:9", 5, "pro", True,
+                        "kling-o1", False, ""], "api50")
         tab_answer, tab_seconds = _call(http, run, _tab_data(ids, defaults, [image] * 50), "tab50")
         http.close()
         assert app.studio.media.started == media_before  # not one probe, not one fix

@@ -280,10 +280,11 @@ def test_a_real_upload_is_still_checked_and_shown(app: LaunchedApp, config: dict
     with image.open("rb") as f:
         uploaded = httpx.post(app.url + "gradio_api/upload",
                               files={"files": ("mine.png", f, "image/png")}, timeout=30).json()[0]
-    refresh = next(i for i, dep in file_events(config)
+    types = {c["id"]: c["type"] for c in config["components"]}
+    refresh = next(i for i, dep in file_events(config)  # a tab's checks that read an image
                    if (dep.get("api_name") or "").startswith("refresh")
-                   and next(c["type"] for c in config["components"]
-                            if c["id"] == dep["inputs"][0]) == "image")
+                   and "image" in {types[cid] for cid in dep["inputs"]}
+                   and "video" not in {types[cid] for cid in dep["inputs"]})
     value = {"path": uploaded, "meta": {"_type": "gradio.FileData"}, "orig_name": "mine.png"}
     answer = json.dumps(raw_call(app, refresh, payload(config, config["dependencies"][refresh],
                                                        value), queued=True))

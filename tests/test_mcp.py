@@ -57,7 +57,7 @@ TOOLS = {
     "compare_export": ["original", "output", "layout", "audio", "start"],
     "compare_stills": ["original", "output", "start"],
     "grab_frame": ["video", "t"],
-    "join_clips": ["clips", "crossfade"],
+    "join_clips": ["clips", "crossfade", "size"],
     # Runs by id (issue #22)
     "get_run": ["run_id", "library_key"],
     "list_runs": ["limit", "status", "tab", "library_key"],
