@@ -434,7 +434,7 @@ async def test_wait_reports_every_poll_sync_and_async() -> None:
 @pytest.mark.parametrize(("status", "error", "needle"), [
     ("failed", "NSFW content detected", "NSFW content detected"),
     ("aborted", None, "deadline"),
-    ("canceled", None, "cancelled"),
+    ("canceled", None, "canceled"),
 ])
 async def test_wait_raises_for_bad_endings(status: str, error: str | None, needle: str) -> None:
     client, _ = mock_client(_sequence_handler([pred_json(status, error=error)], []))

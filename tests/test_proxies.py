@@ -113,7 +113,7 @@ def _raw_text_job(base: str, headers: dict[str, str], *, local_address: str | No
     transport = httpx.HTTPTransport(local_address=local_address) if local_address else None
     with httpx.Client(timeout=120, headers=headers, transport=transport) as http:
         joined = http.post(base + "gradio_api/queue/join", json={
-            "data": [f"{tag}: a calm sea at dawn", "1:1", 5, "std", True],
+            "data": [f"{tag}: a calm sea at dawn", "1:1", 5, "std", True, "kling-o1", False, ""],
             "fn_index": fn_index, "session_hash": session, "event_data": None})
         assert joined.status_code == 200, joined.text
         with http.stream("GET", base + "gradio_api/queue/data",

@@ -57,7 +57,11 @@ def test_text_typed_right_after_load_is_never_replaced_by_the_last_run(
     # The last run comes back (its result shows), but not over what was typed.
     expect(page.locator("#text-compare video.kc-b")).to_be_attached(timeout=RUN_TIMEOUT)
     page.wait_for_timeout(3000)
-    assert box.input_value() == "my own words"
+    # What was typed is all there, in one piece: never replaced, never interleaved. (Had the
+    # last run's prompt come back before the first key, the words would follow it: also fine.)
+    assert box.input_value().endswith("my own words"), box.input_value()
+    assert "the last run" not in box.input_value() or box.input_value().startswith(
+        "A lighthouse in a storm, the last run"), box.input_value()
 
 
 def test_a_clip_dropped_right_after_opening_edit_is_never_replaced(

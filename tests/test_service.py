@@ -314,9 +314,11 @@ async def test_only_clips_the_browser_cannot_play_get_a_preview_and_poster(studi
     assert plain.preview_path == media["clip"] and plain.poster_path is None
     hevc = make_video(tmp_path / "phone.mov", seconds=3, size=(1280, 720), vcodec="libx265")
     check = await studio.check_video(hevc)
-    # The card comes first (with a poster); the playable preview is made in the background.
-    assert check.preview_pending and check.preview_path is None
-    assert check.poster_path is not None and Path(check.poster_path).stat().st_size > 0
+    # The card comes first, from the header alone (issue #23); its still and the playable
+    # preview are made after it.
+    assert check.preview_pending and check.preview_path is None and check.poster_path is None
+    poster = await studio.video_poster(hevc)
+    assert poster is not None and Path(poster).stat().st_size > 0
     preview = await studio.video_preview(hevc)
     assert preview != hevc and preview.endswith(".mp4") and Path(preview).stat().st_size > 0
 
