@@ -114,7 +114,7 @@ def test_the_checks_show_the_window_in_green() -> None:
     pre = Preflight(problems=(), tokens=(), cost_usd=0.84, cost_text="", prompt="x",
                     notes=(("reference_video", rules.window_note(_video(), (1.0, 5.0)) or ""),))
     html = preflight_html(pre, "x")
-    assert ('<p class="kling-ok">✓ <b>reference_video</b> will be cut to 1.0-6.0 s (5.0 s of '
+    assert ('<p class="kling-ok">✓ <b>The clip</b> will be cut to 1.0-6.0 s (5.0 s of '
             "12.0 s) before upload.</p>") in html
     assert "kling-err" not in html
 
