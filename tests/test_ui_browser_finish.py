@@ -102,7 +102,9 @@ def test_edit_a_window_then_splice_back_and_export(page: Page, app: LaunchedApp,
         """async (src) => { const v = document.createElement('video'); v.muted = true;
             v.src = src; document.body.appendChild(v);
             await new Promise((ok, bad) => { v.onloadeddata = ok; v.onerror = bad; });
-            await v.play(); await new Promise(r => setTimeout(r, 500));
+            await v.play();  // it plays: its time moves (up to 10 s on a loaded machine)
+            for (let i = 0; i < 100 && v.currentTime <= 0.1; i++) {
+                await new Promise(r => setTimeout(r, 100)); }
             const t = v.currentTime; v.remove(); return t; }""", href)
     assert plays > 0.1
     stills = page.locator("#edit-stills img")
