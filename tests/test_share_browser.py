@@ -20,7 +20,6 @@ import html
 import json
 import os
 import re
-import shutil
 import subprocess
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +30,7 @@ import metadata_parser
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from bench.lighthouse_page import lighthouse as lighthouse_bin
 from kling_ui.core.config import Secret
 from kling_ui.core.jobs import JobSpec
 from kling_ui.core.models import Tab
@@ -166,14 +166,8 @@ def test_the_share_page_is_fast_on_a_throttled_phone(browser: Browser, shared: s
         page.context.close()
 
 
-def lighthouse_bin() -> str | None:
-    """Lighthouse as the README's test command installs it (.tools/), else on PATH."""
-    local = Path(__file__).resolve().parents[1] / ".tools" / "node_modules" / ".bin" / "lighthouse"
-    return str(local) if local.is_file() else shutil.which("lighthouse")
-
-
 def test_lighthouse_mobile_performance_is_at_least_90(shared: str, tmp_path: Path) -> None:
-    lighthouse = lighthouse_bin()
+    lighthouse = lighthouse_bin()  # the one lookup, shared with bench figure 16
     if lighthouse is None:
         pytest.skip("Lighthouse is not installed here (the README's test command installs it "
                     "into .tools/: npm install --prefix .tools lighthouse@12.2.3)")

@@ -11,13 +11,8 @@ from __future__ import annotations
 import math
 
 from .models import JobRequest, Tab
-from .profile import DEFAULT_PROFILE, PROFILES, get_profile
+from .profile import get_profile
 from .rules import sends_audio
-
-# Kling O1's table as (quality, has video input) -> USD per output second, for older callers.
-PRICE_PER_SECOND = {(q, v): usd for q, v, a, usd in get_profile(DEFAULT_PROFILE).prices if not a}
-# The dearest second any model bills: the ceiling a host's budget reserves before probing.
-MAX_RATE = max(p.max_rate for p in PROFILES.values())
 
 
 def billed_seconds(job: JobRequest) -> int:

@@ -20,10 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .models import QUALITY_MODES
+
 PROFILES_DIR = Path(__file__).with_name("profiles")
 DEFAULT_PROFILE = "kling-o1"
-# The Studio's quality names, 720p and 1080p, whatever a model calls them.
-QUALITIES = ("std", "pro")
+# The Studio's quality names, 720p and 1080p, whatever a model calls them (one definition).
+QUALITIES = QUALITY_MODES
 # What each mode's durations are looked up under (a Frames run with an end frame has its own).
 DURATION_KEYS = ("text", "frames", "frames_with_end", "references", "feature", "edit")
 
@@ -125,10 +127,6 @@ class ModelProfile:
                 return usd
         # A combination the model cannot run (audio with a video input): the dearest listed.
         return max(usd for q, v, _a, usd in self.prices if q == quality and v == video)
-
-    @property
-    def max_rate(self) -> float:
-        return max(p[3] for p in self.prices)
 
     @property
     def has_audio(self) -> bool:

@@ -59,10 +59,9 @@ UPLOAD_LIMIT_TEXT = "100 MB"
 # Durations [Kling O1 (Omni) API doc, `duration`; kling-o1.md inputs table]: 3..10 s, except
 # text-to-video and a start frame alone (image-to-video), which take 5 or 10 only. So Frames with
 # an end frame, References and Video reference allow 3..10; a base edit has none (its output
-# follows its input). The one place the UI's choices come from (allowed_durations).
+# follows its input). Each model's durations are its profile's (profiles/*.json); O1's "5 or 10"
+# set is named here for its message (durations_text).
 DURATIONS_PLAIN = (5, 10)
-DURATIONS_ANY = tuple(range(3, 11))
-DURATIONS_FEATURE = DURATIONS_ANY
 DEFAULT_DURATION = 5
 
 
