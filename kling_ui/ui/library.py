@@ -30,6 +30,7 @@ from .common import (
     goto_tab,
     guarded,
     info,
+    run_cost,
     run_progress_html,
     session_owner_filter,
     status_text,
@@ -163,7 +164,7 @@ def _status(run: Run) -> str:
 def _caption(run: Run) -> str:
     """Two short lines on the poster: what and how it went, then the prompt's start."""
     prompt = run.prompt if len(run.prompt) <= 60 else run.prompt[:57] + "…"
-    cost = f"${run.estimated_cost:.2f}" + (_t("lib.sim") if run.backend == "simulator" else "")
+    cost = run_cost(run)
     badge = take_badge(run)  # "★ Keeper · take 2/3" (issue #14)
     return (f"{badge + ' · ' if badge else ''}{_status(run)} · {_label(run)} · {cost} · "
             f"{_when(run.created_at)}\n{prompt}")
@@ -234,8 +235,7 @@ class LibraryHandlers:
         """The detail panel for one run (`detail_outputs` order)."""
         run = self._own(session, run_id)
         result = result_from_run(run)
-        cost = (_t("lib.cost", usd=run.estimated_cost)
-                + (_t("lib.cost_sim") if run.backend == "simulator" else ""))
+        cost = run_cost(run, long=True)
         badge = take_badge(run)
         badge = f'<span class="kling-take-keeper">{esc(badge)}</span> ' if badge else ""
         heading = (f'<h3 class="kling-library-heading">{badge}{esc(_label(run))} · '
