@@ -62,9 +62,9 @@ def test_chinese_says_no_charge_in_chinese():
 
 def test_the_share_page_says_it_the_same_way():
     rows = dict(facts(a_run("succeeded", backend="simulator"), "en"))
-    assert rows["Cost"] == "$0.56 (simulated: nothing billed)"
+    assert rows["Estimated cost"] == "$0.56 (simulated: nothing billed)"
     rows = dict(facts(a_run("succeeded"), "en"))
-    assert rows["Cost"] == "$0.56 estimated"
+    assert rows["Estimated cost"] == "≈ $0.56"
 
 
 def test_spend_totals_leave_out_runs_that_made_no_video(tmp_path: Path):

@@ -8,8 +8,8 @@ settings. Handlers only ask the Studio's library; a visitor can touch only their
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any

@@ -137,7 +137,9 @@ def facts(run: Any, lang: str) -> list[tuple[str, str]]:
     duration = run.output_facts.get("duration")
     if duration:
         rows.append((t("share.duration", lang), t("share.seconds", lang, secs=float(duration))))
-    rows.append((t("share.cost", lang), run_cost(run, long=True, lang=lang)))
+    # Under "Estimated cost": "≈ $0.56", or what a simulated run or one without a video says.
+    long = run.backend == "simulator" or run.charged is False
+    rows.append((t("share.cost", lang), run_cost(run, long=long, lang=lang)))
     if run.predict_time is not None:
         rows.append((t("share.model_time", lang), t("share.seconds", lang,
                                                     secs=float(run.predict_time))))
