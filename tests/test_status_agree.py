@@ -165,3 +165,26 @@ def test_the_heading_is_not_said_twice():
     """A detail that says what the heading says is not repeated under it."""
     head, detail = shown(progress_html(Progress(stage="checking", log_line="Checking inputs"), 1.0))
     assert (head, detail) == ("Checking inputs", "")
+
+
+def test_a_held_create_that_reads_starting_while_it_generates_says_processing():
+    """Replicate answers a held create whose wait ran out with "starting", even while the model
+    already logs its frames: the heading and the status row say processing, once."""
+    p = Progress(stage="starting", status="starting", log_line="Generating frames 40%",
+                 fraction=0.4, prediction_id="p1")
+    page = progress_html(p, 6.0)
+    head, detail = shown(page)
+    assert (head, detail) == ("Replicate: processing · 40%", "Generating frames 40%")
+    assert "<code>starting</code>" not in page
+    # Before any frame it is starting, as Replicate says.
+    head, _ = shown(progress_html(Progress(stage="starting", status="starting"), 1.0))
+    assert head == "Replicate: starting"
+
+
+def test_each_stage_and_status_has_one_english_name():
+    """The English names the API and the library use are the page's own (one voice)."""
+    from kling_ui.i18n import EN
+    from kling_ui.ui.common import _STATUS_KEYS, RUN_STATUS_TEXT, STAGE_LABELS
+
+    assert {s: EN[f"stage.{s}"] for s in STAGE_LABELS} == STAGE_LABELS
+    assert {s: EN[_STATUS_KEYS[s]] for s in RUN_STATUS_TEXT} == RUN_STATUS_TEXT

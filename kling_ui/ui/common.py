@@ -403,7 +403,7 @@ def preflight_html(pre: Preflight, original_prompt: str) -> str:
 
 
 STAGE_LABELS = {
-    "queued": "Waiting in line",
+    "queued": "Queued",
     "checking": "Checking inputs",
     "fixing": "Fixing inputs",
     "uploading": "Uploading inputs",
@@ -483,9 +483,15 @@ def progress_html(p: Progress | None, elapsed: float, *, state: str = "running",
     if state == "canceling":
         message = message or t("status.canceling")
     head = message or stage
-    if not message and p is not None and p.status and p.stage in ("starting", "processing"):
+    said = p.status if p is not None else ""
+    if said == "starting" and p is not None and p.fraction is not None:
+        # A held create whose wait ran out reads "starting" while the model already logs its
+        # progress (Replicate's documented quirk, see replicate.simulator.routes): it is
+        # processing, and the status says so once, not "starting" over "Generating frames 40%".
+        said = "processing"
+    if not message and p is not None and said and p.stage in ("starting", "processing"):
         # Replicate's own state, as it comes: starting, processing (with a percentage).
-        head = t("status.replicate", status=replicate_status(p.status))
+        head = t("status.replicate", status=replicate_status(said))
         if p.fraction is not None:
             head += f" · {max(0.0, min(1.0, p.fraction)) * 100:.0f}%"
     if not message and p is not None and p.stage == "queued" and p.position is not None:
@@ -501,7 +507,7 @@ def progress_html(p: Progress | None, elapsed: float, *, state: str = "running",
             f' <span class="kling-elapsed"{live}>· {elapsed:.0f} s</span></div>']
     if p is not None and p.status:
         rows.append(f'<div>{esc(t("status.replicate_status"))} '
-                    f'<code>{esc(replicate_status(p.status))}</code>'
+                    f'<code>{esc(replicate_status(said))}</code>'
                     + (f' · {esc(t("status.prediction"))} <code>{esc(p.prediction_id)}</code>'
                        if p.prediction_id else "")
                     + "</div>")
@@ -587,6 +593,7 @@ RUN_STATUS_TEXT = {
     "timed out": "Timed out", "lost": "Lost",
 }
 _STATUS_KEYS = {
+    "queued": "stage.queued",
     "preparing": "status.preparing", "starting": "stage.starting", "processing": "stage.processing",
     "downloading": "stage.downloading", "waiting_for_key": "status.waiting_for_key",
     "waiting_for_disk": "status.waiting_for_disk", "succeeded": "stage.done", "failed": "status.failed", "canceled": "status.canceled",
