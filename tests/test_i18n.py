@@ -81,7 +81,7 @@ def test_every_key_the_code_uses_is_in_the_catalogue() -> None:
 def test_the_dynamic_keys_exist() -> None:
     for tab in Tab:
         assert f"tab.{tab.value}" in EN and f"intro.{tab.value}" in EN
-    for stage in ("checking", "fixing", "uploading", "starting", "processing", "downloading",
+    for stage in ("checking", "fixing", "uploading", "starting", "processing", "downloading", "finishing",
                   "done", "queued"):
         assert f"stage.{stage}" in EN
 
@@ -222,7 +222,7 @@ def test_the_status_lines_and_the_cost_line() -> None:
     token = _with_request(ZH_HEADER)
     try:
         assert "排队中" in progress_html(None, 1.0)
-        assert "正在上传文件" in progress_html(Progress(stage="uploading"), 1.0)
+        assert "正在上传输入" in progress_html(Progress(stage="uploading"), 1.0)
         assert 'data-title="✓ 已完成"' in progress_html(Progress(stage="done"), 1.0, state="done")
     finally:
         _reset(token)

@@ -7,6 +7,7 @@ core (`rules.py`) judges them, so rules are testable without any file.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -171,12 +172,55 @@ class Fix:
     detail: str  # e.g. "Trimmed 0.0-10.0 s of 30.2 s (cut at keyframes, exact)"
 
 
+# A run's stages, in the order it goes through them. "finishing" comes after the download: the
+# output's check, poster and motion report (issue #23).
+STAGES = ("queued", "checking", "fixing", "uploading", "starting", "processing", "downloading",
+          "finishing", "done")
+
+# The Studio's own detail lines, each with the one stage it belongs to (issue #23: the stage said
+# "Downloading the output" while the detail said "Measuring the motion"). A Progress carrying one
+# of these lines takes its stage from here, whatever its maker passed, so the two cannot
+# disagree. `{name}` stands for a value. Their words are the `log.*` keys of the catalogues. A
+# model's own log lines (shown while it generates) are not here: they come with Replicate's status.
+STEP_STAGES = {
+    "Waiting for a free slot": "queued",
+    "Checking inputs": "checking",
+    "Fixing the start frame": "fixing",
+    "Fixing the end frame": "fixing",
+    "Fixing reference image {n}": "fixing",
+    "Fixing the video (this can take a while)": "fixing",
+    "Fixing the video: {pct}%": "fixing",
+    "Uploading inputs": "uploading",
+    "Creating the prediction": "starting",
+    "Replicate is pacing this key: starting in ~{n} s": "starting",
+    "Resuming after a restart": "processing",
+    "Saving the output now that there is room": "downloading",
+    "Checking the output": "finishing",
+    "Measuring the motion": "finishing",
+    "Done": "done",
+}
+_STEP_RES = [(re.compile("^" + re.sub(r"\\\{\w+\\\}", ".+?", re.escape(line)) + "$"), stage)
+             for line, stage in STEP_STAGES.items()]
+
+
+def step_stage(line: str) -> str | None:
+    """The stage a Studio detail line belongs to (STEP_STAGES), None for any other line."""
+    line = line.strip()
+    if not line:
+        return None
+    return next((stage for pattern, stage in _STEP_RES if pattern.match(line)), None)
+
+
 @dataclass(frozen=True)
 class Progress:
-    """A change in a running job, for the progress bar."""
+    """A change in a running job, for the progress bar.
 
-    # "queued", "checking", "fixing", "uploading", "starting", "processing", "downloading", "done"
-    stage: str
+    `stage` is one of STAGES. Built with one of the Studio's detail lines (`log_line` in
+    STEP_STAGES) it is that line's stage, so it may be left out: `Progress(log_line="Measuring
+    the motion")` is in "finishing".
+    """
+
+    stage: str = ""
     status: str = ""  # Replicate's own status when there is one
     elapsed: float = 0.0
     log_line: str = ""
@@ -187,3 +231,10 @@ class Progress:
     # (seconds; None when no run of these modes has been timed yet). See kling_ui.runs.pool.
     position: int | None = None
     wait: float | None = None
+
+    def __post_init__(self) -> None:
+        own = step_stage(self.log_line)
+        if own is not None:
+            object.__setattr__(self, "stage", own)
+        elif not self.stage:
+            raise ValueError("A Progress needs a stage or one of the Studio's detail lines.")

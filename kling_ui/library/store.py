@@ -112,6 +112,20 @@ class Run:
     def in_flight(self) -> bool:
         return self.status in IN_FLIGHT
 
+    @property
+    def charged(self) -> bool | None:
+        """Whether Replicate bills this run its estimated cost: None while that is not known
+        (in flight, or lost track of), True once it made a video, False when it ended without
+        one. Kling O1 is billed per second of output (shared/reference/kling-o1.md, "Prices"),
+        so a prediction canceled or failed before its video costs nothing; one canceled or
+        failed here after Replicate made the video (during the download) is billed. A simulated
+        run is never billed: `backend` says so beside this."""
+        if self.status == SUCCEEDED or self.output or self.output_url:
+            return True
+        if self.in_flight or self.status == LOST:
+            return None
+        return False
+
 
 @dataclass(frozen=True)
 class Totals:
@@ -424,7 +438,10 @@ class Library(Shares, Ledger):
         start = day_start if day_start is not None else now - (now % 86400)
         where, args = self._filters(owner=owner)
         marks = ", ".join("?" * len(IN_FLIGHT))
-        billed = "prediction_id IS NOT NULL AND backend != 'simulator'"
+        # As Run.charged: a run that ended without a video (canceled, failed) cost nothing.
+        billed = ("prediction_id IS NOT NULL AND backend != 'simulator' AND (status NOT IN "
+                  "('failed', 'canceled', 'aborted', 'timed out') OR output IS NOT NULL "
+                  "OR output_url IS NOT NULL)")
         sql = (f"SELECT COUNT(*), SUM(status IN ({marks})), "
                f"SUM(CASE WHEN {billed} THEN estimated_cost ELSE 0 END), "
                f"SUM(CASE WHEN {billed} AND created_at >= ? THEN estimated_cost ELSE 0 END), "

@@ -253,10 +253,10 @@ class Checks:
         where = str(out_dir / "fixed")
         os.makedirs(where, exist_ok=True)
 
-        async def fix_img(info: ImageInfo | None, field: str) -> ImageInfo | None:
+        async def fix_img(info: ImageInfo | None, field: str, what: str) -> ImageInfo | None:
             if info is None or not any(p.fixable for p in rules.check_image(info, field)):
                 return info
-            emit(Progress(stage="fixing", log_line=f"Fixing {field}"))
+            emit(Progress(log_line=f"Fixing {what}"))  # what the person sees, not the field
             path, done = await self.media.run(
                 fix.fix_image, info, where, aspect_fix=spec.aspect_fix, field=field)
             fixes.extend(done)
@@ -264,22 +264,21 @@ class Checks:
             assert isinstance(new, ImageInfo)
             return new
 
-        start = await fix_img(job.start_image, "start_image")
-        end = await fix_img(job.end_image, "end_image")
+        start = await fix_img(job.start_image, "start_image", "the start frame")
+        end = await fix_img(job.end_image, "end_image", "the end frame")
         refs = tuple([
             r for i, img in enumerate(job.reference_images, 1)
-            if (r := await fix_img(img, f"reference_images[{i}]")) is not None
+            if (r := await fix_img(img, f"reference_images[{i}]", f"reference image {i}")) is not None
         ])
         video = job.reference_video
         if video is not None:
             wants_window = spec.video_start > 0 or (
                 spec.video_length is not None and spec.video_length < video.duration - 0.05)
             if wants_window or any(p.fixable for p in rules.check_video(video)):
-                emit(Progress(stage="fixing", log_line="Fixing the video (this can take a while)"))
+                emit(Progress(log_line="Fixing the video (this can take a while)"))
 
                 def on_frac(frac: float) -> None:
-                    emit(Progress(stage="fixing", fraction=frac,
-                                  log_line=f"Fixing the video: {frac:.0%}"))
+                    emit(Progress(fraction=frac, log_line=f"Fixing the video: {frac:.0%}"))
 
                 path, done = await self.media.run(
                     fix.fix_video, video, where, start=spec.video_start,

@@ -65,9 +65,14 @@ class Journal:
         last: dict[str, Any] = {"status": None, "at": 0.0}
 
         def on_update(p: Progress) -> None:
+            if p.stage == "done":
+                return  # the client's download ended; the run is done once Outputs.finish says so
             emit(p)
-            if p.stage in ("downloading", "done") or p.status == "succeeded":
+            line = p.log_line or ""
+            if p.stage == "downloading" or p.status == "succeeded":
                 status = lib.DOWNLOADING
+                if p.stage != "downloading":
+                    line = ""  # the model's last word ("Video ready") is not the download's
             elif p.status in (lib.STARTING, lib.PROCESSING):
                 status = p.status
             else:
@@ -77,8 +82,7 @@ class Journal:
                 return
             last.update(status=status, at=now)
             try:
-                self.library.update(run_id, status=status, log_line=p.log_line or "",
-                                    fraction=p.fraction)
+                self.library.update(run_id, status=status, log_line=line, fraction=p.fraction)
             except LibraryError as exc:  # progress is a nicety; the run goes on
                 log.warning("could not journal progress of run %s: %s", run_id, exc)
 

@@ -77,8 +77,10 @@ class Outputs:
     async def finish(self, run_id: str, prediction: Prediction,
                       emit: Callable[[Progress], None]) -> JobResult:
         """The output is on disk: poster, settings tag, facts; the run is done."""
-        emit(Progress(stage="downloading", status=prediction.status, log_line="Checking the output",
+        emit(Progress(status=prediction.status, log_line="Checking the output",
                       prediction_id=prediction.id))
+        # The row says it too, for a page that follows the run from the library (a reload).
+        self.library.update(run_id, log_line="Checking the output")
         folder = self.library.run_dir(run_id)
         output = folder / "output.mp4"
         run = self.library.get(run_id)
@@ -106,7 +108,7 @@ class Outputs:
                             metrics=metrics, warnings=warnings, log_line="Done", fraction=1.0)
         done = self.library.get(run_id)
         assert done is not None
-        emit(Progress(stage="done", status=prediction.status, log_line="Done",
+        emit(Progress(status=prediction.status, log_line="Done",
                       prediction_id=prediction.id, fraction=1.0))
         return result_from_run(done)
 
@@ -140,7 +142,8 @@ class Outputs:
         result = result_from_run(run)
         if result.original_facts.get("kind") != "video":
             return run.metrics, run.warnings
-        emit(Progress(stage="downloading", log_line="Measuring the motion"))
+        emit(Progress(log_line="Measuring the motion"))
+        self.library.update(run_id, log_line="Measuring the motion")
         measured = await Finisher(self.files.tmp).with_motion(result)
         metrics = {**run.metrics, **{k: v for k, v in measured.extra.items()
                                      if k in ("motion", "motion_plot")}}

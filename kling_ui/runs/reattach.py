@@ -74,7 +74,7 @@ class Reattach:
                 "Waiting for the key this run was made with: enter it to fetch the result."))
             return None
         client, token, _backend = route
-        emit(Progress(stage="processing", log_line="Resuming after a restart",
+        emit(Progress(log_line="Resuming after a restart",
                       prediction_id=run.prediction_id))
         try:
             if run.prediction_id is None:
@@ -126,7 +126,7 @@ class Reattach:
         route = await self.routes.route_run(run, visitor_token)
         client = route[0] if route is not None else await self.routes.client_for(self.settings.base_url)
         token = route[1] if route is not None else None
-        emit(Progress(stage="downloading", log_line="Saving the output now that there is room",
+        emit(Progress(log_line="Saving the output now that there is room",
                       prediction_id=run.prediction_id))
         self.library.update(run.id, log_line="Saving the output now that there is room")
         try:

@@ -254,7 +254,7 @@ class Running:
             if on_progress is not None:
                 on_progress(replace(p, elapsed=p.elapsed or self._clock() - t0))
 
-        emit(Progress(stage="checking", log_line="Checking inputs"))
+        emit(Progress(log_line="Checking inputs"))
         job = await self.checks.request(spec)
         problems = rules.validate(job)
         fixes: list[Fix] = []
@@ -291,7 +291,7 @@ class Running:
                 admission=reservation.admission if reservation is not None else None,
                 model=self._model_ref(spec)))
             journaled = True
-            emit(Progress(stage="uploading", log_line="Uploading inputs"))
+            emit(Progress(log_line="Uploading inputs"))
             paths = [i.path for i in job.images]
             if job.reference_video is not None:
                 paths.append(job.reference_video.path)
@@ -303,11 +303,12 @@ class Running:
             if cancel_event is not None and cancel_event.is_set():
                 raise PredictionError("Canceled before the job started; nothing was billed.",
                                       prediction_id=None, status="canceled")
-            emit(Progress(stage="starting", log_line="Creating the prediction"))
+            emit(Progress(log_line="Creating the prediction"))
 
             def on_created(p: Prediction) -> None:
                 created.append(p.id)
-                self.library.update(run_id, prediction_id=p.id,
+                # "Creating the prediction" is over: the row's line waits for the model's own.
+                self.library.update(run_id, prediction_id=p.id, log_line="",
                                     status=lib.STARTING if p.status == "starting" else lib.PROCESSING)
 
             journal_output = self.journal.output(run_id)

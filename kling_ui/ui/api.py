@@ -38,7 +38,8 @@ from .edge import own_upload, own_uploads
 from .tab_layout import RUN_POOL
 
 MORE = ("model", "generate_audio", "shots")  # issue #25: the model, its sound, a storyboard
-STAGES = ("checking", "fixing", "uploading", "starting", "processing", "downloading", "done")
+STAGES = ("checking", "fixing", "uploading", "starting", "processing", "downloading", "finishing",
+          "done")  # core.models.STAGES but "queued"
 PROGRESS_EVERY_S = 0.5  # how often a waiting endpoint looks at its run's progress
 
 

@@ -403,13 +403,14 @@ def preflight_html(pre: Preflight, original_prompt: str) -> str:
 
 
 STAGE_LABELS = {
-    "queued": "Waiting in line",
+    "queued": "Queued",
     "checking": "Checking inputs",
     "fixing": "Fixing inputs",
-    "uploading": "Uploading files",
+    "uploading": "Uploading inputs",
     "starting": "Starting",
     "processing": "Generating",
     "downloading": "Downloading the output",
+    "finishing": "Finishing",
     "done": "Done",
 }
 
@@ -482,9 +483,15 @@ def progress_html(p: Progress | None, elapsed: float, *, state: str = "running",
     if state == "canceling":
         message = message or t("status.canceling")
     head = message or stage
-    if not message and p is not None and p.status and p.stage in ("starting", "processing"):
+    said = p.status if p is not None else ""
+    if said == "starting" and p is not None and p.fraction is not None:
+        # A held create whose wait ran out reads "starting" while the model already logs its
+        # progress (Replicate's documented quirk, see replicate.simulator.routes): it is
+        # processing, and the status says so once, not "starting" over "Generating frames 40%".
+        said = "processing"
+    if not message and p is not None and said and p.stage in ("starting", "processing"):
         # Replicate's own state, as it comes: starting, processing (with a percentage).
-        head = t("status.replicate", status=replicate_status(p.status))
+        head = t("status.replicate", status=replicate_status(said))
         if p.fraction is not None:
             head += f" · {max(0.0, min(1.0, p.fraction)) * 100:.0f}%"
     if not message and p is not None and p.stage == "queued" and p.position is not None:
@@ -500,19 +507,22 @@ def progress_html(p: Progress | None, elapsed: float, *, state: str = "running",
             f' <span class="kling-elapsed"{live}>· {elapsed:.0f} s</span></div>']
     if p is not None and p.status:
         rows.append(f'<div>{esc(t("status.replicate_status"))} '
-                    f'<code>{esc(replicate_status(p.status))}</code>'
+                    f'<code>{esc(replicate_status(said))}</code>'
                     + (f' · {esc(t("status.prediction"))} <code>{esc(p.prediction_id)}</code>'
                        if p.prediction_id else "")
                     + "</div>")
     if p is not None and p.fraction is not None and state in ("running", "canceling"):
         pct = max(0.0, min(1.0, p.fraction)) * 100
         rows.append(f'<div class="kling-bar"><span style="width:{pct:.0f}%"></span></div>')
-    if p is not None and p.log_line:
+    if p is not None and p.log_line and state != "canceled":
         # The Studio's own sub-lines are catalogued; the model's log is shown as it comes, in
         # English (so marked, for screen readers and the zh-CN walk: tests/test_zh_walk_browser).
+        # One that says what the heading says is not said twice; a canceled run's last step is
+        # over, so it is not shown under "Canceled" (issue #23).
         said = from_english(p.log_line)
         plain = ' lang="en"' if said == p.log_line and current_lang() != "en" else ""
-        rows.append(f'<pre class="kling-log"{plain}>{esc(said)}</pre>')
+        if said.strip() != head.strip():
+            rows.append(f'<pre class="kling-log"{plain}>{esc(said)}</pre>')
     if note:
         rows.append(f'<p class="kling-note">{esc(note)}</p>')
     rows.append("</div>")
@@ -583,6 +593,7 @@ RUN_STATUS_TEXT = {
     "timed out": "Timed out", "lost": "Lost",
 }
 _STATUS_KEYS = {
+    "queued": "stage.queued",
     "preparing": "status.preparing", "starting": "stage.starting", "processing": "stage.processing",
     "downloading": "stage.downloading", "waiting_for_key": "status.waiting_for_key",
     "waiting_for_disk": "status.waiting_for_disk", "succeeded": "stage.done", "failed": "status.failed", "canceled": "status.canceled",
@@ -601,17 +612,31 @@ def stage_text(stage: str) -> str:
     return t("stage." + stage) if stage in STAGE_LABELS else stage
 
 
+# The stage a run's row is in, by its status (a Studio detail line on the row brings its own).
+_ROW_STAGE = {"queued": "queued", "preparing": "uploading", "starting": "starting",
+              "processing": "processing", "downloading": "downloading", "succeeded": "done"}
+# What Replicate said of the prediction, by the row's status where the row knows it (its own
+# words, such as "downloading", are not Replicate's; a run that failed or was canceled here may
+# have failed in the Studio, after Replicate's part succeeded).
+_ROW_REPLICATE = {"starting": "starting", "processing": "processing", "downloading": "succeeded",
+                  "waiting_for_disk": "succeeded", "succeeded": "succeeded"}
+
+
 def run_progress_html(run: Any) -> str:
-    """A library run's journaled state, in the same box as live progress."""
+    """A library run's journaled state, in the same box as live progress: while it runs, the
+    stage its row's detail line belongs to, as the live box says it (issue #23)."""
     state = RUN_STATE.get(run.status, "running")
-    message = status_text(run.status)
+    message = ""
     if run.error and state != "running":
-        message = f"{message}: {run.error}"
+        message = f"{status_text(run.status)}: {run.error}"
     elif run.status == "waiting_for_key":
-        message = f"{message}: {run.log_line}"
+        message = f"{status_text(run.status)}: {run.log_line}"
     elif run.status == "waiting_for_disk":  # its log line says what and why
-        message = from_english(run.log_line) or message
-    progress = Progress(stage=run.status, status=run.status if run.prediction_id else "",
+        message = from_english(run.log_line) or status_text(run.status)
+    elif run.status not in _ROW_STAGE:
+        message = status_text(run.status)
+    progress = Progress(stage=_ROW_STAGE.get(run.status, run.status),
+                        status=_ROW_REPLICATE.get(run.status, "") if run.prediction_id else "",
                         log_line="" if run.error else run.log_line, fraction=run.fraction,
                         prediction_id=run.prediction_id)
     return progress_html(progress, max(0.0, run.updated_at - run.created_at), state=state,
@@ -696,3 +721,16 @@ def badge_text(badge: str) -> str:
 def info(message: str) -> None:
     """gr.Info with its heading in the page's language (Gradio's says "Info")."""
     gr.Info(message, title=t("toast.info"))
+
+
+def run_cost(run: Any, *, long: bool = False, lang: str | None = None) -> str:
+    """What a run cost, said one way wherever it is shown (the Library's caption and detail, the
+    share page; issue #23): its estimate while it runs or once it made a video, "no charge" when
+    it ended without one (Run.charged), marked when it was only simulated. `long` for a detail
+    line, the short form for a caption."""
+    usd = float(run.estimated_cost or 0.0)
+    if run.charged is False:
+        return t("cost.run_none_long" if long else "cost.run_none", lang)
+    if run.backend == "simulator":
+        return t("cost.run_sim_long" if long else "cost.run_sim", lang, usd=usd)
+    return t("cost.run_est_long" if long else "cost.run_est", lang, usd=usd)

@@ -8,6 +8,7 @@ settings. Handlers only ask the Studio's library; a visitor can touch only their
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,6 +31,7 @@ from .common import (
     goto_tab,
     guarded,
     info,
+    run_cost,
     run_progress_html,
     session_owner_filter,
     status_text,
@@ -160,13 +162,37 @@ def _status(run: Run) -> str:
     return status
 
 
+CAPTION_PROMPT = 80  # characters of the prompt on a caption; the whole is in the opened run
+
+
 def _caption(run: Run) -> str:
-    """Two short lines on the poster: what and how it went, then the prompt's start."""
-    prompt = run.prompt if len(run.prompt) <= 60 else run.prompt[:57] + "…"
-    cost = f"${run.estimated_cost:.2f}" + (_t("lib.sim") if run.backend == "simulator" else "")
+    """Two short lines on the poster: how it went (status, mode, cost, when), then the prompt's
+    start, cut at a word with an ellipsis. The page clamps it to whole lines (studio.css); the
+    opened run shows the whole prompt (issue #23: captions were cut mid-line)."""
     badge = take_badge(run)  # "★ Keeper · take 2/3" (issue #14)
-    return (f"{badge + ' · ' if badge else ''}{_status(run)} · {_label(run)} · {cost} · "
-            f"{_when(run.created_at)}\n{prompt}")
+    return (f"{badge + ' · ' if badge else ''}{_status(run)} · {_label(run)} · {run_cost(run)} · "
+            f"{_when_short(run.created_at)}\n{shorten(run.prompt, CAPTION_PROMPT)}")
+
+
+def _when_short(ts: float, now: float | None = None) -> str:
+    """When, as a caption says it: the time (UTC) for a run of today, else the day; the opened
+    run says it whole."""
+    day = datetime.fromtimestamp(ts, tz=timezone.utc)
+    today = datetime.fromtimestamp(time.time() if now is None else now, tz=timezone.utc)
+    return day.strftime("%H:%M") if day.date() == today.date() else day.strftime("%Y-%m-%d")
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text` on one line, at most `limit` characters: cut at the last space in its second half
+    (Chinese has none: cut at the limit) and ended with an ellipsis."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit - 1]
+    space = cut.rfind(" ")
+    if space >= limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,.;:，。；：、") + "…"
 
 
 def _poster(run: Run) -> str:
@@ -234,8 +260,7 @@ class LibraryHandlers:
         """The detail panel for one run (`detail_outputs` order)."""
         run = self._own(session, run_id)
         result = result_from_run(run)
-        cost = (_t("lib.cost", usd=run.estimated_cost)
-                + (_t("lib.cost_sim") if run.backend == "simulator" else ""))
+        cost = run_cost(run, long=True)
         badge = take_badge(run)
         badge = f'<span class="kling-take-keeper">{esc(badge)}</span> ' if badge else ""
         heading = (f'<h3 class="kling-library-heading">{badge}{esc(_label(run))} · '

@@ -22,7 +22,7 @@ from ..core.models import Tab
 from ..core.profile import get_profile, profile_for_replicate
 from ..core.prompt import normalize_tokens, token_numbers
 from ..i18n import t, token_what
-from .common import esc
+from .common import esc, run_cost
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".webm", ".m4v")
 IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
@@ -137,8 +137,9 @@ def facts(run: Any, lang: str) -> list[tuple[str, str]]:
     duration = run.output_facts.get("duration")
     if duration:
         rows.append((t("share.duration", lang), t("share.seconds", lang, secs=float(duration))))
-    key = "share.cost_sim" if run.backend == "simulator" else "share.cost_value"
-    rows.append((t("share.cost", lang), t(key, lang, usd=float(run.estimated_cost or 0.0))))
+    # Under "Estimated cost": "≈ $0.56", or what a simulated run or one without a video says.
+    long = run.backend == "simulator" or run.charged is False
+    rows.append((t("share.cost", lang), run_cost(run, long=long, lang=lang)))
     if run.predict_time is not None:
         rows.append((t("share.model_time", lang), t("share.seconds", lang,
                                                     secs=float(run.predict_time))))
