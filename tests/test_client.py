@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -1145,9 +1146,10 @@ async def test_a_cancel_during_a_sparse_wait_acts_at_once() -> None:
     assert cancels and cancels[0] - asked < 0.5
 
 
-async def test_the_create_is_held_only_when_the_model_may_end_inside_the_hold() -> None:
-    """Held (Prefer: wait=5) when the mode's model time is unknown or short; not when it usually
-    runs longer, so the prediction id, and with it a real cancel, comes back at once."""
+async def test_the_create_is_held_across_the_expected_end_when_the_hold_can_reach_it() -> None:
+    """Held (Prefer: wait) past the mode's usual end, so the end is heard one trip after it
+    (issue #22); 5 s when the time is unknown; not held for a mode that usually runs longer
+    than a hold can last (60 s)."""
     prefers: list[str | None] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -1161,7 +1163,44 @@ async def test_the_create_is_held_only_when_the_model_may_end_inside_the_hold() 
         for expected in (None, 3.0, 5.0, 6.0, 240.0):
             await client.run({"prompt": "x"}, TOKEN_A, expected_seconds=expected,
                              dest=str(Path(tempfile.mkdtemp()) / "o.mp4"))
-    assert prefers == ["wait=5", "wait=5", "wait=5", None, None]
+    assert prefers == ["wait=5", "wait=5", "wait=7", "wait=8", None]
+
+
+async def test_a_cancel_while_the_create_is_held_reaches_replicate_in_one_trip() -> None:
+    """A mode's first run holds its create, and with it the prediction's id; a cancel then went
+    nowhere until the hold ended (3 s, issue #22). The prediction is looked up from a second
+    connection while the create is held, so the cancel goes straight to it."""
+    cancels: list[float] = []
+    loop_time = asyncio.get_running_loop().time
+    canceled = asyncio.Event()
+    listed = {"id": "p1", "input": {"prompt": "x"}, "status": "processing",
+              "created_at": "2025-01-01T00:00:00Z",
+              "urls": {"cancel": f"{BASE}/v1/predictions/p1/cancel"}}
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/cancel"):
+            cancels.append(loop_time())
+            canceled.set()
+            return httpx.Response(200, json=pred_json("canceled"))
+        if request.method == "GET" and request.url.path == "/v1/predictions":
+            return httpx.Response(200, json={"results": [listed], "next": None})
+        if request.method == "POST":
+            assert request.headers.get("prefer") == "wait=5"
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(canceled.wait(), 5)  # held until it ends
+            return httpx.Response(201, json=pred_json("canceled"))
+        return httpx.Response(200, json=pred_json("canceled"))
+
+    cancel = asyncio.Event()
+    async with ReplicateClient(BASE, transport=httpx.MockTransport(handler)) as client:
+        task = asyncio.ensure_future(client.run({"prompt": "x"}, TOKEN_A, cancel_event=cancel,
+                                                expected_seconds=None))
+        await asyncio.sleep(0.3)
+        asked = loop_time()
+        cancel.set()
+        with pytest.raises(errors.PredictionError, match="cancel"):
+            await asyncio.wait_for(task, 5)
+    assert cancels and cancels[0] - asked < 0.1
 
 
 async def test_a_cancel_in_the_first_seconds_of_a_long_mode_reaches_replicate_at_once() -> None:

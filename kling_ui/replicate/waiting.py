@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 
 from ..core.config import Secret
 from ..core.errors import (
@@ -24,8 +25,24 @@ from .wire import OnUpdate, _notify
 log = logging.getLogger(__name__)
 
 
+TRIPS_KEPT = 8  # round trips remembered, for the one-way time polls are sent ahead by
+
+
 class Waiting(Predictions):
     """Wait for a prediction to end; pause between polls, cancellable."""
+
+    _trips: deque[float] | None = None
+
+    @property
+    def one_way(self) -> float:
+        """About how long a request takes to reach Replicate: half the shortest recent round
+        trip of a poll (0 until one is measured)."""
+        return min(self._trips) / 2 if self._trips else 0.0
+
+    def note_trip(self, seconds: float) -> None:
+        if self._trips is None:
+            self._trips = deque(maxlen=TRIPS_KEPT)
+        self._trips.append(max(0.0, seconds))
 
     async def wait(
         self,
@@ -73,6 +90,10 @@ class Waiting(Predictions):
                     prediction_id=current.id, status="timed out")
             now = self._clock()
             end_at = expected_end(current, sent_at=sent, now=now, expected_seconds=expected_seconds)
+            if end_at is not None:
+                # Sent a trip early, a poll arrives as the model ends: heard one trip after it
+                # (issue #22), not two.
+                end_at -= self.one_way
             delay = poll_delay(now, attempt, end_at, self._rng)
             if deadline is not None:
                 delay = max(0.0, min(delay, deadline - elapsed))
@@ -80,7 +101,9 @@ class Waiting(Predictions):
             await self._pause(delay, cancel_event)
             if cancel_event is not None and cancel_event.is_set():
                 continue
+            asked = self._clock()
             current = await self.get_prediction(current, token)
+            self.note_trip(self._clock() - asked)
 
 
 def _progress(p: Prediction, elapsed: float) -> Progress:
