@@ -1250,3 +1250,25 @@ async def test_a_cancel_while_paced_ends_the_wait_and_creates_nothing() -> None:
         with pytest.raises(errors.PredictionError, match="nothing was billed"):
             await asyncio.wait_for(task, 2)
     assert len(posts) == 1
+
+
+async def test_a_stale_kept_alive_connection_is_retried_at_once_only_when_idempotent() -> None:
+    """A server closing an idle kept-alive connection as we reuse it: nothing reached it, so a
+    delete (idempotent) goes again at once, not after the 1 s back-off; a create never does."""
+    seen: list[str] = []
+    stale = httpx.RemoteProtocolError("Server disconnected without sending a response.")
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.method)
+        if len(seen) in (1, 3):
+            raise stale
+        return httpx.Response(204)
+
+    client, sleeps = mock_client(handler)
+    async with client:
+        assert await client.delete_file("f1", TOKEN_A)
+        assert sleeps.delays == [0.0]  # at once
+        with pytest.raises(errors.KlingError):
+            await client.create_prediction({"prompt": "x", "mode": "std"}, TOKEN_A, wait=0)
+    assert seen[:3] == ["DELETE", "DELETE", "POST"]
+    assert seen.count("POST") == 1  # the create was not sent twice (only looked for)
