@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 import contextlib
 import json
 import logging
@@ -1272,3 +1273,23 @@ async def test_a_stale_kept_alive_connection_is_retried_at_once_only_when_idempo
             await client.create_prediction({"prompt": "x", "mode": "std"}, TOKEN_A, wait=0)
     assert seen[:3] == ["DELETE", "DELETE", "POST"]
     assert seen.count("POST") == 1  # the create was not sent twice (only looked for)
+
+
+async def test_polls_around_the_expected_end_overlap_so_the_end_is_heard_within_a_gap() -> None:
+    """Issue #22: near a mode's expected end the GETs go BURST_GAP apart without waiting for
+    each other's answers; one after each answer would reach Replicate a round trip apart
+    (here 150 ms: each GET's answer is held that long), and hear the end up to that late."""
+    from kling_ui.replicate.waiting import BURST_GAP, BURST_MAX
+    with running_simulator(model_seconds=1.5, start_seconds=0.1) as (base, state):
+        async with ReplicateClient(base) as client:
+            p = await client.create_prediction({"prompt": "x", "mode": "std"}, TOKEN_A, wait=0)
+            state.add_fault(f"/v1/predictions/{p.id}", method="GET", delay=0.15, times=500)
+            done = await client.wait(p, TOKEN_A, deadline=30, expected_seconds=1.5)
+        gets = [r.at for r in state.requests_to(f"/v1/predictions/{p.id}", method="GET")]
+    assert done.status == "succeeded"
+    end = datetime.fromisoformat(done.completed_at.replace("Z", "+00:00")).timestamp()
+    near = [at for at in gets if end - 0.3 <= at <= end + 0.3]
+    gaps = sorted(b - a for a, b in zip(near, near[1:]))
+    assert len(near) >= 5 and gaps[len(gaps) // 2] < 0.15 / 2, (near, end)
+    assert min(at - end for at in gets if at >= end) < 0.15 / 2  # reached it soon after the end
+    assert len(gets) <= BURST_MAX + 10 and BURST_GAP <= 0.02
