@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 import contextlib
 import json
 import logging
 import random
 import tempfile
 import tracemalloc
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -1289,7 +1289,7 @@ async def test_polls_around_the_expected_end_overlap_so_the_end_is_heard_within_
     assert done.status == "succeeded"
     end = datetime.fromisoformat(done.completed_at.replace("Z", "+00:00")).timestamp()
     near = [at for at in gets if end - 0.3 <= at <= end + 0.3]
-    gaps = sorted(b - a for a, b in zip(near, near[1:]))
+    gaps = sorted(b - a for a, b in zip(near, near[1:], strict=False))
     assert len(near) >= 5 and gaps[len(gaps) // 2] < 0.15 / 2, (near, end)
     assert min(at - end for at in gets if at >= end) < 0.15 / 2  # reached it soon after the end
     assert len(gets) <= BURST_MAX + 10 and BURST_GAP <= 0.02
