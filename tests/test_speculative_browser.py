@@ -36,6 +36,7 @@ def test_a_dropped_clip_is_uploaded_once_and_run_uses_that_upload(
     page.locator("#edit-video input[type=file]").set_input_files([str(clip)])
     expect(page.locator("#tab-edit .kling-card-html").first).to_contain_text("4.0 s")
 
+    app.studio.simulator_url()  # started on first use (app.main warms it): read its requests
     state = app.studio._sim.state
     end = time.monotonic() + 30
     while not state.files:  # the upload starts once the card is settled, before any Run

@@ -259,7 +259,15 @@ class Speculation:
             return 0  # nothing ever ran: nothing was uploaded
         futures = [self._delete(e) for e in gone]
         done, _ = concurrent.futures.wait(futures, timeout)
-        return sum(1 for f in done if not f.cancelled() and f.exception() is None and f.result())
+        deleted = sum(1 for f in done if not f.cancelled() and f.exception() is None
+                      and f.result())
+        for f in done:
+            if not f.cancelled() and f.exception() is not None:
+                log.warning("could not delete a speculative upload: %s", f.exception())
+        if gone:
+            log.info("deleted %d of %d unused speculative upload(s) on the way out",
+                     deleted, len(gone))
+        return deleted
 
     def _delete(self, entry: Speculative) -> concurrent.futures.Future[bool]:
         """DELETE the upload once it is made (a failed one has nothing to delete)."""
