@@ -192,6 +192,10 @@ async def test_one_upload_per_slot_and_a_byte_cap_per_visitor(studio, sim, clips
         "reference_video"]
     await until(lambda: len(state.files) == 2)
     assert len(uploads(state)) == 2
+    # And all visitors together: a third address finds the total taken.
+    studio.speculation.total_max_bytes = 2 * Path(clips[0]).stat().st_size + 1
+    assert await studio.speculate(feature, visitor_token=None, visitor_id="v3") == []
+    assert len(uploads(state)) == 2
 
 
 @pytest.mark.slow  # runs on the simulator: 5-20 s on a loaded machine

@@ -52,6 +52,7 @@ log = logging.getLogger(__name__)
 
 TTL_SECONDS = 600.0  # an upload unused this long (a tab left alone) is deleted [issue #22]
 VISITOR_MAX_BYTES = 200_000_000  # one visitor's speculative uploads together: two 100 MB clips
+TOTAL_MAX_BYTES = 2_000_000_000  # every visitor's together: many addresses cannot make it unbounded
 SWEEP_EVERY = 60.0  # how often unused uploads are looked for (at most; a quarter of the TTL)
 CLOSE_SECONDS = 5.0  # how long shutdown waits for its deletes
 
@@ -100,7 +101,8 @@ class Speculation:
 
     def __init__(self, *, routes: Routes, runner: Runner, guard: Guard, checks: Checks,
                  clock: Callable[[], float] = time.monotonic, ttl: float = TTL_SECONDS,
-                 max_bytes: int = VISITOR_MAX_BYTES) -> None:
+                 max_bytes: int = VISITOR_MAX_BYTES, total_max_bytes: int = TOTAL_MAX_BYTES
+                 ) -> None:
         self.routes = routes
         self.runner = runner
         self.guard = guard
@@ -108,6 +110,7 @@ class Speculation:
         self.clock = clock
         self.ttl = ttl
         self.max_bytes = max_bytes
+        self.total_max_bytes = total_max_bytes
         self._entries: dict[Slot, Speculative] = {}
         self._lock = threading.Lock()
         self._sweeper: concurrent.futures.Future[None] | None = None
@@ -137,15 +140,18 @@ class Speculation:
                     continue
                 stale.append(self._entries.pop(slot))
             held = sum(e.file.size for s, e in self._entries.items() if s[0] == visitor_id)
+            total = sum(e.file.size for e in self._entries.values())
             for name, file in wanted.items():
                 slot = (visitor_id, tab, name)
                 if slot in self._entries:
                     continue
-                if held + file.size > self.max_bytes:
-                    log.info("speculative upload skipped: the visitor's %d MB are taken",
-                             self.max_bytes // 1_000_000)
+                if held + file.size > self.max_bytes or total + file.size > self.total_max_bytes:
+                    log.info("speculative upload skipped: the visitor's %d MB or all visitors' "
+                             "%d MB are taken", self.max_bytes // 1_000_000,
+                             self.total_max_bytes // 1_000_000)
                     continue
                 held += file.size
+                total += file.size
                 start.append((slot, file))
             for slot, file in start:
                 self._entries[slot] = Speculative(
