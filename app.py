@@ -7,6 +7,7 @@ configuration table (kling_ui/core/config.py reads them). `create_app()` is what
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 
 import gradio as gr
@@ -45,7 +46,18 @@ def main() -> None:
     if studio.backend_for(None) == "simulator":
         threading.Thread(target=studio.simulator_url, daemon=True).start()  # warm, off the path
     demo = create_app(settings, studio)
-    demo.launch(**launch_options(settings, studio))
+    # A stop (SIGTERM, as a container is stopped) ends the server as Ctrl-C does; then the
+    # page's unused speculative uploads are deleted (best effort, 5 s), before the
+    # interpreter's shutdown stops the threads that delete them.
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        demo.launch(**launch_options(settings, studio))
+    finally:
+        studio.speculation.close()
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """`python -m bench [--quick] [--only NAME ...] [--out PATH]`: run the figures, print the table.
 
-A full run (no --quick, no --only) writes bench/RESULTS.md; other runs write only with --out.
+A full run (no --quick, no --only) writes bench/RESULTS.md; `--only NAME` (not --quick) replaces
+that figure's rows and sections in it; other runs write only with --out.
 Media go in a temp dir that is deleted at the end (--keep keeps it and says where).
 """
 
@@ -144,20 +145,50 @@ def results_markdown(figures: list[Figure], info: dict[str, str], *, quick: bool
                   "machine; the repetitions below show the spread."]
     lines += ["", "## Summary", "", markdown_table(figures), "", "## Every figure", ""]
     for f in figures:
-        lines.append(f"### {f.title}")
-        lines.append("")
-        lines.append(f"- target {f.target}: **{met_text(f.met)}**")
-        if f.error:
-            lines.append(f"- not measured: {f.error}")
-        for label, values in f.reps.items():
-            if len(values) > 30:  # a distribution: summarise it
-                lines.append(f"- {label}: n={len(values)}, p50 {percentile(values, 50):.1f}, "
-                             f"p95 {percentile(values, 95):.1f}, max {max(values):.1f}")
-            else:
-                lines.append(f"- {label}: {reps_text(values)}")
-        lines += [f"- {note}" for note in f.notes]
-        lines.append("")
+        lines += figure_section(f)
     return "\n".join(lines)
+
+
+def figure_section(f: Figure) -> list[str]:
+    """One figure's section of RESULTS.md: its target, repetitions and notes."""
+    lines = [f"### {f.title}", "", f"- target {f.target}: **{met_text(f.met)}**"]
+    if f.error:
+        lines.append(f"- not measured: {f.error}")
+    for label, values in f.reps.items():
+        if len(values) > 30:  # a distribution: summarise it
+            lines.append(f"- {label}: n={len(values)}, p50 {percentile(values, 50):.1f}, "
+                         f"p95 {percentile(values, 95):.1f}, max {max(values):.1f}")
+        else:
+            lines.append(f"- {label}: {reps_text(values)}")
+    lines += [f"- {note}" for note in f.notes]
+    lines.append("")
+    return lines
+
+
+def merge_results(text: str, figures: list[Figure], prefixes: list[str], stamp: str) -> str:
+    """RESULTS.md with the rows and sections of the figures whose titles start with one of
+    `prefixes` replaced by `figures` (a `--only` run), the rest as it was."""
+    lines = text.splitlines()
+    rows = markdown_table(figures).splitlines()[2:]
+    sections = [line for f in figures for line in figure_section(f)]
+    sections.insert(2, f"- measured {stamp}")
+    out: list[str] = []
+    placed_rows = placed_sections = skipping = False
+    for line in lines:
+        if line.startswith(("### ", "## ")):
+            skipping = line.startswith("### ") and line[4:].startswith(tuple(prefixes))
+            if skipping and not placed_sections:
+                out += sections
+                placed_sections = True
+        if skipping:
+            continue
+        if line.startswith("| ") and line[2:].startswith(tuple(prefixes)):
+            if not placed_rows:
+                out += rows
+                placed_rows = True
+            continue
+        out.append(line)
+    return "\n".join(out)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -192,6 +223,13 @@ def main(argv: list[str] | None = None) -> int:
     if out:
         out.write_text(results_markdown(figures, info, quick=args.quick, seconds=seconds) + "\n")
         print(f"wrote {out}")
+    elif args.only and not args.quick and RESULTS.exists():
+        # `--only NAME`: its figures replace their own rows and sections in RESULTS.md.
+        prefixes = [" ".join(FIGURES[n][1].split()[:2]) for n in names]
+        stamp = (f"{info['date']} with `python -m bench --only {' --only '.join(names)}`, "
+                 f"load average {info['load average at start (1/5/15 min)']} at start")
+        RESULTS.write_text(merge_results(RESULTS.read_text(), figures, prefixes, stamp) + "\n")
+        print(f"updated {RESULTS}")
     return 0 if all(f.met is not False for f in figures) else 1
 
 

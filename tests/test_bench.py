@@ -65,3 +65,24 @@ def test_tables_show_every_figure_with_ratio_and_verdict() -> None:
 
 def test_reps_text_lists_every_repetition() -> None:
     assert reps_text([1.0, 2.0, 30.0], "s") == "median 2.00 s (n=3: 1.00, 2.00, 30.0)"
+
+
+def test_an_only_run_replaces_its_own_rows_and_sections_in_results() -> None:
+    """`python -m bench --only job` (issue #22) swaps figure 1's rows and sections in
+    RESULTS.md for the new ones and leaves every other figure as it was."""
+    from bench.__main__ import merge_results
+    from bench.stats import Figure
+
+    old = "\n".join(["# Benchmark results", "", "## Summary", "", "| figure | ours |", "|---|---|",
+                     "| 1 job overhead, model 3.3 s | 0.16 s |", "| 2 probe time | 1 s |", "",
+                     "## Every figure", "", "### 1 job overhead, model 3.3 s", "", "- old", "",
+                     "### 2 probe time", "", "- kept", ""])
+    new = Figure(name="job_40ms_3s", title="1 job overhead, 40 ms each way, model 3.3 s",
+                 ours=1.0, baseline=2.0, unit="s", target="<= 1.0x",
+                 check=lambda _o, _b, r: r <= 1.0, notes=["Method: a delayed link"])
+    merged = merge_results(old, [new], ["1 job"], "today")
+    assert "model 3.3 s | 0.16 s" not in merged and "- old" not in merged
+    assert "| 1 job overhead, 40 ms each way, model 3.3 s |" in merged
+    assert "### 1 job overhead, 40 ms each way" in merged and "- Method: a delayed link" in merged
+    assert "| 2 probe time | 1 s |" in merged and "### 2 probe time\n\n- kept" in merged
+    assert merged.index("40 ms each way, model 3.3 s |") < merged.index("| 2 probe time")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
 import tempfile
 import tracemalloc
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -1145,9 +1147,10 @@ async def test_a_cancel_during_a_sparse_wait_acts_at_once() -> None:
     assert cancels and cancels[0] - asked < 0.5
 
 
-async def test_the_create_is_held_only_when_the_model_may_end_inside_the_hold() -> None:
-    """Held (Prefer: wait=5) when the mode's model time is unknown or short; not when it usually
-    runs longer, so the prediction id, and with it a real cancel, comes back at once."""
+async def test_the_create_is_held_across_the_expected_end_when_the_hold_can_reach_it() -> None:
+    """Held (Prefer: wait) past the mode's usual end, so the end is heard one trip after it
+    (issue #22); 5 s when the time is unknown; not held for a mode that usually runs longer
+    than a hold can last (60 s)."""
     prefers: list[str | None] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -1161,7 +1164,44 @@ async def test_the_create_is_held_only_when_the_model_may_end_inside_the_hold() 
         for expected in (None, 3.0, 5.0, 6.0, 240.0):
             await client.run({"prompt": "x"}, TOKEN_A, expected_seconds=expected,
                              dest=str(Path(tempfile.mkdtemp()) / "o.mp4"))
-    assert prefers == ["wait=5", "wait=5", "wait=5", None, None]
+    assert prefers == ["wait=5", "wait=5", "wait=7", "wait=8", None]
+
+
+async def test_a_cancel_while_the_create_is_held_reaches_replicate_in_one_trip() -> None:
+    """A mode's first run holds its create, and with it the prediction's id; a cancel then went
+    nowhere until the hold ended (3 s, issue #22). The prediction is looked up from a second
+    connection while the create is held, so the cancel goes straight to it."""
+    cancels: list[float] = []
+    loop_time = asyncio.get_running_loop().time
+    canceled = asyncio.Event()
+    listed = {"id": "p1", "input": {"prompt": "x"}, "status": "processing",
+              "created_at": "2025-01-01T00:00:00Z",
+              "urls": {"cancel": f"{BASE}/v1/predictions/p1/cancel"}}
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/cancel"):
+            cancels.append(loop_time())
+            canceled.set()
+            return httpx.Response(200, json=pred_json("canceled"))
+        if request.method == "GET" and request.url.path == "/v1/predictions":
+            return httpx.Response(200, json={"results": [listed], "next": None})
+        if request.method == "POST":
+            assert request.headers.get("prefer") == "wait=5"
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(canceled.wait(), 5)  # held until it ends
+            return httpx.Response(201, json=pred_json("canceled"))
+        return httpx.Response(200, json=pred_json("canceled"))
+
+    cancel = asyncio.Event()
+    async with ReplicateClient(BASE, transport=httpx.MockTransport(handler)) as client:
+        task = asyncio.ensure_future(client.run({"prompt": "x"}, TOKEN_A, cancel_event=cancel,
+                                                expected_seconds=None))
+        await asyncio.sleep(0.3)
+        asked = loop_time()
+        cancel.set()
+        with pytest.raises(errors.PredictionError, match="cancel"):
+            await asyncio.wait_for(task, 5)
+    assert cancels and cancels[0] - asked < 0.1
 
 
 async def test_a_cancel_in_the_first_seconds_of_a_long_mode_reaches_replicate_at_once() -> None:
@@ -1211,3 +1251,45 @@ async def test_a_cancel_while_paced_ends_the_wait_and_creates_nothing() -> None:
         with pytest.raises(errors.PredictionError, match="nothing was billed"):
             await asyncio.wait_for(task, 2)
     assert len(posts) == 1
+
+
+async def test_a_stale_kept_alive_connection_is_retried_at_once_only_when_idempotent() -> None:
+    """A server closing an idle kept-alive connection as we reuse it: nothing reached it, so a
+    delete (idempotent) goes again at once, not after the 1 s back-off; a create never does."""
+    seen: list[str] = []
+    stale = httpx.RemoteProtocolError("Server disconnected without sending a response.")
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.method)
+        if len(seen) in (1, 3):
+            raise stale
+        return httpx.Response(204)
+
+    client, sleeps = mock_client(handler)
+    async with client:
+        assert await client.delete_file("f1", TOKEN_A)
+        assert sleeps.delays == [0.0]  # at once
+        with pytest.raises(errors.KlingError):
+            await client.create_prediction({"prompt": "x", "mode": "std"}, TOKEN_A, wait=0)
+    assert seen[:3] == ["DELETE", "DELETE", "POST"]
+    assert seen.count("POST") == 1  # the create was not sent twice (only looked for)
+
+
+async def test_polls_around_the_expected_end_overlap_so_the_end_is_heard_within_a_gap() -> None:
+    """Issue #22: near a mode's expected end the GETs go BURST_GAP apart without waiting for
+    each other's answers; one after each answer would reach Replicate a round trip apart
+    (here 150 ms: each GET's answer is held that long), and hear the end up to that late."""
+    from kling_ui.replicate.waiting import BURST_GAP, BURST_MAX
+    with running_simulator(model_seconds=1.5, start_seconds=0.1) as (base, state):
+        async with ReplicateClient(base) as client:
+            p = await client.create_prediction({"prompt": "x", "mode": "std"}, TOKEN_A, wait=0)
+            state.add_fault(f"/v1/predictions/{p.id}", method="GET", delay=0.15, times=500)
+            done = await client.wait(p, TOKEN_A, deadline=30, expected_seconds=1.5)
+        gets = [r.at for r in state.requests_to(f"/v1/predictions/{p.id}", method="GET")]
+    assert done.status == "succeeded"
+    end = datetime.fromisoformat(done.completed_at.replace("Z", "+00:00")).timestamp()
+    near = [at for at in gets if end - 0.3 <= at <= end + 0.3]
+    gaps = sorted(b - a for a, b in zip(near, near[1:], strict=False))
+    assert len(near) >= 5 and gaps[len(gaps) // 2] < 0.15 / 2, (near, end)
+    assert min(at - end for at in gets if at >= end) < 0.15 / 2  # reached it soon after the end
+    assert len(gets) <= BURST_MAX + 10 and BURST_GAP <= 0.02

@@ -10,13 +10,13 @@ the endpoint off.
 
 from __future__ import annotations
 
-import ast
 import asyncio
 import base64
 import contextlib
 import functools
 import http.server
 import io
+import json
 import logging
 import os
 import threading
@@ -58,8 +58,15 @@ TOOLS = {
     "compare_stills": ["original", "output", "start"],
     "grab_frame": ["video", "t"],
     "join_clips": ["clips", "crossfade", "size"],
+    # Runs by id (issue #22)
+    "get_run": ["run_id", "library_key"],
+    "list_runs": ["limit", "status", "tab", "library_key"],
+    "cancel_run": ["run_id", "library_key"],
+    "estimate_cost": ["tool", "prompt", "start_image", "end_image", "reference_images",
+                      "reference_video", "aspect_ratio", "duration", "mode",
+                      "keep_original_sound", "auto_fix", *MORE],
 }
-FILE_TOOLS = set(TOOLS) - {"text_to_video"}
+FILE_TOOLS = set(TOOLS) - {"text_to_video", "get_run", "list_runs", "cancel_run"}
 
 
 def mcp_url(app: LaunchedApp) -> str:
@@ -98,11 +105,10 @@ def texts(result: CallToolResult) -> list[str]:
 
 
 def video_and_summary(result: CallToolResult) -> tuple[str, dict[str, Any]]:
-    """A run tool's content: the output video's URL, then the summary (Gradio sends a JSON
-    output as the text of the Python value)."""
+    """A run tool's content: the output video's URL, then the summary as JSON (issue #22)."""
     assert not result.isError, texts(result)
     url, summary = texts(result)
-    return url, ast.literal_eval(summary)
+    return url, json.loads(summary)
 
 
 def data_url(path: Path, mime: str) -> str:

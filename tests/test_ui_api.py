@@ -79,7 +79,8 @@ def test_api_lists_five_endpoints_with_replicate_parameter_names(client: Client)
     # The UI's own handlers are not part of the API: only the five modes and the media tools
     # (issue #13's finishing endpoints, issue #14's frames and joins).
     finishing = {"/motion_report", "/splice_back", "/compare_export", "/compare_stills"}
-    assert set(named) == set(ENDPOINTS) | MEDIA_ENDPOINTS | finishing
+    runs = {"/get_run", "/list_runs", "/cancel_run", "/estimate_cost"}  # issue #22
+    assert set(named) == set(ENDPOINTS) | MEDIA_ENDPOINTS | finishing | runs
 
 
 def test_text_to_video_sends_aspect_ratio_and_duration(client: Client) -> None:

@@ -81,11 +81,11 @@ def test_join_clips_at_the_chosen_size(client: Client, media: dict[str, Path], s
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"video": "wide", "t": 2.0}, r"t = 2 s is outside this clip, which lasts 1\.000 s"),
     ({"video": "png", "t": 0.0}, r"still image, not a video"),
-    ({"t": 0.0}, r"The video is missing"),
+    ({"video": None, "t": 0.0}, r"The video is missing"),  # required (issue #22): sent empty
 ])
 def test_grab_frame_bad_input(client: Client, media: dict[str, Path], kwargs: dict[str, object],
                               message: str) -> None:
-    if "video" in kwargs:
+    if kwargs.get("video"):
         kwargs["video"] = handle_file(str(media[str(kwargs["video"])]))
     with pytest.raises(AppError, match=message):
         client.predict(**kwargs, api_name="/grab_frame")

@@ -116,6 +116,7 @@ class Preflight:
     chars_sent: int = 0
     # Good news to show in green, as (field, message): "will be cut to 1.0-6.0 s ..." (issue #12).
     notes: tuple[tuple[str, str], ...] = ()
+    billed_seconds: int = 0  # output seconds Replicate would bill (issue #22's estimate_cost)
 
     @property
     def errors(self) -> tuple[Problem, ...]:

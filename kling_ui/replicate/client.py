@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import math
 import os
 import tempfile
 from collections.abc import Callable
@@ -38,6 +39,21 @@ from .wire import INLINE_MAX_BYTES, USER_AGENT, OnUpdate, _notify, make_http_cli
 __all__ = ["INLINE_MAX_BYTES", "USER_AGENT", "ReplicateClient", "make_http_client"]
 
 log = logging.getLogger(__name__)
+
+
+HOLD_MAX = 60  # Replicate's longest Prefer: wait, in seconds
+HOLD_MARGIN = 2.0  # a model's time varies: hold this much past the usual end
+HOLD_UNKNOWN = 5  # a mode's first run: a short hold, then polls that report its progress
+
+
+def hold_for(expected_seconds: float | None) -> int:
+    """How long to hold a create (`Prefer: wait`, seconds; 0: not at all): across the model's
+    usual end when the hold can reach it; briefly when the time is unknown (a long hold would
+    show no progress and journal no prediction id until it ends)."""
+    if expected_seconds is None:
+        return HOLD_UNKNOWN
+    hold = math.ceil(expected_seconds + HOLD_MARGIN)
+    return hold if hold <= HOLD_MAX else 0
 
 
 class ReplicateClient(Files, Waiting):
@@ -65,7 +81,7 @@ class ReplicateClient(Files, Waiting):
         dest_dir: str | os.PathLike[str] | None = None,
         dest: str | os.PathLike[str] | None = None,
         on_created: Callable[[Prediction], Any] | None = None,
-        wait: int = 5,
+        wait: int | None = None,
         cancel_after: str | None = "30m",
         expected_seconds: float | None = None,
         on_finished: Callable[[Prediction], Any] | None = None,
@@ -79,14 +95,17 @@ class ReplicateClient(Files, Waiting):
         `on_finished` (sync) gets the prediction once it succeeded, before the download: its
         inputs are no longer needed, so their uploads can go while the output comes down.
 
-        The create is held (`Prefer: wait`, `wait` seconds) only when the model may end inside
-        the hold: the time is unknown or shorter. A held create answers the moment a short model
-        ends, but until it answers there is no prediction id, so Cancel cannot reach Replicate,
-        the library cannot record the id and the progress cannot say "starting". For a mode
-        that usually runs longer (real Kling O1 runs take minutes) the hold buys nothing: the
-        polls placed at the expected end notice it as fast (bench figure 1).
+        The create is held (`Prefer: wait`) across the model's expected end when the hold can
+        reach it (`hold_for`: the usual model time plus a margin, Replicate's 60 s at most, or
+        60 s when the time is unknown), so the end is heard one trip after it, without polls.
+        While it is held a Cancel still reaches Replicate in one trip: the prediction is looked
+        up from a second connection (`Predictions._cancel_while_held`). A model that usually
+        runs longer is not held: polls are sent a trip ahead of its expected end (`wait`).
+        `wait` given in seconds overrides the choice (0: never held).
         """
-        if expected_seconds is not None and expected_seconds > wait:
+        if wait is None:
+            wait = hold_for(expected_seconds)
+        elif expected_seconds is not None and expected_seconds > wait:
             wait = 0
         prediction = await self.create_prediction(input, token, wait=wait, cancel_after=cancel_after,
                                                   pace_budget=deadline, on_update=on_update,

@@ -46,6 +46,9 @@ from .wire import (
 
 log = logging.getLogger(__name__)
 
+HELD_CANCEL_TRIES = 20  # a just-sent create may not be listed yet: look again, briefly
+HELD_CANCEL_PAUSE = 0.05
+
 
 class Predictions(Wire):
     """Create, find, get and cancel predictions; throttled creates wait their turn per key."""
@@ -120,10 +123,16 @@ class Predictions(Wire):
                                           prediction_id=None, status="canceled")
             sent_at, sent_clock = time.time(), self._clock()
             try:
-                data = await self._request("POST", url, token, what="Starting the prediction",
-                                           idempotent=False, headers=headers,
-                                           build=lambda: {"json": body}, retry_throttled=False,
-                                           on_response=lambda r: _note_exhausted(pace, r, self._clock))
+                create = self._request(
+                    "POST", url, token, what="Starting the prediction", idempotent=False,
+                    headers=headers, build=lambda: {"json": body}, retry_throttled=False,
+                    on_response=lambda r: _note_exhausted(pace, r, self._clock))
+                if wait and cancel_event is not None:
+                    post = asyncio.ensure_future(create)
+                    await self._cancel_while_held(post, cancel_event, input, token, sent_at)
+                    data = await post
+                else:
+                    data = await create
                 break
             except RateLimitError as exc:
                 # Nothing was created: wait for the key's limit to reset, then try again.
@@ -209,6 +218,61 @@ class Predictions(Wire):
         except KlingError as exc:
             log.warning("could not cancel prediction %s: %s", prediction.id, exc)
             return None
+
+    async def _cancel_while_held(self, post: asyncio.Future[Any], cancel_event: asyncio.Event,
+                                 input: dict[str, Any], token: Secret, since: float) -> None:
+        """Wait for a held create (`Prefer: wait`) to answer; a Cancel meanwhile reaches Replicate
+        in one trip.
+
+        Until a held create answers there is no prediction id, so a Cancel used to wait for the
+        model's end (issue #22: 3 s on a mode's first run). So while it is held, the prediction
+        is looked up from a second connection (the one whose whole input is ours, listed since
+        the create was sent), and a Cancel goes straight to it; the held create then answers
+        with it, canceled.
+        """
+        waiter = asyncio.ensure_future(cancel_event.wait())
+        finder = asyncio.ensure_future(self._find_held_soon(post, input, token, since))
+        try:
+            await asyncio.wait({post, waiter}, return_when=asyncio.FIRST_COMPLETED)
+            if post.done():
+                return
+            found = await finder
+            if found is not None:
+                await self._cancel_quietly(found, token)
+        finally:
+            for task in (waiter, finder):
+                task.cancel()
+            await asyncio.gather(waiter, finder, return_exceptions=True)
+
+    async def _find_held_soon(self, post: asyncio.Future[Any], input: dict[str, Any],
+                              token: Secret, since: float) -> Prediction | None:
+        """The held create's prediction, looked up until found (a just-sent create may not be
+        listed yet) or until the create answers."""
+        for _ in range(HELD_CANCEL_TRIES):
+            if post.done():
+                return None
+            found = await self._find_held(input, token, since)
+            if found is not None:
+                return found
+            await self._sleep(HELD_CANCEL_PAUSE)
+        return None
+
+    async def _find_held(self, input: dict[str, Any], token: Secret,
+                         since: float) -> Prediction | None:
+        """The one running prediction, not owned by another job here, whose input is ours."""
+        after = datetime.fromtimestamp(since - CREATE_CLOCK_SLACK, tz=timezone.utc).isoformat()
+        try:
+            page = await self._request("GET", "/v1/predictions", token, idempotent=True,
+                                       what="Finding the prediction to cancel",
+                                       build=lambda: {"params": {"created_after": after}})
+        except KlingError as exc:
+            log.warning("could not list predictions to cancel a held create: %s", exc)
+            return None
+        same = [Prediction.from_json(item) for item in (page or {}).get("results", [])
+                if (item.get("input") or {}) == input]
+        same = [p for p in same if not p.is_terminal and p.id not in self._claimed]
+        # Two identical text-only runs on one key: cancelling the wrong one would be worse.
+        return same[0] if len(same) == 1 else None
 
     async def _pause(self, delay: float, cancel_event: asyncio.Event | None) -> None:
         """Sleep `delay`, waking early when `cancel_event` is set."""

@@ -7,6 +7,7 @@
     journal   the run's row before each side effect; a disk too full; quota given back
     outputs   a run's output named, tagged, measured; derived runs; settings read back; snippets
     routes    backends and keys: which client and key a job goes to; a pasted key checked
+    speculative  the page's inputs uploaded before Run, claimed by the run that sends them
     reattach  finishing a run a restart interrupted (never a second prediction)
     runner    runs jobs on one event loop thread, with progress and cancel anywhere
     pool      the Studio's line: a few slots, positions, wait estimates

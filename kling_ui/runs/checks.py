@@ -24,7 +24,7 @@ from ..core.errors import (
 )
 from ..core.jobs import JobSpec, Preflight, UploadCheck
 from ..core.models import Fix, ImageInfo, JobRequest, Problem, Progress, VideoInfo
-from ..core.pricing import describe_cost, estimate_cost
+from ..core.pricing import billed_seconds, describe_cost, estimate_cost
 from ..core.prompt import normalize_tokens, token_labels
 from ..hosting import bounds
 from ..media import filmstrip, fix, preview, probe
@@ -243,7 +243,7 @@ class Checks:
         return Preflight(
             problems=problems, tokens=tuple(token_labels(job)), cost_usd=estimate_cost(billed),
             cost_text=describe_cost(billed), prompt=normalize_tokens(spec.prompt),
-            notes=notes, chars_typed=counts["chars_typed"], chars_sent=counts["chars_sent"])
+            notes=notes, billed_seconds=billed_seconds(billed), chars_typed=counts["chars_typed"], chars_sent=counts["chars_sent"])
 
     async def doctor(
         self, spec: JobSpec, job: JobRequest, out_dir: Path, emit: Callable[[Progress], None]

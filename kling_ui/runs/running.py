@@ -9,6 +9,8 @@ argument, never in a global. Part of the `Studio` (runs.service); no gradio.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -42,6 +44,7 @@ from .outputs import Outputs, facts_of
 from .pool import CANCELED_IN_LINE
 from .routes import Routes
 from .runner import RunHandle, Runner
+from .speculative import Speculation, key_id, slot_paths
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +66,8 @@ class Running:
 
     def __init__(self, settings: Settings, *, library: Library, guard: Guard, files: Files,
                  runner: Runner, predict_times: RecentTimes, clock: Callable[[], float],
-                 routes: Routes, checks: Checks, journal: Journal, outputs: Outputs) -> None:
+                 routes: Routes, checks: Checks, journal: Journal, outputs: Outputs,
+                 speculation: Speculation | None = None) -> None:
         self.settings = settings
         self.library = library
         self.guard = guard
@@ -75,6 +79,7 @@ class Running:
         self.checks = checks
         self.journal = journal
         self.outputs = outputs
+        self.speculation = speculation  # the page's uploads made before Run (issue #22)
         self.data_dir = library.root
 
     def start(self, spec: JobSpec, *, visitor_token: Secret | None, visitor_id: str,
@@ -234,7 +239,7 @@ class Running:
                 return await self._run(
                     spec, visitor_token=visitor_token, owner=owner, on_progress=on_progress,
                     cancel_event=cancel_event, run_id=run_id, parent_id=parent_id, takes=takes,
-                    reservation=reservation, created=created)
+                    reservation=reservation, created=created, visitor_id=visitor_id)
         except BaseException:
             if reservation is not None and not created:
                 # Never reached Replicate as a paid run: give the visitor their run back. Once
@@ -246,7 +251,8 @@ class Running:
                    on_progress: Callable[[Progress], None] | None,
                    cancel_event: asyncio.Event | None, run_id: str | None,
                    parent_id: str | None, takes: dict[str, Any] | None,
-                   reservation: Reservation | None, created: list[str]) -> JobResult:
+                   reservation: Reservation | None, created: list[str],
+                   visitor_id: str = "") -> JobResult:
         """`run` once its reservation is made: `created` gets the prediction's id."""
         t0 = self._clock()
 
@@ -275,7 +281,13 @@ class Running:
         journaled = False
         uploaded: list[UploadedFile] = []
         deleting: list[asyncio.Future[int]] = []  # uploads deleted while the output downloads
+        early: dict[str, concurrent.futures.Future[UploadedFile]] = {}
         try:
+            # The page's speculative uploads of exactly these files with this key (before the
+            # files are kept: the kept copy may be a new inode); the run deletes them with its own.
+            early = (self.speculation.claim(visitor_id, spec.tab.value, slot_paths(job),
+                                            key_id(backend, token))
+                     if self.speculation is not None else {})
             job, inputs = await asyncio.to_thread(self.files.keep_inputs, run_id, job, spec)
             original, label = _original_of(job)
             self.journal.start(Run(
@@ -295,7 +307,7 @@ class Running:
             paths = [i.path for i in job.images]
             if job.reference_video is not None:
                 paths.append(job.reference_video.path)
-            urls, uploaded = await client.input_urls(paths, token)
+            urls, uploaded = await self._input_urls(client, token, job, paths, early)
             body = build_input(job, urls)
             # The exact body, before the create: after a restart it identifies the prediction.
             self.library.update(run_id, request=body, input_sent=shorten_urls(body),
@@ -336,4 +348,37 @@ class Running:
                 await deleting[0]
             else:
                 await client.delete_files(uploaded, token)
+            await self._drop_unused(client, token, early, uploaded)
         return await self.outputs.finish(run_id, prediction, emit)
+
+    @staticmethod
+    async def _input_urls(client: Any, token: Secret, job: JobRequest, paths: list[str],
+                          early: dict[str, Any]) -> tuple[dict[str, str], list[UploadedFile]]:
+        """The inputs' URLs: a speculative upload's (awaited if still in flight) for the slots
+        it covers, the rest uploaded now. One that failed is uploaded again here."""
+        kept = slot_paths(job)
+        urls: dict[str, str] = {}
+        uploaded: list[UploadedFile] = []
+        for slot, future in early.items():
+            try:
+                made = await asyncio.wrap_future(future)
+            except (KlingError, OSError, concurrent.futures.CancelledError) as exc:
+                log.info("a speculative upload failed (%s); uploading it now", exc)
+                continue
+            urls[kept[slot]] = made.url
+            uploaded.append(made)
+        rest, more = await client.input_urls([p for p in paths if p not in urls], token)
+        urls.update(rest)
+        return urls, uploaded + more
+
+    @staticmethod
+    async def _drop_unused(client: Any, token: Secret, early: dict[str, Any],
+                           uploaded: list[UploadedFile]) -> None:
+        """Speculative uploads the run claimed but never sent (it ended before its upload
+        step): deleted like its own."""
+        sent = {u.id for u in uploaded}
+        for future in early.values():
+            with contextlib.suppress(KlingError, OSError, concurrent.futures.CancelledError):
+                made = await asyncio.wrap_future(future)
+                if made.id not in sent:
+                    await client.delete_file(made.id, token)

@@ -22,6 +22,7 @@ outlives the page that started it), `resumer` (finishes what a restart interrupt
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import tempfile
@@ -49,6 +50,7 @@ from .routes import SIMULATOR_TOKEN, Routes
 from .runner import Runner
 from .running import Running
 from .shares import Sharing
+from .speculative import Speculation
 
 if TYPE_CHECKING:  # the service is handed its transport; it never builds HTTP itself
     import httpx
@@ -133,10 +135,13 @@ class Studio:
         self.checks = Checks(self.media, self.files)
         self.journal = Journal(settings, self.library, self.guard, self.data_dir, self.disk_watch)
         self.outputs = Outputs(settings, self.library, self.media, self.files, self.checks)
+        # The page's inputs uploaded before Run (issue #22 part 5; runs.speculative).
+        self.speculation = Speculation(routes=self.routes, runner=self.runner, guard=self.guard,
+                                       checks=self.checks)
         self.running = Running(settings, library=self.library, guard=self.guard, files=self.files,
                                runner=self.runner, predict_times=self.predict_times, clock=clock,
                                routes=self.routes, checks=self.checks, journal=self.journal,
-                               outputs=self.outputs)
+                               outputs=self.outputs, speculation=self.speculation)
         self.reattach = Reattach(settings, library=self.library, clock=clock, routes=self.routes,
                                  journal=self.journal, outputs=self.outputs,
                                  disk_watch=self.disk_watch)
@@ -166,6 +171,7 @@ class Studio:
         self.run = self.running.run
         self.handle = self.running.handle
         self.cancel_run = self.running.cancel_run
+        self.speculate = self.speculation.offer
         # The journal, the disk and the quota (runs.journal).
         self.expire_disk_wait = self.journal.expire_disk_wait
         self.has_room = self.journal.has_room
@@ -205,7 +211,9 @@ class Studio:
         return self.files.sweep(max_age_hours)
 
     async def aclose(self) -> None:
-        """Close every client (each on the loop it belongs to), the runner and the simulator."""
+        """Close every client (each on the loop it belongs to), the runner and the simulator;
+        speculative uploads are deleted first (best effort)."""
+        await asyncio.to_thread(self.speculation.close)
         await self.routes.close_clients(self.runner)
         self.disk_watch.stop()
         self.runner.stop()

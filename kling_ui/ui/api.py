@@ -23,16 +23,16 @@ you · about 3 min"), then how the run goes.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 from typing import Any
 
 import gradio as gr
 
 from ..core.config import secret_or_none
 from ..core.models import ASPECT_RATIOS, QUALITY_MODES, Progress, Tab
-from ..core.profile import DEFAULT_PROFILE, PROFILE_IDS, PROFILES, get_profile
-from ..core.rules import parse_shots
+from ..core.profile import DEFAULT_PROFILE, PROFILE_IDS
 from ..runs.service import JobSpec
+from .api_runs import build_runs_api, modeled, new_library
+from .cancels import explicitly_cancelled
 from .common import STAGE_LABELS, api_owner, guarded, line_text, visitor_id
 from .edge import own_upload, own_uploads
 from .tab_layout import RUN_POOL
@@ -56,10 +56,25 @@ def progress_step(p: Progress) -> tuple[tuple[int, int], str]:
     return (index, len(STAGES)), label
 
 
-async def follow(handle: Any, progress: gr.Progress) -> Any:
-    """Await the run's outcome, reporting each change of its progress on the way."""
+def with_run_id(desc: str, run_id: str, library_key: str | None = None) -> str:
+    """A progress line that names its run (and the library key handed to a caller that sent
+    none), so a caller that loses the call can fetch the run with get_run (issue #22)."""
+    key = f" library_key={library_key}" if library_key else ""
+    return f"{desc} [run_id={run_id}{key}]"
+
+
+async def follow(handle: Any, progress: gr.Progress, library_key: str | None = None) -> Any:
+    """Await the run's outcome, reporting each change of its progress on the way; the first
+    report, at once, names the run.
+
+    A caller that hangs up (a closed connection, a reload, a crash) leaves the run going: its
+    output is saved. A caller that cancels explicitly (Gradio's `/gradio_api/cancel`, i.e.
+    gradio_client's `job.cancel()`) cancels the run at Replicate (ui.cancels tells the two apart).
+    """
     outcome = asyncio.ensure_future(handle.wait())
     last: Progress | None = None
+    progress((0, len(STAGES)), desc=with_run_id(STAGE_LABELS.get("checking", "checking"),
+                                                handle.run_id, library_key), unit="steps")
     try:
         while True:
             done, _ = await asyncio.wait({outcome}, timeout=PROGRESS_EVERY_S)
@@ -70,12 +85,18 @@ async def follow(handle: Any, progress: gr.Progress) -> Any:
                 last = now
                 if now.stage == "queued" and now.position is not None:
                     # Waiting for a slot (kling_ui.runs.pool): its place in line, about how long.
-                    progress(None, desc=line_text(now.position, now.wait))
+                    progress(None, desc=with_run_id(line_text(now.position, now.wait),
+                                                    handle.run_id, library_key))
                     continue
                 (step, total), desc = progress_step(now)
-                progress((step, total), desc=desc, unit="steps")
+                progress((step, total), desc=with_run_id(desc, handle.run_id, library_key),
+                         unit="steps")
+    except asyncio.CancelledError:
+        if explicitly_cancelled():
+            handle.cancel()  # the runner cancels the prediction at Replicate
+        raise
     finally:
-        # The caller hung up: stop waiting. The run itself goes on (RunHandle.wait shields it).
+        # A hang-up: stop waiting. The run itself goes on (RunHandle.wait shields it).
         outcome.cancel()
 
 
@@ -89,26 +110,19 @@ def build_api(studio: Any, *, concurrency: int) -> None:
     def uploads(values: Any, request: gr.Request | None) -> tuple[str, ...]:
         return own_uploads(values, library=studio.library, owner=api_owner(request))
 
-    def modeled(spec: JobSpec, model: Any, generate_audio: Any = False, shots: Any = "") -> JobSpec:
-        """The spec on the caller's model: its quality read against the model's own names
-        ("standard" is std on 3.0 Omni), native audio and the storyboard (issue #25). An unknown
-        model or a broken storyboard is refused before anything else by the checks."""
-        name = model if isinstance(model, str) and model else DEFAULT_PROFILE
-        quality = spec.quality
-        if name in PROFILES and isinstance(quality, str):
-            quality = get_profile(name).quality_of(quality) or quality
-        return replace(spec, model=name, quality=quality, generate_audio=generate_audio is True,
-                       shots=parse_shots(shots))
-
     async def _run(spec: JobSpec, request: gr.Request | None, key: str | None,
                    progress: gr.Progress) -> tuple[str, dict[str, Any]]:
         # On the runner, not in this handler: a caller that hangs up does not stop the run,
-        # and its output is still saved in the library (under X-Kling-Library-Key, or "api").
-        # The caller's key is for this run only: the runner holds it, the library never does.
+        # and its output is still saved in the library: the X-Kling-Library-Key header's, or
+        # without one a library of its own, whose key the progress and the result hand back
+        # so get_run / cancel_run find it (issue #22). The caller's Replicate key is for this
+        # run only: the runner holds it, the library never does.
+        owner, minted = new_library(request)
         handle = studio.start(spec, visitor_token=secret_or_none(key),
-                              visitor_id=visitor_id(request, studio.settings.trusted_proxies), owner=api_owner(request))
-        result = await follow(handle, progress)
-        return result.output_path, result.summary()
+                              visitor_id=visitor_id(request, studio.settings.trusted_proxies), owner=owner)
+        result = await follow(handle, progress, library_key=minted)
+        summary = result.summary()
+        return result.output_path, {**summary, "library_key": minted} if minted else summary
 
     # Gradio fills `x_replicate_api_token` from the request's X-Replicate-Api-Token header (typed
     # `gr.Header`, not Optional: Gradio's MCP schema only declares a bare `Header`); `request`
@@ -143,7 +157,7 @@ def build_api(studio: Any, *, concurrency: int) -> None:
                           request, x_replicate_api_token, progress)
 
     @guarded
-    async def frames_to_video(prompt: str, start_image: str | None = None,
+    async def frames_to_video(prompt: str, start_image: str | None,
                               end_image: str | None = None, duration: int = 5, mode: str = "pro",
                               auto_fix: bool = True,
                               model: str = "kling-o1", generate_audio: bool = False, shots: str = "",
@@ -175,7 +189,7 @@ def build_api(studio: Any, *, concurrency: int) -> None:
                           request, x_replicate_api_token, progress)
 
     @guarded
-    async def references_to_video(prompt: str, reference_images: list[str] | None = None,
+    async def references_to_video(prompt: str, reference_images: list[str] | None,
                                   start_image: str | None = None, aspect_ratio: str = "16:9",
                                   duration: int = 5, mode: str = "pro", auto_fix: bool = True,
                                   model: str = "kling-o1", generate_audio: bool = False, shots: str = "",
@@ -209,7 +223,7 @@ def build_api(studio: Any, *, concurrency: int) -> None:
                           request, x_replicate_api_token, progress)
 
     @guarded
-    async def video_reference(prompt: str, reference_video: str | None = None,
+    async def video_reference(prompt: str, reference_video: str | None,
                               reference_images: list[str] | None = None, aspect_ratio: str = "16:9",
                               duration: int = 5, mode: str = "pro", keep_original_sound: bool = True,
                               auto_fix: bool = True,
@@ -243,7 +257,7 @@ def build_api(studio: Any, *, concurrency: int) -> None:
                           request, x_replicate_api_token, progress)
 
     @guarded
-    async def edit_video(prompt: str, reference_video: str | None = None,
+    async def edit_video(prompt: str, reference_video: str | None,
                          reference_images: list[str] | None = None, mode: str = "pro",
                          keep_original_sound: bool = True, auto_fix: bool = True,
                          model: str = "kling-o1",
@@ -307,3 +321,4 @@ def build_api(studio: Any, *, concurrency: int) -> None:
                 fn, inputs=[c[n] for n in names], outputs=[video, summary],
                 api_name=fn.__name__, concurrency_id=RUN_POOL, concurrency_limit=None,
                 show_progress="hidden")
+        build_runs_api(studio, c)

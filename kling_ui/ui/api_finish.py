@@ -17,7 +17,7 @@ from typing import Any
 
 import gradio as gr
 
-from ..finishing.results import Finisher
+from ..finishing.results import EXPORT_AUDIO, LAYOUTS, SPLICE_AUDIO, Finisher
 from .common import api_owner, guarded, session_id
 from .edge import own_upload
 
@@ -118,16 +118,20 @@ def build_finish_api(studio: Any, *, concurrency: int) -> None:
                                      start=start, out_dir=where(request))
 
     with gr.Column(visible=False, elem_id="kling-finish-api"):
-        # Textboxes, not dropdowns, for the choices: a bad value then gets our own message.
+        # Dropdowns that take any value: the schema lists the choices (issue #22), and a bad
+        # value still reaches the handler, which answers with our own message.
         c = {
             "original": gr.File(label="original"),
             "output": gr.File(label="output"),
             "edited": gr.File(label="edited"),
             "start": gr.Number(value=0.0, label="start"),
-            "splice_audio": gr.Textbox(value="original", label="audio"),
+            "splice_audio": gr.Dropdown(list(SPLICE_AUDIO), value="original",
+                                        allow_custom_value=True, label="audio"),
             "crossfade": gr.Number(value=0.0, label="crossfade"),
-            "layout": gr.Textbox(value="side_by_side", label="layout"),
-            "export_audio": gr.Textbox(value="output", label="audio"),
+            "layout": gr.Dropdown(list(LAYOUTS), value="side_by_side", allow_custom_value=True,
+                                  label="layout"),
+            "export_audio": gr.Dropdown(list(EXPORT_AUDIO), value="output",
+                                        allow_custom_value=True, label="audio"),
         }
         plot = gr.Image(type="filepath", label="plot")
         report = gr.JSON(label="report")

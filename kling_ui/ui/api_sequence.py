@@ -30,7 +30,7 @@ def build_sequence_api(studio: Any, *, concurrency: int) -> Sequencer:
     sequencer = Sequencer(studio.files.tmp)  # temporary: swept by age like previews
 
     @guarded
-    async def grab_frame(video: str | None = None, t: float = -0.0) -> str:
+    async def grab_frame(video: str | None, t: float = -0.0) -> str:
         """Grab one frame of a video as a PNG at the video's displayed size (rotation applied): a last frame to start the next shot from, or a still to check. The video is passed as an http(s) URL the server can download, or as a data: URL (base64).
 
         Args:
@@ -44,7 +44,7 @@ def build_sequence_api(studio: Any, *, concurrency: int) -> Sequencer:
         return grabbed.path
 
     @guarded
-    async def join_clips(clips: list[str] | None = None, crossfade: float = 0.0,
+    async def join_clips(clips: list[str] | None, crossfade: float = 0.0,
                          size: str = "first") -> str:
         """Join 2 to 20 video clips, in order, into one MP4 (a sequence of shots). Every clip is conformed to one output size (letter/pillar-boxed, never cropped) and 24 fps; the sound runs throughout (silence for a clip without audio), with a short fade at each hard cut. The result lasts the sum of the clips less one crossfade per join. Clips are passed as http(s) URLs the server can download, or as data: URLs (base64).
 

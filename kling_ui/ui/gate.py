@@ -22,6 +22,7 @@ from typing import Any
 
 from ..i18n import t
 from ..media.join import MAX_CLIPS
+from . import cancels
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -33,6 +34,7 @@ MAX_FILES = 3 * MAX_CLIPS  # file values in one event's data
 MAX_BODY_BYTES = 8_000_000  # an event's JSON (files travel by /upload, not in it)
 EVENT_ROUTES = ("/gradio_api/queue/join", "/gradio_api/call/", "/gradio_api/run/",
                 "/gradio_api/api/")
+CANCEL_ROUTE = "/gradio_api/cancel"  # an explicit cancel, noted for ui.cancels (issue #22)
 
 
 def count_files(value: Any, limit: int) -> int:
@@ -70,6 +72,9 @@ class EventGate:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "") if scope.get("type") == "http" else ""
+        if scope.get("method") == "POST" and path.endswith(CANCEL_ROUTE):
+            await self._note_cancel(scope, receive, send)
+            return
         if scope.get("method") != "POST" or not any(r in path for r in EVENT_ROUTES):
             await self.app(scope, receive, send)
             return
@@ -97,6 +102,41 @@ class EventGate:
         if n > self.max_files:
             await self._refuse(send, t("gate.too_many_files", "en", limit=self.max_files))
             return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _note_cancel(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Note which event a caller cancels (before Gradio cancels its task), then pass on.
+        A hang-up never comes this way: only an explicit cancel cancels a run."""
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.max_body_bytes:
+                await self._refuse(send, t("gate.too_big", "en", mb=self.max_body_bytes // 1_000_000))
+                return
+            more = bool(message.get("more_body"))
+        body = b"".join(chunks)
+        try:
+            data = json.loads(body) if body else {}
+            session_hash, fn_index = data.get("session_hash"), data.get("fn_index")
+        except (ValueError, AttributeError):
+            session_hash = fn_index = None
+        if isinstance(session_hash, str) and isinstance(fn_index, int | str):
+            cancels.note(session_hash, fn_index)
         replayed = False
 
         async def replay() -> Message:

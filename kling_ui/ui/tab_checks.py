@@ -30,6 +30,7 @@ from .common import (
     preflight_html,
     session_id,
     tokens_html,
+    visitor_id,
 )
 from .edge import own_upload
 from .tab_layout import ASSETS, TabUI, _empty, blocking, shots_total_html, spec_from
@@ -269,6 +270,20 @@ class TabChecks:
             messages.setdefault(target, []).append(problem_text(p))
         return [gr.validate(True, "")] + [
             gr.validate(n not in messages, " ".join(messages.get(n, []))) for n in names]
+
+    async def speculate(self, request: gr.Request, session: Any, *values: Any) -> None:
+        """After the card: upload what Run would send now, in the background, with the key Run
+        would use, so Run creates the prediction without waiting for it (issue #22; the Studio
+        deletes an upload whose input changed, or that sits unused)."""
+        v = dict(zip(self.input_names(), values, strict=False))
+        try:
+            spec = spec_from(self.ui.tab, v, library=self.studio.library,
+                             owner=getattr(session, "owner", None))
+        except KlingError:  # the checks say what is wrong with it
+            return
+        await self.studio.speculate(spec, visitor_token=getattr(session, "key", None),
+                                    visitor_id=visitor_id(request,
+                                                          self.studio.settings.trusted_proxies))
 
     def checking(self, video: Any) -> list[Any]:
         """At once, while a new clip is checked: Run waits, and says why beside it.

@@ -70,6 +70,10 @@ def wire_tab(ui: TabUI, handlers: TabHandlers, session: gr.State, *, concurrency
             "outputs": [ui.run, ui.checks], "api_visibility": "private",
             "show_progress": "hidden"}
     refreshed.then(**gate)
+    # Then what Run would send goes up in the background (issue #22; runs.speculative).
+    speculate = {"fn": guarded(handlers.speculate), "inputs": [session, *inputs],
+                 "outputs": None, **private}
+    refreshed.then(**speculate)
     if ui.player is not None:
         # A new clip: Run is disabled at once (no queue), the card follows within a second,
         # then the preview is made in the background (issue #12).
@@ -81,6 +85,7 @@ def wire_tab(ui: TabUI, handlers: TabHandlers, session: gr.State, *, concurrency
             api_visibility="private", show_progress="hidden",
         ).then(refresh, inputs=inputs, outputs=handlers.outputs_refresh(), **private)
         carded.then(**gate)
+        carded.then(**speculate)
         carded.then(preview, inputs=inputs, outputs=[ui.player], **private)
         if "_trimmer" in ui.controls:
             # The filmstrip is made beside the preview, not after it; the window the user picks
