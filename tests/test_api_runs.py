@@ -153,3 +153,20 @@ def test_the_readme_agent_session_runs_as_written_in_ten_lines(
                if not line.startswith("Loaded as API")]
     assert "estimated_cost_usd" in printed[0]
     assert printed[2] == "canceled" and printed[3].startswith("['canceled'")
+
+
+def test_a_runs_json_says_whether_replicate_bills_it() -> None:
+    """The page's "no charge" for a run that made no video, said to machines too: `charged`."""
+    from kling_ui.library import store
+    from kling_ui.ui.api_runs import run_json
+
+    def run(status: str, backend: str = "replicate", **kw: Any) -> store.Run:
+        return store.Run(id="r1", owner="o", tab="text", status=status, created_at=0.0,
+                         backend=backend, estimated_cost=0.56, **kw)
+
+    assert run_json(run("succeeded", output="x.mp4"))["charged"] is True
+    assert run_json(run("canceled"))["charged"] is False  # canceled before its video
+    assert run_json(run("canceled", output_url="https://x/o.mp4"))["charged"] is True
+    assert run_json(run("processing"))["charged"] is None  # not known yet
+    assert run_json(run("succeeded", backend="simulator", output="x.mp4"))["charged"] is False
+    assert run_json(run("canceled"))["estimated_cost_usd"] == 0.56  # the estimate, as asked

@@ -97,6 +97,9 @@ def run_json(run: lib.Run, handle: Any = None) -> dict[str, Any]:
         "prediction_id": run.prediction_id,
         "backend": run.backend,
         "estimated_cost_usd": run.estimated_cost,
+        # Whether Replicate bills it (the page's "no charge" for a canceled run without a video):
+        # null while unknown; false on the simulator, which never bills.
+        "charged": False if run.backend == "simulator" else run.charged,
         "predict_time": run.predict_time,
         "progress": None if progress is None else {
             "stage": progress.stage, "fraction": progress.fraction,
@@ -159,7 +162,7 @@ def build_runs_api(studio: Any, mode_inputs: dict[str, Any]) -> None:
             library_key: The library_key a run tool handed back, when the call that started the run sent no X-Kling-Library-Key header ("" otherwise).
 
         Returns:
-            The output video (MP4) once the run succeeded (else nothing), and the run as JSON: run_id, status, tool, model, prompt, created_at, finished_at, prediction_id, backend, estimated_cost_usd, predict_time, progress ({stage, fraction, message, ahead_in_line} while it runs), input, output, fixes_applied, warnings, error, has_output.
+            The output video (MP4) once the run succeeded (else nothing), and the run as JSON: run_id, status, tool, model, prompt, created_at, finished_at, prediction_id, backend, estimated_cost_usd, charged (true once Replicate bills it, false for a run that made no video or ran on the simulator, null while unknown), predict_time, progress ({stage, fraction, message, ahead_in_line} while it runs), input, output, fixes_applied, warnings, error, has_output.
         """
         run = mine(run_id, request, library_key)
         output = run.output if run.status == lib.SUCCEEDED and run.output else None
