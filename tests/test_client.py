@@ -1293,3 +1293,28 @@ async def test_polls_around_the_expected_end_overlap_so_the_end_is_heard_within_
     assert len(near) >= 5 and gaps[len(gaps) // 2] < 0.15 / 2, (near, end)
     assert min(at - end for at in gets if at >= end) < 0.15 / 2  # reached it soon after the end
     assert len(gets) <= BURST_MAX + 10 and BURST_GAP <= 0.02
+
+
+async def test_a_held_create_reports_its_prediction_while_held(tmp_path: Path) -> None:
+    """While a create is held across the model's end, the page hears Replicate's own status,
+    progress and the prediction id (looked up from a second connection), not "Creating the
+    prediction" for the whole model time; no more GETs than one every couple of seconds."""
+    with running_simulator(model_seconds=5.0, start_seconds=0.1) as (base, state):
+        async with ReplicateClient(base) as client:
+            seen: list[tuple[float, Progress]] = []
+            created: list[float] = []
+            began = asyncio.get_running_loop().time()
+
+            def on_update(p: Progress) -> None:
+                seen.append((asyncio.get_running_loop().time() - began, p))
+
+            prediction, _ = await client.run(
+                {"prompt": "x", "mode": "std"}, TOKEN_A, wait=20, on_update=on_update,
+                cancel_event=asyncio.Event(), dest=tmp_path / "o.mp4",
+                on_created=lambda _p: created.append(asyncio.get_running_loop().time() - began))
+        gets = state.requests_to(f"/v1/predictions/{prediction.id}", method="GET")
+    held = [(at, p) for at, p in seen if at < created[0]]
+    assert created[0] > 4.5  # the create was held to the model's end
+    assert held and all(p.prediction_id == prediction.id for _, p in held), seen
+    assert held[0][0] < 1.5 and {p.status for _, p in held} <= {"starting", "processing"}
+    assert len(gets) <= 5  # one every 2 s or so while held

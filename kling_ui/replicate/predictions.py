@@ -28,6 +28,7 @@ from .protocol import (
     Prediction,
     ambiguous_error,
     has_upload_url,
+    progress_fraction,
     ratelimit_exhausted,
     unverified_error,
 )
@@ -48,6 +49,7 @@ log = logging.getLogger(__name__)
 
 HELD_CANCEL_TRIES = 20  # a just-sent create may not be listed yet: look again, briefly
 HELD_CANCEL_PAUSE = 0.05
+HELD_WATCH_EVERY = 2.0  # a held create's prediction is looked at this often, for the page
 
 
 class Predictions(Wire):
@@ -129,7 +131,8 @@ class Predictions(Wire):
                     on_response=lambda r: _note_exhausted(pace, r, self._clock))
                 if wait and cancel_event is not None:
                     post = asyncio.ensure_future(create)
-                    await self._cancel_while_held(post, cancel_event, input, token, sent_at)
+                    await self._cancel_while_held(post, cancel_event, input, token, sent_at,
+                                                  on_update)
                     data = await post
                 else:
                     data = await create
@@ -220,7 +223,8 @@ class Predictions(Wire):
             return None
 
     async def _cancel_while_held(self, post: asyncio.Future[Any], cancel_event: asyncio.Event,
-                                 input: dict[str, Any], token: Secret, since: float) -> None:
+                                 input: dict[str, Any], token: Secret, since: float,
+                                 on_update: OnUpdate | None = None) -> None:
         """Wait for a held create (`Prefer: wait`) to answer; a Cancel meanwhile reaches Replicate
         in one trip.
 
@@ -228,21 +232,51 @@ class Predictions(Wire):
         model's end (issue #22: 3 s on a mode's first run). So while it is held, the prediction
         is looked up from a second connection (the one whose whole input is ours, listed since
         the create was sent), and a Cancel goes straight to it; the held create then answers
-        with it, canceled.
+        with it, canceled. The prediction found is also watched (a GET every HELD_WATCH_EVERY
+        s) so the page shows Replicate's own status and progress while the create is held,
+        not "Creating the prediction" for the whole model time.
         """
         waiter = asyncio.ensure_future(cancel_event.wait())
-        finder = asyncio.ensure_future(self._find_held_soon(post, input, token, since))
+        found_at: asyncio.Future[Prediction | None] = asyncio.get_running_loop().create_future()
+        finder = asyncio.ensure_future(
+            self._watch_held(post, input, token, since, on_update, found_at))
         try:
             await asyncio.wait({post, waiter}, return_when=asyncio.FIRST_COMPLETED)
             if post.done():
                 return
-            found = await finder
+            waiting: set[asyncio.Future[Any]] = {found_at, finder}
+            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+            found = found_at.result() if found_at.done() else None
             if found is not None:
                 await self._cancel_quietly(found, token)
         finally:
             for task in (waiter, finder):
                 task.cancel()
             await asyncio.gather(waiter, finder, return_exceptions=True)
+
+    async def _watch_held(self, post: asyncio.Future[Any], input: dict[str, Any], token: Secret,
+                          since: float, on_update: OnUpdate | None,
+                          found_at: asyncio.Future[Prediction | None]) -> None:
+        """Find the held create's prediction (into `found_at`, for a Cancel), then report it
+        every HELD_WATCH_EVERY s until the create answers."""
+        found: Prediction | None = None
+        try:
+            found = await self._find_held_soon(post, input, token, since)
+        finally:
+            if not found_at.done():
+                found_at.set_result(found)
+        if found is None or on_update is None:
+            return
+        began = self._clock()
+        while not post.done():
+            await _notify(on_update, _held_progress(found, self._clock() - began))
+            await asyncio.sleep(HELD_WATCH_EVERY)  # real time: a test's instant sleep would spin
+            if post.done():
+                return
+            try:
+                found = await self.get_prediction(found, token)
+            except KlingError as exc:  # the held create still answers; progress is a nicety
+                log.info("could not follow a held create's prediction: %s", exc)
 
     async def _find_held_soon(self, post: asyncio.Future[Any], input: dict[str, Any],
                               token: Secret, since: float) -> Prediction | None:
@@ -288,6 +322,12 @@ class Predictions(Wire):
                 task.cancel()
             await asyncio.gather(sleeper, waiter, return_exceptions=True)
 
+
+def _held_progress(p: Prediction, elapsed: float) -> Progress:
+    """What a held create's prediction says so far, as the wait's polls would report it."""
+    return Progress(stage="starting" if p.status == "starting" else "processing",
+                    status=p.status, elapsed=elapsed, log_line=p.last_log_line,
+                    fraction=progress_fraction(p.logs), prediction_id=p.id)
 
 
 def _key_id(token: Secret) -> str:

@@ -82,7 +82,11 @@ class Journal:
                 return
             last.update(status=status, at=now)
             try:
-                self.library.update(run_id, status=status, log_line=line, fraction=p.fraction)
+                # A held create's prediction is known (and journaled) before the create answers,
+                # so a restart meanwhile follows it instead of looking for it.
+                known = {"prediction_id": p.prediction_id} if p.prediction_id else {}
+                self.library.update(run_id, status=status, log_line=line, fraction=p.fraction,
+                                    **known)
             except LibraryError as exc:  # progress is a nicety; the run goes on
                 log.warning("could not journal progress of run %s: %s", run_id, exc)
 
