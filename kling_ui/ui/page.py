@@ -229,9 +229,8 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
         # Only the first tab shows its last run again at load; another tab when first opened
         # (a returning visitor with runs in all five tabs waited 8-13 s for the page to settle).
         first_tab = next(iter(Tab))
-        loaded = demo.load(on_load, inputs=[session],
-                           outputs=[banner, latest[first_tab], quota.meter],
-                           api_visibility="private", show_progress="hidden")
+        demo.load(on_load, inputs=[session], outputs=[banner, latest[first_tab], quota.meter],
+                  api_visibility="private", show_progress="hidden")
         for tab in Tab:
             if tab is not first_tab:
                 tab_items[tab].select(functools.partial(latest_id, tab=tab), inputs=[session],
