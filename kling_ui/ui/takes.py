@@ -426,15 +426,14 @@ def wire_takes(ui: TakesUI, handlers: TakesHandlers, session: Any, *,
     """Keep buttons (then `after` = (fn, inputs, outputs): the Library shows the new keeper).
     A pending confirmation holds for the settings it was asked for only (`TakesHandlers.run`)."""
     private = {"api_visibility": "private", "show_progress": "hidden"}
-    for i, btn in enumerate(ui.keep, 1):
-        kept = btn.click(guarded(_keeper(handlers, i)), inputs=[session],
-                         outputs=[*ui.slots, *ui.keep], **private)
-        if after is not None:
-            kept.success(after[0], inputs=after[1], outputs=after[2], **private)
+    # One listener for the Keep buttons, told which was clicked by the event's target: every
+    # listener costs the page's start, 8 of them per tab did (issue #23).
+    index = {btn._id: i for i, btn in enumerate(ui.keep, 1)}
 
+    def keep(session: Session, evt: gr.EventData) -> list[Any]:
+        return handlers.keep(session, index.get(getattr(evt.target, "_id", None), 0))
 
-def _keeper(handlers: TakesHandlers, index: int) -> Any:
-    def keep(session: Session) -> list[Any]:
-        return handlers.keep(session, index)
-
-    return keep
+    kept = gr.on([btn.click for btn in ui.keep], guarded(keep), inputs=[session],
+                 outputs=[*ui.slots, *ui.keep], **private)
+    if after is not None:
+        kept.success(after[0], inputs=after[1], outputs=after[2], **private)
