@@ -696,3 +696,11 @@ def badge_text(badge: str) -> str:
 def info(message: str) -> None:
     """gr.Info with its heading in the page's language (Gradio's says "Info")."""
     gr.Info(message, title=t("toast.info"))
+
+
+def is_target(evt: Any, button: Any) -> bool:
+    """Whether an event (gr.EventData) came from this button, for one listener shared by several
+    buttons (issue #23). By elem_id: the target's Gradio id may differ from the one the button
+    had when the listener was wired."""
+    target = getattr(evt, "target", None)
+    return target is not None and getattr(target, "elem_id", None) == button.elem_id

@@ -44,6 +44,7 @@ from .common import (
     file_url,
     guarded,
     info,
+    is_target,
     line_text,
     progress_html,
     session_owner_filter,
@@ -428,10 +429,11 @@ def wire_takes(ui: TakesUI, handlers: TakesHandlers, session: Any, *,
     private = {"api_visibility": "private", "show_progress": "hidden"}
     # One listener for the Keep buttons, told which was clicked by the event's target: every
     # listener costs the page's start, 8 of them per tab did (issue #23).
-    index = {btn._id: i for i, btn in enumerate(ui.keep, 1)}
+    # (By elem_id: the target's Gradio id is not the one the button had when this was wired.)
 
     def keep(session: Session, evt: gr.EventData) -> list[Any]:
-        return handlers.keep(session, index.get(getattr(evt.target, "_id", None), 0))
+        index = next((i for i, btn in enumerate(ui.keep, 1) if is_target(evt, btn)), 0)
+        return handlers.keep(session, index)
 
     kept = gr.on([btn.click for btn in ui.keep], guarded(keep), inputs=[session],
                  outputs=[*ui.slots, *ui.keep], **private)
