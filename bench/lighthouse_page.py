@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import urllib.request
 from pathlib import Path
@@ -41,8 +42,15 @@ def audit(binary: str, url: str, preset: str) -> dict[str, float]:
             args.append("--preset=desktop")
         else:
             args.append("--form-factor=mobile")
-        subprocess.run(args, check=True, env=dict(os.environ, CHROME_PATH=CHROMIUM),
-                       timeout=300, capture_output=True)
+        for attempt in (1, 2):  # on a loaded machine Lighthouse now and then gives up
+            done = subprocess.run(args, check=False, env=dict(os.environ, CHROME_PATH=CHROMIUM),
+                                  timeout=300, capture_output=True, text=True)
+            if done.returncode == 0:
+                break
+            tail = " ".join(done.stderr.strip().splitlines()[-3:])
+            if attempt == 2:
+                raise RuntimeError(f"Lighthouse failed twice on {url}: {tail}")
+            print(f"Lighthouse failed on {url}, once more: {tail}", file=sys.stderr, flush=True)
         data = json.loads(out.read_text(encoding="utf-8"))
     a = data["audits"]
     return {"perf": 100 * (data["categories"]["performance"]["score"] or 0),
