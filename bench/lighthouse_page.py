@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.request
 from pathlib import Path
 
@@ -42,15 +43,16 @@ def audit(binary: str, url: str, preset: str) -> dict[str, float]:
             args.append("--preset=desktop")
         else:
             args.append("--form-factor=mobile")
-        for attempt in (1, 2):  # on a loaded machine Lighthouse now and then gives up
+        for attempt in (1, 2, 3):  # on a loaded machine Lighthouse now and then gives up
             done = subprocess.run(args, check=False, env=dict(os.environ, CHROME_PATH=CHROMIUM),
                                   timeout=300, capture_output=True, text=True)
             if done.returncode == 0:
                 break
             tail = " ".join(done.stderr.strip().splitlines()[-3:])
-            if attempt == 2:
-                raise RuntimeError(f"Lighthouse failed twice on {url}: {tail}")
+            if attempt == 3:
+                raise RuntimeError(f"Lighthouse failed 3 times on {url}: {tail}")
             print(f"Lighthouse failed on {url}, once more: {tail}", file=sys.stderr, flush=True)
+            time.sleep(10)
         data = json.loads(out.read_text(encoding="utf-8"))
     a = data["audits"]
     return {"perf": 100 * (data["categories"]["performance"]["score"] or 0),
