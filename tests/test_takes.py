@@ -152,3 +152,44 @@ def test_takes_all_join_the_studios_line_and_a_cancel_stops_those_not_started() 
     assert handlers.cancel(session)
     handlers._start_waiting(late, start)
     assert late.run_ids == ["x", None]
+
+
+class _Priced(_Studio):
+    """A Studio whose preflight prices every take at $1 and whose start is refused: far enough
+    to see whether a run asks for the confirmation or goes ahead."""
+
+    def __init__(self) -> None:
+        super().__init__(concurrency=2)
+        self.settings.trusted_proxies = 0
+
+    async def preflight(self, spec: object) -> object:
+        return type("P", (), {"cost_usd": 1.0})()
+
+    def start(self, *_: object, **__: object) -> object:
+        raise RuntimeError("started")
+
+
+async def _asks(handlers: TakesHandlers, session: Session, spec: object) -> bool:
+    try:
+        async for update in handlers.run(None, session, spec, 3):  # type: ignore[arg-type]
+            return "kling-warn" in str(update[0])
+    except RuntimeError:
+        return False  # it went ahead and started the takes
+    return False
+
+
+@pytest.mark.anyio
+async def test_a_confirmation_holds_for_the_settings_it_was_asked_for() -> None:
+    # Three $1 takes ($3) are above the $2 threshold: the first Run asks, a second Run with the
+    # same settings starts them. Changed settings (even at the same price) ask again; this
+    # replaced a listener on every control of every tab (issue #23: each costs the page's load).
+    from kling_ui.core.jobs import JobSpec
+    from kling_ui.core.models import Tab
+
+    handlers = TakesHandlers(_Priced(), "text", has_finish=False)
+    session = Session()
+    a, b = JobSpec(tab=Tab.TEXT, prompt="a fox"), JobSpec(tab=Tab.TEXT, prompt="a cat")
+    assert await _asks(handlers, session, a)
+    assert await _asks(handlers, session, b)  # other words, same price: asked again
+    assert not await _asks(handlers, session, b)  # confirmed: it starts
+    assert await _asks(handlers, session, a)  # the next run asks again

@@ -734,3 +734,11 @@ def run_cost(run: Any, *, long: bool = False, lang: str | None = None) -> str:
     if run.backend == "simulator":
         return t("cost.run_sim_long" if long else "cost.run_sim", lang, usd=usd)
     return t("cost.run_est_long" if long else "cost.run_est", lang, usd=usd)
+
+
+def is_target(evt: Any, button: Any) -> bool:
+    """Whether an event (gr.EventData) came from this button, for one listener shared by several
+    buttons (issue #23). By elem_id: the target's Gradio id may differ from the one the button
+    had when the listener was wired."""
+    target = getattr(evt, "target", None)
+    return target is not None and getattr(target, "elem_id", None) == button.elem_id

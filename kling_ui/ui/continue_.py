@@ -30,7 +30,7 @@ from ..i18n import t as _t
 from ..library.store import Run
 from ..media.frames import shown_time
 from ..media.join import SIZES
-from .common import Session, esc, goto_tab, guarded, info, session_owner_filter
+from .common import Session, esc, goto_tab, guarded, info, is_target, session_owner_filter
 
 NEXT_SHOT_PROMPT = "Based on <<<video_1>>>, generate the next shot."  # Kling's documented use
 EDIT_PROMPT = "<<<video_1>>> "
@@ -350,23 +350,33 @@ def wire_continue(ui: ContinueUI, handlers: ContinueHandlers, session: Any, *,
 
         return guarded(from_tab)
 
+    # Buttons with the same inputs and outputs share one listener, told which was clicked by
+    # the event's target: every listener costs the page's start (issue #23).
+    # (By elem_id: the target's Gradio id is not the one the button had when this was wired.)
+
+    def move(s: Session, run_id: str | None, evt: gr.EventData) -> list[Any]:
+        fn = handlers.edit_this if is_target(evt, ui.edit) else handlers.next_shot
+        return list(fn(s, run_id))
+
+    async def step(s: Session, run_id: str | None, at: float | None,
+                   evt: gr.EventData) -> float:
+        return await handlers.step(s, run_id, at, -1 if is_target(evt, ui.back) else 1)
+
+    def move_tab(s: Session, evt: gr.EventData) -> list[Any]:
+        return move(s, s.watching.get(key, ""), evt)
+
+    async def step_tab(s: Session, at: float | None, evt: gr.EventData) -> float:
+        return await step(s, s.watching.get(key, ""), at, evt)
+
     run_in = [session] + ([source] if source is not None else [])
     if source is not None:
         source.change(guarded(handlers.last_frame), inputs=run_in, outputs=[ui.at], **private)
-    ui.next_shot.click(bind(handlers.next_shot), inputs=run_in, outputs=outputs, **private)
-    ui.edit.click(bind(handlers.edit_this), inputs=run_in, outputs=outputs, **private)
+    gr.on([ui.next_shot.click, ui.edit.click], guarded(move if source is not None else move_tab),
+          inputs=run_in, outputs=outputs, **private)
     ui.frame.click(bind(handlers.use_frame), inputs=[*run_in, ui.at, ui.target], outputs=outputs,
                    api_visibility="private")
-    for btn, frames in ((ui.back, -1), (ui.forward, 1)):
-        ui_step = bind(_stepper(handlers, frames))
-        btn.click(ui_step, inputs=[*run_in, ui.at], outputs=[ui.at], **private)
-
-
-def _stepper(handlers: ContinueHandlers, frames: int) -> Callable[..., Any]:
-    async def step(session: Session, run_id: str | None, at: float | None) -> float:
-        return await handlers.step(session, run_id, at, frames)
-
-    return step
+    gr.on([ui.back.click, ui.forward.click], guarded(step if source is not None else step_tab),
+          inputs=[*run_in, ui.at], outputs=[ui.at], **private)
 
 
 def show_after(ui: ContinueUI, handlers: ContinueHandlers, session: Any, key: str,

@@ -129,7 +129,7 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
                             elem_classes=["kling-tab"]) as tab_items[tab]:
                     ui = build_tab(tab, presets.get(tab.value, []))
                     handlers[tab] = TabHandlers(studio, ui)
-            with gr.Tab(i18n("tab.library"), id="library", elem_id="tab-library"):
+            with gr.Tab(i18n("tab.library"), id="library", elem_id="tab-library") as lib_tab:
                 lib_ui = build_library(admin=bool(settings.admin_key))
         lib_handlers = LibraryHandlers(studio, handlers)
 
@@ -219,7 +219,8 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
         def on_load(s: Session, request: gr.Request) -> list[Any]:
             s.owner = library_owner(request)  # no cookie (a raw caller): no library at all
             s.lang = request_lang(request)
-            return [_banner(studio, s.key), latest_id(s, first_tab)]
+            # The meter in the same answer: one event at load, not two (issue #23).
+            return [_banner(studio, s.key), latest_id(s, first_tab), meter(s, request)]
 
         def latest_id(s: Session, tab: Tab) -> str | None:
             run = studio.library.latest(session_owner_filter(studio, s), tab.value)
@@ -228,17 +229,18 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
         # Only the first tab shows its last run again at load; another tab when first opened
         # (a returning visitor with runs in all five tabs waited 8-13 s for the page to settle).
         first_tab = next(iter(Tab))
-        loaded = demo.load(on_load, inputs=[session], outputs=[banner, latest[first_tab]],
-                           api_visibility="private", show_progress="hidden")
+        demo.load(on_load, inputs=[session], outputs=[banner, latest[first_tab], quota.meter],
+                  api_visibility="private", show_progress="hidden")
         for tab in Tab:
             if tab is not first_tab:
                 tab_items[tab].select(functools.partial(latest_id, tab=tab), inputs=[session],
                                       outputs=[latest[tab]], api_visibility="private",
                                       show_progress="hidden")
-        loaded.then(**meter_event)  # signing in or out reloads the page: this covers it
-        loaded.then(guarded(lib_handlers.render), inputs=[session, *refresh_inputs],
-                    outputs=listing_outputs(lib_ui), api_visibility="private",
-                    show_progress="hidden")
+        # Signing in or out reloads the page: on_load's meter covers it. The Library's grid is
+        # filled when the Library is opened, not at load (issue #23: the first view's work only).
+        lib_tab.select(guarded(lib_handlers.render), inputs=[session, *refresh_inputs],
+                       outputs=listing_outputs(lib_ui), api_visibility="private",
+                       show_progress="hidden")
         for h in handlers.values():
             # Checks and cost on load (issue #12) come from the tab's own refresh listener
             # (wire_tab's `page_load`), not from a second one here: two listeners raced, and a

@@ -143,7 +143,7 @@ def wire_tab(ui: TabUI, handlers: TabHandlers, session: gr.State, *, concurrency
     run_event.then(lambda: gr.Button(interactive=False), inputs=None, outputs=[ui.cancel],
                    queue=False, api_visibility="private", show_progress="hidden")
     run_event.then(**gate)  # that run may have been the last one left
-    wire_takes(ui.takes, handlers.takes, session, triggers,
+    wire_takes(ui.takes, handlers.takes, session,
                after=(on_result, [session, *(result_inputs or [])], result_outputs))
     handlers._after_result = wire_finish(ui.finish, handlers.studio, run_event,
                                          compare=ui.compare, concurrency=concurrency)

@@ -44,6 +44,7 @@ from .common import (
     file_url,
     guarded,
     info,
+    is_target,
     line_text,
     progress_html,
     session_owner_filter,
@@ -211,16 +212,15 @@ class TakesHandlers:
         self.studio = studio
         self.key = tab_key
         self.has_finish = has_finish
-        self._armed: weakref.WeakKeyDictionary[Session, tuple[int, float]] = (
+        # What a confirmation was asked for: the count, the total and the settings. Another
+        # setting asks again (this replaced a listener on every control: issue #23).
+        self._armed: weakref.WeakKeyDictionary[Session, tuple[int, float, JobSpec]] = (
             weakref.WeakKeyDictionary())
         self._groups: weakref.WeakKeyDictionary[Session, TakeGroup] = weakref.WeakKeyDictionary()
 
     @property
     def threshold(self) -> float:
         return float(getattr(self.studio.settings, "takes_confirm_usd", 2.0))
-
-    def disarm(self, session: Session) -> None:
-        self._armed.pop(session, None)
 
     def cancel(self, session: Session) -> bool:
         """Cancel every take still running; True when there was one."""
@@ -322,8 +322,8 @@ class TakesHandlers:
         total = takes_total(n, pre.cost_usd)
         skip_grid = [gr.skip()] * (1 + 3 * MAX_TAKES)
         if needs_confirm(n, pre.cost_usd, self.threshold) and self._armed.get(session) != (
-                n, total):
-            self._armed[session] = (n, total)
+                n, total, spec):
+            self._armed[session] = (n, total, spec)
             note = _t("takes.confirm_note", n=n, total=total, threshold=self.threshold)
             # Not a run status (no tab title): a question, beside the button it is about.
             yield [f'<div class="kling-checks"><p class="kling-warn" role="status">⚠ {esc(note)}'
@@ -422,21 +422,20 @@ class TakesHandlers:
         return self._grid(self._views(group), first=False)[1 + MAX_TAKES:]
 
 
-def wire_takes(ui: TakesUI, handlers: TakesHandlers, session: Any, triggers: list[Any], *,
+def wire_takes(ui: TakesUI, handlers: TakesHandlers, session: Any, *,
                after: tuple[Any, list[Any], list[Any]] | None = None) -> None:
-    """Keep buttons (then `after` = (fn, inputs, outputs): the Library shows the new keeper);
-    any change to the tab's settings disarms a pending confirmation."""
+    """Keep buttons (then `after` = (fn, inputs, outputs): the Library shows the new keeper).
+    A pending confirmation holds for the settings it was asked for only (`TakesHandlers.run`)."""
     private = {"api_visibility": "private", "show_progress": "hidden"}
-    gr.on(triggers, handlers.disarm, inputs=[session], outputs=None, queue=False, **private)
-    for i, btn in enumerate(ui.keep, 1):
-        kept = btn.click(guarded(_keeper(handlers, i)), inputs=[session],
-                         outputs=[*ui.slots, *ui.keep], **private)
-        if after is not None:
-            kept.success(after[0], inputs=after[1], outputs=after[2], **private)
+    # One listener for the Keep buttons, told which was clicked by the event's target: every
+    # listener costs the page's start, 8 of them per tab did (issue #23).
+    # (By elem_id: the target's Gradio id is not the one the button had when this was wired.)
 
-
-def _keeper(handlers: TakesHandlers, index: int) -> Any:
-    def keep(session: Session) -> list[Any]:
+    def keep(session: Session, evt: gr.EventData) -> list[Any]:
+        index = next((i for i, btn in enumerate(ui.keep, 1) if is_target(evt, btn)), 0)
         return handlers.keep(session, index)
 
-    return keep
+    kept = gr.on([btn.click for btn in ui.keep], guarded(keep), inputs=[session],
+                 outputs=[*ui.slots, *ui.keep], **private)
+    if after is not None:
+        kept.success(after[0], inputs=after[1], outputs=after[2], **private)

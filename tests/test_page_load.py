@@ -1,0 +1,64 @@
+"""What the page does as it opens (issue #23, "close to Gradio's own floor"): only the first
+view's work. Read from the page's own config, no browser: which events the load starts and
+what they fill. (Gradio 6's frontend also walks every component against every dependency as it
+starts, so a listener the page can do without is load time saved: bench figure 16.)"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from kling_ui.runs.service import Studio
+from kling_ui.ui.page import build_ui
+from tests.ui_fixtures import test_settings
+
+
+@pytest.fixture(scope="module")
+def config() -> Iterator[dict[str, Any]]:
+    settings = test_settings()
+    studio = Studio(settings)
+    try:
+        yield build_ui(settings, studio).get_config_file()
+    finally:
+        with contextlib.suppress(Exception):
+            asyncio.run(studio.aclose())
+
+
+def _elem(config: dict[str, Any], elem_id: str) -> int:
+    return next(c["id"] for c in config["components"] if c["props"].get("elem_id") == elem_id)
+
+
+def _at_load(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """The dependencies the page's load starts: the load listeners and what they chain to."""
+    deps = config["dependencies"]
+    started = [d for d in deps if any(event == "load" for _, event in d["targets"])]
+    ids = {d["id"] for d in started}
+    grew = True
+    while grew:
+        more = [d for d in deps if d["id"] not in ids and d.get("trigger_after") in ids]
+        ids |= {d["id"] for d in more}
+        started += more
+        grew = bool(more)
+    return started
+
+
+def test_the_library_grid_is_filled_when_the_library_is_opened_not_at_load(
+        config: dict[str, Any]) -> None:
+    gallery = _elem(config, "kling-library-gallery")
+    assert not [d for d in _at_load(config) if gallery in d["outputs"]]
+    library = _elem(config, "tab-library")
+    opened = [d for d in config["dependencies"] if [library, "select"] in
+              [list(t) for t in d["targets"]]]
+    assert any(gallery in d["outputs"] for d in opened)
+
+
+def test_the_load_fills_the_meter_in_its_own_answer(config: dict[str, Any]) -> None:
+    # One event at load for the banner, the first tab's last run and the host's meter.
+    meter = _elem(config, "kling-quota-html")
+    fills = [d for d in _at_load(config) if meter in d["outputs"]]
+    assert len(fills) == 1
+    assert fills[0]["trigger_after"] is None
