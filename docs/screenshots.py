@@ -1,6 +1,7 @@
-"""Regenerate docs/screenshots/*.png: each tab after a run (its first preset), the Library with
-a run open, plus a phone view of the Library; and the demo polish of issue #12 (presets with
-thumbnails, the A/B wipe on a portrait result) at 1280x900 and 390x844.
+"""Regenerate docs/screenshots/*.png as a visitor sees them at 1280x900: each tab right after a
+run (its first preset; Done brings the result into view), Edit with a portrait phone clip, the
+Library with a run open, the Text tab at phone width (390x844) after a run; and the demo polish
+of issue #12 (presets with thumbnails, the A/B wipe on a portrait result) at both widths.
 
     .venv/bin/python app.py &            # the simulator is enough: KLING_SIM_SECONDS=2 is quick
     .venv/bin/python docs/screenshots.py [--url http://127.0.0.1:7860/]
@@ -18,6 +19,7 @@ from playwright.sync_api import Locator, Page, expect, sync_playwright
 
 OUT = Path(__file__).resolve().parent / "screenshots"
 PORTRAIT = Path("/tmp/kling-screenshot-portrait.jpg")  # a 600x1000 start frame, made below
+PHONE_CLIP = Path("/tmp/kling-screenshot-phone.mov")  # a 1080x1920 30 fps phone clip, made below
 TABS = [("text", "Text to video"), ("frames", "Frames to video"),
         ("references", "References to video"), ("feature", "Video reference"),
         ("edit", "Edit video")]
@@ -38,6 +40,7 @@ def main() -> None:
         w, h = im.size
         im.convert("RGB").crop((w // 2 - h * 3 // 10, 0, w // 2 + h * 3 // 10, h)).resize(
             (600, 1000)).save(PORTRAIT, quality=90)
+    make_phone_clip()
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=args.chromium, args=ARGS, headless=True)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -55,34 +58,33 @@ def main() -> None:
             return
         for key, label in TABS:
             page.get_by_role("tab", name=label, exact=True).click()
-            page.locator(f"#tab-{key} .kling-preset").first.click()
+            if key == "edit":  # a phone's portrait clip, as a visitor would bring one
+                page.locator("#edit-video input[type=file]").set_input_files(str(PHONE_CLIP))
+                expect(page.locator("#tab-edit .kling-card-html", has_text="1080x1920").first
+                       ).to_be_visible()
+                page.locator("#prompt-edit textarea").fill(
+                    "Dress the girl in <<<video_1>>> in red silk and put her on a sunset beach")
+            else:
+                page.locator(f"#tab-{key} .kling-preset").first.click()
             expect(page.locator(f"#tab-{key} .kling-ok", has_text="Ready to run")).to_be_visible()
             page.locator(f"#{key}-run").click()
-            expect(page.locator(f"#{key}-compare video.kc-b")).to_be_attached(timeout=120_000)
-            page.wait_for_function(
-                "el => el.readyState >= 2",
-                arg=page.locator(f"#{key}-compare video.kc-b").element_handle())
-            # Headless Chromium (no GPU) sometimes leaves a loaded clip's box black until it
-            # has played a moment: play both briefly, then show the same frame side by side.
-            page.evaluate("document.querySelectorAll('video.kc-media').forEach(v => v.play())")
-            page.wait_for_timeout(800)
-            page.evaluate("document.querySelectorAll('video.kc-media').forEach(v => {"
-                          "v.pause(); v.currentTime = Math.min(1.5, (v.duration || 2) / 2); })")
-            page.wait_for_timeout(2500)  # let both videos finish seeking and paint
-            plot = page.locator(f"#{key}-motion-plot img")
-            if plot.count():  # Gradio loads this image lazily: bring it into view first
-                plot.scroll_into_view_if_needed()
-                page.wait_for_function("el => el.complete && el.naturalWidth > 0",
-                                       arg=plot.element_handle())
-                page.evaluate("window.scrollTo(0, 0)")
-            page.screenshot(path=str(OUT / f"{key}.png"), full_page=True)
+            after_run(page, key)
+            page.screenshot(path=str(OUT / f"{key}.png"))
             print("wrote", OUT / f"{key}.png")
+            if key == "edit":  # the README's first picture: the whole page down to the result
+                page.set_viewport_size({"width": 1280, "height": 1040})
+                page.evaluate("window.scrollTo(0, 0)")
+                page.wait_for_timeout(800)
+                page.screenshot(path=str(OUT / "hero.png"))
+                print("wrote", OUT / "hero.png")
+                page.set_viewport_size({"width": 1280, "height": 900})
         page.get_by_role("tab", name="Library").click()
         gallery = page.locator("#kling-library-gallery")
         expect(gallery).to_contain_text("Done")
         gallery.get_by_role("button").first.click()
         expect(page.locator("#kling-library-detail video.kc-b")).to_be_attached()
         page.wait_for_timeout(2500)
+        page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=str(OUT / "library.png"), full_page=True)
         print("wrote", OUT / "library.png")
         # The phone: the same browser storage, so the same library, in a new tab.
@@ -91,17 +93,50 @@ def main() -> None:
             storage_state=page.context.storage_state()).new_page()
         phone.set_default_timeout(60_000)
         phone.goto(args.url)
-        phone.get_by_role("tab", name="Library").click()
-        expect(phone.locator("#kling-library-gallery")).to_contain_text("Done")
-        # (Playwright's scroll_into_view_if_needed waits for a stable box the live Library
-        # never gives while its posters load; the browser's own scroll does not wait.)
-        phone.evaluate("document.getElementById('kling-library-totals').scrollIntoView()")
-        phone.wait_for_timeout(1500)
-        phone.screenshot(path=str(OUT / "phone.png"), full_page=False)
+        phone.locator("#tab-text .kling-preset").nth(1).click()
+        expect(phone.locator("#tab-text .kling-ok", has_text="Ready to run")).to_be_visible()
+        phone.locator("#text-run").click()
+        after_run(phone, "text")
+        phone.screenshot(path=str(OUT / "phone.png"))
         print("wrote", OUT / "phone.png")
         polish(page, "")
         polish(phone, "-phone")
         browser.close()
+
+
+def after_run(page: Page, key: str) -> None:
+    """Wait for the run's result to play, then show both clips on one frame, as Done left them
+    (in view, not scrolled back to the top)."""
+    compare = page.locator(f"#{key}-compare video.kc-b")
+    expect(compare).to_be_attached(timeout=120_000)
+    page.wait_for_function("el => el.readyState >= 2", arg=compare.element_handle())
+    expect(page.locator(f"#{key}-progress")).to_contain_text("Done")
+    # Headless Chromium (no GPU) sometimes leaves a loaded clip's box black until it has played
+    # a moment: play both briefly, then show the same frame side by side.
+    page.evaluate("document.querySelectorAll('video.kc-media').forEach(v => v.play())")
+    page.wait_for_timeout(800)
+    page.evaluate("document.querySelectorAll('video.kc-media').forEach(v => {"
+                  "v.pause(); v.currentTime = Math.min(1.5, (v.duration || 2) / 2); })")
+    page.wait_for_timeout(2500)  # let both videos finish seeking and paint
+    # Seen from the top (header, tabs, the run) when the whole result fits there, as it does
+    # at 1280x900; else where Done scrolled it.
+    page.evaluate(f"""() => {{ const box = document.querySelector('#{key}-compare .kc-stage')
+        || document.querySelector('#{key}-compare');
+      const bottom = box.getBoundingClientRect().bottom + window.scrollY;
+      if (bottom <= window.innerHeight) window.scrollTo(0, 0); }}""")
+    page.wait_for_timeout(300)
+
+
+def make_phone_clip() -> None:
+    """The example clip cut to a phone's portrait 1080x1920, 30 fps, with sound, as a .mov."""
+    import subprocess
+
+    import imageio_ffmpeg
+
+    src = Path(__file__).resolve().parents[1] / "assets/examples/girl_in_blue.mp4"
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-v", "error", "-i", str(src),
+                    "-vf", "crop=ih*9/16:ih,scale=1080:1920,fps=30", "-c:v", "libx264",
+                    "-pix_fmt", "yuv420p", "-c:a", "aac", str(PHONE_CLIP)], check=True)
 
 
 def shot(page: Page, where: Locator, path: Path, height: float | None = None) -> None:
