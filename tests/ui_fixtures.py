@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import socket
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -59,14 +60,33 @@ def launched_app(**overrides: Any) -> Iterator[LaunchedApp]:
     studio = Studio(settings)
     demo = create_app(settings, studio)
     opts = launch_options(settings, studio)
-    opts.update(prevent_thread_lock=True, quiet=True)
+    # Gradio's own check that the page answers is one HEAD with a 3 s timeout; a loaded CI box
+    # took longer to build this page's config once, and launch raised "localhost is not
+    # accessible". So skip it (`_frontend=False` only gates that check) and wait here instead.
+    opts.update(prevent_thread_lock=True, quiet=True, _frontend=False)
     demo.launch(**opts)
+    _wait_until_up(f"http://127.0.0.1:{settings.port}/")
     try:
         yield LaunchedApp(f"http://127.0.0.1:{settings.port}/", demo, studio, settings)
     finally:
         demo.close()
         with contextlib.suppress(Exception):
             asyncio.run(studio.aclose())
+
+
+def _wait_until_up(url: str, seconds: float = 90.0) -> None:
+    import httpx
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.head(url, timeout=10).status_code < 400:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the app at {url} did not answer in {seconds:.0f} s")
+        time.sleep(0.5)
 
 
 # -- media ------------------------------------------------------------------------------------

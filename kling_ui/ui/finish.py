@@ -197,7 +197,7 @@ def wire_finish(fin: FinishUI | None, studio: Any, run_event: Any, *, compare: A
             kept = await studio.keep_derived(
                 result.run_id, out, original=full, original_label="Original (full clip)",
                 what="splice",
-                note=f"Spliced back at {start:.1f}-{start + length:.1f} s")
+                note=t("finish.splice_note", start=start, end=start + length))
             shown = replace(kept, original_label="Original (full clip)")
             out = kept.output_path
         # The compare view names its B side "Kling O1 output"; here B is the spliced clip.
