@@ -269,7 +269,7 @@ class Predictions(Wire):
             return
         began = self._clock()
         while not post.done():
-            await _notify(on_update, _held_progress(found, self._clock() - began))
+            await _notify(on_update, prediction_progress(found, self._clock() - began))
             await asyncio.sleep(HELD_WATCH_EVERY)  # real time: a test's instant sleep would spin
             if post.done():
                 return
@@ -323,9 +323,10 @@ class Predictions(Wire):
             await asyncio.gather(sleeper, waiter, return_exceptions=True)
 
 
-def _held_progress(p: Prediction, elapsed: float) -> Progress:
-    """What a held create's prediction says so far, as the wait's polls would report it."""
-    return Progress(stage="starting" if p.status == "starting" else "processing",
+def prediction_progress(p: Prediction, elapsed: float) -> Progress:
+    """What a prediction says so far, as the page is told it (the wait's polls and a held
+    create's watch alike)."""
+    return Progress(stage="starting" if p.status == "starting" and not p.is_done else "processing",
                     status=p.status, elapsed=elapsed, log_line=p.last_log_line,
                     fraction=progress_fraction(p.logs), prediction_id=p.id)
 

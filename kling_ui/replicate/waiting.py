@@ -13,15 +13,13 @@ from ..core.config import Secret
 from ..core.errors import (
     PredictionError,
 )
-from ..core.models import Progress
-from .predictions import Predictions
+from .predictions import Predictions, prediction_progress
 from .protocol import (
     POLL_LEAD,
     POLL_TRAIL,
     Prediction,
     expected_end,
     poll_delay,
-    progress_fraction,
 )
 from .wire import OnUpdate, _notify
 
@@ -75,7 +73,7 @@ class Waiting(Predictions):
         burst_done = False
         while True:
             elapsed = self._clock() - start
-            await _notify(on_update, _progress(current, elapsed))
+            await _notify(on_update, prediction_progress(current, elapsed))
             if current.is_done:
                 return current
             if current.is_terminal:
@@ -85,7 +83,7 @@ class Waiting(Predictions):
                 if stopped is not None and stopped.is_terminal:
                     # The last word is Replicate's answer to the cancel ("canceled"), not the
                     # "starting" of the poll before it.
-                    await _notify(on_update, _progress(stopped, self._clock() - start))
+                    await _notify(on_update, prediction_progress(stopped, self._clock() - start))
                 raise PredictionError("Canceled: the prediction was stopped on Replicate.",
                                       prediction_id=current.id, status="canceled")
             if deadline is not None and elapsed >= deadline:
@@ -160,14 +158,6 @@ class Waiting(Predictions):
         got = await self.get_prediction(current, token)
         self.note_trip(self._clock() - asked)
         return asked, got
-
-
-def _progress(p: Prediction, elapsed: float) -> Progress:
-    stage = "starting" if p.status == "starting" else "processing"
-    if p.is_done:
-        stage = "processing"
-    return Progress(stage=stage, status=p.status, elapsed=elapsed, log_line=p.last_log_line,
-                    fraction=progress_fraction(p.logs), prediction_id=p.id)
 
 
 def _ended_badly(p: Prediction) -> PredictionError:
