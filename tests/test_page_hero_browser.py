@@ -18,7 +18,10 @@ from tests.ui_fixtures import LaunchedApp, launched_app
 
 pytestmark = pytest.mark.browser
 RUN_TIMEOUT = 90_000
-CARD_MAX_S = 2.0  # upload end -> card, on 2 cores (issue #23)
+# The card's wait as a share of the preview's, both from the upload's end in the same page: a
+# ratio, not seconds, so a busy CI box slows both alike (bench figure 8 measures the seconds;
+# 2 s is the target there). A card made by decoding would take as long as the preview.
+CARD_SHARE_MAX = 0.5
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +126,7 @@ def phone_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.slow
-def test_a_phone_clips_card_comes_from_its_header_within_2_s(
+def test_a_phone_clips_card_comes_from_its_header_long_before_its_pictures(
         browser: Browser, app: LaunchedApp, phone_clip: Path) -> None:
     page = new_page(browser, app, 1280, 900)
     uploaded: list[float] = []
@@ -136,17 +139,19 @@ def test_a_phone_clips_card_comes_from_its_header_within_2_s(
         badge.wait_for()
         card_at = time.monotonic()
         assert uploaded, "the upload was not seen"
-        waited = card_at - uploaded[-1]
-        print(f"upload end -> card {waited:.2f} s: {badge.inner_text()}")
-        assert waited <= CARD_MAX_S, waited
+        player = page.locator("#edit-player")
+        pictures = player.locator("img.kling-preview, video.kling-preview")
+        early = pictures.count()  # the pictures come after the card, never with it
         expect(badge).to_contain_text("12.0 s")
         expect(badge).to_contain_text("2160x3840")
         # Its pictures follow on their own: the still, then a playable preview.
-        player = page.locator("#edit-player")
-        expect(player.locator(".kling-making, img.kling-preview, video.kling-preview").first
-               ).to_be_attached()
-        expect(player.locator("img.kling-preview, video.kling-preview").first).to_be_attached(
-            timeout=60_000)
+        pictures.first.wait_for(state="attached", timeout=60_000)
+        pictures_at = time.monotonic()
+        card_wait, pictures_wait = card_at - uploaded[-1], pictures_at - uploaded[-1]
+        print(f"upload end -> card {card_wait:.2f} s, -> pictures {pictures_wait:.2f} s: "
+              f"{badge.inner_text()}")
+        assert early == 0, "the card waited for the pictures"
+        assert card_wait <= CARD_SHARE_MAX * pictures_wait, (card_wait, pictures_wait)
         assert not page.locator(".toast-body", has_text="not playable").count()
     finally:
         page.context.close()
