@@ -17,6 +17,8 @@
   const ZH_TEXT = {
     "❚❚ Pause both": "❚❚ 同时暂停",
     "▶ Play both": "▶ 同时播放",
+    "❚❚ Pause": "❚❚ 暂停",
+    "▶ Play": "▶ 播放",
     "Uploaded files (click to add more)": "已上传的文件（点击添加更多）",
     "Notifying when a run ends (click to stop)": "生成结束时会通知你（点击停止）",
     "Notifications are blocked in this browser's site settings": "此浏览器的网站设置已屏蔽通知",
@@ -203,7 +205,9 @@
     const el = root.querySelector(".kc-time");
     if (el) el.textContent = t.toFixed(1) + " s";
     const btn = root.querySelector('[data-kc="toggle"]');
-    if (btn) btn.textContent = videos(root).some(function (v) { return !v.paused; }) ? tr("❚❚ Pause both") : tr("▶ Play both");
+    // "both" only where there are two: a text-to-video output plays alone.
+    const vs = videos(root), both = vs.length > 1 ? " both" : "";
+    if (btn) btn.textContent = tr(vs.some(function (v) { return !v.paused; }) ? "❚❚ Pause" + both : "▶ Play" + both);
   }
 
   function follow(type) {

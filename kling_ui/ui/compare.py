@@ -46,6 +46,19 @@ def _media(path: str | None, label: str, cls: str, *, muted: bool,
     return f'<img class="kc-media {cls}" src="{url}" alt="{esc(label)}">'
 
 
+def _shape(result: JobResult) -> str:
+    """The output's own shape for both panels (studio.css: aspect-ratio from --kc-ar), so a
+    portrait phone clip plays tall instead of small between black bars in a 16:9 box."""
+    try:
+        width, height = int(result.output_facts.get("width") or 0), int(
+            result.output_facts.get("height") or 0)
+    except (TypeError, ValueError):
+        return ""
+    if width <= 0 or height <= 0 or not 0.2 <= width / height <= 5:
+        return ""
+    return f' style="--kc-ar: {width} / {height}"'
+
+
 def compare_html(result: JobResult | None) -> str:
     """Original (A) and output (B) with shared controls; the original starts muted."""
     if result is None:
@@ -57,7 +70,7 @@ def compare_html(result: JobResult | None) -> str:
                     poster=result.poster_path)
     # While the tab runs again, or its last run was cancelled or failed, this output is an
     # earlier run's; studio.css then shows this text above the clips and dims them.
-    earlier = f' data-earlier="{esc(t("compare.earlier"))}"'
+    earlier = f' data-earlier="{esc(t("compare.earlier"))}"{_shape(result)}'
     if not original:
         # Text to video: nothing to compare with, so the output takes the whole width.
         return f"""<div class="kling-compare" data-mode="single"{earlier}>
