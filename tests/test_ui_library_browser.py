@@ -101,6 +101,18 @@ def test_after_a_run_a_reload_and_a_new_tab_show_it_again(browser: Browser,
     pg2.goto(slow_app.url)
     open_library(pg2)
     expect(pg2.locator("#kling-library-gallery")).to_contain_text("red kite")
+    # One run is one tile of four a row, whole with its caption, under the grid's label (it
+    # was a 1200 px tile in a 495 px scroll box, its caption out of sight, the label over it).
+    gallery = pg2.locator("#kling-library-gallery")
+    tile = gallery.locator(".thumbnail-item").first
+    caption = tile.locator(".caption-label")
+    expect(caption).to_be_visible()
+    g, t, c = gallery.bounding_box(), tile.bounding_box(), caption.bounding_box()
+    label = gallery.locator('label[data-testid="block-label"]').bounding_box()
+    assert g and t and c and label
+    assert t["width"] < 0.3 * g["width"], (t, g)
+    assert c["y"] + c["height"] <= g["y"] + g["height"], (c, g)  # not cut by the box
+    assert label["y"] + label["height"] <= t["y"], (label, t)
     pg2.locator("#kling-library-gallery").get_by_role(
         "button", name=re.compile("Thumbnail 1")).click()
     detail = pg2.locator("#kling-library-detail")
