@@ -155,3 +155,33 @@ def test_a_phone_clips_card_comes_from_its_header_long_before_its_pictures(
         assert not page.locator(".toast-body", has_text="not playable").count()
     finally:
         page.context.close()
+
+
+# Each text Gradio's own tracker shows on the Text tab's status block while it can be seen,
+# caught by a MutationObserver as the DOM changes (a poll missed the ~100 ms "queue: 1/1 |
+# 0.1/10.4s" flash at Run). Gradio keeps the tracker in the DOM at opacity 0 when hidden.
+WATCH_STATUS = """() => {
+  window.klingTrackerTexts = [];
+  const block = document.querySelector('#text-progress');
+  new MutationObserver(() => {
+    const tracker = block.querySelector('[data-testid="status-tracker"]');
+    if (!tracker) return;
+    const style = getComputedStyle(tracker), text = tracker.innerText.trim();
+    if (text && style.display !== 'none' && style.visibility !== 'hidden' &&
+        Number(style.opacity) > 0) window.klingTrackerTexts.push(text);
+  }).observe(block, {subtree: true, childList: true, characterData: true, attributes: true});
+}"""
+
+
+def test_run_shows_the_studios_status_and_never_gradios_timer(
+        browser: Browser, app: LaunchedApp) -> None:
+    page = new_page(browser, app, 1280, 900)
+    try:
+        page.locator("#prompt-text textarea").fill("A lighthouse beam sweeps a stormy sea")
+        expect(page.locator("#tab-text .kling-ok", has_text="Ready to run")).to_be_visible()
+        page.evaluate(WATCH_STATUS)
+        page.locator("#text-run").click()
+        expect(page.locator("#text-progress")).to_contain_text("Done", timeout=RUN_TIMEOUT)
+        assert page.evaluate("window.klingTrackerTexts") == []
+    finally:
+        page.context.close()
