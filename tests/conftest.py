@@ -30,6 +30,16 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+@pytest.fixture
+def sim(request: pytest.FixtureRequest):  # noqa: ANN201 - yields (base_url, SimState)
+    """A simulator on 127.0.0.1 for one test: (base_url, state). A module may set SIM_OPTIONS
+    (SimOptions fields, e.g. {"model_seconds": 0.6}) for timings other than the fast ones."""
+    from sim_fixtures import running_simulator  # tests/ is on sys.path
+
+    with running_simulator(**getattr(request.module, "SIM_OPTIONS", {})) as pair:
+        yield pair
+
+
 CHROMIUM = "/usr/bin/chromium"  # Debian's package; Playwright drives it (no browser download)
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]

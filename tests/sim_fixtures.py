@@ -10,8 +10,10 @@ Import from any test module:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -81,3 +83,16 @@ def media_size(path: Path) -> tuple[int, int]:
     m = re.search(r"Video: .*?, (\d{2,5})x(\d{2,5})", proc.stderr)
     assert m, proc.stderr[-500:]
     return int(m.group(1)), int(m.group(2))
+
+
+def uploads(state: SimState) -> list[Any]:
+    """The file uploads (POST /v1/files) the simulator has seen."""
+    return state.requests_to("/v1/files", "POST")
+
+
+async def until(cond: Callable[[], bool], timeout: float = 30.0) -> None:
+    """Wait, on the test's loop, until `cond()` holds; fail after `timeout` seconds."""
+    end = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < end, "timed out"
+        await asyncio.sleep(0.02)

@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from sim_fixtures import MARK_A, MARK_B, TOKEN_A, TOKEN_B, make_clip, make_png, running_simulator
+from sim_fixtures import MARK_A, MARK_B, TOKEN_A, TOKEN_B, make_clip, make_png
 
 from kling_ui.core.config import Secret, Settings
 from kling_ui.core.errors import AccessError, AuthError, InputError, PredictionError
@@ -16,12 +16,6 @@ from kling_ui.core.models import Tab
 from kling_ui.runs.service import JobSpec, Studio
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def sim():
-    with running_simulator() as (base_url, state):
-        yield base_url, state
 
 
 @pytest.fixture

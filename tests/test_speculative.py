@@ -6,14 +6,11 @@ All on the simulator on 127.0.0.1, counting the requests it saw; no function of 
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from media_factory import make_video
-from sim_fixtures import MARK_A, MARK_B, TOKEN_A, TOKEN_B, running_simulator
+from sim_fixtures import MARK_A, MARK_B, TOKEN_A, TOKEN_B, until, uploads
 
 from kling_ui.core.config import Secret, Settings
 from kling_ui.core.models import Tab
@@ -25,12 +22,6 @@ pytestmark = pytest.mark.anyio
 
 HOST = Secret("r8_" "HostKeyForTests00000000000000")
 PROMPT = "Make <<<video_1>>> look like a snowy evening"
-
-
-@pytest.fixture
-def sim():
-    with running_simulator() as (base_url, state):
-        yield base_url, state
 
 
 def make_studio(base_url: str, root: Path, **limits: object) -> Studio:
@@ -59,15 +50,6 @@ def edit(clip: str | None, **kw: object) -> JobSpec:
     return JobSpec(Tab.EDIT, PROMPT, reference_video=clip, **kw)  # type: ignore[arg-type]
 
 
-def uploads(state) -> list:
-    return state.requests_to("/v1/files", "POST")
-
-
-async def until(cond: Callable[[], bool], timeout: float = 10.0) -> None:
-    end = time.monotonic() + timeout
-    while not cond():
-        assert time.monotonic() < end, "timed out"
-        await asyncio.sleep(0.02)
 
 
 def file_ids(state) -> list[str]:

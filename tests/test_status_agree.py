@@ -12,7 +12,7 @@ import html
 import re
 
 import pytest
-from sim_fixtures import make_clip, make_png, running_simulator
+from sim_fixtures import make_clip, make_png
 
 from kling_ui.core.config import Secret, Settings
 from kling_ui.core.jobs import JobSpec
@@ -65,10 +65,7 @@ def agrees(head: str, detail: str) -> str | None:
     return None
 
 
-@pytest.fixture
-def sim():
-    with running_simulator(model_seconds=0.6) as (base_url, state):
-        yield base_url, state
+SIM_OPTIONS = {"model_seconds": 0.6}  # the `sim` fixture (conftest.py) with these timings
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -37,6 +36,7 @@ from ..hosting.access import Guard, Reservation
 from ..library import store as lib
 from ..library.store import Library, Run, new_run_id
 from ..replicate.protocol import Prediction, RecentTimes, UploadedFile
+from . import sending
 from .checks import Checks
 from .files import Files
 from .journal import Journal
@@ -44,7 +44,8 @@ from .outputs import Outputs, facts_of
 from .pool import CANCELED_IN_LINE
 from .routes import Routes
 from .runner import RunHandle, Runner
-from .speculative import Speculation, key_id, slot_paths
+from .speculative import FileKey, Speculation, key_id, slot_paths
+from .takeshare import TakeShare, TakeShares
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,7 @@ class Running:
         self.journal = journal
         self.outputs = outputs
         self.speculation = speculation  # the page's uploads made before Run (issue #22)
+        self.shares = TakeShares()  # what the takes of one Run share: fixes, uploads (#22)
         self.data_dir = library.root
 
     def start(self, spec: JobSpec, *, visitor_token: Secret | None, visitor_id: str,
@@ -234,26 +236,31 @@ class Running:
         if reservation is None:
             reservation = self._reserve(spec, visitor_token=visitor_token, visitor_id=visitor_id)
         created: list[str] = []  # the prediction id, once Replicate has made one (and billed)
+        share = self.shares.join(takes)
         try:
             with bounds.acting_for(visitor_id):
                 return await self._run(
                     spec, visitor_token=visitor_token, owner=owner, on_progress=on_progress,
                     cancel_event=cancel_event, run_id=run_id, parent_id=parent_id, takes=takes,
-                    reservation=reservation, created=created, visitor_id=visitor_id)
+                    reservation=reservation, created=created, visitor_id=visitor_id,
+                    share=share)
         except BaseException:
             if reservation is not None and not created:
                 # Never reached Replicate as a paid run: give the visitor their run back. Once
                 # a prediction exists it counts, even if the download fails afterwards.
                 self.guard.release(reservation)
             raise
+        finally:
+            await self.shares.leave(share)  # the last take of a group deletes its uploads
 
     async def _run(self, spec: JobSpec, *, visitor_token: Secret | None, owner: str,
                    on_progress: Callable[[Progress], None] | None,
                    cancel_event: asyncio.Event | None, run_id: str | None,
                    parent_id: str | None, takes: dict[str, Any] | None,
                    reservation: Reservation | None, created: list[str],
-                   visitor_id: str = "") -> JobResult:
-        """`run` once its reservation is made: `created` gets the prediction's id."""
+                   visitor_id: str = "", share: TakeShare | None = None) -> JobResult:
+        """`run` once its reservation is made: `created` gets the prediction's id. `share` is
+        what this take's group shares (kling_ui.runs.takeshare): one fix, one upload each."""
         t0 = self._clock()
 
         def emit(p: Progress) -> None:
@@ -267,7 +274,16 @@ class Running:
         wants_window = bool(job.reference_video) and (
             spec.video_start > 0 or spec.video_length is not None)
         if spec.auto_fix and (wants_window or any(p.fixable for p in problems)):
-            job, fixes = await self.checks.doctor(spec, job, self.files.temp_dir("work"), emit)
+            probed = job
+
+            async def fix() -> tuple[JobRequest, list[Fix]]:
+                return await self.checks.doctor(spec, probed, self.files.temp_dir("work"), emit)
+
+            if share is not None and share.fixed is not None and not share.fixed.done() and (
+                    job.reference_video is not None):
+                emit(Progress(log_line="Fixing the video (this can take a while)"))  # take 1's
+            shared = await share.fixed_once(fix) if share is not None else None
+            job, fixes = (shared[0], list(shared[1])) if shared is not None else await fix()
             problems = rules.validate(job)
         if rules.errors_of(problems):
             raise InputError.from_problems(problems)
@@ -279,7 +295,8 @@ class Running:
         client, token, backend = await self.routes.route(visitor_token)
         run_id = run_id or new_run_id()
         journaled = False
-        uploaded: list[UploadedFile] = []
+        uploaded: list[UploadedFile] = []  # this run's own uploads (a group's are its share's)
+        shared_files: list[UploadedFile] = []
         deleting: list[asyncio.Future[int]] = []  # uploads deleted while the output downloads
         early: dict[str, concurrent.futures.Future[UploadedFile]] = {}
         try:
@@ -288,6 +305,9 @@ class Running:
             early = (self.speculation.claim(visitor_id, spec.tab.value, slot_paths(job),
                                             key_id(backend, token))
                      if self.speculation is not None else {})
+            # Which exact files these are, before the run keeps its own copies (a group's
+            # takes send the same files: one upload of each for all of them).
+            ids = {slot: FileKey.of(path) for slot, path in slot_paths(job).items()}
             job, inputs = await asyncio.to_thread(self.files.keep_inputs, run_id, job, spec)
             original, label = _original_of(job)
             self.journal.start(Run(
@@ -307,7 +327,9 @@ class Running:
             paths = [i.path for i in job.images]
             if job.reference_video is not None:
                 paths.append(job.reference_video.path)
-            urls, uploaded = await self._input_urls(client, token, job, paths, early)
+            urls, uploaded, shared_files = await sending.input_urls(
+                client, token, job, paths, early, share=share, ids=ids,
+                key=key_id(backend, token))
             body = build_input(job, urls)
             # The exact body, before the create: after a restart it identifies the prediction.
             self.library.update(run_id, request=body, input_sent=shorten_urls(body),
@@ -348,37 +370,5 @@ class Running:
                 await deleting[0]
             else:
                 await client.delete_files(uploaded, token)
-            await self._drop_unused(client, token, early, uploaded)
+            await sending.drop_unused(client, token, early, uploaded + shared_files)
         return await self.outputs.finish(run_id, prediction, emit)
-
-    @staticmethod
-    async def _input_urls(client: Any, token: Secret, job: JobRequest, paths: list[str],
-                          early: dict[str, Any]) -> tuple[dict[str, str], list[UploadedFile]]:
-        """The inputs' URLs: a speculative upload's (awaited if still in flight) for the slots
-        it covers, the rest uploaded now. One that failed is uploaded again here."""
-        kept = slot_paths(job)
-        urls: dict[str, str] = {}
-        uploaded: list[UploadedFile] = []
-        for slot, future in early.items():
-            try:
-                made = await asyncio.wrap_future(future)
-            except (KlingError, OSError, concurrent.futures.CancelledError) as exc:
-                log.info("a speculative upload failed (%s); uploading it now", exc)
-                continue
-            urls[kept[slot]] = made.url
-            uploaded.append(made)
-        rest, more = await client.input_urls([p for p in paths if p not in urls], token)
-        urls.update(rest)
-        return urls, uploaded + more
-
-    @staticmethod
-    async def _drop_unused(client: Any, token: Secret, early: dict[str, Any],
-                           uploaded: list[UploadedFile]) -> None:
-        """Speculative uploads the run claimed but never sent (it ended before its upload
-        step): deleted like its own."""
-        sent = {u.id for u in uploaded}
-        for future in early.values():
-            with contextlib.suppress(KlingError, OSError, concurrent.futures.CancelledError):
-                made = await asyncio.wrap_future(future)
-                if made.id not in sent:
-                    await client.delete_file(made.id, token)
