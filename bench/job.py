@@ -156,8 +156,11 @@ async def _ours(client: ReplicateClient, files: list[Path], dest: Path,
     deleting: list[asyncio.Future[int]] = []  # as the service does: while the output downloads
     try:
         body = _input([urls[str(files[0])], urls[str(files[1])]], urls[str(files[2])])
+        # A cancel event, as every run of the Studio has one (its Cancel button): with it a
+        # held create is watched (the prediction found and read every 2 s), as on the page.
         prediction, _ = await client.run(
             body, token, dest=str(dest), expected_seconds=times.median("feature"),
+            cancel_event=asyncio.Event(),
             on_finished=lambda _p: deleting.append(
                 asyncio.ensure_future(client.delete_files(uploaded, token))))
         times.add("feature", prediction.predict_time)
