@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -62,3 +63,23 @@ def test_the_load_fills_the_meter_in_its_own_answer(config: dict[str, Any]) -> N
     fills = [d for d in _at_load(config) if meter in d["outputs"]]
     assert len(fills) == 1
     assert fills[0]["trigger_after"] is None
+
+
+# What may show Gradio's own tracker (its spinner and "processing | 3.1/9.0s"): the explicit
+# actions that take a while and have no progress of their own (fixing a clip or an image,
+# splicing, exporting, joining a sequence, a zip). Everything else is instant or shows the
+# Studio's own status, where the tracker only flashed (issue #23: no Gradio timing counter).
+TRACKED = re.compile(r"-fix-|-splice$|-export$|^kling-sequence-join$|^kling-library-export$")
+
+
+def test_only_long_explicit_actions_show_gradios_tracker(config: dict[str, Any]) -> None:
+    by_id = {c["id"]: c for c in config["components"]}
+    shown = []
+    for d in config["dependencies"]:
+        if d.get("show_progress", "full") == "hidden" or not d["outputs"]:
+            continue
+        targets = [by_id.get(t, {}).get("props", {}).get("elem_id") or f"{event}:{t}"
+                   for t, event in d["targets"]]
+        if not all(TRACKED.search(str(t)) for t in targets):
+            shown.append((targets, d.get("show_progress")))
+    assert shown == []

@@ -374,7 +374,7 @@ def wire_continue(ui: ContinueUI, handlers: ContinueHandlers, session: Any, *,
     gr.on([ui.next_shot.click, ui.edit.click], guarded(move if source is not None else move_tab),
           inputs=run_in, outputs=outputs, **private)
     ui.frame.click(bind(handlers.use_frame), inputs=[*run_in, ui.at, ui.target], outputs=outputs,
-                   api_visibility="private")
+                   api_visibility="private", show_progress="hidden")
     gr.on([ui.back.click, ui.forward.click], guarded(step if source is not None else step_tab),
           inputs=[*run_in, ui.at], outputs=[ui.at], **private)
 

@@ -104,7 +104,7 @@ def build_library(*, admin: bool = False) -> LibraryUI:
             restore = gr.Button(i18n("lib.restore"), variant="primary", min_width=150)
             download = gr.DownloadButton(i18n("lib.download"), min_width=140,
                                          elem_id="kling-library-download")
-            export = gr.Button(i18n("lib.export"), min_width=110)
+            export = gr.Button(i18n("lib.export"), min_width=110, elem_id="kling-library-export")
             delete = gr.Button(i18n("lib.delete"), variant="stop", min_width=90)
             confirm_delete = gr.Button(i18n("lib.confirm_delete"), variant="stop",
                                        visible=False, min_width=160)
@@ -339,7 +339,7 @@ def wire_library(ui: LibraryUI, handlers: LibraryHandlers, session: Any, *,
                             outputs=[ui.selected, ui.detail, ui.confirm_delete, *listing],
                             **private)
     ui.drop.upload(guarded(handlers.drop), inputs=[session, ui.drop], outputs=restore_outputs,
-                   api_visibility="private", preprocess=False)
+                   api_visibility="private", preprocess=False, show_progress="hidden")
 
 
 def detail_outputs(ui: LibraryUI) -> list[Any]:

@@ -108,8 +108,9 @@ def wire_tab(ui: TabUI, handlers: TabHandlers, session: gr.State, *, concurrency
         btn.click(handlers.fix_handler(slot), inputs=inputs, outputs=ui.controls[slot],
                   api_visibility="private", preprocess=False)
     for btn, preset in ui.presets:
+        # Fills the tab at once: Gradio's tracker only flashed over every field (issue #23).
         btn.click(handlers.preset_handler(preset), inputs=None, outputs=inputs,
-                  api_visibility="private")
+                  api_visibility="private", show_progress="hidden")
     # Cancel is live only while a run is: set around the run, outside its handler, and in
     # order (a run that fails at once must not be followed by a late "enable").
     # The validator refuses a click that beat the checks (Run is disabled while one fails).
