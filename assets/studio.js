@@ -187,7 +187,21 @@
   }, 1000);
   // The title is set straight from the observer: animation frames do not run in a hidden
   // browser tab, which is exactly when a title saying "✓ Done" is read.
+  // 7. Gradio's own "Video not playable" toast (its player's error event, in English whatever
+  // the page's language) repeats or contradicts the Studio's card, which says what the clip is,
+  // what will be fixed and plays its own preview (issue #23): hidden. Other toasts stay.
+  function hideUnplayable() {
+    document.querySelectorAll(".toast-item").forEach(function (item) {
+      if (item.style.display === "none") return;
+      const texts = Array.from(item.querySelectorAll(".toast-message-text"))
+        .map(function (e) { return e.textContent.trim(); });
+      if (texts.length && texts.every(function (t) { return t === "Video not playable"; })) {
+        item.style.display = "none";
+      }
+    });
+  }
   new MutationObserver(function () {
+    hideUnplayable();
     followStatus();
     followRuns();
     paintNotify();

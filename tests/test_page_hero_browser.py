@@ -183,3 +183,25 @@ def test_run_shows_the_studios_status_and_never_gradios_timer(
         assert page.evaluate("window.klingTrackerTexts") == []
     finally:
         page.context.close()
+
+
+def test_a_file_that_is_not_a_video_gets_the_cards_words_and_no_gradio_toast(
+        browser: Browser, app: LaunchedApp, tmp_path: Path) -> None:
+    """Gradio's player raises an English "Video not playable" toast for a file it cannot play;
+    the card already says what is wrong and how to fix it, in the page's language."""
+    bad = tmp_path / "holiday.mp4"
+    bad.write_text("this is not a video at all\n" * 100)
+    page = new_page(browser, app, 1280, 900)
+    try:
+        page.get_by_role("tab", name="Edit video", exact=True).click()
+        page.locator("#edit-video input[type=file]").set_input_files(str(bad))
+        expect(page.locator("#tab-edit .kling-card-html").first).to_contain_text(
+            "not a video", timeout=RUN_TIMEOUT)
+        expect(page.locator("#tab-edit .kling-checks")).to_contain_text("Upload an MP4 or MOV")
+        toast = page.locator(".toast-item", has_text="Video not playable")
+        expect(toast).to_be_attached(timeout=RUN_TIMEOUT)  # Gradio raised it, as it does
+        for _ in range(10):  # and nobody sees it, not even for a moment
+            assert not toast.is_visible()
+            page.wait_for_timeout(100)
+    finally:
+        page.context.close()
