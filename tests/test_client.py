@@ -99,6 +99,21 @@ def test_backoff_jitter_spreads_visitors() -> None:
     assert len(values) > 5
 
 
+def test_a_held_creates_starting_answer_with_frames_logged_reads_as_processing() -> None:
+    """Replicate answers a held create whose wait ran out "in a starting state" even while the
+    model logs frames: the page must not go back from "Generating 20%" to "Starting 20%"."""
+    from kling_ui.replicate.predictions import prediction_progress
+
+    logged = prediction_progress(Prediction.from_json(pred_json(
+        "starting", logs="Generating frames 20%\n")), 3.0)
+    assert (logged.stage, logged.status, logged.fraction) == ("processing", "processing", 0.2)
+    quiet = prediction_progress(Prediction.from_json(pred_json("starting", logs="")), 3.0)
+    assert (quiet.stage, quiet.status) == ("starting", "starting")  # truly not started yet
+    later = prediction_progress(Prediction.from_json(pred_json(
+        "processing", logs="Generating frames 40%\n")), 5.0)
+    assert (later.stage, later.status, later.fraction) == ("processing", "processing", 0.4)
+
+
 def test_prediction_from_json_reads_every_field() -> None:
     p = Prediction.from_json(pred_json("succeeded", output="https://d/out.mp4",
                                        logs="a\nGenerating 40%\n"))

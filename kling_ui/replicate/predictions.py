@@ -325,10 +325,19 @@ class Predictions(Wire):
 
 def prediction_progress(p: Prediction, elapsed: float) -> Progress:
     """What a prediction says so far, as the page is told it (the wait's polls and a held
-    create's watch alike)."""
-    return Progress(stage="starting" if p.status == "starting" and not p.is_done else "processing",
-                    status=p.status, elapsed=elapsed, log_line=p.last_log_line,
-                    fraction=progress_fraction(p.logs), prediction_id=p.id)
+    create's watch alike).
+
+    A held create whose wait ran out is answered "in a `starting` state" (Replicate's API)
+    even while the model already logs its frames: with a percentage in its logs it is
+    processing, so a run never goes back from "Generating 20%" to "Starting 20%" (seen on
+    three takes at once, each row written "starting" again)."""
+    fraction = progress_fraction(p.logs)
+    status = p.status
+    if status == "starting" and fraction is not None:
+        status = "processing"
+    return Progress(stage="starting" if status == "starting" and not p.is_done else "processing",
+                    status=status, elapsed=elapsed, log_line=p.last_log_line,
+                    fraction=fraction, prediction_id=p.id)
 
 
 def _key_id(token: Secret) -> str:
