@@ -102,7 +102,7 @@ async def test_the_page_upload_serves_every_take(sim, clip, tmp_path):
 @pytest.mark.slow  # runs on the simulator: 5-20 s on a loaded machine
 async def test_a_cancelled_take_leaves_the_upload_for_the_others(sim, clip, tmp_path):
     base_url, state = sim
-    studio = make_studio(base_url, tmp_path, seconds=3.0)
+    studio = make_studio(base_url, tmp_path, seconds=8.0)  # room to cancel take 1 mid-run
     try:
         spec = JobSpec(Tab.EDIT, PROMPT, reference_video=clip)
         handles = start_takes(studio, spec, 3)
