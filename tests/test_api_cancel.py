@@ -15,12 +15,11 @@ import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from gradio_client import Client
 
-from tests.ui_fixtures import LaunchedApp, launched_app
+from tests.ui_fixtures import LaunchedApp, launched_app, processing_prediction, run_id_of
 
 SIM_SECONDS = 8.0  # long enough to act while the prediction runs
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,28 +31,6 @@ def app() -> Iterator[LaunchedApp]:
         yield launched
 
 
-def _run_id_of(job: Any, timeout: float = 30) -> str:
-    """The run id the endpoint names in its first progress update."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for unit in job.status().progress_data or []:
-            if unit.desc and "[run_id=" in unit.desc:
-                return unit.desc.split("[run_id=", 1)[1].split()[0].rstrip("]")
-        time.sleep(0.05)
-    raise AssertionError("no run_id in the progress updates")
-
-
-def _prediction_of(app: LaunchedApp, prompt: str, timeout: float = 30) -> Any:
-    """The simulator's prediction for `prompt`, once it is processing: while the run may still
-    hold its create open (`Prefer: wait`), before the library knows its id."""
-    app.studio.simulator_url()
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for pred in list(app.studio._sim.state.predictions.values()):
-            if pred.input.get("prompt") == prompt and pred.status == "processing":
-                return pred
-        time.sleep(0.02)
-    raise AssertionError("the run never reached a processing prediction")
 
 
 @pytest.mark.slow  # a run of several seconds on the simulator
@@ -61,8 +38,8 @@ def test_an_explicit_job_cancel_cancels_the_prediction_within_a_second(app: Laun
     client = Client(app.url, verbose=False)
     job = client.submit(prompt="a lighthouse in fog", aspect_ratio="1:1", duration=5, mode="std",
                         api_name="/text_to_video")
-    run_id = _run_id_of(job)
-    pred = _prediction_of(app, "a lighthouse in fog")
+    run_id = run_id_of(job)
+    pred = processing_prediction(app, "a lighthouse in fog")
     asked = time.monotonic()
     job.cancel()
     while pred.status != "canceled" and time.monotonic() - asked < 5:
@@ -106,7 +83,7 @@ def test_a_sigkilled_client_never_cancels_and_its_output_is_saved(app: LaunchedA
         assert child.stdout is not None
         run_id = child.stdout.readline().strip()
         assert run_id, "the child client never saw its run_id"
-        pred = _prediction_of(app, "a calm sea at dawn")
+        pred = processing_prediction(app, "a calm sea at dawn")
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait(10)

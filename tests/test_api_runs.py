@@ -12,7 +12,13 @@ import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
-from tests.ui_fixtures import LaunchedApp, launched_app, make_video
+from tests.ui_fixtures import (
+    LaunchedApp,
+    launched_app,
+    make_video,
+    processing_prediction,
+    run_id_of,
+)
 
 MINE = {"X-Kling-Library-Key": "test-runs-mine-0123456789"}
 THEIRS = {"X-Kling-Library-Key": "test-runs-theirs-0123456789"}
@@ -24,20 +30,11 @@ def app() -> Iterator[LaunchedApp]:
         yield launched
 
 
-def _run_id_of(job: Any, timeout: float = 30) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for unit in job.status().progress_data or []:
-            if unit.desc and "[run_id=" in unit.desc:
-                return unit.desc.split("[run_id=", 1)[1].split()[0].rstrip("]")
-        time.sleep(0.05)
-    raise AssertionError("no run_id in the progress updates")
-
 
 def _submit(app: LaunchedApp, headers: dict[str, str] | None, prompt: str) -> tuple[Any, str]:
     job = Client(app.url, verbose=False, headers=headers).submit(
         prompt=prompt, aspect_ratio="1:1", duration=5, mode="std", api_name="/text_to_video")
-    return job, _run_id_of(job)
+    return job, run_id_of(job)
 
 
 @pytest.mark.slow  # runs of a few seconds on the simulator
@@ -83,24 +80,12 @@ def test_a_caller_without_a_header_gets_a_library_key_to_come_back_with(
         "runs"]] == [run_id]
 
 
-def _prediction(app: LaunchedApp, prompt: str, timeout: float = 30) -> Any:
-    """The simulator's prediction for `prompt` once it is processing (while the run may still
-    hold its create open, so the library may not know its id yet)."""
-    app.studio.simulator_url()
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for pred in list(app.studio._sim.state.predictions.values()):
-            if pred.input.get("prompt") == prompt and pred.status == "processing":
-                return pred
-        time.sleep(0.02)
-    raise AssertionError("no processing prediction")
-
 
 @pytest.mark.slow
 def test_cancel_run_stops_the_prediction_at_replicate(app: LaunchedApp) -> None:
     client = Client(app.url, verbose=False, headers=MINE)
     job, run_id = _submit(app, MINE, "a lighthouse in a storm")
-    pred = _prediction(app, "a lighthouse in a storm")
+    pred = processing_prediction(app, "a lighthouse in a storm")
     asked = time.monotonic()
     cancel = client.submit(run_id, api_name="/cancel_run")
     while pred.status != "canceled" and time.monotonic() - asked < 5:

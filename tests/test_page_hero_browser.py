@@ -14,6 +14,7 @@ import imageio_ffmpeg
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests.test_ui_library_browser import start_text_run
 from tests.ui_fixtures import LaunchedApp, launched_app
 
 pytestmark = pytest.mark.browser
@@ -41,9 +42,7 @@ def test_after_a_run_the_whole_output_player_is_in_view_at_1280x900(
         browser: Browser, app: LaunchedApp) -> None:
     page = new_page(browser, app, 1280, 900)
     try:
-        page.locator("#prompt-text textarea").fill("A paper boat sails across a rainy puddle")
-        expect(page.locator("#tab-text .kling-ok", has_text="Ready to run")).to_be_visible()
-        page.locator("#text-run").click()
+        start_text_run(page, "A paper boat sails across a rainy puddle")
         expect(page.locator("#text-progress")).to_contain_text("Done", timeout=RUN_TIMEOUT)
         page.wait_for_timeout(1500)  # Done scrolls the result into view when it is not
         player = page.locator("#text-compare .kc-stage").first
@@ -175,10 +174,8 @@ def test_run_shows_the_studios_status_and_never_gradios_timer(
         browser: Browser, app: LaunchedApp) -> None:
     page = new_page(browser, app, 1280, 900)
     try:
-        page.locator("#prompt-text textarea").fill("A lighthouse beam sweeps a stormy sea")
-        expect(page.locator("#tab-text .kling-ok", has_text="Ready to run")).to_be_visible()
         page.evaluate(WATCH_STATUS)
-        page.locator("#text-run").click()
+        start_text_run(page, "A lighthouse beam sweeps a stormy sea")
         expect(page.locator("#text-progress")).to_contain_text("Done", timeout=RUN_TIMEOUT)
         assert page.evaluate("window.klingTrackerTexts") == []
     finally:

@@ -135,9 +135,9 @@ async def test_a_failed_maker_lets_the_others_make_their_own() -> None:
     async def never() -> Sent:
         raise AssertionError("a waiter does not make it while the maker is at it")
 
-    first = asyncio.ensure_future(a.upload_once("slot", failing))
+    first = asyncio.ensure_future(a.once("slot", failing))
     await asyncio.sleep(0)
-    second = asyncio.ensure_future(b.upload_once("slot", never))
+    second = asyncio.ensure_future(b.once("slot", never))
     await asyncio.sleep(0)
     gate.set()
     with pytest.raises(OSError):

@@ -113,3 +113,27 @@ def open_details(page: Any, key: str) -> None:
     label.wait_for()
     if "open" not in (label.get_attribute("class") or "").split():
         label.click()
+
+
+def run_id_of(job: Any, timeout: float = 30) -> str:
+    """The run id a mode endpoint names in its first progress update (gradio_client's job)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for unit in job.status().progress_data or []:
+            if unit.desc and "[run_id=" in unit.desc:
+                return unit.desc.split("[run_id=", 1)[1].split()[0].rstrip("]")
+        time.sleep(0.05)
+    raise AssertionError("no run_id in the progress updates")
+
+
+def processing_prediction(app: LaunchedApp, prompt: str, timeout: float = 30) -> Any:
+    """The app's built-in simulator's prediction for `prompt` once it is processing: while the
+    run may still hold its create open (`Prefer: wait`), before the library knows its id."""
+    app.studio.simulator_url()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for pred in list(app.studio._sim.state.predictions.values()):
+            if pred.input.get("prompt") == prompt and pred.status == "processing":
+                return pred
+        time.sleep(0.02)
+    raise AssertionError("the run never reached a processing prediction")

@@ -180,15 +180,11 @@ class Predictions(Wire):
         with the candidates' ids rather than guess. Raises too when even the look-up fails,
         since then we cannot say whether the user is being billed.
         """
-        after = datetime.fromtimestamp(since - CREATE_CLOCK_SLACK, tz=timezone.utc).isoformat()
         try:
-            page = await self._request("GET", "/v1/predictions", token, idempotent=True,
-                                       what="Checking whether the prediction started",
-                                       build=lambda: {"params": {"created_after": after}})
+            same = await self._listed_with(input, token, since,
+                                           "Checking whether the prediction started")
         except KlingError as exc:
             raise unverified_error(cause) from exc
-        same = [item for item in (page or {}).get("results", [])
-                if (item.get("input") or {}) == input]
         if not same:
             return None
         ids = [str(item.get("id", "")) for item in same]
@@ -291,20 +287,27 @@ class Predictions(Wire):
             await self._sleep(HELD_CANCEL_PAUSE)
         return None
 
+    async def _listed_with(self, input: dict[str, Any], token: Secret, since: float,
+                           what: str) -> list[dict[str, Any]]:
+        """The key's predictions created since `since` (less the clock slack) whose whole
+        input equals `input`, as Replicate lists them. Raises KlingError when the list fails."""
+        after = datetime.fromtimestamp(since - CREATE_CLOCK_SLACK, tz=timezone.utc).isoformat()
+        page = await self._request("GET", "/v1/predictions", token, idempotent=True, what=what,
+                                   build=lambda: {"params": {"created_after": after}})
+        return [item for item in (page or {}).get("results", [])
+                if (item.get("input") or {}) == input]
+
     async def _find_held(self, input: dict[str, Any], token: Secret,
                          since: float) -> Prediction | None:
         """The one running prediction, not owned by another job here, whose input is ours."""
-        after = datetime.fromtimestamp(since - CREATE_CLOCK_SLACK, tz=timezone.utc).isoformat()
         try:
-            page = await self._request("GET", "/v1/predictions", token, idempotent=True,
-                                       what="Finding the prediction to cancel",
-                                       build=lambda: {"params": {"created_after": after}})
+            listed = await self._listed_with(input, token, since,
+                                             "Finding the prediction to cancel")
         except KlingError as exc:
             log.warning("could not list predictions to cancel a held create: %s", exc)
             return None
-        same = [Prediction.from_json(item) for item in (page or {}).get("results", [])
-                if (item.get("input") or {}) == input]
-        same = [p for p in same if not p.is_terminal and p.id not in self._claimed]
+        same = [p for p in map(Prediction.from_json, listed)
+                if not p.is_terminal and p.id not in self._claimed]
         # Two identical text-only runs on one key: cancelling the wrong one would be worse.
         return same[0] if len(same) == 1 else None
 

@@ -45,7 +45,7 @@ from .pool import CANCELED_IN_LINE
 from .routes import Routes
 from .runner import RunHandle, Runner
 from .speculative import FileKey, Speculation, key_id, slot_paths
-from .takeshare import TakeShare, TakeShares
+from .takeshare import FIXED, TakeShare, TakeShares
 
 log = logging.getLogger(__name__)
 
@@ -279,10 +279,9 @@ class Running:
             async def fix() -> tuple[JobRequest, list[Fix]]:
                 return await self.checks.doctor(spec, probed, self.files.temp_dir("work"), emit)
 
-            if share is not None and share.fixed is not None and not share.fixed.done() and (
-                    job.reference_video is not None):
+            if share is not None and share.making(FIXED) and job.reference_video is not None:
                 emit(Progress(log_line="Fixing the video (this can take a while)"))  # take 1's
-            shared = await share.fixed_once(fix) if share is not None else None
+            shared = await share.once(FIXED, fix) if share is not None else None
             job, fixes = (shared[0], list(shared[1])) if shared is not None else await fix()
             problems = rules.validate(job)
         if rules.errors_of(problems):

@@ -73,7 +73,7 @@ async def _shared_urls(client: Any, token: Secret, kept: dict[str, str], paths: 
 
     for slot, path in kept.items():
         ident = ids.get(slot)
-        sent = (await share.upload_once((slot, ident, key), partial(make, slot, path))
+        sent = (await share.once((slot, ident, key), partial(make, slot, path))
                 if ident is not None else None)
         if sent is not None:
             shared.extend([sent.file] if sent.file is not None else [])

@@ -12,8 +12,8 @@ makes it and the group's other takes await the same one:
   (DELETE /v1/files/{id}) and the share is forgotten. A take that starts after every other
   take of its group has ended (one that waited in line) opens a new share: it fixes and
   uploads again, never using a file already deleted.
-- `TakeShare.fixed_once(make)` and `TakeShare.upload_once(key, make)` run `make` once per
-  group (per slot and file and key for uploads); the others await its answer. If the maker
+- `TakeShare.once(key, make)` runs `make` once per group and key (FIXED for the doctor's
+  answer; slot, file and key hash for an upload); the others await its answer. If the maker
   fails or is cancelled, the ones waiting make their own (it is not their failure), and
   nothing is shared for that slot after it.
 
@@ -50,52 +50,48 @@ class Sent:
     file: UploadedFile | None
 
 
+FIXED = "fixed"  # the key of the doctor's answer among a share's work
+
+
 @dataclass
 class TakeShare:
-    """One group's shared work, while at least one of its takes runs."""
+    """One group's shared work, while at least one of its takes runs: by key, the doctor's
+    answer (FIXED) and each input's upload ((slot, file, key hash))."""
 
     group: str
     holders: int = 0
-    fixed: asyncio.Future[Any] | None = None
-    uploads: dict[Hashable, asyncio.Future[Sent | None]] = field(default_factory=dict)
+    work: dict[Hashable, asyncio.Future[Any]] = field(default_factory=dict)
     client: Any = None  # the client and key the uploads were made with, to delete them
     token: Secret | None = None
 
-    async def _once(self, slot: asyncio.Future[Any] | None, set_slot: Callable[[Any], None],
-                    make: Callable[[], Awaitable[T]]) -> T | None:
-        """`make()` by the first caller; the others get its answer, or None to make their own."""
-        if slot is not None:
-            return await asyncio.shield(slot)  # type: ignore[no-any-return]
+    def making(self, key: Hashable) -> bool:
+        """Whether another take is making `key` right now."""
+        future = self.work.get(key)
+        return future is not None and not future.done()
+
+    async def once(self, key: Hashable, make: Callable[[], Awaitable[T]]) -> T | None:
+        """`make()` by the first take to ask for `key`; the others get its answer, or None
+        to make their own (the maker failed or was cancelled: not their failure)."""
+        future = self.work.get(key)
+        if future is not None:
+            return await asyncio.shield(future)  # type: ignore[no-any-return]
         mine: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        set_slot(mine)
+        self.work[key] = mine
         try:
             made = await make()
         except BaseException:
-            mine.set_result(None)  # those waiting make their own: this failure is not theirs
+            mine.set_result(None)
             raise
         mine.set_result(made)
         return made
 
-    async def fixed_once(self, make: Callable[[], Awaitable[T]]) -> T | None:
-        """The doctor's answer for the group; None when the take must fix for itself."""
-        def keep(f: asyncio.Future[Any]) -> None:
-            self.fixed = f
-        return await self._once(self.fixed, keep, make)
-
-    async def upload_once(self, key: Hashable,
-                          make: Callable[[], Awaitable[Sent]]) -> Sent | None:
-        """One input's upload for the group; None when the take must upload it itself."""
-        def keep(f: asyncio.Future[Any]) -> None:
-            self.uploads[key] = f
-        return await self._once(self.uploads.get(key), keep, make)
-
     def files(self) -> list[UploadedFile]:
         """The uploads made for the group that are Replicate files (to delete at the end)."""
         out: list[UploadedFile] = []
-        for f in self.uploads.values():
-            if f.done() and not f.cancelled() and f.exception() is None:
-                sent = f.result()
-                if sent is not None and sent.file is not None:
+        for future in self.work.values():
+            if future.done() and not future.cancelled() and future.exception() is None:
+                sent = future.result()
+                if isinstance(sent, Sent) and sent.file is not None:
                     out.append(sent.file)
         return out
 

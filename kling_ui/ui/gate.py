@@ -78,22 +78,9 @@ class EventGate:
         if scope.get("method") != "POST" or not any(r in path for r in EVENT_ROUTES):
             await self.app(scope, receive, send)
             return
-        chunks: list[bytes] = []
-        size = 0
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":  # the caller went away
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body_bytes:
-                await self._refuse(send, t("gate.too_big", "en",
-                                           mb=self.max_body_bytes // 1_000_000))
-                return
-            chunks.append(chunk)
-            more = bool(message.get("more_body"))
-        body = b"".join(chunks)
+        body = await self._read_body(receive, send)
+        if body is None:
+            return
         try:
             data = json.loads(body).get("data") if body else None
         except (ValueError, AttributeError):
@@ -102,34 +89,14 @@ class EventGate:
         if n > self.max_files:
             await self._refuse(send, t("gate.too_many_files", "en", limit=self.max_files))
             return
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+        await self._pass_on(scope, body, receive, send)
 
     async def _note_cancel(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Note which event a caller cancels (before Gradio cancels its task), then pass on.
         A hang-up never comes this way: only an explicit cancel cancels a run."""
-        chunks: list[bytes] = []
-        size = 0
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                return
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            if size > self.max_body_bytes:
-                await self._refuse(send, t("gate.too_big", "en", mb=self.max_body_bytes // 1_000_000))
-                return
-            more = bool(message.get("more_body"))
-        body = b"".join(chunks)
+        body = await self._read_body(receive, send)
+        if body is None:
+            return
         try:
             data = json.loads(body) if body else {}
             session_hash, fn_index = data.get("session_hash"), data.get("fn_index")
@@ -137,6 +104,30 @@ class EventGate:
             session_hash = fn_index = None
         if isinstance(session_hash, str) and isinstance(fn_index, int | str):
             cancels.note(session_hash, fn_index)
+        await self._pass_on(scope, body, receive, send)
+
+    async def _read_body(self, receive: Receive, send: Send) -> bytes | None:
+        """The whole request body, or None when the caller went away or it is too big (then
+        refused here, before anything parses it)."""
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":  # the caller went away
+                return None
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                await self._refuse(send, t("gate.too_big", "en",
+                                           mb=self.max_body_bytes // 1_000_000))
+                return None
+            chunks.append(chunk)
+            more = bool(message.get("more_body"))
+        return b"".join(chunks)
+
+    async def _pass_on(self, scope: Scope, body: bytes, receive: Receive, send: Send) -> None:
+        """Hand the request to Gradio with the body read here given back as it came."""
         replayed = False
 
         async def replay() -> Message:
