@@ -411,10 +411,15 @@ async def test_input_urls_inline_small_files_and_upload_the_rest(tmp_path: Path)
 
 
 async def test_delete_file_is_best_effort(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="kling_ui.replicate.files")
     client, _ = mock_client(lambda r: httpx.Response(404, json={"status": 404, "detail": "File not found"}))
     async with client:
         assert await client.delete_file("gone", TOKEN_A) is False
-    assert "could not delete uploaded file gone" in caplog.text
+    assert "uploaded file gone was gone already" in caplog.text
+    client, _ = mock_client(lambda r: httpx.Response(403, json={"status": 403, "detail": "Forbidden"}))
+    async with client:
+        assert await client.delete_file("kept", TOKEN_A) is False
+    assert "could not delete uploaded file kept" in caplog.text
 
 
 # -- waiting -----------------------------------------------------------------------------------

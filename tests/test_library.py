@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import socket
 import sqlite3
 from pathlib import Path
 
@@ -91,7 +92,7 @@ def test_a_lease_keeps_a_second_process_off_a_run_until_its_holder_is_gone(tmp_p
     assert two.claim(run.id)  # the lease lapsed
     assert one.get(run.id).worker == "otherhost:1"
     # A holder on this host whose process is gone lets go at once.
-    one.update(run.id, worker=f"{lib.socket.gethostname()}:{_dead_pid()}",
+    one.update(run.id, worker=f"{socket.gethostname()}:{_dead_pid()}",
                lease_until=now[0] + 999)
     assert one.claim(run.id)
     done = make_run(one, status="succeeded")

@@ -135,3 +135,39 @@ def test_an_api_caller_that_hangs_up_still_gets_its_output_saved() -> None:
             (r for r in app.studio.library.runs(owner=None) if r.status == "succeeded"), None))
         assert Path(run.output).is_file() and run.owner.startswith("lib:")
         assert not any(p.status == "canceled" for p in app.studio._sim.state.predictions.values())
+
+
+def test_uploads_a_killed_app_left_are_deleted_after_the_restart(tmp_path: Path) -> None:
+    """Issue #22: a run's uploads lived only in the killed process's memory, so they stayed on
+    Replicate until they expired. The next process deletes them once the resumed run ends."""
+    from gradio_client import handle_file
+    from PIL import Image
+
+    data = tmp_path / "data"
+    data.mkdir()
+    port = free_port()
+    start = tmp_path / "noise.png"  # a PNG well over the 256 KB sent inline: it is uploaded
+    Image.frombytes("RGB", (640, 480), os.urandom(640 * 480 * 3)).save(start, "PNG")
+    with running_simulator(model_seconds=8, start_seconds=0.3) as (base_url, state):
+        with app_process(data, base_url, port) as first:
+            client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+            client.submit("The lighthouse beam sweeps the fog", handle_file(str(start)), None, 5,
+                          "std", True,
+                          api_name="/frames_to_video")
+            run = wait_for("the prediction to be journaled", lambda: next(
+                (r for r in rows(data) if r["prediction_id"]), None))
+            os.kill(first.pid, signal.SIGKILL)
+            first.wait(10)
+        [upload] = list(state.files)  # the one upload, left behind by the kill
+        assert len(state.requests_to("/v1/files", "POST")) == 1 and not state.deleted_files
+        with app_process(data, base_url, port):
+            wait_for("the resumed run to finish", lambda: any(
+                r["id"] == run["id"] and r["status"] == "succeeded" for r in rows(data)),
+                timeout=90)
+            wait_for("its upload to be deleted", lambda: state.deleted_files == [upload])
+            conn = sqlite3.connect(data / "library.sqlite3")
+            try:
+                assert conn.execute("SELECT count(*) FROM uploads").fetchone()[0] == 0
+            finally:
+                conn.close()
+        assert len(state.creates()) == 1

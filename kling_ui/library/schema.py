@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import sqlite3
 import threading
 import time
@@ -103,7 +104,50 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE UNIQUE INDEX shares_run ON shares (run_id);
     CREATE INDEX shares_pinned ON shares (pinned, created_at);
     """,
+    # 5 (issue #22): every file uploaded to Replicate's Files API until it is deleted, so one
+    # a killed process left behind (a take group's shared upload, a run's own, the page's
+    # speculative one) is deleted by the next, with the key it was made with. `key_hash` is
+    # sha256 of the server, the file's id and the key: never the key, and no two rows alike.
+    # `workers`: each process's last sign of life, so one on another host (a Space's restart
+    # is a new container) is known to be gone once it stops beating.
+    """
+    CREATE TABLE uploads (
+        id TEXT NOT NULL,
+        base_url TEXT NOT NULL,
+        key_hash TEXT NOT NULL,
+        worker TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        expires_at REAL,
+        PRIMARY KEY (base_url, id)
+    );
+    CREATE TABLE workers (
+        worker TEXT PRIMARY KEY,
+        seen_at REAL NOT NULL
+    );
+    """,
 )
+
+
+def worker_name() -> str:
+    """This process, as the library names whoever holds a run or made an upload."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def worker_gone(worker: str | None) -> bool:
+    """Whether `worker` is a process of this host that no longer exists (killed, restarted).
+    A process of another host is never known to be gone."""
+    host, _, pid = str(worker or "").rpartition(":")
+    return host == socket.gethostname() and pid.isdigit() and not _pid_alive(int(pid))
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class Database:

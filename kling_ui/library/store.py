@@ -25,7 +25,6 @@ import logging
 import os
 import secrets
 import shutil
-import socket
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
@@ -35,8 +34,9 @@ from typing import Any
 
 from ..core.errors import LibraryError
 from .ledger import Ledger
-from .schema import DB_NAME, MIGRATIONS, RUNS_DIR, TMP_DIR
+from .schema import DB_NAME, MIGRATIONS, RUNS_DIR, TMP_DIR, worker_gone, worker_name
 from .shares import Shares
+from .uploads import Uploads
 
 # The schema's names, read here by callers of the store (tests, the UI's allowed paths).
 __all__ = ["DB_NAME", "MIGRATIONS", "RUNS_DIR", "TMP_DIR", "Library", "Run", "Totals"]
@@ -144,21 +144,8 @@ def new_run_id() -> str:
     return secrets.token_hex(12)
 
 
-def worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
 
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-class Library(Shares, Ledger):
+class Library(Shares, Uploads, Ledger):
     """The runs of this Studio in `root` (and, from `Ledger`, the host's spending ledger).
 
     Raises LibraryError (never a bare OSError or sqlite3 error) when the folder cannot be used:
@@ -402,7 +389,6 @@ class Library(Shares, Ledger):
         host that no longer exists (killed, restarted) lapses at once.
         """
         now = self._clock()
-        host = socket.gethostname()
         with self._tx(immediate=True) as conn:
             row = conn.execute("SELECT status, worker, lease_until FROM runs WHERE id = ?",
                                (run_id,)).fetchone()
@@ -411,8 +397,7 @@ class Library(Shares, Ledger):
             holder, until = row["worker"], row["lease_until"]
             free = holder is None or holder == self.worker or until is None or until < now
             if not free and holder:
-                h, _, pid = str(holder).rpartition(":")
-                free = h == host and pid.isdigit() and not _pid_alive(int(pid))
+                free = worker_gone(holder)
             if not free:
                 return False
             conn.execute("UPDATE runs SET worker = ?, lease_until = ?, updated_at = ? WHERE id = ?",

@@ -11,7 +11,7 @@ import contextlib
 import logging
 import mimetypes
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +32,9 @@ from ..core.models import Problem
 from ..core.rules import UPLOAD_MAX_BYTES
 from .protocol import (
     UploadedFile,
+    epoch_of,
 )
-from .wire import CHUNK, INLINE_MAX_BYTES, Wire
+from .wire import CHUNK, INLINE_MAX_BYTES, UploadBook, Wire
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +72,15 @@ class Files(Wire):
         finally:
             for handle in handles:
                 handle.close()
-        return UploadedFile(
+        made = UploadedFile(
             id=str(data["id"]), url=str((data.get("urls") or {}).get("get", "")),
             size=int(data.get("size", size)), name=str(data.get("name", p.name)),
             content_type=str(data.get("content_type", ctype)),
         )
+        if self.book is not None:  # written down until deleted (kling_ui.library.uploads)
+            self._booked(lambda book: book.upload_made(
+                self.base_url, made.id, token, epoch_of(data.get("expires_at"))))
+        return made
 
     async def upload_files(
         self, paths: Iterable[str | os.PathLike[str]], token: Secret
@@ -114,10 +119,25 @@ class Files(Wire):
         try:
             await self._request("DELETE", f"/v1/files/{file_id}", token,
                                 what="Deleting an uploaded file", idempotent=True)
+        except NotFoundError:
+            log.info("uploaded file %s was gone already", file_id)
+            self._booked(lambda book: book.upload_gone(self.base_url, file_id))
+            return False
         except KlingError as exc:
             log.warning("could not delete uploaded file %s: %s", file_id, exc)
             return False
+        self._booked(lambda book: book.upload_gone(self.base_url, file_id))
         return True
+
+    def _booked(self, write: Callable[[UploadBook], None]) -> None:
+        """Tell the book (if any) about an upload; a library that cannot be written loses the
+        row, never the run (the file then expires on Replicate's own schedule)."""
+        if self.book is None:
+            return
+        try:
+            write(self.book)
+        except Exception as exc:  # noqa: BLE001 - a bookkeeping write must not fail a run
+            log.warning("could not note an upload in the library: %s", exc)
 
     async def delete_files(self, files: Sequence[UploadedFile], token: Secret) -> int:
         """Delete one job's uploads in parallel (best effort); returns how many went."""

@@ -173,13 +173,14 @@ def expected_end(prediction: Prediction, *, sent_at: float, now: float,
     clock, so no skew enters; before it starts, `now` + expected (re-judged at every poll)."""
     if expected_seconds is None:
         return None
-    created, started = _stamp(prediction.created_at), _stamp(prediction.started_at)
+    created, started = epoch_of(prediction.created_at), epoch_of(prediction.started_at)
     if created is None or started is None:
         return now + expected_seconds
     return sent_at + max(0.0, started - created) + expected_seconds
 
 
-def _stamp(value: str | None) -> float | None:
+def epoch_of(value: str | None) -> float | None:
+    """An ISO 8601 time as seconds since the epoch; None when missing or unreadable."""
     if not value:
         return None
     with contextlib.suppress(ValueError):

@@ -18,7 +18,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import httpx
@@ -115,6 +115,15 @@ async def _notify(on_update: OnUpdate | None, progress: Progress) -> None:
         await result
 
 
+class UploadBook(Protocol):
+    """What the client tells about its uploads (the library's `Uploads` is one)."""
+
+    def upload_made(self, base_url: str, file_id: str, token: Secret,
+                    expires_at: float | None) -> None: ...
+
+    def upload_gone(self, base_url: str, file_id: str) -> None: ...
+
+
 class Wire:
     """The transport the client's parts share: one HTTP client, the retry rule, the state."""
 
@@ -142,6 +151,9 @@ class Wire:
         # prediction id owned by a job of this process -> when its create was sent (clock)
         self._claimed: dict[str, float | None] = {}
         self._paces: dict[str, _Pace] = {}  # per key (by a one-way id): create pacing
+        # Where uploads are written down until deleted (kling_ui.library.uploads), so the next
+        # process deletes what a killed one left; None: not kept (tests, the bench).
+        self.book: UploadBook | None = None
 
     def __repr__(self) -> str:
         pinned = f":{self.version}" if self.version else ""

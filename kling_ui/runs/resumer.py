@@ -21,6 +21,7 @@ A run this module ends as "nothing was billed" gives its visitor's quota back
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 from collections.abc import Callable
@@ -55,6 +56,8 @@ class Studio(Protocol):
     def expire_disk_wait(self, run: Run) -> bool: ...
 
     def has_room(self) -> bool: ...
+
+    async def delete_strays(self, visitor_token: Secret | None = None) -> int: ...
 
     async def _route_run(self, run: Run, visitor_token: Secret | None
                          ) -> tuple[ReplicateClient, Secret, str] | None: ...
@@ -115,8 +118,14 @@ async def _key_owns(studio: Studio, run: Run, token: Secret) -> bool:
 
 def _submit(studio: Studio, run: Run, token: Secret | None) -> RunHandle:
     async def job(handle: RunHandle) -> Any:
-        return await studio.resume(run, visitor_token=token, on_progress=handle.report,
-                                   cancel_event=handle.cancel_event)
+        try:
+            return await studio.resume(run, visitor_token=token, on_progress=handle.report,
+                                       cancel_event=handle.cancel_event)
+        finally:
+            # Its inputs (and what else its stopped process left with the same key) go now;
+            # a visitor's key is known only here (runs.orphans).
+            with contextlib.suppress(KlingError, OSError):
+                await studio.delete_strays(token)
 
     return studio.runner.submit(run.id, job, tab=run.tab, owner=run.owner)
 

@@ -21,6 +21,7 @@ from ..core.errors import (
 )
 from ..library.store import Run
 from ..replicate.client import ReplicateClient
+from ..replicate.wire import UploadBook
 from .runner import Runner
 
 if TYPE_CHECKING:  # handed its transport; it never builds HTTP itself
@@ -36,8 +37,9 @@ class Routes:
     """Backends and keys: which client and key a job, a resumed run or a key check goes to."""
 
     def __init__(self, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None,
-                 timeout: httpx.Timeout | None = None) -> None:
+                 timeout: httpx.Timeout | None = None, book: UploadBook | None = None) -> None:
         self.settings = settings
+        self.book = book  # where every client writes its uploads down (library.uploads)
         self._transport = transport
         self._timeout = timeout
         self._clients: dict[tuple[int, str], ReplicateClient] = {}
@@ -73,6 +75,11 @@ class Routes:
                 server.start()
                 self._sim = server  # published once it serves: no reader sees it half-started
             return str(self._sim.base_url)
+
+    def simulator_base(self) -> str | None:
+        """The in-process simulator's base URL if this process started one, else None."""
+        sim = self._sim
+        return str(sim.base_url).rstrip("/") if sim is not None else None
 
     async def route(self, visitor_token: Secret | None) -> tuple[ReplicateClient, Secret, str]:
         backend = self.backend_for(visitor_token)
@@ -120,6 +127,7 @@ class Routes:
         if client is None:
             client = ReplicateClient(base, model=self.settings.model, transport=self._transport,
                                      timeout=self._timeout)
+            client.book = self.book
             self._clients[key] = client
         return client
 

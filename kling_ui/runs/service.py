@@ -31,7 +31,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..core.config import Settings
+from ..core.config import Secret, Settings
 from ..core.errors import LibraryError
 from ..core.jobs import JobResult, JobSpec, Preflight, UploadCheck
 from ..core.models import Tab
@@ -42,6 +42,7 @@ from ..replicate.protocol import RecentTimes
 from .checks import Checks
 from .files import Files
 from .journal import Journal
+from .orphans import StrayWatch, delete_strays
 from .outputs import Outputs
 from .pool import Pool
 from .reattach import Reattach
@@ -131,7 +132,9 @@ class Studio:
         self.disk_watch = DiskWatch(self, disk_retry_seconds)
 
         # The parts, each handed what it needs.
-        self.routes = Routes(settings, transport=transport, timeout=timeout)
+        self.routes = Routes(settings, transport=transport, timeout=timeout, book=self.library)
+        # Uploads a killed process left on Replicate, deleted by this one (runs.orphans).
+        self.strays = StrayWatch(self.library, self.routes, self.runner)
         self.checks = Checks(self.media, self.files)
         self.journal = Journal(settings, self.library, self.guard, self.data_dir, self.disk_watch)
         self.outputs = Outputs(settings, self.library, self.media, self.files, self.checks)
@@ -205,7 +208,12 @@ class Studio:
 
     def start_sweeper(self) -> Any:
         self._sweeper_stop = self.files.start_sweeper()
+        self.strays.start()
         return self._sweeper_stop
+
+    async def delete_strays(self, visitor_token: Secret | None = None) -> int:
+        """Delete the uploads stopped processes left whose key is known (runs.orphans)."""
+        return await delete_strays(self.library, self.routes, visitor_token)
 
     def sweep(self, max_age_hours: float | None = None) -> int:
         return self.files.sweep(max_age_hours)
@@ -216,6 +224,7 @@ class Studio:
         await asyncio.to_thread(self.speculation.close)
         await self.routes.close_clients(self.runner)
         self.disk_watch.stop()
+        self.strays.stop()
         self.runner.stop()
         self.files.stop()
         self.routes.stop_simulator()
