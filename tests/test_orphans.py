@@ -176,3 +176,26 @@ async def test_a_run_deletes_its_uploads_and_their_rows(sim, tmp_path: Path, gon
         assert studio.library.uploads_left() == []
     finally:
         await studio.aclose()
+
+
+async def test_a_visitor_who_enters_their_key_again_gets_their_strays_deleted(
+        sim, tmp_path: Path) -> None:
+    from kling_ui.runs.resumer import resume_with_key
+
+    base_url, state = sim
+    settings = Settings(token=HOST, base_url=base_url, backend="replicate",
+                        data_dir=str(tmp_path))
+    studio = Studio(settings, data_dir=str(tmp_path))
+    clip = tmp_path / "clip.bin"
+    clip.write_bytes(b"v" * 300_000)
+    try:
+        client = await studio.routes.client_for(base_url)
+        file_id = (await client.upload_file(clip, VISITOR)).id  # a speculative upload, say
+        with sqlite3.connect(tmp_path / "library.sqlite3") as conn:
+            conn.execute("UPDATE uploads SET worker = ?", (dead_worker(),))
+        assert await resume_with_key(studio, "lib:someone", OTHER) == []
+        assert state.deleted_files == []  # another key: not theirs to delete
+        assert await resume_with_key(studio, "lib:visitor", VISITOR) == []
+        assert state.deleted_files == [file_id]
+    finally:
+        await studio.aclose()

@@ -101,6 +101,10 @@ async def resume_with_key(studio: Studio, owner: str | None, token: Secret) -> l
             continue
         _submit(studio, run, token)
         resumed.append(run.id)
+    # Uploads a stopped process made with this key and no run sends (the page's speculative
+    # ones): this key is known only now (runs.orphans).
+    with contextlib.suppress(KlingError, OSError):
+        await studio.delete_strays(token)
     return resumed
 
 
