@@ -30,7 +30,7 @@ from ..core.models import Tab
 from ..hosting.identity import LibraryCookie, LoginThrottle, peer_address
 from ..hosting.proxies import client_address
 from ..i18n import from_english, gradio_i18n, i18n, request_lang, t
-from ..library.store import RUNS_DIR
+from ..library.store import IN_FLIGHT, RUNS_DIR
 from ..runs.resumer import resume_with_key
 from .api import build_api
 from .api_finish import build_finish_api
@@ -220,7 +220,22 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
             s.owner = library_owner(request)  # no cookie (a raw caller): no library at all
             s.lang = request_lang(request)
             # The meter in the same answer: one event at load, not two (issue #23).
-            return [_banner(studio, s.key), latest_id(s, first_tab), meter(s, request)]
+            return [_banner(studio, s.key), latest_id(s, first_tab), meter(s, request),
+                    running_tab(s)]
+
+        def running_tab(s: Session) -> Any:
+            """A reload in the middle of a run in another tab opens that tab (the outside look
+            found a reloaded Edit run waiting unseen behind Text), unless the person has
+            touched the page by the time the answer arrives (GOTO_JS's "auto:")."""
+            if not s.owner:
+                return gr.skip()
+            owner = session_owner_filter(studio, s)
+            flying = studio.library.runs(owner=owner, status=IN_FLIGHT, limit=10)
+            own = [r for r in flying if not r.settings.get("derived")]
+            tabs = {tab.value for tab in Tab}
+            if not own or own[0].tab == first_tab.value or own[0].tab not in tabs:
+                return gr.skip()
+            return f"auto:{own[0].tab}#{own[0].id}"
 
         def latest_id(s: Session, tab: Tab) -> str | None:
             run = studio.library.latest(session_owner_filter(studio, s), tab.value)
@@ -229,7 +244,8 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
         # Only the first tab shows its last run again at load; another tab when first opened
         # (a returning visitor with runs in all five tabs waited 8-13 s for the page to settle).
         first_tab = next(iter(Tab))
-        demo.load(on_load, inputs=[session], outputs=[banner, latest[first_tab], quota.meter],
+        demo.load(on_load, inputs=[session],
+                  outputs=[banner, latest[first_tab], quota.meter, goto],
                   api_visibility="private", show_progress="hidden")
         for tab in Tab:
             if tab is not first_tab:
