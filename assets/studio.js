@@ -368,7 +368,9 @@
       }
     }
   }
-  ["input", "change", "drop", "paste", "keydown", "dragenter"].forEach(function (type) {
+  // A click or a tab into a field counts too: the person means to type there, and a restore
+  // landing between the click and the first key put the last prompt in front of their words.
+  ["input", "change", "drop", "paste", "keydown", "dragenter", "pointerdown", "focusin"].forEach(function (type) {
     document.addEventListener(type, touch, true);
   });
   // Uploads in flight count from the moment a file is chosen (the input's change) or dropped.
@@ -376,6 +378,7 @@
     restoreAt[key] = performance.now();
     return Object.keys(fields).filter(function (name) { return touchedAt.has(fields[name]); });
   };
+  window.klingUntouched = function () { return touchedAt.size === 0; };
   window.klingReassert = function (key, fields) {
     const since = restoreAt[key] || 0;
     Object.keys(fields).forEach(function (name) {

@@ -14,6 +14,21 @@ from tests.ui_fixtures import LaunchedApp, launched_app, make_video
 
 pytestmark = pytest.mark.browser
 RUN_TIMEOUT = 90_000
+HOLD_JS = """(() => {
+  // The page's first events wait 1.5 s before they are sent (as on a slow link), while the
+  // page itself is already there to click and type into: without blocking the test's driver.
+  const start = performance.now();
+  const send = window.fetch.bind(window);
+  window.klingHeld = 0;
+  window.fetch = function (input, init) {
+    const url = typeof input === "string" ? input : (input && input.url) || "";
+    if (url.includes("/gradio_api/queue/join") && performance.now() - start < 3000) {
+      window.klingHeld += 1;
+      return new Promise((done) => setTimeout(done, 1500)).then(() => send(input, init));
+    }
+    return send(input, init);
+  };
+})();"""
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +77,27 @@ def test_text_typed_right_after_load_is_never_replaced_by_the_last_run(
     assert box.input_value().endswith("my own words"), box.input_value()
     assert "the last run" not in box.input_value() or box.input_value().startswith(
         "A lighthouse in a storm, the last run"), box.input_value()
+
+
+def test_a_prompt_clicked_into_before_the_last_run_comes_back_stays_the_persons(
+        app: LaunchedApp, context: BrowserContext) -> None:
+    """Clicked into, then typed into only after the last run came back: an outside look found
+    the last prompt in front of the words ("...close-up.Hummingbird hovers at a red flower")."""
+    first = context.new_page()
+    first.goto(app.url)
+    first.locator("#prompt-text textarea").fill("A paper boat on a stream, the last run")
+    finish_a_run(first, "text")
+    first.close()
+    page = context.new_page()
+    page.add_init_script(HOLD_JS)
+    page.goto(app.url)
+    box = page.locator("#prompt-text textarea")
+    box.click()  # the person clicks in: the last run's answer is still on its way
+    expect(page.locator("#text-compare video.kc-b")).to_be_attached(timeout=RUN_TIMEOUT)
+    assert page.evaluate("window.klingHeld") > 0, "the load's event was not held"
+    page.wait_for_timeout(1000)
+    box.press_sequentially("Hummingbird at a red flower", delay=10)
+    assert box.input_value() == "Hummingbird at a red flower", box.input_value()
 
 
 def test_a_clip_dropped_right_after_opening_edit_is_never_replaced(
