@@ -520,9 +520,13 @@ def progress_html(p: Progress | None, elapsed: float, *, state: str = "running",
         # One that says what the heading says is not said twice; a canceled run's last step is
         # over, so it is not shown under "Canceled" (issue #23).
         said = from_english(p.log_line)
-        plain = ' lang="en"' if said == p.log_line and current_lang() != "en" else ""
         if said.strip() != head.strip():
-            rows.append(f'<pre class="kling-log"{plain}>{esc(said)}</pre>')
+            if said == p.log_line and current_lang() != "en":  # the model's own words
+                rows.append(f'<pre class="kling-log"><span class="kling-log-from">'
+                            f'{esc(t("log.model_says"))}</span><span lang="en">{esc(said)}'
+                            '</span></pre>')
+            else:
+                rows.append(f'<pre class="kling-log">{esc(said)}</pre>')
     if note:
         rows.append(f'<p class="kling-note">{esc(note)}</p>')
     rows.append("</div>")
@@ -542,7 +546,12 @@ def goto_tab(tab: str) -> str:
 
 
 GOTO_JS = """(value) => {
-  const id = String(value || "").split("#")[0];
+  let id = String(value || "").split("#")[0];
+  // "auto:" (a reload mid-run opening its tab) only while the person has touched nothing.
+  if (id.startsWith("auto:")) {
+    if (window.klingUntouched && !window.klingUntouched()) return;
+    id = id.slice(5);
+  }
   const tab = id && document.querySelector(
     '#kling-tabs [role="tab"][aria-controls="tab-' + id + '"]');
   if (!tab) return;
