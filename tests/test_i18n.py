@@ -393,3 +393,29 @@ def test_an_api_caller_asking_for_chinese_still_gets_english(app: LaunchedApp) -
         client.predict(prompt="", api_name="/text_to_video")
     message = str(info.value)
     assert "The prompt is empty" in message and not HAN.search(message), message
+
+
+def test_a_word_inside_an_english_message_is_translated_too() -> None:
+    """The outside look found "这个文件不是图片（看起来是 text）": the kind was left in English."""
+    from kling_ui.i18n import from_english
+
+    zh = from_english("This file is not an image (it looks like text). Upload a JPEG or PNG.",
+                      "zh-CN")
+    assert "文本" in zh and "text" not in zh, zh
+    assert "PDF 文档" in from_english("This file is a PDF document, not an image. Upload a "
+                                     "JPEG or PNG.", "zh-CN")
+
+
+def test_the_models_own_log_line_is_named_as_such_in_chinese() -> None:
+    from kling_ui.core.models import Progress
+    from kling_ui.ui.common import progress_html
+
+    line = Progress(stage="processing", log_line="Generating frames 20%", status="processing")
+    token = _with_request(ZH_HEADER)
+    try:
+        html = progress_html(line, 3.0)
+    finally:
+        _reset(token)
+    assert "模型日志：" in html and '<span lang="en">Generating frames 20%</span>' in html
+    english = progress_html(line, 3.0)
+    assert "Model log" not in english and "Generating frames 20%" in english

@@ -348,8 +348,9 @@ def from_english(text: str, lang: str | None = None) -> str:
         return text
     for key, pattern in _MATCHED:
         m = pattern.match(text.strip())
-        if m:
-            return t(key, lang, **m.groupdict())
+        if m:  # a field that is a word of ours ("text", "PDF document") is translated too
+            return t(key, lang, **{k: t(f"word.{v}", lang) if f"word.{v}" in EN else v
+                                   for k, v in m.groupdict().items()})
     return text
 
 
