@@ -58,6 +58,34 @@ def test_after_a_run_the_whole_output_player_is_in_view_at_1280x900(
         page.context.close()
 
 
+def test_a_portrait_result_and_everything_under_it_stay_in_the_column(
+        browser: Browser, app: LaunchedApp) -> None:
+    """An outside look ran a 9:16 text run at 1280x900 and saw "Done" over empty space: the
+    tall result had wrapped into a second column of the run box, outside the window."""
+    page = new_page(browser, app, 1280, 900)
+    try:
+        page.locator("#prompt-text textarea").fill("A neon-lit street in the rain at night")
+        page.get_by_label("9:16").first.check()
+        expect(page.locator("#tab-text .kling-ok", has_text="Ready to run")).to_be_visible()
+        page.locator("#text-run").click()
+        expect(page.locator("#text-progress")).to_contain_text("Done", timeout=RUN_TIMEOUT)
+        page.wait_for_timeout(1500)
+        video = page.locator("#text-compare video.kc-b").bounding_box()
+        assert video is not None and video["height"] > 200, video
+        assert video["x"] >= 0 and video["x"] + video["width"] <= 1280, video
+        assert video["y"] < 900 and video["y"] + video["height"] > 0, video
+        # What follows the result is reachable by scrolling, in the same column.
+        for below in ("#text-details", "#text-download"):
+            target = page.locator(below).first
+            target.scroll_into_view_if_needed()
+            box = target.bounding_box()
+            assert box is not None and box["x"] >= 640 and box["x"] + box["width"] <= 1280, (
+                below, box)
+            assert 0 <= box["y"] < 900, (below, box)
+    finally:
+        page.context.close()
+
+
 def test_on_a_phone_the_tabs_are_one_row_and_run_stays_in_view_while_typing(
         browser: Browser, app: LaunchedApp) -> None:
     page = new_page(browser, app, 390, 844)

@@ -89,7 +89,7 @@ def test_on_a_phone_a_runs_status_rides_above_the_run_bar(
         page.evaluate("window.scrollTo(0, 0)")  # wherever the page is
         box, bar = status.bounding_box(), page.locator("#text-run").bounding_box()
         assert box is not None and bar is not None
-        assert 0 <= box["y"] and box["y"] + box["height"] <= bar["y"] + 1, (box, bar)
+        assert box["y"] >= 0 and box["y"] + box["height"] <= bar["y"] + 1, (box, bar)
         # The tabs hint that there are more to the right.
         mask = page.evaluate("getComputedStyle(document.querySelector("
                              "'#kling-tabs [role=tablist]')).maskImage")
