@@ -392,6 +392,50 @@
       }
     });
   };
+  // 4b. Drafts (issue #23): a prompt typed and not run yet survives a reload or a closed tab,
+  // in this browser only (localStorage, a day at most). It comes back into the empty prompt as
+  // it appears, counted as the person's own (so the last run's prompt does not go over it); a
+  // Run or a preset in that tab ends the draft.
+  const DRAFT = "kling-draft:", DRAFT_MS = 24 * 3600 * 1000;
+  function draftKey(id) { return DRAFT + id; }
+  function readDraft(id) {
+    try {
+      const d = JSON.parse(localStorage.getItem(draftKey(id)) || "null");
+      return d && typeof d.v === "string" && Date.now() - d.at < DRAFT_MS ? d.v : null;
+    } catch (_) { return null; }
+  }
+  function dropDraft(id) { try { localStorage.removeItem(draftKey(id)); } catch (_) { /* private mode */ } }
+  document.addEventListener("input", function (e) {
+    if (!e.isTrusted || e.target.tagName !== "TEXTAREA") return;
+    const host = e.target.closest('[id^="prompt-"]');
+    if (!host) return;
+    try {
+      if (e.target.value) localStorage.setItem(draftKey(host.id), JSON.stringify({ v: e.target.value, at: Date.now() }));
+      else dropDraft(host.id);
+    } catch (_) { /* full or private: no draft */ }
+  }, true);
+  document.addEventListener("click", function (e) {
+    const hit = e.target.closest && e.target.closest('[id$="-run"], .kling-preset');
+    const panel = hit && hit.closest('[id^="tab-"]');
+    const box = panel && panel.querySelector('[id^="prompt-"]');
+    if (box) dropDraft(box.id);
+  }, true);
+  const drafted = new Set();
+  function bringBackDrafts() {
+    document.querySelectorAll('[id^="prompt-"] textarea').forEach(function (box) {
+      const host = box.closest('[id^="prompt-"]');
+      if (drafted.has(host.id)) return;
+      drafted.add(host.id);
+      const draft = readDraft(host.id);
+      if (draft === null || box.value) return;
+      box.value = draft;
+      box.dispatchEvent(new Event("input", { bubbles: true }));
+      touchedAt.set(host.id, performance.now());
+      typed.set(host.id, draft);
+    });
+  }
+  new MutationObserver(bringBackDrafts).observe(document.body, { childList: true, subtree: true });
+  bringBackDrafts();
   // 5. The result is the hero (issue #23): when a run this page watched ends, its output is
   // scrolled into view if any of it is off screen (a reload showing an old result does not).
   const running = {}; // tab key -> its run was seen in flight

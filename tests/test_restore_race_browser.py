@@ -128,3 +128,32 @@ def test_a_clip_dropped_right_after_opening_edit_is_never_replaced(
     assert "my-new-clip" in src and "old-clip" not in src, src
     assert page.locator("#prompt-edit textarea").input_value() == (
         "Make <<<video_1>>> a watercolour")  # the prompt was left alone: it came back
+
+
+def test_a_prompt_typed_and_not_run_survives_a_reload_and_ends_with_its_run(
+        app: LaunchedApp, context: BrowserContext) -> None:
+    """An outside look typed in Text and Edit, reloaded, and lost both drafts (Text showed the
+    last run's prompt again; Edit was empty)."""
+    page = context.new_page()
+    page.goto(app.url)
+    text = page.locator("#prompt-text textarea")
+    text.press_sequentially("A draft I never ran", delay=5)
+    page.get_by_role("tab", name="Edit video", exact=True).click()
+    page.locator("#prompt-edit textarea").press_sequentially("An edit draft", delay=5)
+    page.reload()
+    expect(text).to_have_value("A draft I never ran")
+    page.wait_for_timeout(2500)  # the last run's answer has come and gone: the draft stands
+    expect(text).to_have_value("A draft I never ran")
+    page.get_by_role("tab", name="Edit video", exact=True).click()
+    expect(page.locator("#prompt-edit textarea")).to_have_value("An edit draft")
+    # Run ends the draft: the next reload shows that run's prompt (the last run), not a draft.
+    page.get_by_role("tab", name="Text to video", exact=True).click()
+    finish_a_run(page, "text")
+    page.reload()
+    page.wait_for_timeout(2500)
+    expect(text).to_have_value("A draft I never ran")  # now as the last run's own prompt
+    assert page.evaluate("localStorage.getItem('kling-draft:prompt-text')") is None
+    text.fill("")
+    text.press_sequentially("x", delay=5)
+    text.press("Backspace")  # emptied by hand: no draft of nothing
+    assert page.evaluate("localStorage.getItem('kling-draft:prompt-text')") is None
