@@ -157,6 +157,13 @@ async def test_preflight_reports_without_raising(studio, media, tmp_path):
     assert pf.ok and pf.prompt == "<<<video_1>>> at night"
     assert pf.tokens == (("<<<video_1>>>", "video"),)
     assert pf.cost_usd == pytest.approx(0.50)  # 3.5 s rounds to 4 s x 0.126
+    # A clip no fix can use (1.5 s: Kling needs 3 s) gets no price; an empty prompt keeps one.
+    short = str(make_clip(tmp_path / "short.mp4", seconds=1.5, size=(640, 360)))
+    pf = await studio.preflight(JobSpec(Tab.EDIT, "<<<video_1>>> at night",
+                                        reference_video=short, quality="std"))
+    assert not pf.ok and pf.cost_usd == 0.0 and "fix the files first" in pf.cost_text
+    pf = await studio.preflight(JobSpec(Tab.TEXT, ""))
+    assert not pf.ok and pf.cost_usd > 0
 
 
 @pytest.mark.slow  # out of the inner loop (issue #21): 10-35 s

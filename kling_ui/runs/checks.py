@@ -37,6 +37,10 @@ def _prompt_counts(prompt: str) -> dict[str, int]:
     return {"chars_typed": typed, "chars_sent": sent}
 
 
+# The fields that hold files (a problem's `field` may carry an index: "reference_images[2]").
+_FILE_FIELDS = ("start_image", "end_image", "reference_images", "reference_video")
+
+
 class Checks:
     """Probe, check, preview and fix uploads; a spec's preflight."""
 
@@ -233,6 +237,15 @@ class Checks:
         # window's: a 12 s clip with the window 1.0-6.0 s is a 5 s clip (issue #12).
         window = (spec.video_start, spec.video_length) if spec.auto_fix else None
         problems = tuple(rules.validate(job, window=window))
+        if any(p.is_error and not p.fixable and p.field.startswith(_FILE_FIELDS)
+               for p in problems):
+            # A file Run cannot use or fix (a 1.5 s clip): no price for a run that cannot be
+            # made (an outside look saw "≈ $0.34" beside it); a prompt still being typed
+            # keeps its price.
+            return Preflight(problems=problems, tokens=tuple(token_labels(job)), cost_usd=0.0,
+                             cost_text="Estimated cost: fix the files first",
+                             prompt=normalize_tokens(spec.prompt),
+                             chars_typed=counts["chars_typed"], chars_sent=counts["chars_sent"])
         billed = job
         notes: tuple[tuple[str, str], ...] = ()
         video = job.reference_video
