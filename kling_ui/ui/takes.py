@@ -177,7 +177,7 @@ def slot_html(view: TakeView) -> str:
         if view.fraction is not None and not view.final:
             pct = max(0.0, min(1.0, view.fraction)) * 100
             bar = f'<div class="kling-bar"><span style="width:{pct:.0f}%"></span></div>'
-        icon = {"failed": "✗", "canceled": "■"}.get(view.state, "⏳")
+        icon = {"failed": "✗", "canceled": "■"}.get(view.state, "◷")
         body = f'<div class="kling-take-wait">{icon} {esc(view.text)}{bar}</div>'
     return (f'<div class="kling-take kling-take-{view.state}" data-take="{view.index}">'
             f"{head}{body}</div>")
