@@ -436,6 +436,18 @@
   }
   new MutationObserver(bringBackDrafts).observe(document.body, { childList: true, subtree: true });
   bringBackDrafts();
+  // 4c. On a phone the tab row scrolls sideways: the tab just chosen (by a tap, or opened for
+  // the person by Restore, Next shot or a reload mid-run) is scrolled into the row's view.
+  document.addEventListener("click", function (e) {
+    const tab = e.target.closest && e.target.closest('#kling-tabs [role="tab"]');
+    if (!tab) return;
+    requestAnimationFrame(function () {
+      const row = tab.parentElement, r = tab.getBoundingClientRect(), box = row.getBoundingClientRect();
+      if (r.left < box.left || r.right > box.right - 56) {  // 56: the row's faded end
+        row.scrollBy({ left: r.left - box.left - (box.width - r.width) / 2, behavior: "smooth" });
+      }
+    });
+  }, true);
   // 5. The result is the hero (issue #23): when a run this page watched ends, its output is
   // scrolled into view if any of it is off screen (a reload showing an old result does not).
   const running = {}; // tab key -> its run was seen in flight

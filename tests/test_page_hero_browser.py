@@ -96,6 +96,19 @@ def test_on_a_phone_the_tabs_are_one_row_and_run_stays_in_view_while_typing(
         assert len(tops) == 1, tops  # one row, scrolled sideways (was 3 rows)
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, width  # the row scrolls inside itself, the page does not
+        # The tab chosen comes into the row's view (the outside look's Library was off it).
+        library = page.get_by_role("tab", name="Library", exact=True)
+        library.scroll_into_view_if_needed()
+        library.click()
+        first = page.get_by_role("tab", name="Text to video", exact=True)
+        first.scroll_into_view_if_needed()
+        first.click()  # the row is back at its start: Library is off its right end
+        library.dispatch_event("click")  # chosen without Playwright scrolling it into view
+        page.wait_for_timeout(800)  # its smooth scroll
+        chosen = library.bounding_box()
+        assert chosen is not None and chosen["x"] >= 0 and chosen["x"] + chosen["width"] <= 390, (
+            chosen)
+        first.dispatch_event("click")
         box = page.locator("#prompt-text textarea")
         box.click()
         box.fill("A red fox in the snow")
