@@ -436,6 +436,18 @@
   }
   new MutationObserver(bringBackDrafts).observe(document.body, { childList: true, subtree: true });
   bringBackDrafts();
+  // 4d. A file that is not a picture (text named .png) has no preview to draw: Gradio's own
+  // <img> showed the browser's broken-image icon beside the card that says what is wrong.
+  // Hidden while broken; a good file in the same place shows again.
+  document.addEventListener("error", function (e) {
+    const img = e.target;
+    if (img.tagName === "IMG" && img.closest("#kling-tabs") && !img.closest(".kling-preset")) {
+      img.style.visibility = "hidden";
+    }
+  }, true);
+  document.addEventListener("load", function (e) {
+    if (e.target.tagName === "IMG" && e.target.style.visibility === "hidden") e.target.style.visibility = "";
+  }, true);
   // 4c. On a phone the tab row scrolls sideways: the tab just chosen (by a tap, or opened for
   // the person by Restore, Next shot or a reload mid-run) is scrolled into the row's view.
   document.addEventListener("click", function (e) {

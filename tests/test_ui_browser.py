@@ -174,9 +174,13 @@ def test_bad_file_shows_a_clear_message_and_app_stays_usable(page: Page,
     expect(checks).to_contain_text("Run is off until this is fixed", timeout=RUN_TIMEOUT)
     expect(checks).to_contain_text("not an image")
     expect(page.locator("#frames-run")).to_be_disabled()
+    # No broken-image icon for it beside the card (Gradio's own preview of a non-picture).
+    preview = page.locator("#frames-start img").first
+    expect(preview).to_have_css("visibility", "hidden")
     # Replace the file: the message goes and the run works; the prompt was kept.
     upload(page, "frames-start", media["img"])
     expect(page.locator("#tab-frames .kling-card").first).not_to_contain_text("not an image")
+    expect(page.locator("#frames-start img").first).to_have_css("visibility", "visible")
     expect(page.locator("#prompt-frames textarea")).to_have_value("<<<image_1>>> dances")
     run_and_see_result(page, "frames", original="image")
 
