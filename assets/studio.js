@@ -119,7 +119,7 @@
   const baseTitle = document.title || "Kling O1 Studio";
   function followStatus() {
     const shown = Array.from(document.querySelectorAll(".kling-progress[data-title]"))
-      .filter(function (el) { return el.offsetParent !== null; });
+      .filter(function (el) { return el.getClientRects().length > 0; });  // shown (a fixed box too)
     const want = shown.length ? shown[0].dataset.title + " · " + baseTitle : baseTitle;
     if (document.title !== want) document.title = want;
   }
@@ -473,7 +473,7 @@
       running[key] = false;
       const out = document.querySelector("#" + CSS.escape(key) + "-compare .kc-stage") ||
                   document.querySelector("#" + CSS.escape(key) + "-compare");
-      if (!out || out.offsetParent === null) return;
+      if (!out || !out.getClientRects().length) return;
       const r = out.getBoundingClientRect();
       if (r.top < 0 || r.bottom > window.innerHeight) {
         out.scrollIntoView({ behavior: "smooth", block: r.height < window.innerHeight ? "center" : "start" });

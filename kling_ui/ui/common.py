@@ -521,12 +521,10 @@ def progress_html(p: Progress | None, elapsed: float, *, state: str = "running",
         # over, so it is not shown under "Canceled" (issue #23).
         said = from_english(p.log_line)
         if said.strip() != head.strip():
-            if said == p.log_line and current_lang() != "en":  # the model's own words
-                rows.append(f'<pre class="kling-log"><span class="kling-log-from">'
-                            f'{esc(t("log.model_says"))}</span><span lang="en">{esc(said)}'
-                            '</span></pre>')
-            else:
-                rows.append(f'<pre class="kling-log">{esc(said)}</pre>')
+            own = said == p.log_line and current_lang() != "en"  # the model's own words
+            body = (f'<span class="kling-log-from">{esc(t("log.model_says"))}</span>'
+                    f'<span lang="en">{esc(said)}</span>') if own else esc(said)
+            rows.append(f'<pre class="kling-log">{body}</pre>')
     if note:
         rows.append(f'<p class="kling-note">{esc(note)}</p>')
     rows.append("</div>")
@@ -547,11 +545,9 @@ def goto_tab(tab: str) -> str:
 
 GOTO_JS = """(value) => {
   let id = String(value || "").split("#")[0];
-  // "auto:" (a reload mid-run opening its tab) only while the person has touched nothing.
-  if (id.startsWith("auto:")) {
-    if (window.klingUntouched && !window.klingUntouched()) return;
-    id = id.slice(5);
-  }
+  // "auto:" (a reload mid-run opening its tab): only while the person has touched nothing.
+  if (id.startsWith("auto:") && window.klingUntouched && !window.klingUntouched()) return;
+  id = id.replace(/^auto:/, "");
   const tab = id && document.querySelector(
     '#kling-tabs [role="tab"][aria-controls="tab-' + id + '"]');
   if (!tab) return;
