@@ -42,6 +42,31 @@ def as_worker(root: Path, worker: str) -> Library:
     return other
 
 
+def left_by_the_dead(root: Path) -> None:
+    """Every upload row now names a process that is gone (it was killed)."""
+    with sqlite3.connect(root / "library.sqlite3") as conn:
+        conn.execute("UPDATE uploads SET worker = ?", (dead_worker(),))
+
+
+@pytest.fixture
+async def host(sim, tmp_path: Path):  # noqa: ANN201 - yields (Studio, SimState, a 300 KB file)
+    """A Studio with the host's key on the test's simulator, and a file over the inline size."""
+    base_url, state = sim
+    studio = Studio(Settings(token=HOST, base_url=base_url, backend="replicate",
+                             data_dir=str(tmp_path)), data_dir=str(tmp_path))
+    clip = tmp_path / "clip.bin"
+    clip.write_bytes(b"x" * 300_000)
+    try:
+        yield studio, state, clip
+    finally:
+        await studio.aclose()
+
+
+async def upload(studio: Studio, clip: Path, key: Secret) -> str:
+    client = await studio.routes.client_for(studio.settings.base_url)
+    return (await client.upload_file(clip, key)).id
+
+
 def test_in_flight_is_the_stores_own() -> None:
     assert set(_IN_FLIGHT) == set(lib.IN_FLIGHT)
 
@@ -98,16 +123,12 @@ async def test_strays_are_deleted_with_the_key_they_were_made_with(sim, tmp_path
     before = Studio(settings, data_dir=str(tmp_path))
     clip = tmp_path / "clip.bin"
     clip.write_bytes(b"x" * 300_000)
-    made = {}
     try:
-        client = await before.routes.client_for(base_url)
-        for name, key in (("host", HOST), ("visitor", VISITOR), ("other", OTHER)):
-            made[name] = (await client.upload_file(clip, key)).id
+        made = {name: await upload(before, clip, key)
+                for name, key in (("host", HOST), ("visitor", VISITOR), ("other", OTHER))}
     finally:
         await before.aclose()
-    # That process is gone: its rows now name a dead one.
-    with sqlite3.connect(tmp_path / "library.sqlite3") as conn:
-        conn.execute("UPDATE uploads SET worker = ?", (dead_worker(),))
+    left_by_the_dead(tmp_path)  # that process is gone
     after = Studio(settings, data_dir=str(tmp_path))
     try:
         assert await after.delete_strays() == 1  # the host's key is known
@@ -135,67 +156,38 @@ async def test_a_dead_process_simulator_rows_are_forgotten(tmp_path: Path) -> No
         await studio.aclose()
 
 
-async def test_the_watch_beats_and_deletes_on_its_own(sim, tmp_path: Path) -> None:
-    base_url, state = sim
-    settings = Settings(token=HOST, base_url=base_url, backend="replicate",
-                        data_dir=str(tmp_path))
-    studio = Studio(settings, data_dir=str(tmp_path))
-    clip = tmp_path / "clip.bin"
-    clip.write_bytes(b"y" * 300_000)
-    try:
-        client = await studio.routes.client_for(base_url)
-        file_id = (await client.upload_file(clip, HOST)).id
-        as_worker(tmp_path, dead_worker())  # (opening the folder as another changes nothing)
-        with sqlite3.connect(tmp_path / "library.sqlite3") as conn:
-            conn.execute("UPDATE uploads SET worker = ?", (dead_worker(),))
-        studio.strays.interval = 0.05
-        await asyncio.to_thread(studio.strays.start)
-        await until(lambda: state.deleted_files == [file_id], timeout=10)
-        with sqlite3.connect(tmp_path / "library.sqlite3") as conn:
-            assert conn.execute("SELECT count(*) FROM workers WHERE worker = ?",
-                                (studio.library.worker,)).fetchone()[0] == 1
-    finally:
-        await studio.aclose()
+async def test_the_watch_beats_and_deletes_on_its_own(host, tmp_path: Path) -> None:
+    studio, state, clip = host
+    file_id = await upload(studio, clip, HOST)
+    left_by_the_dead(tmp_path)
+    studio.strays.interval = 0.05
+    await asyncio.to_thread(studio.strays.start)
+    await until(lambda: state.deleted_files == [file_id], timeout=10)
+    with sqlite3.connect(tmp_path / "library.sqlite3") as conn:
+        assert conn.execute("SELECT count(*) FROM workers WHERE worker = ?",
+                            (studio.library.worker,)).fetchone()[0] == 1
 
 
 @pytest.mark.parametrize("gone", [True, False])
-async def test_a_run_deletes_its_uploads_and_their_rows(sim, tmp_path: Path, gone: bool) -> None:
-    base_url, state = sim
-    settings = Settings(token=HOST, base_url=base_url, backend="replicate",
-                        data_dir=str(tmp_path))
-    studio = Studio(settings, data_dir=str(tmp_path))
-    clip = tmp_path / "clip.bin"
-    clip.write_bytes(b"z" * 300_000)
-    try:
-        client = await studio.routes.client_for(base_url)
-        up = await client.upload_file(clip, HOST)
-        assert [u.id for u in studio.library.uploads_left()] == [up.id]
-        if gone:
-            state.files.pop(up.id)
-        assert await client.delete_file(up.id, HOST) is not gone
-        assert studio.library.uploads_left() == []
-    finally:
-        await studio.aclose()
+async def test_a_run_deletes_its_uploads_and_their_rows(host, gone: bool) -> None:
+    studio, state, clip = host
+    file_id = await upload(studio, clip, HOST)
+    assert [u.id for u in studio.library.uploads_left()] == [file_id]
+    if gone:
+        state.files.pop(file_id)
+    client = await studio.routes.client_for(studio.settings.base_url)
+    assert await client.delete_file(file_id, HOST) is not gone
+    assert studio.library.uploads_left() == []
 
 
 async def test_a_visitor_who_enters_their_key_again_gets_their_strays_deleted(
-        sim, tmp_path: Path) -> None:
+        host, tmp_path: Path) -> None:
     from kling_ui.runs.resumer import resume_with_key
 
-    base_url, state = sim
-    settings = Settings(token=HOST, base_url=base_url, backend="replicate",
-                        data_dir=str(tmp_path))
-    studio = Studio(settings, data_dir=str(tmp_path))
-    clip = tmp_path / "clip.bin"
-    clip.write_bytes(b"v" * 300_000)
-    try:
-        client = await studio.routes.client_for(base_url)
-        file_id = (await client.upload_file(clip, VISITOR)).id  # a speculative upload, say
-        with sqlite3.connect(tmp_path / "library.sqlite3") as conn:
-            conn.execute("UPDATE uploads SET worker = ?", (dead_worker(),))
-        assert await resume_with_key(studio, "lib:someone", OTHER) == []
-        assert state.deleted_files == []  # another key: not theirs to delete
-        assert await resume_with_key(studio, "lib:visitor", VISITOR) == []
-        assert state.deleted_files == [file_id]
-    finally:
-        await studio.aclose()
+    studio, state, clip = host
+    file_id = await upload(studio, clip, VISITOR)  # a speculative upload, say
+    left_by_the_dead(tmp_path)
+    assert await resume_with_key(studio, "lib:someone", OTHER) == []
+    assert state.deleted_files == []  # another key: not theirs to delete
+    assert await resume_with_key(studio, "lib:visitor", VISITOR) == []
+    assert state.deleted_files == [file_id]

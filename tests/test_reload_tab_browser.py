@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.test_restore_race_browser import HOLD_JS
+from tests.test_restore_race_browser import HOLD_JS, context  # noqa: F401 - its fixture
 from tests.ui_fixtures import LaunchedApp, launched_app, make_image
 
 pytestmark = pytest.mark.browser
@@ -20,14 +20,6 @@ pytestmark = pytest.mark.browser
 def app() -> Iterator[LaunchedApp]:
     with launched_app(sim_seconds=8) as launched:
         yield launched
-
-
-@pytest.fixture
-def context(browser: Browser) -> Iterator[BrowserContext]:
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
-    ctx.set_default_timeout(60_000)
-    yield ctx
-    ctx.close()
 
 
 def start_a_frames_run(page: Page, app: LaunchedApp, image: Path) -> None:
@@ -41,7 +33,7 @@ def start_a_frames_run(page: Page, app: LaunchedApp, image: Path) -> None:
 
 
 def test_a_reload_mid_run_opens_the_tab_that_runs_it(
-        app: LaunchedApp, context: BrowserContext, tmp_path: Path) -> None:
+        app: LaunchedApp, context: BrowserContext, tmp_path: Path) -> None:  # noqa: F811
     page = context.new_page()
     start_a_frames_run(page, app, make_image(tmp_path / "girl.png"))
     page.reload()
@@ -58,7 +50,7 @@ def test_a_reload_mid_run_opens_the_tab_that_runs_it(
 
 
 def test_a_person_already_typing_after_the_reload_is_not_moved(
-        app: LaunchedApp, context: BrowserContext, tmp_path: Path) -> None:
+        app: LaunchedApp, context: BrowserContext, tmp_path: Path) -> None:  # noqa: F811
     page = context.new_page()
     start_a_frames_run(page, app, make_image(tmp_path / "girl.png"))
     page.add_init_script(HOLD_JS)  # from the reload on
