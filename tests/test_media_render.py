@@ -72,3 +72,21 @@ def test_video_outputs_start_on_a_picture_and_follow_the_mode(tmp_path: Path, ki
     # base keeps the portrait clip's shape at 1080p; feature follows the asked 16:9 at 1080p
     assert (info.width, info.height) == ((1080, 1920) if kind == "base" else (1920, 1080))
     assert _first_frame_luma(out) > MIN_FIRST_FRAME_LUMA
+
+
+def test_a_chinese_prompt_is_drawn_with_a_face_that_has_its_glyphs(tmp_path: Path) -> None:
+    """The simulator's title card drew a Chinese prompt as boxes (Pillow's own face has no CJK);
+    a system CJK face is used where there is one (on this box: the ones in CJK_FONTS)."""
+    import os
+
+    from kling_ui.media import render
+
+    font = render._font(24, "雪中的狐狸")
+    have = [p for p in render.CJK_FONTS if os.path.exists(p)]
+    if have:
+        assert getattr(font, "path", None) == have[0]
+    else:  # no CJK face on this system: Pillow's own, and the card is still drawn
+        assert getattr(font, "path", None) not in render.CJK_FONTS
+    assert render._font(24, "A fox in the snow").getname() == render._font(24).getname()
+    out = render._title_png(tmp_path / "t.png", 640, 360, "雪中的狐狸，慢镜头")
+    assert out.stat().st_size > 1000

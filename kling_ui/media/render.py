@@ -86,7 +86,21 @@ def nearest_aspect(width: int, height: int) -> str:
     return min(choices, key=lambda k: abs(choices[k] - ratio))
 
 
-def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+# Faces with Chinese glyphs where a system has them (Debian's fonts-wqy-microhei and Noto CJK,
+# macOS, Windows): Pillow's own face has none, and a Chinese prompt came out as boxes.
+CJK_FONTS = ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+             "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+             "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+             "/System/Library/Fonts/PingFang.ttc", "C:\\Windows\\Fonts\\msyh.ttc")
+
+
+def _font(size: int, text: str = "") -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    if any(ord(c) > 0x2E7F for c in text):  # CJK and beyond: a face that has the glyphs
+        for path in CJK_FONTS:
+            try:
+                return ImageFont.truetype(path, size)
+            except OSError:
+                continue
     try:
         return ImageFont.load_default(size=size)
     except (TypeError, OSError):  # pragma: no cover - Pillow without FreeType
@@ -114,9 +128,10 @@ def _title_png(path: Path, width: int, height: int, prompt: str) -> Path:
         shade = int(90 + 90 * y / height)  # light enough that a poster of frame 0 reads as picture
         draw.line([(0, y), (width, y)], fill=(shade // 2, shade // 3, shade))
     size = max(16, min(width, height) // 16)
-    font = _font(size)
-    chars = max(10, int(width / (size * 0.55)))
     text = prompt.strip() or "(empty prompt)"
+    font = _font(size, text)
+    wide = sum(ord(c) > 0x2E7F for c in text) > len(text) // 3  # CJK: a glyph is a whole em
+    chars = max(10, int(width / (size * (1.05 if wide else 0.55))))
     lines = textwrap.wrap(text, chars)[: max(1, (height // (size + 8)) - 3)]
     draw.text((size, size), "Text to video", font=_font(size // 2 + 4), fill=(160, 170, 255))
     y = size * 3
