@@ -434,7 +434,11 @@
       typed.set(host.id, draft);
     });
   }
-  new MutationObserver(bringBackDrafts).observe(document.body, { childList: true, subtree: true });
+  const draftWatch = new MutationObserver(function () {
+    bringBackDrafts();
+    if (drafted.size >= 5) draftWatch.disconnect();  // every mode's prompt has appeared
+  });
+  draftWatch.observe(document.body, { childList: true, subtree: true });
   bringBackDrafts();
   // 4d. A file that is not a picture (text named .png) has no preview to draw: Gradio's own
   // <img> showed the browser's broken-image icon beside the card that says what is wrong.
