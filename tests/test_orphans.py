@@ -191,3 +191,15 @@ async def test_a_visitor_who_enters_their_key_again_gets_their_strays_deleted(
     assert state.deleted_files == []  # another key: not theirs to delete
     assert await resume_with_key(studio, "lib:visitor", VISITOR) == []
     assert state.deleted_files == [file_id]
+
+
+def test_a_library_that_cannot_be_written_does_not_stop_the_studio(tmp_path: Path,
+                                                                  monkeypatch) -> None:  # noqa: ANN001
+    from kling_ui.core.errors import LibraryError
+
+    def full(_self) -> None:  # noqa: ANN001
+        raise LibraryError("The disk is full.")
+
+    monkeypatch.setattr(Library, "beat", full)
+    studio = Studio(Settings(data_dir=str(tmp_path)), data_dir=str(tmp_path))
+    asyncio.run(studio.aclose())

@@ -25,6 +25,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from ..core.config import Secret
+from ..core.errors import LibraryError
 from ..library.uploads import WORKER_BEAT_SECONDS
 from .routes import SIMULATOR_TOKEN
 
@@ -70,7 +71,10 @@ class StrayWatch:
         self.interval = interval
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        library.beat()  # alive from the start: no other process mistakes us for gone
+        try:  # alive from the start: no other process mistakes us for gone
+            library.beat()
+        except LibraryError as exc:  # a full disk must not stop the Studio from starting
+            log.warning("could not note this process in the library: %s", exc.message)
 
     def start(self) -> None:
         if self._thread is None:
