@@ -211,7 +211,12 @@ def test_what_a_person_types_before_the_last_run_is_shown_again_is_kept(
     expect(pg.locator("#text-compare video.kc-b")).to_be_attached()
     expect(pg.locator("#prompt-text textarea")).to_have_value("A blue heron at dusk, typed at once")
     monkeypatch.undo()
-    # Untouched, a reload restores the run's inputs as before.
+    # Typed and not run, it is a draft: the next reload brings the words back, not the run's.
+    pg.reload()
+    expect(pg.locator("#prompt-text textarea")).to_have_value(
+        "A blue heron at dusk, typed at once", timeout=RUN_TIMEOUT)
+    # With no draft and nothing touched, a reload restores the run's inputs as before.
+    pg.evaluate("localStorage.removeItem('kling-draft:prompt-text')")
     pg.reload()
     expect(pg.locator("#prompt-text textarea")).to_have_value(
         "A red kite over the dunes, run first", timeout=RUN_TIMEOUT)
