@@ -27,6 +27,20 @@ RUNS_DIR = "runs"
 TMP_DIR = "tmp"
 BUSY_TIMEOUT_MS = 10_000
 
+# Statuses. In flight: the row may still change. Terminal: it will not (but for deletion).
+QUEUED = "queued"  # waiting in the Studio's line for a free slot (kling_ui.runs.pool); nothing sent
+PREPARING = "preparing"  # inputs copied, uploads under way; no prediction yet
+STARTING, PROCESSING, DOWNLOADING = "starting", "processing", "downloading"
+WAITING_FOR_KEY = "waiting_for_key"  # a visitor's key run found after a restart
+# Paid for, but its output could not be written (disk full, read-only): fetched again from
+# `output_url` once there is room, until `output_until` (kling_ui.hosting.disk, kling_ui.runs.resumer).
+WAITING_FOR_DISK = "waiting_for_disk"
+SUCCEEDED, FAILED, CANCELED, ABORTED = "succeeded", "failed", "canceled", "aborted"
+TIMED_OUT, LOST = "timed out", "lost"
+IN_FLIGHT = (QUEUED, PREPARING, STARTING, PROCESSING, DOWNLOADING, WAITING_FOR_KEY,
+             WAITING_FOR_DISK)
+TERMINAL = (SUCCEEDED, FAILED, CANCELED, ABORTED, TIMED_OUT, LOST)
+
 # Numbered migrations, applied in order at start-up (PRAGMA user_version counts them). Never edit
 # one that has shipped: add the next.
 MIGRATIONS: tuple[str, ...] = (

@@ -34,31 +34,44 @@ from typing import Any
 
 from ..core.errors import LibraryError
 from .ledger import Ledger
-from .schema import DB_NAME, MIGRATIONS, RUNS_DIR, TMP_DIR, worker_gone, worker_name
+from .schema import (  # the statuses live with the schema; callers read them here (lib.QUEUED)
+    ABORTED,
+    CANCELED,
+    DB_NAME,
+    DOWNLOADING,
+    FAILED,
+    IN_FLIGHT,
+    LOST,
+    MIGRATIONS,
+    PREPARING,
+    PROCESSING,
+    QUEUED,
+    RUNS_DIR,
+    STARTING,
+    SUCCEEDED,
+    TERMINAL,
+    TIMED_OUT,
+    TMP_DIR,
+    WAITING_FOR_DISK,
+    WAITING_FOR_KEY,
+    worker_gone,
+    worker_name,
+)
 from .shares import Shares
 from .uploads import Uploads
 
-# The schema's names, read here by callers of the store (tests, the UI's allowed paths).
-__all__ = ["DB_NAME", "MIGRATIONS", "RUNS_DIR", "TMP_DIR", "Library", "Run", "Totals"]
+# The schema's names and the runs' statuses, read here by callers of the store (lib.QUEUED,
+# tests, the UI's allowed paths).
+__all__ = ["ABORTED", "CANCELED", "DB_NAME", "DOWNLOADING", "FAILED", "IN_FLIGHT", "LOST",
+           "MIGRATIONS", "PREPARING", "PROCESSING", "QUEUED", "RUNS_DIR", "STARTING", "SUCCEEDED",
+           "TERMINAL", "TIMED_OUT", "TMP_DIR", "WAITING_FOR_DISK", "WAITING_FOR_KEY", "Library",
+           "Run", "Totals"]
 
 log = logging.getLogger(__name__)
 
 SECRET_NAME = "browser-secret"
 LEASE_SECONDS = 120.0  # a worker renews its lease on every update; a dead one's lapses
 
-# Statuses. In flight: the row may still change. Terminal: it will not (but for deletion).
-QUEUED = "queued"  # waiting in the Studio's line for a free slot (kling_ui.runs.pool); nothing sent
-PREPARING = "preparing"  # inputs copied, uploads under way; no prediction yet
-STARTING, PROCESSING, DOWNLOADING = "starting", "processing", "downloading"
-WAITING_FOR_KEY = "waiting_for_key"  # a visitor's key run found after a restart
-# Paid for, but its output could not be written (disk full, read-only): fetched again from
-# `output_url` once there is room, until `output_until` (kling_ui.hosting.disk, kling_ui.runs.resumer).
-WAITING_FOR_DISK = "waiting_for_disk"
-SUCCEEDED, FAILED, CANCELED, ABORTED = "succeeded", "failed", "canceled", "aborted"
-TIMED_OUT, LOST = "timed out", "lost"
-IN_FLIGHT = (QUEUED, PREPARING, STARTING, PROCESSING, DOWNLOADING, WAITING_FOR_KEY,
-             WAITING_FOR_DISK)
-TERMINAL = (SUCCEEDED, FAILED, CANCELED, ABORTED, TIMED_OUT, LOST)
 
 
 _JSON = ("settings", "inputs", "request", "input_sent", "output_facts", "original_facts",

@@ -21,14 +21,10 @@ import sqlite3
 from dataclasses import dataclass
 
 from ..core.config import Secret
-from .schema import Database, worker_gone
+from .schema import IN_FLIGHT, Database, worker_gone
 
 WORKER_BEAT_SECONDS = 60.0  # how often a live process says so (kling_ui.runs.orphans)
 WORKER_GONE_AFTER = 3 * WORKER_BEAT_SECONDS  # unseen this long: gone, whatever its host
-
-# Runs whose request may still be fetched by Replicate (kling_ui.library.store.IN_FLIGHT).
-_IN_FLIGHT = ("queued", "preparing", "starting", "processing", "downloading",
-              "waiting_for_key", "waiting_for_disk")
 
 
 def upload_stamp(base_url: str, file_id: str, key: str) -> str:
@@ -84,14 +80,14 @@ class Uploads(Database):
         resumed after the restart keeps its inputs until it ends), oldest first. Expired ones
         are forgotten here: Replicate has removed them already."""
         now = self._clock()
-        marks = ",".join("?" * len(_IN_FLIGHT))
+        marks = ",".join("?" * len(IN_FLIGHT))
         with self._tx() as conn:
             conn.execute("DELETE FROM uploads WHERE expires_at IS NOT NULL AND expires_at < ?",
                          (now,))
             rows = conn.execute(
                 "SELECT * FROM uploads u WHERE worker != ? AND NOT EXISTS (SELECT 1 FROM runs r "
                 f"WHERE r.status IN ({marks}) AND instr(coalesce(r.request, ''), u.id) > 0) "
-                "ORDER BY created_at", (self.worker, *_IN_FLIGHT)).fetchall()
+                "ORDER BY created_at", (self.worker, *IN_FLIGHT)).fetchall()
             seen = {r["worker"]: float(r["seen_at"])
                     for r in conn.execute("SELECT worker, seen_at FROM workers")}
         return [u for u in map(_upload, rows)
