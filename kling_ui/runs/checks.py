@@ -41,6 +41,16 @@ def _prompt_counts(prompt: str) -> dict[str, int]:
 _FILE_FIELDS = ("start_image", "end_image", "reference_images", "reference_video")
 
 
+def _unpriced(problems: tuple[Problem, ...], tokens: tuple[tuple[str, str], ...],
+              prompt: str) -> Preflight:
+    """The checks of a run whose files must be fixed first: no price yet."""
+    counts = _prompt_counts(prompt)
+    return Preflight(problems=problems, tokens=tokens, cost_usd=0.0,
+                     cost_text="Estimated cost: fix the files first",
+                     prompt=normalize_tokens(prompt), chars_typed=counts["chars_typed"],
+                     chars_sent=counts["chars_sent"])
+
+
 class Checks:
     """Probe, check, preview and fix uploads; a spec's preflight."""
 
@@ -227,12 +237,7 @@ class Checks:
             job = await self.request(spec)
         except InputError as exc:
             text = spec.prompt if isinstance(spec.prompt, str) else ""
-            counts = _prompt_counts(text)
-            problems = exc.problems or (Problem("file", exc.message),)
-            return Preflight(problems=tuple(problems), tokens=(), cost_usd=0.0,
-                             cost_text="Estimated cost: fix the files first",
-                             prompt=normalize_tokens(text), chars_typed=counts["chars_typed"],
-                             chars_sent=counts["chars_sent"])
+            return _unpriced(tuple(exc.problems or (Problem("file", exc.message),)), (), text)
         # With auto_fix the run cuts the trim window, so the checks and the cost are the
         # window's: a 12 s clip with the window 1.0-6.0 s is a 5 s clip (issue #12).
         window = (spec.video_start, spec.video_length) if spec.auto_fix else None
@@ -242,10 +247,7 @@ class Checks:
             # A file Run cannot use or fix (a 1.5 s clip): no price for a run that cannot be
             # made (an outside look saw "≈ $0.34" beside it); a prompt still being typed
             # keeps its price.
-            return Preflight(problems=problems, tokens=tuple(token_labels(job)), cost_usd=0.0,
-                             cost_text="Estimated cost: fix the files first",
-                             prompt=normalize_tokens(spec.prompt),
-                             chars_typed=counts["chars_typed"], chars_sent=counts["chars_sent"])
+            return _unpriced(problems, tuple(token_labels(job)), spec.prompt)
         billed = job
         notes: tuple[tuple[str, str], ...] = ()
         video = job.reference_video
