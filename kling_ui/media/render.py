@@ -94,8 +94,13 @@ CJK_FONTS = ("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
              "/System/Library/Fonts/PingFang.ttc", "C:\\Windows\\Fonts\\msyh.ttc")
 
 
+def _wide(c: str) -> bool:
+    """A CJK character (and beyond): Pillow's own face lacks it, and it is a whole em wide."""
+    return ord(c) > 0x2E7F
+
+
 def _font(size: int, text: str = "") -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    if any(ord(c) > 0x2E7F for c in text):  # CJK and beyond: a face that has the glyphs
+    if any(map(_wide, text)):  # a face that has the glyphs
         for path in CJK_FONTS:
             try:
                 return ImageFont.truetype(path, size)
@@ -130,7 +135,7 @@ def _title_png(path: Path, width: int, height: int, prompt: str) -> Path:
     size = max(16, min(width, height) // 16)
     text = prompt.strip() or "(empty prompt)"
     font = _font(size, text)
-    wide = sum(ord(c) > 0x2E7F for c in text) > len(text) // 3  # CJK: a glyph is a whole em
+    wide = sum(map(_wide, text)) > len(text) // 3
     chars = max(10, int(width / (size * (1.05 if wide else 0.55))))
     lines = textwrap.wrap(text, chars)[: max(1, (height // (size + 8)) - 3)]
     draw.text((size, size), "Text to video", font=_font(size // 2 + 4), fill=(160, 170, 255))

@@ -77,9 +77,8 @@ class Files(Wire):
             size=int(data.get("size", size)), name=str(data.get("name", p.name)),
             content_type=str(data.get("content_type", ctype)),
         )
-        if self.book is not None:  # written down until deleted (kling_ui.library.uploads)
-            self._booked(lambda book: book.upload_made(
-                self.base_url, made.id, token, epoch_of(data.get("expires_at"))))
+        self._booked(lambda book: book.upload_made(  # until deleted (kling_ui.library.uploads)
+            self.base_url, made.id, token, epoch_of(data.get("expires_at"))))
         return made
 
     async def upload_files(
