@@ -76,7 +76,8 @@ def test_the_page_sets_a_long_random_httponly_library_cookie(app: LaunchedApp) -
         first, second = page_cookie(http.get(app.url)), page_cookie(http.get(app.url))
         with httpx.Client(timeout=30) as other:
             third = page_cookie(other.get(app.url))
-        secure = page_cookie(httpx.get(app.url, headers={"X-Forwarded-Proto": "https"}))
+        # No trusted proxy in front of this app: a visitor's own X-Forwarded-Proto is not believed.
+        forged = page_cookie(httpx.get(app.url, headers={"X-Forwarded-Proto": "https"}))
         api = http.get(app.url + "config")
     assert first, "the page sets no library cookie"
     # 256 random bits, its own per browser; the same browser keeps its key (renewed).
@@ -84,7 +85,7 @@ def test_the_page_sets_a_long_random_httponly_library_cookie(app: LaunchedApp) -
     assert second["value"] == first["value"]
     assert "httponly" in first and first["samesite"] == "Lax" and first["path"] == "/"
     assert int(first["max-age"]) >= 365 * 86400 and "secure" not in first
-    assert "secure" in secure and secure["samesite"] == "Lax"  # https behind a proxy
+    assert "secure" not in forged and forged["samesite"] == "Lax"
     assert not page_cookie(api)  # only the page: an API answer hands out no key
 
 
@@ -92,12 +93,30 @@ def test_a_space_frame_gets_a_partitioned_cookie() -> None:
     scope = {"type": "http", "scheme": "http", "headers": [
         (b"x-forwarded-proto", b"https"), (b"sec-fetch-site", b"cross-site"),
         (b"sec-fetch-dest", b"iframe")]}
-    header = set_cookie_header("k" * 43, scope)
+    header = set_cookie_header("k" * 43, scope, trusted_hops=1)  # behind a Space's proxy
     assert "HttpOnly" in header and "Secure" in header and "Partitioned" in header
     assert "SameSite=None" in header
     # Over plain http a frame still gets Lax (None without Secure is refused by browsers).
     scope["headers"] = scope["headers"][1:]
-    assert "SameSite=Lax" in set_cookie_header("k" * 43, scope)
+    assert "SameSite=Lax" in set_cookie_header("k" * 43, scope, trusted_hops=1)
+
+
+@pytest.mark.parametrize(("sent", "hops", "secure"), [
+    ([b"https"], 1, True),  # the proxy says https
+    ([b"https"], 0, False),  # no proxy trusted: the visitor's own header
+    ([b"https, http"], 1, False),  # a visitor's "https" left of the proxy's own "http"
+    ([b"http, https"], 1, True),
+    ([b"https", b"http"], 1, False),  # sent twice: the proxy's is the last
+    ([b"http, https"], 2, False),  # two proxies: the outermost wrote "http"
+    ([b"javascript"], 1, False),
+])
+def test_secure_follows_the_trusted_proxys_forwarded_proto_only(
+        sent: list[bytes], hops: int, secure: bool) -> None:
+    scope = {"type": "http", "scheme": "http",
+             "headers": [(b"x-forwarded-proto", value) for value in sent]}
+    assert ("Secure" in set_cookie_header("k" * 43, scope, trusted_hops=hops)) is secure
+    # With no proxy trusted, a request that came over https itself is Secure whatever it says.
+    assert "Secure" in set_cookie_header("k" * 43, {**scope, "scheme": "https"}, trusted_hops=0)
 
 
 def component_id(config: dict[str, Any], elem_id: str) -> int:

@@ -37,6 +37,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..i18n import lang_of, t
+from .proxies import public_scheme
 
 LIBRARY_COOKIE = "kling_library"
 COOKIE_MAX_AGE = 400 * 86400  # the longest browsers keep a cookie (Chrome caps Max-Age at 400 days)
@@ -80,18 +81,19 @@ def _request_cookie(scope: Scope) -> str | None:
     return valid_key(morsel.value) if morsel is not None else None
 
 
-def set_cookie_header(key: str, scope: Scope) -> str:
+def set_cookie_header(key: str, scope: Scope, trusted_hops: int = 0) -> str:
     """The Set-Cookie value for `key` on this request.
 
-    HttpOnly always; Secure when the request came over https (directly or, per the proxy's
-    X-Forwarded-Proto, behind one). SameSite=Lax, except for a page loaded in a cross-site
+    HttpOnly always; Secure when the request came over https (directly or, behind
+    `trusted_hops` proxies, per the X-Forwarded-Proto the outermost trusted one wrote: the
+    rule of kling_ui.hosting.proxies, so a visitor's own header changes nothing). SameSite=Lax, except for a page loaded in a cross-site
     frame over https (a Hugging Face Space shown inside huggingface.co): a Lax cookie would be
     neither stored nor sent there, so it is `SameSite=None; Secure; Partitioned` (CHIPS), a
     cookie kept for that one embedding site only.
     """
     headers = Headers(scope=scope)
-    proto = headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
-    https = scope.get("scheme") == "https" or proto == "https"
+    https = public_scheme(scope.get("scheme", "http"), headers.getlist("x-forwarded-proto"),
+                          trusted_hops) == "https"
     framed = (headers.get("sec-fetch-site") == "cross-site"
               and headers.get("sec-fetch-dest") in ("iframe", "frame"))
     parts = [f"{LIBRARY_COOKIE}={key}", "Path=/", f"Max-Age={COOKIE_MAX_AGE}", "HttpOnly"]
@@ -140,10 +142,12 @@ class LibraryCookie:
     """
 
     def __init__(self, app: ASGIApp, *, adopt: Callable[[str, str], int] | None = None,
-                 legacy_secret: Callable[[], str | None] | None = None) -> None:
+                 legacy_secret: Callable[[], str | None] | None = None,
+                 trusted_hops: int = 0) -> None:
         self.app = app
         self.adopt = adopt
         self.legacy_secret = legacy_secret
+        self.trusted_hops = trusted_hops
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -161,7 +165,8 @@ class LibraryCookie:
                 # and an API response never hands a key to a client that did not ask for a page.
                 if headers.get("content-type", "").startswith("text/html"):
                     # The same key again renews its 400 days; a browser without one gets one.
-                    headers.append("set-cookie", set_cookie_header(key or new_library_key(), scope))
+                    headers.append("set-cookie", set_cookie_header(key or new_library_key(), scope,
+                                                                    self.trusted_hops))
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)
@@ -187,7 +192,7 @@ class LibraryCookie:
         moved = self.adopt(old, new) if old and old != new and self.adopt is not None else 0
         # 200 even for a blob that opens nothing: the page forgets it either way.
         await _json(send, 200, {"moved": moved},
-                    cookie=None if key else set_cookie_header(new, scope))
+                    cookie=None if key else set_cookie_header(new, scope, self.trusted_hops))
 
 
 async def _json(send: Send, status: int, content: dict[str, Any], *,

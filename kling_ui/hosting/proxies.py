@@ -93,6 +93,23 @@ def request_peer(socket_peer: str | None, signed_peer: str | None, signature: st
 _HOST_RE = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?")
 
 
+def _hop(values: str | Iterable[str], trusted_hops: int) -> str:
+    """The entry the outermost trusted proxy wrote (`trusted_hops` from the right; the leftmost
+    when a proxy replaced the header rather than appended to it); "" with no trusted proxy."""
+    entries = [e for e in _entries(values) if e]
+    if trusted_hops <= 0 or not entries:
+        return ""
+    return entries[-min(trusted_hops, len(entries))]
+
+
+def public_scheme(scheme: str, forwarded_proto: str | Iterable[str], trusted_hops: int) -> str:
+    """"http" or "https": what the visitor used. The request's own scheme, or behind
+    `trusted_hops` proxies the X-Forwarded-Proto the outermost trusted one wrote: a header a
+    visitor sends past no proxy (or to the left of the proxies' own entries) is not believed."""
+    proto = _hop(forwarded_proto, trusted_hops).lower() or (scheme or "http").lower()
+    return proto if proto in ("http", "https") else "http"
+
+
 def public_origin(scheme: str, host: str | None, forwarded_proto: str | Iterable[str],
                   forwarded_host: str | Iterable[str], trusted_hops: int, *,
                   fallback: str = "127.0.0.1") -> str:
@@ -104,15 +121,8 @@ def public_origin(scheme: str, host: str | None, forwarded_proto: str | Iterable
     than appended to it). A Host that is not a host name (or an IP, with a port) is replaced by
     `fallback`: a caller can only change the links in the answer to its own request.
     """
-    def hop(values: str | Iterable[str]) -> str:
-        entries = [e for e in _entries(values) if e]
-        if trusted_hops <= 0 or not entries:
-            return ""
-        return entries[-min(trusted_hops, len(entries))]
-
-    proto = hop(forwarded_proto).lower() or (scheme or "http").lower()
-    proto = proto if proto in ("http", "https") else "http"
-    name = hop(forwarded_host) or (host or "").strip()
+    proto = public_scheme(scheme, forwarded_proto, trusted_hops)
+    name = _hop(forwarded_host, trusted_hops) or (host or "").strip()
     if not _HOST_RE.fullmatch(name):
         name = fallback
     return f"{proto}://{name}"

@@ -440,7 +440,8 @@ def identity_middleware(settings: Settings, studio: Any) -> list[Middleware]:
         return moved
 
     secret = getattr(library, "legacy_browser_secret", None)
-    out = [Middleware(LibraryCookie, adopt=adopt, legacy_secret=secret)]
+    out = [Middleware(LibraryCookie, adopt=adopt, legacy_secret=secret,
+                      trusted_hops=settings.trusted_proxies)]
     if settings.app_password:
         hops = settings.trusted_proxies
 
