@@ -6,16 +6,39 @@ configuration table (kling_ui/core/config.py reads them). `create_app()` is what
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import signal
+import tempfile
 import threading
 
-import gradio as gr
-
 from kling_ui.core.config import Settings, load_settings
-from kling_ui.runs.resumer import resume_unfinished
-from kling_ui.runs.service import Studio
-from kling_ui.ui import build_ui, launch_options
+
+
+def own_gradio_folder() -> str:
+    """GRADIO_TEMP_DIR, unless it is set: a folder of this Studio's own, one per data folder.
+
+    Gradio's default, one /tmp/gradio for every Gradio app on the machine, names files by their
+    content, and each app deletes the files it made when it stops: a second Studio stopping
+    deleted the first one's preset examples and uploads under it (they answered 403). Keyed by
+    the data folder, a restarted Studio finds its folder again. Set before gradio is imported:
+    some of its modules read it at import time.
+    """
+    if not os.environ.get("GRADIO_TEMP_DIR"):
+        data = os.path.realpath(load_settings().data_dir or "")
+        tag = hashlib.sha256(data.encode()).hexdigest()[:12]
+        os.environ["GRADIO_TEMP_DIR"] = os.path.join(tempfile.gettempdir(), f"kling-gradio-{tag}")
+    return os.environ["GRADIO_TEMP_DIR"]
+
+
+own_gradio_folder()
+
+import gradio as gr  # noqa: E402 - after own_gradio_folder()
+
+from kling_ui.runs.resumer import resume_unfinished  # noqa: E402
+from kling_ui.runs.service import Studio  # noqa: E402
+from kling_ui.ui import build_ui, launch_options  # noqa: E402
 
 
 def create_app(settings: Settings, studio: Studio) -> gr.Blocks:
