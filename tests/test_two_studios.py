@@ -39,17 +39,16 @@ def test_one_studio_stopping_leaves_the_others_files(tmp_path: Path,
     (tmp_path / "b").mkdir()
     same = b"the same bytes, dropped on both Studios " * 64
     port_a, port_b = free_port(), free_port()
-    with running_simulator() as (base_url, _state):
-        with app_process(tmp_path / "b", base_url, port_b):
-            with app_process(tmp_path / "a", base_url, port_a) as first:
-                path_a, path_b = upload(port_a, "still.png", same), upload(port_b, "still.png", same)
-                assert path_a != path_b, "both Studios keep their files in one folder"
-                first.send_signal(signal.SIGTERM)  # stopped as a container is
-                first.wait(20)
-            # The second Studio still has its file, and serves it.
-            assert Path(path_b).is_file()
-            answer = httpx.get(f"http://127.0.0.1:{port_b}/gradio_api/file={path_b}", timeout=30)
-            assert answer.status_code == 200 and answer.content == same
+    with running_simulator() as (base_url, _state), app_process(tmp_path / "b", base_url, port_b):
+        with app_process(tmp_path / "a", base_url, port_a) as first:
+            path_a, path_b = upload(port_a, "still.png", same), upload(port_b, "still.png", same)
+            assert path_a != path_b, "both Studios keep their files in one folder"
+            first.send_signal(signal.SIGTERM)  # stopped as a container is
+            first.wait(20)
+        # The second Studio still has its file, and serves it.
+        assert Path(path_b).is_file()
+        answer = httpx.get(f"http://127.0.0.1:{port_b}/gradio_api/file={path_b}", timeout=30)
+        assert answer.status_code == 200 and answer.content == same
     for data in ("a", "b"):  # app.own_gradio_folder's folders of these two data folders
         tag = hashlib.sha256(os.path.realpath(tmp_path / data).encode()).hexdigest()[:12]
         shutil.rmtree(Path(tempfile.gettempdir()) / f"kling-gradio-{tag}", ignore_errors=True)

@@ -105,3 +105,34 @@ def test_an_hevc_clip_gets_its_card_at_once_and_one_playable_player(
         page.screenshot(path=f"/tmp/kling-cards-{w}.png", full_page=True)
     finally:
         context.close()
+
+
+@pytest.mark.browser
+def test_a_silent_clip_says_there_is_no_sound_to_keep(browser: Browser, app: LaunchedApp,
+                                                      tmp_path: Path) -> None:
+    """An outside look ran Edit on a clip with no sound and saw "Keep original sound" ticked as
+    if there were some. The box stays ticked (the person's own; a restore sets it) and says so."""
+    silent = Path(media_factory.make_video(tmp_path / "silent.mp4", seconds=3, audio=False))
+    loud = Path(media_factory.make_video(tmp_path / "with-sound.mp4", seconds=3))
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        page.goto(app.url)
+        open_tab(page, "edit", "Edit video")
+        sound = page.locator("#tab-edit .kling-sound")
+        expect(sound).not_to_contain_text("no sound")
+        upload(page, "edit-video", silent)
+        expect(page.locator("#tab-edit .kling-card-html.prose", has_text="<<<video_1>>>")
+               ).to_contain_text("3.0 s", timeout=RUN_TIMEOUT)
+        expect(sound).to_contain_text("The clip has no sound", timeout=RUN_TIMEOUT)
+        expect(sound.locator("input[type=checkbox]")).to_be_checked()
+        page.reload()  # a clip with sound, on a fresh page
+        open_tab(page, "edit", "Edit video")
+        upload(page, "edit-video", loud)
+        expect(page.locator("#tab-edit .kling-card-html.prose", has_text="<<<video_1>>>")
+               ).to_contain_text("3.0 s", timeout=RUN_TIMEOUT)
+        page.wait_for_timeout(1000)
+        expect(sound).not_to_contain_text("no sound")
+    finally:
+        context.close()

@@ -88,6 +88,8 @@ class TabChecks:
             outs.append(ui.controls["duration"])
         if ui.shots_total is not None:
             outs.append(ui.shots_total)
+        if "keep_original_sound" in ui.controls:
+            outs.append(ui.controls["keep_original_sound"])
         return outs
 
     async def refresh(self, *values: Any) -> list[Any]:
@@ -126,6 +128,7 @@ class TabChecks:
             fixable["reference_images"] = any_fix
         trim: list[Any] = []
         player: list[Any] = []
+        silent = False  # a clip the probe read, with no sound to keep
         if "reference_video" in ui.cards:
             path = spec.reference_video
             check, err = (await self._check(path, "video", "")) if path else (None, None)
@@ -136,6 +139,7 @@ class TabChecks:
             if check is not None and isinstance(check.info, VideoInfo):
                 # The card judges what is sent: the trim window, not the whole clip (issue #12).
                 info, asked = check.info, (spec.video_start, spec.video_length)
+                silent = not info.has_audio
                 problems = tuple(rules.check_video(info, window=asked,
                                                    profile=get_profile(spec.model)))
                 check = replace(check, problems=problems, badge=badge(info, problems))
@@ -170,6 +174,9 @@ class TabChecks:
                        else gr.Dropdown(choices=list(durations), value=kept))
         if ui.shots_total is not None:
             out.append(shots_total_html(spec))
+        if "keep_original_sound" in ui.controls:
+            # Said, not unticked: the box stays the person's (and a run's restore sets it).
+            out.append(gr.Checkbox(info=t("keep_sound.none") if silent else ""))
         return out
 
     async def preview(self, *values: Any) -> Any:
