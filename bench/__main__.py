@@ -225,7 +225,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {out}")
     elif args.only and not args.quick and RESULTS.exists():
         # `--only NAME`: its figures replace their own rows and sections in RESULTS.md.
+        # Each figure's rows start with its number ("16 total blocking time, ..."): the new
+        # figures' numbers, and the title's first two words for a figure that failed outright.
         prefixes = [" ".join(FIGURES[n][1].split()[:2]) for n in names]
+        prefixes += sorted({f.title.split()[0] + " " for f in figures})
         stamp = (f"{info['date']} with `python -m bench --only {' --only '.join(names)}`, "
                  f"load average {info['load average at start (1/5/15 min)']} at start")
         RESULTS.write_text(merge_results(RESULTS.read_text(), figures, prefixes, stamp) + "\n")
