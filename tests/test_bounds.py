@@ -333,6 +333,41 @@ def test_callers_take_turns():
     assert order[:4] == ["a", "b", "a", "b"] or order[:4] == ["b", "a", "b", "a"]
 
 
+def test_a_runs_fix_goes_ahead_of_its_own_pages_previews_and_says_it_waits():
+    """A phone clip's edit stood 25 s at "Fixing the video" with nothing moving: its fix waited
+    behind the same page's preview and filmstrip. It now goes first in that visitor's own line
+    (never ahead of another visitor's turn), and the wait is said."""
+    pool = MediaPool(2, per_caller=1, max_waiting=16)
+    order: list[str] = []
+    gate = threading.Event()
+    preview = pool.submit(gate.wait, 5, caller="me")  # running: the fix waits for it
+    time.sleep(0.05)
+    later = [pool.submit(order.append, "filmstrip", caller="me"),
+             pool.submit(order.append, "poster", caller="me")]
+    waited: list[bool] = []
+
+    async def main() -> None:
+        fixing = asyncio.ensure_future(pool.run(order.append, "fix", caller="me", first=True,
+                                                on_wait=lambda: waited.append(True)))
+        await asyncio.sleep(0.05)
+        assert waited == [True] and not order
+        gate.set()
+        await fixing
+
+    asyncio.run(main())
+    preview.result(timeout=5)
+    for f in later:
+        f.result(timeout=5)
+    assert order == ["fix", "filmstrip", "poster"]
+
+    async def at_once() -> None:  # a free worker: no wait to speak of
+        await pool.run(order.append, "again", caller="me", first=True,
+                       on_wait=lambda: waited.append(True))
+
+    asyncio.run(at_once())
+    assert waited == [True]
+
+
 def test_an_awaited_job_runs_on_the_pool_and_raises_its_error():
     pool = MediaPool(1)
 

@@ -332,3 +332,33 @@ def test_the_apps_simulator_starts_once_when_two_threads_ask_at_once(
         assert len(urls) == 2 and urls[0] == urls[1] == server.base_url
     finally:
         server.stop()
+
+
+def test_a_render_that_outlasts_the_model_time_says_it_is_encoding() -> None:
+    """A phone clip's edit stood at "Generating frames 100%" for 22 s while this machine drew
+    the video: past the model time the log says it is encoding, and 100% comes with the video."""
+    from concurrent.futures import Future
+    from pathlib import Path
+
+    from kling_ui.replicate.simulator.state import ENCODING, SimPrediction, SimState
+
+    state = SimState(SimOptions(model_seconds=2.0, start_seconds=0.5))
+    try:
+        t0 = 1000.0
+        pred = SimPrediction("p1", {"prompt": "x"}, "http://sim", t0)
+        drawing: Future[Path] = Future()
+        pred.render = drawing
+        state.advance(pred, now=t0 + 1.5)  # half way: 40%
+        assert "Generating frames 40%" in pred.logs and ENCODING not in pred.logs
+        state.advance(pred, now=t0 + 9.0)  # model time long up, the render still going
+        assert pred.status == "processing" and ENCODING in pred.logs
+        assert "Generating frames 100%" not in pred.logs
+        assert pred.logs.count(ENCODING) == 1
+        state.advance(pred, now=t0 + 9.5)
+        assert pred.logs.count(ENCODING) == 1
+        drawing.set_result(Path("/nonexistent/output.mp4"))
+        state.advance(pred, now=t0 + 10.0)
+        assert pred.status == "succeeded"
+        assert pred.logs.rstrip().endswith("Generating frames 100%\nVideo ready")
+    finally:
+        state.close()

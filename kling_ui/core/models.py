@@ -190,6 +190,7 @@ STEP_STAGES = {
     "Fixing reference image {n}": "fixing",
     "Fixing the video (this can take a while)": "fixing",
     "Fixing the video: {pct}%": "fixing",
+    "Waiting for the machine: other video work is running": "fixing",
     "Uploading inputs": "uploading",
     "Creating the prediction": "starting",
     "Replicate is pacing this key: starting in ~{n} s": "starting",

@@ -229,9 +229,11 @@ class MediaPool:
             return len(self._lanes.get(caller, ()))
 
     def submit(self, fn: Callable[..., T], /, *args: Any, caller: str | None = None,
-               **kwargs: Any) -> Future[T]:
+               first: bool = False, **kwargs: Any) -> Future[T]:
         """Queue `fn(*args, **kwargs)` for `caller` (default: `self.caller()`); AccessError at
-        once when that caller already has `max_waiting` jobs in line."""
+        once when that caller already has `max_waiting` jobs in line. `first`: at the head of
+        the caller's own line (a run's fix, which the person is waiting on, before the same
+        page's previews and filmstrips); never ahead of anyone else's turn."""
         who = caller or self.caller()
         future: Future[T] = Future()
         with self._lock:
@@ -241,17 +243,26 @@ class MediaPool:
                 if not lane:
                     del self._lanes[who]
                 raise AccessError(t("access.media_busy", "en", n=self.max_waiting))
-            lane.append((future, functools.partial(fn, *args, **kwargs)))
+            job = (future, functools.partial(fn, *args, **kwargs))
+            if first:
+                lane.appendleft(job)
+            else:
+                lane.append(job)
             if who not in self._turns:
                 self._turns.append(who)
             self._dispatch()
         return future
 
     async def run(self, fn: Callable[..., T], /, *args: Any, caller: str | None = None,
+                  first: bool = False, on_wait: Callable[[], None] | None = None,
                   **kwargs: Any) -> T:
         """`fn(*args, **kwargs)` on the pool, awaited (a cancelled wait drops a job not yet
-        started; one already running finishes, bounded by ffmpeg's own caps)."""
-        return await asyncio.wrap_future(self.submit(fn, *args, caller=caller, **kwargs))
+        started; one already running finishes, bounded by ffmpeg's own caps). `on_wait()` is
+        called once if the job has to wait for a worker (to say so while it waits)."""
+        future = self.submit(fn, *args, caller=caller, first=first, **kwargs)
+        if on_wait is not None and not (future.running() or future.done()):
+            on_wait()
+        return await asyncio.wrap_future(future)
 
     def _dispatch(self) -> None:
         """Start waiting jobs while workers are free, callers in rotation (under the lock)."""

@@ -37,6 +37,8 @@ def _prompt_counts(prompt: str) -> dict[str, int]:
     return {"chars_typed": typed, "chars_sent": sent}
 
 
+# A run's fix waiting behind other media work (models.STEP_STAGES: "fixing").
+MEDIA_WAIT = "Waiting for the machine: other video work is running"
 # The fields that hold files (a problem's `field` may carry an index: "reference_images[2]").
 _FILE_FIELDS = ("start_image", "end_image", "reference_images", "reference_video")
 
@@ -268,12 +270,18 @@ class Checks:
         where = str(out_dir / "fixed")
         os.makedirs(where, exist_ok=True)
 
+        def waiting() -> None:
+            # Behind other video work (this page's previews, or every worker busy): said, not
+            # shown as a fix standing still. The fix's own progress follows when it starts.
+            emit(Progress(log_line=MEDIA_WAIT))
+
         async def fix_img(info: ImageInfo | None, field: str, what: str) -> ImageInfo | None:
             if info is None or not any(p.fixable for p in rules.check_image(info, field)):
                 return info
             emit(Progress(log_line=f"Fixing {what}"))  # what the person sees, not the field
             path, done = await self.media.run(
-                fix.fix_image, info, where, aspect_fix=spec.aspect_fix, field=field)
+                fix.fix_image, info, where, aspect_fix=spec.aspect_fix, field=field,
+                first=True, on_wait=waiting)
             fixes.extend(done)
             new = await self.probe(path, "image")
             assert isinstance(new, ImageInfo)
@@ -297,7 +305,7 @@ class Checks:
 
                 path, done = await self.media.run(
                     fix.fix_video, video, where, start=spec.video_start,
-                    length=spec.video_length, on_progress=on_frac)
+                    length=spec.video_length, on_progress=on_frac, first=True, on_wait=waiting)
                 fixes.extend(done)
                 new_v = await self.probe(path, "video")
                 assert isinstance(new_v, VideoInfo)

@@ -29,6 +29,7 @@ Send = Callable[[Message], Awaitable[None]]
 
 SIM_VERSION = "6d5f2d4becc7" + "0" * 52  # looks like the model page's version id
 TERMINAL = ("succeeded", "failed", "canceled", "aborted")
+ENCODING = "Encoding the video"  # the log line while the render outlasts the model time
 # Each model's input schema is its profile (core/profile.py; schema.validate_body).
 URI_KEYS = ("start_image", "end_image", "reference_video")
 # Top-level keys of a create body (schemas_prediction_request; additionalProperties: false).
@@ -295,6 +296,16 @@ class SimState:
                     self._end(pred, "aborted", now)
                 return
             frac = min(1.0, (now - pred.started) / max(opts.model_seconds, 1e-6))
+            rendering = (pred.render is not None and not pred.render.done()
+                         and pred.outcome not in ("failed", "canceled"))
+            if frac >= 1.0 and rendering:
+                # The model's time is up but this machine is still drawing the video: say so,
+                # rather than stand at "100%" for as long as the render takes (a phone clip's
+                # edit stood there 22 s on 2 busy cores).
+                self._grow_logs(pred, 0.99)
+                if ENCODING not in pred.logs:
+                    pred.logs += ENCODING + "\n"
+                return
             self._grow_logs(pred, frac)
             if frac < 1.0:
                 return
