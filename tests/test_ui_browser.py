@@ -85,6 +85,12 @@ def run_and_see_result(page: Page, key: str, *, original: str) -> None:
     if original == "video":
         a = compare.locator("video.kc-a")
         page.wait_for_function("el => el.readyState >= 1", arg=a.element_handle(), timeout=10_000)
+        # A still of its own while the clip loads (it was a black box), served from the run.
+        poster = a.get_attribute("poster") or ""
+        assert poster.endswith(".poster.jpg"), poster
+        got = page.evaluate("async u => { const r = await fetch(u); return [r.status, "
+                            "r.headers.get('content-type')]; }", poster)
+        assert got == [200, "image/jpeg"], got
     elif original == "image":
         a = compare.locator("img.kc-a")
         page.wait_for_function("el => el.complete && el.naturalWidth > 0", arg=a.element_handle())

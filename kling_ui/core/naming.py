@@ -16,12 +16,14 @@ import re
 import unicodedata
 from collections.abc import Collection
 from datetime import date
+from pathlib import PurePath
 
 from .models import Tab
 
 # What each tab is called in a file name (the Video reference tab's value "feature" means little).
 TAB_SLUGS = {Tab.TEXT: "text", Tab.FRAMES: "frames", Tab.REFERENCES: "references",
              Tab.FEATURE: "video-ref", Tab.EDIT: "edit"}
+VIDEO_SUFFIXES = (".mp4", ".mov", ".webm", ".m4v", ".mkv")  # a run's original that is a clip
 MAX_WORDS = 4  # the prompt's first ~4 meaningful words (linking words count)
 MAX_WORD_CHARS = 20
 MAX_SLUG_CHARS = 40
@@ -92,3 +94,9 @@ def unique_name(stem: str, ext: str, taken: Collection[str]) -> str:
         n += 1
         name = f"{stem}-{n}{ext}"
     return name
+
+
+def original_poster_of(original: str) -> str:
+    """Where a run's original clip keeps its poster: beside it, `reference_video.poster.jpg`
+    for `reference_video.mp4` (made as the run finishes; the compare panel shows it for A)."""
+    return str(PurePath(original).with_suffix(".poster.jpg"))

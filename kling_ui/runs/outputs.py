@@ -30,6 +30,7 @@ from ..core.errors import (
 )
 from ..core.jobs import JobResult, JobSpec, shots_of
 from ..core.models import ImageInfo, Progress, Tab, VideoInfo
+from ..core.naming import VIDEO_SUFFIXES, original_poster_of
 from ..core.snippets import snippets
 from ..finishing.results import Finisher
 from ..hosting import bounds
@@ -96,6 +97,8 @@ class Outputs:
                                              at=info.duration / 2, dest=str(folder / "poster.jpg"))
         except KlingError as exc:  # the paid file is kept whatever it holds; say what failed
             log.warning("run %s: the output could not be checked: %s", run_id, exc)
+        if run is not None and run.original:
+            await self.original_poster(run.original)
         if run is not None:
             try:
                 await self.media.run(tags.write_settings_tag, output, _tag_of(run, prediction))
@@ -149,6 +152,21 @@ class Outputs:
                                      if k in ("motion", "motion_plot")}}
         return metrics, list(measured.warnings)
 
+    async def original_poster(self, original: str) -> str | None:
+        """A still from the middle of the original clip beside it (original_poster_of), as the
+        output has one: the compare panel showed a black box for A while the clip loaded. None
+        for a picture, or a clip that cannot be read (the run is not failed for it)."""
+        if Path(original).suffix.lower() not in VIDEO_SUFFIXES or not os.path.isfile(original):
+            return None
+        try:
+            info = await self.checks.probe(original, "video")
+            assert isinstance(info, VideoInfo)
+            return await self.media.run(preview.make_poster, info, str(Path(original).parent),
+                                        at=info.duration / 2, dest=original_poster_of(original))
+        except KlingError as exc:
+            log.warning("the original's poster was not made: %s", exc)
+            return None
+
     async def keep_derived(self, parent_id: str, path: str, *, original: str | None,
                            original_label: str, what: str, note: str) -> JobResult:
         """Keep a file made from a run (a splice back, later a sequence) as a library run of its
@@ -170,6 +188,7 @@ class Outputs:
         if original and os.path.isfile(original):
             kept_original = str(folder / ("original" + Path(original).suffix.lower()))
             await asyncio.to_thread(shutil.copyfile, original, kept_original)
+            await self.original_poster(kept_original)
         settings = {**parent.settings, "derived": what}
         run = self.library.create(Run(
             id=run_id, owner=parent.owner, tab=parent.tab, status=lib.SUCCEEDED,

@@ -8,13 +8,14 @@ so it keeps working each time the HTML is replaced by a new result.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+from ..core.naming import VIDEO_SUFFIXES, original_poster_of
 from ..i18n import i18n, t
 from ..runs.service import JobResult
 from .common import esc, file_url
 
-VIDEO_SUFFIXES = (".mp4", ".mov", ".webm", ".m4v", ".mkv")
 # What the original is called (runs.running._original_of, finish.py), shown in the page's language.
 _LABELS = {"Original": "label.original", "Original clip": "label.original_clip",
            "Start frame": "label.start_frame", "Reference image 1": "label.reference_image_1",
@@ -59,6 +60,12 @@ def _shape(result: JobResult) -> str:
     return f' style="--kc-ar: {width} / {height}"'
 
 
+def _original_poster(original: str) -> str | None:
+    """The original clip's poster when the run made one (runs.outputs.original_poster)."""
+    poster = original_poster_of(original)
+    return poster if os.path.isfile(poster) else None
+
+
 def compare_html(result: JobResult | None) -> str:
     """Original (A) and output (B) with shared controls; the original starts muted."""
     if result is None:
@@ -87,7 +94,7 @@ def compare_html(result: JobResult | None) -> str:
     return f"""<div class="kling-compare" data-mode="side"{earlier}>
   <div class="kc-stage">
     <figure class="kc-fig kc-fig-a"><figcaption>A · {esc(a_label)}</figcaption>
-      {_media(original, a_label, "kc-a", muted=True)}</figure>
+      {_media(original, a_label, "kc-a", muted=True, poster=_original_poster(original))}</figure>
     <figure class="kc-fig kc-fig-b"><figcaption>B · {esc(t("compare.output"))}</figcaption>
       {output}</figure>
     <div class="kc-divider" aria-hidden="true"><span class="kc-knob">◀▶</span></div>
