@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from kling_ui.media.preview import make_poster  # noqa: E402
 from kling_ui.media.probe import probe_video  # noqa: E402
-from kling_ui.ui.thumbs import ASSETS, THUMB_PX, THUMBS, preset_media, thumb_path  # noqa: E402
+from kling_ui.ui.thumbs import ASSETS, THUMB_PX, THUMBS, thumb_media, thumb_path  # noqa: E402
 
 VIDEO_EXTS = {".mp4", ".mov", ".webm"}
 
@@ -42,7 +42,7 @@ def main() -> None:
     THUMBS.mkdir(exist_ok=True)
     presets = json.loads((ASSETS / "presets.json").read_text(encoding="utf-8"))
     media = {m for k, v in presets.items() if not k.startswith("_") for p in v
-             if (m := preset_media(p))}
+             if (m := thumb_media(p))}
     for m in sorted(media):
         out = make_thumb(m)
         print(f"{out.relative_to(ASSETS)}: {out.stat().st_size} bytes")

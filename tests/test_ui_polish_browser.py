@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from kling_ui.ui.tab_layout import load_presets
-from kling_ui.ui.thumbs import preset_media, thumb_path
+from kling_ui.ui.thumbs import thumb_media, thumb_path
 from tests.test_ui_browser import RUN_TIMEOUT, open_tab, upload
 from tests.ui_fixtures import LaunchedApp, launched_app, make_image
 
@@ -144,9 +144,13 @@ def test_media_presets_have_a_thumbnail_on_their_button(browser: Browser, app: L
     presets = load_presets()
     for tab_presets in presets.values():
         for preset in tab_presets:
-            media = preset_media(preset)
+            media = thumb_media(preset)
             assert media is None or thumb_path(media).is_file(), (
                 f"{preset['name']}: run python assets/make_thumbs.py")
+        # Two presets of a tab never show the same picture (an outside look saw the girl in
+        # blue on both of References', Video reference's and Edit's).
+        shown = [m for p in tab_presets if (m := thumb_media(p))]
+        assert len(shown) == len(set(shown)), shown
     pg = _page(browser, app, "desktop")
     try:
         open_tab(pg, "edit", "Edit video")
