@@ -29,6 +29,7 @@ from typing import Any
 from ..core.config import Settings
 from ..core.errors import InputError, KlingError
 from ..core.models import VideoInfo
+from ..core.naming import original_poster_of
 from ..finishing.results import Finisher, probe_clip
 from ..hosting.bounds import media_pool
 from ..i18n import t
@@ -42,7 +43,6 @@ log = logging.getLogger(__name__)
 SHARE_BYTES = 24  # 192 random bits, 32 URL-safe characters (the issue asks for >= 128)
 TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{22,64}")  # what a token can look like: refused before SQL
 COMPARE_NAME = "share-compare.mp4"  # in the run's folder: deleted with it, counted with it
-ORIGINAL_POSTER = "share-original.jpg"  # the original clip's still: the page loads no video
 ADMIN_FAILURES = 5  # wrong admin keys per visitor per ADMIN_WINDOW, as the APP_PASSWORD rule
 ADMIN_WINDOW = 60.0
 
@@ -217,11 +217,14 @@ class Sharing:
         original or none."""
         if not run.original or run.original_facts.get("kind") != "video":
             return None
-        path = self.library.run_dir(run.id) / ORIGINAL_POSTER
+        # The one still of the original, beside it: the run made it as it finished (the
+        # compare panel's A shows it too); a run older than that gets it here, once.
+        path = Path(original_poster_of(run.original))
         if not path.is_file():
             info = await probe_clip(run.original, "original")
             part = path.with_suffix(".part.jpg")
-            await media_pool().run(make_poster, info, str(path.parent), dest=str(part))
+            await media_pool().run(make_poster, info, str(path.parent), at=info.duration / 2,
+                                   dest=str(part))
             os.replace(part, path)
         return str(path)
 
