@@ -21,9 +21,11 @@ from typing import Any
 from ..core.errors import InputError, KlingError
 from ..core.jobs import JobResult
 from ..core.models import ImageInfo, Tab, VideoInfo
+from ..core.naming import original_poster_of
 from ..hosting.bounds import media_pool
 from ..media import comparison, motion, motion_plot, splice
 from ..media.paths import out_path
+from ..media.preview import make_poster
 from ..media.probe import probe_image, probe_video
 
 log = logging.getLogger(__name__)
@@ -69,6 +71,20 @@ async def probe_clip(path: str | None, name: str) -> VideoInfo:
         if exc.message.startswith(f"{name}:"):
             raise
         raise InputError(f"{name}: {exc.message}") from None
+
+
+async def original_still(original: str) -> str:
+    """The still of an original clip, from its middle as the output's poster is, kept beside
+    it (naming.original_poster_of): made once, whole or not at all (the compare panel's A and
+    the share page both show it). InputError when the clip cannot be read."""
+    path = Path(original_poster_of(original))
+    if not path.is_file():
+        info = await probe_clip(original, "original")
+        part = path.with_suffix(".part.jpg")
+        await media_pool().run(make_poster, info, str(path.parent), at=info.duration / 2,
+                               dest=str(part))
+        os.replace(part, path)
+    return str(path)
 
 
 async def probe_still_or_clip(path: str | None, name: str) -> VideoInfo | ImageInfo:

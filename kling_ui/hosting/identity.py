@@ -86,10 +86,11 @@ def set_cookie_header(key: str, scope: Scope, trusted_hops: int = 0) -> str:
 
     HttpOnly always; Secure when the request came over https (directly or, behind
     `trusted_hops` proxies, per the X-Forwarded-Proto the outermost trusted one wrote: the
-    rule of kling_ui.hosting.proxies, so a visitor's own header changes nothing). SameSite=Lax, except for a page loaded in a cross-site
-    frame over https (a Hugging Face Space shown inside huggingface.co): a Lax cookie would be
-    neither stored nor sent there, so it is `SameSite=None; Secure; Partitioned` (CHIPS), a
-    cookie kept for that one embedding site only.
+    rule of kling_ui.hosting.proxies, so a visitor's own header changes nothing).
+    SameSite=Lax, except for a page loaded in a cross-site frame over https (a Hugging Face
+    Space shown inside huggingface.co): a Lax cookie would be neither stored nor sent there, so
+    it is `SameSite=None; Secure; Partitioned` (CHIPS), a cookie kept for that one embedding
+    site only.
     """
     headers = Headers(scope=scope)
     https = public_scheme(scope.get("scheme", "http"), headers.getlist("x-forwarded-proto"),

@@ -30,9 +30,9 @@ from ..core.errors import (
 )
 from ..core.jobs import JobResult, JobSpec, shots_of
 from ..core.models import ImageInfo, Progress, Tab, VideoInfo
-from ..core.naming import VIDEO_SUFFIXES, original_poster_of
+from ..core.naming import VIDEO_SUFFIXES
 from ..core.snippets import snippets
-from ..finishing.results import Finisher
+from ..finishing.results import Finisher, original_still
 from ..hosting import bounds
 from ..library import store as lib
 from ..library.results import result_from_run
@@ -97,9 +97,9 @@ class Outputs:
                                              at=info.duration / 2, dest=str(folder / "poster.jpg"))
         except KlingError as exc:  # the paid file is kept whatever it holds; say what failed
             log.warning("run %s: the output could not be checked: %s", run_id, exc)
-        if run is not None and run.original:
-            await self.original_poster(run.original)
         if run is not None:
+            if run.original:
+                await self.original_poster(run.original)
             try:
                 await self.media.run(tags.write_settings_tag, output, _tag_of(run, prediction))
             except KlingError as exc:
@@ -153,16 +153,13 @@ class Outputs:
         return metrics, list(measured.warnings)
 
     async def original_poster(self, original: str) -> str | None:
-        """A still from the middle of the original clip beside it (original_poster_of), as the
+        """The original clip's still (finishing.results.original_still), as the
         output has one: the compare panel showed a black box for A while the clip loaded. None
         for a picture, or a clip that cannot be read (the run is not failed for it)."""
         if Path(original).suffix.lower() not in VIDEO_SUFFIXES or not os.path.isfile(original):
             return None
         try:
-            info = await self.checks.probe(original, "video")
-            assert isinstance(info, VideoInfo)
-            return await self.media.run(preview.make_poster, info, str(Path(original).parent),
-                                        at=info.duration / 2, dest=original_poster_of(original))
+            return await original_still(original)
         except KlingError as exc:
             log.warning("the original's poster was not made: %s", exc)
             return None

@@ -29,14 +29,11 @@ from typing import Any
 from ..core.config import Settings
 from ..core.errors import InputError, KlingError
 from ..core.models import VideoInfo
-from ..core.naming import original_poster_of
-from ..finishing.results import Finisher, probe_clip
-from ..hosting.bounds import media_pool
+from ..finishing.results import Finisher, original_still
 from ..i18n import t
 from ..library.shares import Share
 from ..library.store import SUCCEEDED, Library, Run
 from ..media.comparison import export_size
-from ..media.preview import make_poster
 
 log = logging.getLogger(__name__)
 
@@ -217,16 +214,8 @@ class Sharing:
         original or none."""
         if not run.original or run.original_facts.get("kind") != "video":
             return None
-        # The one still of the original, beside it: the run made it as it finished (the
-        # compare panel's A shows it too); a run older than that gets it here, once.
-        path = Path(original_poster_of(run.original))
-        if not path.is_file():
-            info = await probe_clip(run.original, "original")
-            part = path.with_suffix(".part.jpg")
-            await media_pool().run(make_poster, info, str(path.parent), at=info.duration / 2,
-                                   dest=str(part))
-            os.replace(part, path)
-        return str(path)
+        # The run made it as it finished; a run older than that gets it here, once.
+        return await original_still(run.original)
 
     async def _make(self, run: Run) -> str:
         folder = self.library.run_dir(run.id)
