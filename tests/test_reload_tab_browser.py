@@ -35,11 +35,19 @@ def start_a_frames_run(page: Page, app: LaunchedApp, image: Path) -> None:
 def test_a_reload_mid_run_opens_the_tab_that_runs_it(
         app: LaunchedApp, context: BrowserContext, tmp_path: Path) -> None:  # noqa: F811
     page = context.new_page()
-    start_a_frames_run(page, app, make_image(tmp_path / "girl.png"))
-    page.reload()
-    frames = page.get_by_role("tab", name="Frames to video", exact=True)
-    expect(frames).to_have_attribute("aria-selected", "true")
-    expect(page.locator("#frames-progress .kling-progress")).to_be_visible()
+    # The model runs until the reloaded page has been checked: on a loaded CI box the 8 s run
+    # ended while the page reloaded, and a reload after a run rightly stays on the first tab.
+    app.studio.simulator_url()  # started, so its live options can be reached
+    options = app.studio.routes._sim.state.options  # type: ignore[union-attr]
+    options.model_seconds = 600.0
+    try:
+        start_a_frames_run(page, app, make_image(tmp_path / "girl.png"))
+        page.reload()
+        frames = page.get_by_role("tab", name="Frames to video", exact=True)
+        expect(frames).to_have_attribute("aria-selected", "true")
+        expect(page.locator("#frames-progress .kling-progress")).to_be_visible()
+    finally:
+        options.model_seconds = 8.0
     expect(page.locator("#frames-compare video.kc-b")).to_be_attached(timeout=90_000)
     # Once it has ended, a reload stays on the first tab.
     page.reload()

@@ -34,6 +34,8 @@ DETAIL_STAGE = (
     ("Checking inputs", "checking"),
     ("Fixing the video", "fixing"),
     ("Fixing the start frame", "fixing"),
+    # A fix waiting its turn behind other video work on this machine (hosting.bounds.MediaPool).
+    ("Waiting for the machine", "fixing"),
     ("Uploading inputs", "uploading"),
     ("Creating the prediction", "starting"),
     ("Checking the output", "finishing"),
