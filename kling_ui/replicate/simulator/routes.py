@@ -24,6 +24,7 @@ from starlette.routing import Route
 
 from ...core.profile import ModelProfile, get_profile, profile_for_replicate, profile_for_version
 from ...media.render import RenderJob, render
+from ...media.render_cache import cached_render
 from .schema import HTML_413, fault_response, problem, validate_body
 from .state import (
     PREFER_RE,
@@ -325,7 +326,10 @@ def _render_prediction(state: SimState, pred: SimPrediction) -> Path:
         keep_sound=bool(inp.get("keep_original_sound", True)),
         shots=_shots(inp.get("multi_prompt")), audio=inp.get("generate_audio") is True,
     )
-    return render(job, work / "output.mp4")
+    out = work / "output.mp4"
+    if not state.options.render_cache:
+        return render(job, out)
+    return cached_render(job, out, lambda: render(job, out))
 
 
 def _shots(value: Any) -> tuple[tuple[str, int], ...]:

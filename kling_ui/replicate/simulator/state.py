@@ -139,6 +139,9 @@ class SimOptions:
     # model then takes exactly its model time, as on Replicate, with no ffmpeg render running
     # beside the clients being timed or ending a short "model" late.
     fixed_output: str | None = None
+    # Each distinct input is rendered once per process (kling_ui.media.render_cache); off where
+    # a test needs a render's own time.
+    render_cache: bool = True
 
 
 @dataclass
