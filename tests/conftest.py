@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 
@@ -20,6 +22,12 @@ os.environ.pop("KLING_BACKEND", None)
 # that the other worker's app is still using.
 os.environ["GRADIO_TEMP_DIR"] = tempfile.mkdtemp(
     prefix=f"kling-test-gradio-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-")
+# Test media made once per run and shared by the workers (media_factory.ffmpeg): made here on
+# the controller, before xdist starts its workers, and removed when the controller exits.
+if "PYTEST_XDIST_WORKER" not in os.environ:
+    _media = tempfile.mkdtemp(prefix="kling-test-media-")
+    os.environ["KLING_TEST_MEDIA_CACHE"] = _media
+    atexit.register(shutil.rmtree, _media, True)
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["KLING_TESTING"] = "1"  # unexpected errors are re-raised, not hidden
