@@ -91,6 +91,22 @@ def test_a_faster_clip_reads_as_kept_and_faster_with_no_offset(clips: dict[str, 
     assert delayed.startswith("motion kept") and "1.00 s later" in delayed
 
 
+def test_less_motion_at_the_same_pace_is_not_called_slower(clips: dict[str, Path]) -> None:
+    """A try as a user read "motion kept, 1.24x slower" beside two equal durations: an edit that
+    moves 0.8x as much per frame is not slower. Only a fitted pace is one."""
+    figs = {"score": 0.9, "offset_s": 0.0, "speed_ratio": 0.81, "speed_fitted": False}
+    assert motion.verdict(figs) == "motion kept"
+    assert motion.verdict({**figs, "speed_fitted": True}) == "motion kept, 1.23x slower"
+    # A library row saved before the key reads as it did then.
+    assert motion.verdict({k: v for k, v in figs.items() if k != "speed_fitted"}).endswith("slower")
+    from kling_ui.ui.finish import score_markdown
+    shown = score_markdown({**figs, "drift": [], "frames_original": 120, "frames_output": 120,
+                            "duration_original": 5.0, "duration_output": 5.0})
+    assert "motion per frame: 0.81x the original's" in shown and "speed" not in shown
+    assert report(clips, "faster").figures()["speed_fitted"] is True
+    assert report(clips, "graded").figures()["speed_fitted"] is False
+
+
 def test_window_of_a_longer_original(clips: dict[str, Path]) -> None:
     """The output compared with the part of the original it came from: start 2 s, 3 s long."""
     cut = clips["a"].with_name("cut.mp4")

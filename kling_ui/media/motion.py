@@ -85,6 +85,7 @@ class MotionReport:
             "duration_output": round(self.duration_output, 3),
             "audio_offset_s": None if self.audio_offset_s is None else round(self.audio_offset_s, 3),
             "speed_ratio": None if self.speed_ratio is None else round(self.speed_ratio, 3),
+            "speed_fitted": self.speed_fitted,
             "lag_limit_s": round(self.lag_limit_s, 2),
         }
         if self.offset_s is None:
@@ -106,7 +107,11 @@ def verdict(figures: dict[str, Any], lang: str = "en") -> str:
     key = "motion.kept" if score >= KEPT else "motion.partly" if score >= PARTLY else "motion.not_kept"
     parts = [t(key, lang)]
     speed = figures.get("speed_ratio")
-    if speed and score >= PARTLY and abs(speed - 1) >= SPEED_SHOWN:
+    # Only a fitted speed is a pace: an unfitted ratio is how much the output moves per frame
+    # (an edge-drawn edit of the same clip moves 0.8x as much and read "1.24x slower" beside
+    # two equal durations). Figures saved before the key are read as they were then.
+    fitted = figures.get("speed_fitted", True)
+    if speed and fitted and score >= PARTLY and abs(speed - 1) >= SPEED_SHOWN:
         parts.append(t("motion.faster", lang, speed=speed) if speed > 1
                      else t("motion.slower", lang, speed=1 / speed))
     offset = figures.get("offset_s")

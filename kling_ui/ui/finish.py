@@ -123,7 +123,8 @@ def score_markdown(figures: dict[str, Any]) -> str:
     said = verdict(figures, current_lang())
     return (t("finish.score", score=figures["score"], verdict=said[:1].upper() + said[1:])
             + "\n\n" + offset + "\n"
-            + ("" if speed is None else t("finish.speed", speed=speed) + "\n")
+            + ("" if speed is None else t("finish.speed" if figures.get("speed_fitted", True)
+                                          else "finish.motion_amount", speed=speed) + "\n")
             + t("finish.drift", spans=spans) + "\n"
             + t("finish.frames", original=figures["frames_original"],
                 output=figures["frames_output"], dur_original=figures["duration_original"],
