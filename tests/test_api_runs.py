@@ -83,15 +83,23 @@ def test_a_caller_without_a_header_gets_a_library_key_to_come_back_with(
 
 @pytest.mark.slow
 def test_cancel_run_stops_the_prediction_at_replicate(app: LaunchedApp) -> None:
+    """A cancel by id stops the prediction at Replicate, long before its model would end. How
+    fast is bench figure 1's to say (cancel on the delayed link, beside the official client): a
+    loaded CI box once took 2.6 s here to carry the call through Gradio's queue."""
     client = Client(app.url, verbose=False, headers=MINE)
-    job, run_id = _submit(app, MINE, "a lighthouse in a storm")
-    pred = processing_prediction(app, "a lighthouse in a storm")
-    asked = time.monotonic()
-    cancel = client.submit(run_id, api_name="/cancel_run")
-    while pred.status != "canceled" and time.monotonic() - asked < 5:
-        time.sleep(0.01)
-    took = time.monotonic() - asked
-    assert pred.status == "canceled" and took < 1.0, took  # while its create is still held
+    app.studio.simulator_url()
+    options = app.studio.routes._sim.state.options  # type: ignore[union-attr]
+    options.model_seconds = 600.0  # only a cancel can end it within the test
+    try:
+        job, run_id = _submit(app, MINE, "a lighthouse in a storm")
+        pred = processing_prediction(app, "a lighthouse in a storm")
+        asked = time.monotonic()
+        cancel = client.submit(run_id, api_name="/cancel_run")
+        while pred.status != "canceled" and time.monotonic() - asked < 60:
+            time.sleep(0.01)
+        assert pred.status == "canceled", (pred.status, time.monotonic() - asked)
+    finally:
+        options.model_seconds = 4.0
     answer = cancel.result(timeout=30)
     assert answer["canceled"] is True and answer["status"] == "canceled", answer
     assert "cancel" in (answer["error"] or "").lower()
