@@ -87,8 +87,7 @@ def test_cancel_run_stops_the_prediction_at_replicate(app: LaunchedApp) -> None:
     fast is bench figure 1's to say (cancel on the delayed link, beside the official client): a
     loaded CI box once took 2.6 s here to carry the call through Gradio's queue."""
     client = Client(app.url, verbose=False, headers=MINE)
-    app.studio.simulator_url()
-    options = app.studio.routes._sim.state.options  # type: ignore[union-attr]
+    options = app.sim_options()
     options.model_seconds = 600.0  # only a cancel can end it within the test
     try:
         job, run_id = _submit(app, MINE, "a lighthouse in a storm")

@@ -37,8 +37,7 @@ def test_a_reload_mid_run_opens_the_tab_that_runs_it(
     page = context.new_page()
     # The model runs until the reloaded page has been checked: on a loaded CI box the 8 s run
     # ended while the page reloaded, and a reload after a run rightly stays on the first tab.
-    app.studio.simulator_url()  # started, so its live options can be reached
-    options = app.studio.routes._sim.state.options  # type: ignore[union-attr]
+    options = app.sim_options()
     options.model_seconds = 600.0
     try:
         start_a_frames_run(page, app, make_image(tmp_path / "girl.png"))

@@ -40,6 +40,12 @@ class LaunchedApp:
     studio: Studio
     settings: Settings
 
+    def sim_options(self) -> Any:
+        """The in-process simulator's live SimOptions (started if need be): a test may hold
+        its model (`model_seconds`) until only what it checks can end a run."""
+        self.studio.simulator_url()
+        return self.studio.routes._sim.state.options  # type: ignore[union-attr]
+
 
 def test_settings(**overrides: Any) -> Settings:
     base = Settings(backend="simulator", sim_seconds=0.5, concurrency=4, queue_size=16,

@@ -101,17 +101,20 @@ KEPT, PARTLY = 0.8, 0.5  # scores from which the motion reads as kept, or partly
 SPEED_SHOWN = 0.05  # speed differences below 5% are not worth a word
 
 
+def is_pace(figures: dict[str, Any]) -> bool:
+    """Whether `speed_ratio` is a pace (a fitted speed) rather than how much the output moves
+    per frame: an edge-drawn edit of the same clip moves 0.8x as much and read "1.24x slower"
+    beside two equal durations. Figures saved before `speed_fitted` read as they did then."""
+    return bool(figures.get("speed_fitted", True))
+
+
 def verdict(figures: dict[str, Any], lang: str = "en") -> str:
     """One line a person reads first: "motion kept, 1.25x faster", "motion not kept, ..."."""
     score = float(figures.get("score") or 0.0)
     key = "motion.kept" if score >= KEPT else "motion.partly" if score >= PARTLY else "motion.not_kept"
     parts = [t(key, lang)]
     speed = figures.get("speed_ratio")
-    # Only a fitted speed is a pace: an unfitted ratio is how much the output moves per frame
-    # (an edge-drawn edit of the same clip moves 0.8x as much and read "1.24x slower" beside
-    # two equal durations). Figures saved before the key are read as they were then.
-    fitted = figures.get("speed_fitted", True)
-    if speed and fitted and score >= PARTLY and abs(speed - 1) >= SPEED_SHOWN:
+    if speed and is_pace(figures) and score >= PARTLY and abs(speed - 1) >= SPEED_SHOWN:
         parts.append(t("motion.faster", lang, speed=speed) if speed > 1
                      else t("motion.slower", lang, speed=1 / speed))
     offset = figures.get("offset_s")

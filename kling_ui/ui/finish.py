@@ -28,7 +28,7 @@ from ..finishing.results import (
     trimmed_window,
 )
 from ..i18n import current_lang, i18n, t
-from ..media.motion import MAX_LAG_S, verdict
+from ..media.motion import MAX_LAG_S, is_pace, verdict
 from ..media.motion_plot import ORIGINAL_COLOUR, OUTPUT_COLOUR, inline_svg
 from .common import esc, guarded, session_id
 from .compare import compare_html
@@ -123,7 +123,7 @@ def score_markdown(figures: dict[str, Any]) -> str:
     said = verdict(figures, current_lang())
     return (t("finish.score", score=figures["score"], verdict=said[:1].upper() + said[1:])
             + "\n\n" + offset + "\n"
-            + ("" if speed is None else t("finish.speed" if figures.get("speed_fitted", True)
+            + ("" if speed is None else t("finish.speed" if is_pace(figures)
                                           else "finish.motion_amount", speed=speed) + "\n")
             + t("finish.drift", spans=spans) + "\n"
             + t("finish.frames", original=figures["frames_original"],
