@@ -160,4 +160,6 @@ def test_an_agent_runs_fetches_and_every_answer_is_json_without_a_server_path(
     assert [c.type for c in report.content].count("image") == 1  # the plot, as an image
     assert 0.0 <= _json_of(report)["score"] <= 1.0
     for tool in ("compare_stills", "grab_frame"):
-        assert [c.type for c in call(url, tool, calls[tool]).content].count("image") == 1
+        content = call(url, tool, calls[tool]).content
+        assert [c.type for c in content].count("image") == 1, (
+            tool, [c.text for c in content if c.type == "text"])

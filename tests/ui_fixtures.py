@@ -75,7 +75,16 @@ def launched_app(**overrides: Any) -> Iterator[LaunchedApp]:
     try:
         yield LaunchedApp(f"http://127.0.0.1:{settings.port}/", demo, studio, settings)
     finally:
+        server = getattr(demo, "server", None)
         demo.close()
+        # Gradio waits 5 s for its server thread, then returns while the thread may still be
+        # shutting down (open MCP or SSE streams on a loaded box). Its last step deletes every
+        # file the app put in the worker's GRADIO_TEMP_DIR, whose names come from content: the
+        # next test's app, fed the same test media, was handed a frame that was then deleted.
+        thread = getattr(server, "thread", None)
+        if thread is not None:
+            thread.join(timeout=120)
+            assert not thread.is_alive(), "the app's server thread did not stop in 120 s"
         with contextlib.suppress(Exception):
             asyncio.run(studio.aclose())
 
