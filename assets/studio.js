@@ -346,13 +346,10 @@
     }
   }, true);
   // 4. What the person touched (issue #23): every field they typed in, picked, pasted into or
-  // dropped a file on since the page loaded, with when, and the last text they typed. A tab's
-  // last run comes back only into fields left alone, decided when its answer arrives
-  // (kling_ui/ui/page.py, `klingTouched`); text typed while that answer travelled is put back
-  // (`klingReassert`). Only trusted events count: Gradio's own updates fire none.
+  // dropped a file on since the page loaded, with when. A tab's last run comes back only into
+  // fields left alone, decided when its answer lands (`klingRestore`). Only trusted events
+  // count: Gradio's own updates fire none.
   const touchedAt = new Map(); // element id -> performance.now() of the last user touch
-  const typed = new Map(); // element id -> the last value the person typed there
-  const restoreAt = {}; // tab key -> when its restore was decided
   function touch(event) {
     // A file chosen counts however its event was made (Gradio never fires one itself).
     const file = event.target instanceof HTMLInputElement && event.target.type === "file";
@@ -361,11 +358,6 @@
     for (let node = event.target; node && node !== document.body; node = node.parentElement) {
       if (!node.id) continue;
       touchedAt.set(node.id, now);
-      const t = event.target;
-      if ((t.tagName === "TEXTAREA" || (t.tagName === "INPUT" && t.type !== "file" &&
-           t.type !== "radio" && t.type !== "checkbox")) && event.type === "input") {
-        typed.set(node.id, t.value);
-      }
     }
   }
   // A click or a tab into a field counts too: the person means to type there, and a restore
@@ -375,21 +367,24 @@
   });
   // Uploads in flight count from the moment a file is chosen (the input's change) or dropped.
   window.klingTouched = function (key, fields) {
-    restoreAt[key] = performance.now();
     return Object.keys(fields).filter(function (name) { return touchedAt.has(fields[name]); });
   };
   window.klingUntouched = function () { return touchedAt.size === 0; };
-  window.klingReassert = function (key, fields) {
-    const since = restoreAt[key] || 0;
-    Object.keys(fields).forEach(function (name) {
-      const id = fields[name];
-      if (!((touchedAt.get(id) || 0) > since) || !typed.has(id)) return;
-      const box = document.querySelector("#" + CSS.escape(id) + " textarea, #" +
-                                         CSS.escape(id) + " input:not([type=file])");
-      if (box && box.value !== typed.get(id)) {
-        box.value = typed.get(id);
-        box.dispatchEvent(new Event("input", { bubbles: true }));
-      }
+  // The last run's inputs land as a plan, {name: [value, default]} (kling_ui/ui/tab_run.py):
+  // each goes into its field only if the field is still untouched and at its default now, as
+  // the answer lands. Anything else is `undefined`: Gradio leaves that output as it is.
+  function blank(v) {
+    const empty = v === null || v === undefined || v === "" ||
+      (Array.isArray(v) && v.length === 0) ||
+      (typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 0);
+    return JSON.stringify(empty ? null : v);
+  }
+  window.klingRestore = function (fields, names, plan, now) {
+    return names.map(function (name, i) {
+      const entry = plan && typeof plan === "object" ? plan[name] : undefined;
+      if (!Array.isArray(entry) || entry.length !== 2) return undefined;
+      if (fields[name] && touchedAt.has(fields[name])) return undefined;
+      return blank(now[i]) === blank(entry[1]) ? entry[0] : undefined;
     });
   };
   // 4b. Drafts (issue #23): a prompt typed and not run yet survives a reload or a closed tab,
@@ -431,7 +426,6 @@
       box.value = draft;
       box.dispatchEvent(new Event("input", { bubbles: true }));
       touchedAt.set(host.id, performance.now());
-      typed.set(host.id, draft);
     });
   }
   const draftWatch = new MutationObserver(function () {

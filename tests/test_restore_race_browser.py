@@ -4,6 +4,9 @@ fields the person left alone, decided in the browser when the answer arrives, on
 
 from __future__ import annotations
 
+import re
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -132,6 +135,55 @@ def test_a_clip_dropped_right_after_opening_edit_is_never_replaced(
     assert "my-new-clip" in src and "old-clip" not in src, src
     assert page.locator("#prompt-edit textarea").input_value() == (
         "Make <<<video_1>>> a watercolour")  # the prompt was left alone: it came back
+
+
+def test_a_clip_uploaded_while_the_last_runs_answer_is_held_is_kept(
+        app: LaunchedApp, context: BrowserContext, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The race CI's loaded box found, made certain: the Edit tab's last run is asked for, the
+    server holds its answer, a clip is dropped and uploaded meanwhile, then the answer lands.
+    Deciding what to restore when the run id set out put the old clip over the new one."""
+    from kling_ui.ui import tab_run
+
+    old = make_video(tmp_path / "held-old.mp4", seconds=4, size=(1280, 720), fps=30)
+    mine = make_video(tmp_path / "held-mine.mp4", seconds=3, size=(1280, 720), fps=24)
+    first = context.new_page()
+    first.goto(app.url)
+    first.get_by_role("tab", name="Edit video", exact=True).click()
+    first.locator("#edit-video input[type=file]").set_input_files([str(old)])
+    first.locator("#prompt-edit textarea").fill("Make <<<video_1>>> a pencil sketch")
+    finish_a_run(first, "edit")
+    first.close()
+
+    asked, release = threading.Event(), threading.Event()
+    real = tab_run.spec_values
+
+    def held(spec, names):  # noqa: ANN001, ANN202 - the restore's own call, held once
+        if not asked.is_set():
+            asked.set()
+            release.wait(60)
+        return real(spec, names)
+
+    monkeypatch.setattr(tab_run, "spec_values", held)
+    page = context.new_page()
+    try:
+        page.goto(app.url)
+        page.locator("#prompt-text textarea").wait_for()
+        page.get_by_role("tab", name="Edit video", exact=True).click()
+        deadline = time.monotonic() + 60
+        while not asked.is_set():  # the restore is on its way, decided on the old rule
+            assert time.monotonic() < deadline, "the Edit tab never asked for its last run"
+            page.wait_for_timeout(100)
+        page.locator("#edit-video input[type=file]").set_input_files([str(mine)])
+        expect(page.locator("#edit-video video").first).to_have_attribute(
+            "src", re.compile("held-mine"))  # uploaded, with the answer still held
+    finally:
+        release.set()
+    prompt = page.locator("#prompt-edit textarea")
+    expect(prompt).to_have_value("Make <<<video_1>>> a pencil sketch")  # the answer landed
+    page.wait_for_timeout(1000)
+    src = page.locator("#edit-video video").first.get_attribute("src") or ""
+    assert "held-mine" in src and "held-old" not in src, src
 
 
 def test_a_prompt_typed_and_not_run_survives_a_reload_and_ends_with_its_run(

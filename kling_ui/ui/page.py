@@ -271,19 +271,23 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
                 api_visibility="private", show_progress="hidden", concurrency_limit=None,
                 preprocess=False)
             # Its inputs, only into fields the person left alone, decided in the browser when
-            # the run's id arrives (not when the page asked: issue #23); text typed while this
-            # answer travels is put back after it.
+            # the answer lands (issue #23): the server sends a plan (ui.restore, hidden JSON)
+            # and `klingRestore` applies it to the fields still untouched and at their default
+            # then. A clip dropped while the answer travelled, or text typed, stays the person's.
             fields = json.dumps(h.ui.field_ids())
             key = json.dumps(h.ui.tab.value)
             latest[h.ui.tab].change(
                 guarded(h.restore_inputs),
                 inputs=[session, latest[h.ui.tab], h.ui.touched, *h.input_components()],
-                outputs=h.input_components(), api_visibility="private",
+                outputs=[h.ui.restore], api_visibility="private",
                 show_progress="hidden", queue=False, preprocess=False,
                 js=f"(...a) => {{ a[2] = JSON.stringify(window.klingTouched ? "
                    f"window.klingTouched({key}, {fields}) : []); return a; }}",
-            ).then(None, js=f"() => {{ window.klingReassert && window.klingReassert({key}, "
-                            f"{fields}); }}", api_visibility="private")
+            ).then(None, inputs=[h.ui.restore, *h.input_components()],
+                   outputs=h.input_components(), api_visibility="private",
+                   js=f"(plan, ...now) => window.klingRestore ? window.klingRestore("
+                      f"{fields}, {json.dumps(h.input_names())}, plan, now) : "
+                      f"now.map(() => undefined)")
             h.after_result(reattached)
             assert h.ui.takes is not None  # noqa: S101 - build_tab makes one for every tab
             # ...and its latest takes side by side, when it was several (ui/takes.py).

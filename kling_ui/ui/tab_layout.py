@@ -135,6 +135,7 @@ class TabUI:
     audio_note: Any = None
     share: Any = None  # the Share panel (issue #26)
     touched: Any = None  # hidden: the fields the person touched, as the browser says (#23)
+    restore: Any = None  # hidden: the last run's inputs the browser applies where untouched
 
     def field_ids(self) -> dict[str, str]:
         """Each input's element id, for the browser's touch tracking (assets/studio.js)."""
@@ -451,6 +452,7 @@ def build_tab(tab: Tab, presets: list[dict[str, Any]]) -> TabUI:
             gr.HTML('<button type="button" class="kling-notify" aria-pressed="false">Notify me '
                     "when a run ends</button>", js_on_load=None, elem_classes=["kling-notify-html"])
     ui.touched = gr.Textbox(visible=False)
+    ui.restore = gr.JSON(visible=False)  # the last run's inputs, as a plan (ui/page.py, #23)
     for name, comp in c.items():  # every field gets an id the browser can track (issue #23)
         if not name.startswith("_") and not comp.elem_id:
             comp.elem_id = f"{key}-in-{name.replace('_', '-')}"

@@ -31,6 +31,13 @@ from .takes import (
 )
 
 
+def _as_page_value(comp: Any, value: Any) -> Any:
+    """`value` as the page holds it in `comp` (what Gradio sends for an output): a file becomes
+    FileData, which the JSON output that carries it copies into the cache and gives a URL."""
+    shown = comp.postprocess(value)
+    return shown.model_dump() if hasattr(shown, "model_dump") else shown
+
+
 class TabRun(TabChecks):
     """The running half of a tab's handlers."""
 
@@ -161,34 +168,35 @@ class TabRun(TabChecks):
             yield [gr.skip()] * len(self.outputs_run()) + [gr.Button(interactive=False)]
 
     def restore_inputs(self, session: Session, run_id: str | None, touched: Any,
-                       *values: Any) -> list[Any]:
-        """The tab's latest run's inputs, for the fields the person left alone (issue #23).
+                       *values: Any) -> dict[str, Any]:
+        """The tab's latest run's inputs, as a plan the browser applies (issue #23).
 
-        `touched` is decided in the browser when the run's id arrives (assets/studio.js,
-        `klingTouched`): every field the person typed in, picked, dropped a file on or pasted
-        into since the page loaded, uploads in flight included. A field whose value is no
-        longer the page's default counts as touched too (a preset clicked meanwhile). Nothing
-        else is written; the browser puts back anything typed while this answer travelled."""
+        The plan is `{name: [value, default]}`, each in the form the page holds it (files as
+        the cache's FileData). `assets/studio.js`'s `klingRestore` applies it when it lands,
+        into the fields still left alone *then*: a field the person typed in, picked, pasted
+        into or dropped a file on (uploads in flight included) keeps theirs, and so does one
+        no longer at its default (a preset clicked meanwhile). Deciding when the run id set
+        out let a clip dropped while this answer travelled, and uploaded before it landed, be
+        replaced by the last run's. Fields already touched or changed when the id arrived
+        (`touched`, `values`) are left out here, so their files are not copied for nothing."""
         names = self.input_names()
         run = self.studio.library.get(run_id) if run_id else None
         mine = run is not None and (self.studio.settings.library_scope == "all"
                                     or run.owner == session.run_owner())
-        if run is None or not mine:
-            return [gr.skip()] * len(names)
-        spec = result_from_run(run).spec
+        spec = result_from_run(run).spec if run is not None and mine else None
         if spec is None:
-            return [gr.skip()] * len(names)
+            return {}
         try:
             marked = set(json.loads(touched)) if isinstance(touched, str) and touched else set()
         except ValueError:
             marked = set()
-        restored = spec_values(spec, names)
-        out = []
-        for name, value, comp, again in zip(names, values, self.input_components(), restored,
-                                           strict=False):
-            left_alone = name not in marked and _blank(value) == _blank(comp.value)
-            out.append(again if left_alone else gr.skip())
-        return out
+        plan: dict[str, Any] = {}
+        for name, value, comp, again in zip(names, values, self.input_components(),
+                                           spec_values(spec, names), strict=False):
+            if name in marked or _blank(value) != _blank(comp.value) or isinstance(again, dict):
+                continue  # touched, changed, or a gr.skip(): nothing to restore
+            plan[name] = [_as_page_value(comp, again), comp.value]
+        return plan
 
     def running(self, session: Session) -> Any:
         """The live handle of the run this page follows in this tab, while it is in flight."""
