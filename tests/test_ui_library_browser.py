@@ -45,7 +45,9 @@ def start_text_run(pg: Page, prompt: str) -> None:
 
 def open_library(pg: Page) -> None:
     pg.get_by_role("tab", name="Library").click()
-    expect(pg.locator("#kling-library-totals")).to_contain_text("run")
+    # 60 s: the grid is drawn when the tab opens, and a loaded CI box once took over 20 s with
+    # two browsers open. How soon it comes is the page-load budget's to say, not this helper's.
+    expect(pg.locator("#kling-library-totals")).to_contain_text("run", timeout=60_000)
 
 
 def test_a_reload_mid_run_does_not_cancel_it_and_the_result_comes_back(

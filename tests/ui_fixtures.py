@@ -76,15 +76,19 @@ def launched_app(**overrides: Any) -> Iterator[LaunchedApp]:
         yield LaunchedApp(f"http://127.0.0.1:{settings.port}/", demo, studio, settings)
     finally:
         server = getattr(demo, "server", None)
+        # Stop at once, without Gradio's shutdown step, and wait until the server has. Gradio
+        # waits 5 s for its server thread and returns; uvicorn kept it alive while a page held a
+        # stream open, and its last step then deleted every file the app had cached, by
+        # content-hashed name, in the worker's shared GRADIO_TEMP_DIR: the next test's app, fed
+        # the same test media, handed out a frame that was deleted under it (CI's MCP test got
+        # a file URL with no file behind it). Uploads are the tests' own temp files.
+        if server is not None:
+            server.force_exit = True
         demo.close()
-        # Gradio waits 5 s for its server thread, then returns while the thread may still be
-        # shutting down (open MCP or SSE streams on a loaded box). Its last step deletes every
-        # file the app put in the worker's GRADIO_TEMP_DIR, whose names come from content: the
-        # next test's app, fed the same test media, was handed a frame that was then deleted.
         thread = getattr(server, "thread", None)
         if thread is not None:
-            thread.join(timeout=120)
-            assert not thread.is_alive(), "the app's server thread did not stop in 120 s"
+            thread.join(timeout=60)
+            assert not thread.is_alive(), "the app's server thread did not stop in 60 s"
         with contextlib.suppress(Exception):
             asyncio.run(studio.aclose())
 
