@@ -370,21 +370,26 @@
     return Object.keys(fields).filter(function (name) { return touchedAt.has(fields[name]); });
   };
   window.klingUntouched = function () { return touchedAt.size === 0; };
-  // The last run's inputs land as a plan, {name: [value, default]} (kling_ui/ui/tab_run.py):
-  // each goes into its field only if the field is still untouched and at its default now, as
-  // the answer lands. Anything else is `undefined`: Gradio leaves that output as it is.
+  // The last run's inputs land as a plan, {name: [value, default]} as JSON text, with each
+  // file in a hidden twin (kling_ui/ui/tab_run.py): each goes into its field only if the field
+  // is still untouched and at its default now, as the answer lands. Anything else is
+  // `undefined`: Gradio leaves that output as it is.
   function blank(v) {
     const empty = v === null || v === undefined || v === "" ||
       (Array.isArray(v) && v.length === 0) ||
       (typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 0);
     return JSON.stringify(empty ? null : v);
   }
-  window.klingRestore = function (fields, names, plan, now) {
+  window.klingRestore = function (fields, names, twinNames, planText, twins, now) {
+    let plan = {};
+    try { plan = JSON.parse(planText || "{}") || {}; } catch (_) { plan = {}; }
     return names.map(function (name, i) {
-      const entry = plan && typeof plan === "object" ? plan[name] : undefined;
+      const entry = plan[name];
       if (!Array.isArray(entry) || entry.length !== 2) return undefined;
       if (fields[name] && touchedAt.has(fields[name])) return undefined;
-      return blank(now[i]) === blank(entry[1]) ? entry[0] : undefined;
+      if (blank(now[i]) !== blank(entry[1])) return undefined;
+      const twin = twinNames.indexOf(name);
+      return twin >= 0 ? (twins[twin] === null ? undefined : twins[twin]) : entry[0];
     });
   };
   // 4b. Drafts (issue #23): a prompt typed and not run yet survives a reload or a closed tab,

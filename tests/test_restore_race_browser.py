@@ -213,3 +213,25 @@ def test_a_prompt_typed_and_not_run_survives_a_reload_and_ends_with_its_run(
     text.press_sequentially("x", delay=5)
     text.press("Backspace")  # emptied by hand: no draft of nothing
     assert page.evaluate("localStorage.getItem('kling-draft:prompt-text')") is None
+
+
+def test_a_reload_brings_back_a_runs_images_ready_to_run_again(
+        app: LaunchedApp, context: BrowserContext) -> None:
+    """Files come back as the page holds uploads: shown, and taken by the checks and Run. (A
+    first cut sent them as bare paths: the References tab said "Uploading…" for ever and the
+    checks refused them as not this visitor's.)"""
+    examples = Path(__file__).resolve().parent.parent / "assets" / "examples"
+    page = context.new_page()
+    page.goto(app.url)
+    page.get_by_role("tab", name="References to video", exact=True).click()
+    page.locator("#references-refs input[type=file]").set_input_files(
+        [str(examples / "crown.png"), str(examples / "landscape.png")])
+    page.locator("#prompt-references textarea").fill("<<<image_1>>> rests on <<<image_2>>>")
+    finish_a_run(page, "references")
+    page.reload()
+    page.get_by_role("tab", name="References to video", exact=True).click()
+    expect(page.locator("#prompt-references textarea")).to_have_value(
+        "<<<image_1>>> rests on <<<image_2>>>")
+    expect(page.locator("#tab-references .kling-card img.kling-thumb")).to_have_count(2)
+    finish_a_run(page, "references")  # Ready to run, and it runs
+    assert page.locator(".toast-body", has_text="not one you uploaded").count() == 0

@@ -271,23 +271,26 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
                 api_visibility="private", show_progress="hidden", concurrency_limit=None,
                 preprocess=False)
             # Its inputs, only into fields the person left alone, decided in the browser when
-            # the answer lands (issue #23): the server sends a plan (ui.restore, hidden JSON)
-            # and `klingRestore` applies it to the fields still untouched and at their default
-            # then. A clip dropped while the answer travelled, or text typed, stays the person's.
+            # the answer lands (issue #23): the server sends a plan and each file into a hidden
+            # twin (TabRun.restore_inputs), and `klingRestore` applies them to the fields still
+            # untouched and at their default then. A clip dropped while the answer travelled,
+            # or text typed, stays the person's.
             fields = json.dumps(h.ui.field_ids())
             key = json.dumps(h.ui.tab.value)
+            twins = list(h.ui.twins.values())
             latest[h.ui.tab].change(
                 guarded(h.restore_inputs),
                 inputs=[session, latest[h.ui.tab], h.ui.touched, *h.input_components()],
-                outputs=[h.ui.restore], api_visibility="private",
+                outputs=h.outputs_restore(), api_visibility="private",
                 show_progress="hidden", queue=False, preprocess=False,
                 js=f"(...a) => {{ a[2] = JSON.stringify(window.klingTouched ? "
                    f"window.klingTouched({key}, {fields}) : []); return a; }}",
-            ).then(None, inputs=[h.ui.restore, *h.input_components()],
+            ).then(None, inputs=[h.ui.restore, *twins, *h.input_components()],
                    outputs=h.input_components(), api_visibility="private",
-                   js=f"(plan, ...now) => window.klingRestore ? window.klingRestore("
-                      f"{fields}, {json.dumps(h.input_names())}, plan, now) : "
-                      f"now.map(() => undefined)")
+                   js=f"(plan, ...a) => window.klingRestore ? window.klingRestore({fields}, "
+                      f"{json.dumps(h.input_names())}, {json.dumps(list(h.ui.twins))}, plan, "
+                      f"a.slice(0, {len(twins)}), a.slice({len(twins)})) : "
+                      f"a.slice({len(twins)}).map(() => undefined)")
             h.after_result(reattached)
             assert h.ui.takes is not None  # noqa: S101 - build_tab makes one for every tab
             # ...and its latest takes side by side, when it was several (ui/takes.py).

@@ -28,7 +28,7 @@ from .common import (
 )
 from .compare import EMPTY
 from .continue_ import ContinueUI, build_continue
-from .edge import own_upload, own_uploads
+from .edge import FILE_COMPONENTS, own_upload, own_uploads
 from .finish import build_finish
 from .share import build_share
 from .takes import (
@@ -136,6 +136,7 @@ class TabUI:
     share: Any = None  # the Share panel (issue #26)
     touched: Any = None  # hidden: the fields the person touched, as the browser says (#23)
     restore: Any = None  # hidden: the last run's inputs the browser applies where untouched
+    twins: dict[str, Any] = field(default_factory=dict)  # hidden: the file fields' restores
 
     def field_ids(self) -> dict[str, str]:
         """Each input's element id, for the browser's touch tracking (assets/studio.js)."""
@@ -452,7 +453,13 @@ def build_tab(tab: Tab, presets: list[dict[str, Any]]) -> TabUI:
             gr.HTML('<button type="button" class="kling-notify" aria-pressed="false">Notify me '
                     "when a run ends</button>", js_on_load=None, elem_classes=["kling-notify-html"])
     ui.touched = gr.Textbox(visible=False)
-    ui.restore = gr.JSON(visible=False)  # the last run's inputs, as a plan (ui/page.py, #23)
+    # The last run's inputs on their way into the fields (ui/page.py, issue #23): a plan (JSON
+    # text) and, for each file field, a hidden twin that Gradio fills as it fills any output.
+    ui.restore = gr.Textbox(visible=False)
+    for name, comp in c.items():
+        if not name.startswith("_") and isinstance(comp, FILE_COMPONENTS):
+            ui.twins[name] = type(comp)(**{**comp.constructor_args, "visible": False,
+                                           "elem_id": None, "elem_classes": None})
     for name, comp in c.items():  # every field gets an id the browser can track (issue #23)
         if not name.startswith("_") and not comp.elem_id:
             comp.elem_id = f"{key}-in-{name.replace('_', '-')}"

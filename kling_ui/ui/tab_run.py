@@ -31,13 +31,6 @@ from .takes import (
 )
 
 
-def _as_page_value(comp: Any, value: Any) -> Any:
-    """`value` as the page holds it in `comp` (what Gradio sends for an output): a file becomes
-    FileData, which the JSON output that carries it copies into the cache and gives a URL."""
-    shown = comp.postprocess(value)
-    return shown.model_dump() if hasattr(shown, "model_dump") else shown
-
-
 class TabRun(TabChecks):
     """The running half of a tab's handlers."""
 
@@ -167,36 +160,46 @@ class TabRun(TabChecks):
         if run.in_flight:
             yield [gr.skip()] * len(self.outputs_run()) + [gr.Button(interactive=False)]
 
-    def restore_inputs(self, session: Session, run_id: str | None, touched: Any,
-                       *values: Any) -> dict[str, Any]:
-        """The tab's latest run's inputs, as a plan the browser applies (issue #23).
+    def outputs_restore(self) -> list[Any]:
+        return [self.ui.restore, *self.ui.twins.values()]
 
-        The plan is `{name: [value, default]}`, each in the form the page holds it (files as
-        the cache's FileData). `assets/studio.js`'s `klingRestore` applies it when it lands,
-        into the fields still left alone *then*: a field the person typed in, picked, pasted
-        into or dropped a file on (uploads in flight included) keeps theirs, and so does one
-        no longer at its default (a preset clicked meanwhile). Deciding when the run id set
-        out let a clip dropped while this answer travelled, and uploaded before it landed, be
-        replaced by the last run's. Fields already touched or changed when the id arrived
-        (`touched`, `values`) are left out here, so their files are not copied for nothing."""
+    def restore_inputs(self, session: Session, run_id: str | None, touched: Any,
+                       *values: Any) -> list[Any]:
+        """The tab's latest run's inputs, for the browser to apply (issue #23).
+
+        A plan, `{name: [value, default]}` as JSON text, and for each file field its file,
+        into the field's hidden twin (the plan's value is then null): Gradio makes the file
+        one the page may show and send back, as for any output. `assets/studio.js`'s
+        `klingRestore` applies the plan when it lands, into the fields still left alone *then*:
+        a field the person typed in, picked, pasted into or dropped a file on (uploads in
+        flight included) keeps theirs, and so does one no longer at its default (a preset
+        clicked meanwhile). Deciding when the run id set out let a clip dropped while this
+        answer travelled, and uploaded before it landed, be replaced by the last run's. Fields
+        already touched or changed then (`touched`, `values`) are left out of the plan."""
+        twins = self.ui.twins
         names = self.input_names()
         run = self.studio.library.get(run_id) if run_id else None
         mine = run is not None and (self.studio.settings.library_scope == "all"
                                     or run.owner == session.run_owner())
         spec = result_from_run(run).spec if run is not None and mine else None
-        if spec is None:
-            return {}
+        files: dict[str, Any] = {name: gr.skip() for name in twins}
+        plan: dict[str, Any] = {}
         try:
             marked = set(json.loads(touched)) if isinstance(touched, str) and touched else set()
         except ValueError:
             marked = set()
-        plan: dict[str, Any] = {}
-        for name, value, comp, again in zip(names, values, self.input_components(),
-                                           spec_values(spec, names), strict=False):
-            if name in marked or _blank(value) != _blank(comp.value) or isinstance(again, dict):
-                continue  # touched, changed, or a gr.skip(): nothing to restore
-            plan[name] = [_as_page_value(comp, again), comp.value]
-        return plan
+        if spec is not None:
+            for name, value, comp, again in zip(names, values, self.input_components(),
+                                               spec_values(spec, names), strict=False):
+                if (name in marked or _blank(value) != _blank(comp.value)
+                        or isinstance(again, dict)):  # touched, changed, or a gr.skip()
+                    continue
+                if name in twins:
+                    files[name] = again
+                    again = None
+                plan[name] = [again, comp.value]
+        out = [json.dumps(plan, default=str), *files.values()]
+        return out if len(out) > 1 else out[0]
 
     def running(self, session: Session) -> Any:
         """The live handle of the run this page follows in this tab, while it is in flight."""
