@@ -287,6 +287,7 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
                    f"window.klingTouched({key}, {fields}) : []); return a; }}",
             ).then(None, inputs=[h.ui.restore, *twins, *h.input_components()],
                    outputs=h.input_components(), api_visibility="private",
+                   show_progress="hidden",
                    js=f"(plan, ...a) => window.klingRestore ? window.klingRestore({fields}, "
                       f"{json.dumps(h.input_names())}, {json.dumps(list(h.ui.twins))}, plan, "
                       f"a.slice(0, {len(twins)}), a.slice({len(twins)})) : "
