@@ -64,6 +64,19 @@ def finish_a_run(page: Page, key: str) -> None:
     expect(page.locator(f"#{key}-compare video.kc-b")).to_be_attached(timeout=RUN_TIMEOUT)
 
 
+def an_edit_run(app: LaunchedApp, context: BrowserContext, clip: Path, prompt: str) -> None:
+    """A finished Edit run of a new 4 s 720p clip at `clip`, in a page then closed: the last
+    run the next page's Edit tab brings back."""
+    make_video(clip, seconds=4, size=(1280, 720), fps=30)
+    first = context.new_page()
+    first.goto(app.url)
+    first.get_by_role("tab", name="Edit video", exact=True).click()
+    first.locator("#edit-video input[type=file]").set_input_files([str(clip)])
+    first.locator("#prompt-edit textarea").fill(prompt)
+    finish_a_run(first, "edit")
+    first.close()
+
+
 def test_text_typed_right_after_load_is_never_replaced_by_the_last_run(
         app: LaunchedApp, context: BrowserContext) -> None:
     first = context.new_page()
@@ -109,15 +122,8 @@ def test_a_prompt_clicked_into_before_the_last_run_comes_back_stays_the_persons(
 
 def test_a_clip_dropped_right_after_opening_edit_is_never_replaced(
         app: LaunchedApp, context: BrowserContext, tmp_path: Path) -> None:
-    old = make_video(tmp_path / "old-clip.mp4", seconds=4, size=(1280, 720), fps=30)
     mine = make_video(tmp_path / "my-new-clip.mp4", seconds=3, size=(1280, 720), fps=24)
-    first = context.new_page()
-    first.goto(app.url)
-    first.get_by_role("tab", name="Edit video", exact=True).click()
-    first.locator("#edit-video input[type=file]").set_input_files([str(old)])
-    first.locator("#prompt-edit textarea").fill("Make <<<video_1>>> a watercolour")
-    finish_a_run(first, "edit")
-    first.close()
+    an_edit_run(app, context, tmp_path / "old-clip.mp4", "Make <<<video_1>>> a watercolour")
     page = slowed(context)
     page.goto(app.url)
     page.locator("#prompt-text textarea").wait_for()
@@ -145,15 +151,8 @@ def test_a_clip_uploaded_while_the_last_runs_answer_is_held_is_kept(
     Deciding what to restore when the run id set out put the old clip over the new one."""
     from kling_ui.ui import tab_run
 
-    old = make_video(tmp_path / "held-old.mp4", seconds=4, size=(1280, 720), fps=30)
     mine = make_video(tmp_path / "held-mine.mp4", seconds=3, size=(1280, 720), fps=24)
-    first = context.new_page()
-    first.goto(app.url)
-    first.get_by_role("tab", name="Edit video", exact=True).click()
-    first.locator("#edit-video input[type=file]").set_input_files([str(old)])
-    first.locator("#prompt-edit textarea").fill("Make <<<video_1>>> a pencil sketch")
-    finish_a_run(first, "edit")
-    first.close()
+    an_edit_run(app, context, tmp_path / "held-old.mp4", "Make <<<video_1>>> a pencil sketch")
 
     asked, release = threading.Event(), threading.Event()
     real = tab_run.spec_values
