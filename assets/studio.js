@@ -346,18 +346,16 @@
     }
   }, true);
   // 4. What the person touched (issue #23): every field they typed in, picked, pasted into or
-  // dropped a file on since the page loaded, with when. A tab's last run comes back only into
+  // dropped a file on since the page loaded. A tab's last run comes back only into
   // fields left alone, decided when its answer lands (`klingRestore`). Only trusted events
   // count: Gradio's own updates fire none.
-  const touchedAt = new Map(); // element id -> performance.now() of the last user touch
+  const touched = new Set(); // ids of the elements the person has touched
   function touch(event) {
     // A file chosen counts however its event was made (Gradio never fires one itself).
     const file = event.target instanceof HTMLInputElement && event.target.type === "file";
     if (!event.isTrusted && !file) return;
-    const now = performance.now();
     for (let node = event.target; node && node !== document.body; node = node.parentElement) {
-      if (!node.id) continue;
-      touchedAt.set(node.id, now);
+      if (node.id) touched.add(node.id);
     }
   }
   // A click or a tab into a field counts too: the person means to type there, and a restore
@@ -365,11 +363,8 @@
   ["input", "change", "drop", "paste", "keydown", "dragenter", "pointerdown", "focusin"].forEach(function (type) {
     document.addEventListener(type, touch, true);
   });
+  window.klingUntouched = function () { return touched.size === 0; };
   // Uploads in flight count from the moment a file is chosen (the input's change) or dropped.
-  window.klingTouched = function (key, fields) {
-    return Object.keys(fields).filter(function (name) { return touchedAt.has(fields[name]); });
-  };
-  window.klingUntouched = function () { return touchedAt.size === 0; };
   // The last run's inputs land as a plan, {name: [value, default]} as JSON text, with each
   // file in a hidden twin (kling_ui/ui/tab_run.py): each goes into its field only if the field
   // is still untouched and at its default now, as the answer lands. Anything else is
@@ -386,7 +381,7 @@
     return names.map(function (name, i) {
       const entry = plan[name];
       if (!Array.isArray(entry) || entry.length !== 2) return undefined;
-      if (fields[name] && touchedAt.has(fields[name])) return undefined;
+      if (fields[name] && touched.has(fields[name])) return undefined;
       if (blank(now[i]) !== blank(entry[1])) return undefined;
       const twin = twinNames.indexOf(name);
       return twin >= 0 ? (twins[twin] === null ? undefined : twins[twin]) : entry[0];
@@ -430,7 +425,7 @@
       if (draft === null || box.value) return;
       box.value = draft;
       box.dispatchEvent(new Event("input", { bubbles: true }));
-      touchedAt.set(host.id, performance.now());
+      touched.add(host.id);
     });
   }
   const draftWatch = new MutationObserver(function () {

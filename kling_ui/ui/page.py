@@ -276,15 +276,11 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
             # untouched and at their default then. A clip dropped while the answer travelled,
             # or text typed, stays the person's.
             fields = json.dumps(h.ui.field_ids())
-            key = json.dumps(h.ui.tab.value)
             twins = list(h.ui.twins.values())
             latest[h.ui.tab].change(
-                guarded(h.restore_inputs),
-                inputs=[session, latest[h.ui.tab], h.ui.touched, *h.input_components()],
+                guarded(h.restore_inputs), inputs=[session, latest[h.ui.tab]],
                 outputs=h.outputs_restore(), api_visibility="private",
                 show_progress="hidden", queue=False, preprocess=False,
-                js=f"(...a) => {{ a[2] = JSON.stringify(window.klingTouched ? "
-                   f"window.klingTouched({key}, {fields}) : []); return a; }}",
             ).then(None, inputs=[h.ui.restore, *twins, *h.input_components()],
                    outputs=h.input_components(), api_visibility="private",
                    show_progress="hidden",

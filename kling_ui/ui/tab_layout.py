@@ -134,7 +134,6 @@ class TabUI:
     shots_total: Any = None
     audio_note: Any = None
     share: Any = None  # the Share panel (issue #26)
-    touched: Any = None  # hidden: the fields the person touched, as the browser says (#23)
     restore: Any = None  # hidden: the last run's inputs the browser applies where untouched
     twins: dict[str, Any] = field(default_factory=dict)  # hidden: the file fields' restores
 
@@ -452,7 +451,6 @@ def build_tab(tab: Tab, presets: list[dict[str, Any]]) -> TabUI:
             # assets/studio.js owns this button: it asks the browser for notifications once.
             gr.HTML('<button type="button" class="kling-notify" aria-pressed="false">Notify me '
                     "when a run ends</button>", js_on_load=None, elem_classes=["kling-notify-html"])
-    ui.touched = gr.Textbox(visible=False)
     # The last run's inputs on their way into the fields (ui/page.py, issue #23): a plan (JSON
     # text) and, for each file field, a hidden twin that Gradio fills as it fills any output.
     ui.restore = gr.Textbox(visible=False)
@@ -476,11 +474,6 @@ def live_status(handle: Any, note: str = "") -> str:
     says so until the cancel is confirmed."""
     return progress_html(handle.progress, handle.elapsed, note=note,
                          state="canceling" if handle.cancel_requested else "running")
-
-
-def _blank(value: Any) -> Any:
-    """An input's value with every empty form alike (a Textbox built with "" holds None)."""
-    return None if value in ("", [], {}, ()) else value
 
 
 def _was_canceled(exc: BaseException) -> bool:

@@ -25,7 +25,7 @@ from .common import (
 from .compare import compare_html
 from .finish import run_outputs
 from .tab_checks import TabChecks
-from .tab_layout import WATCH_EVERY, _blank, _failure_html, live_status, spec_from, spec_values
+from .tab_layout import WATCH_EVERY, _failure_html, live_status, spec_from, spec_values
 from .takes import (
     take_count,
 )
@@ -163,8 +163,7 @@ class TabRun(TabChecks):
     def outputs_restore(self) -> list[Any]:
         return [self.ui.restore, *self.ui.twins.values()]
 
-    def restore_inputs(self, session: Session, run_id: str | None, touched: Any,
-                       *values: Any) -> list[Any]:
+    def restore_inputs(self, session: Session, run_id: str | None) -> Any:
         """The tab's latest run's inputs, for the browser to apply (issue #23).
 
         A plan, `{name: [value, default]}` as JSON text, and for each file field its file,
@@ -174,8 +173,7 @@ class TabRun(TabChecks):
         a field the person typed in, picked, pasted into or dropped a file on (uploads in
         flight included) keeps theirs, and so does one no longer at its default (a preset
         clicked meanwhile). Deciding when the run id set out let a clip dropped while this
-        answer travelled, and uploaded before it landed, be replaced by the last run's. Fields
-        already touched or changed then (`touched`, `values`) are left out of the plan."""
+        answer travelled, and uploaded before it landed, be replaced by the last run's."""
         twins = self.ui.twins
         names = self.input_names()
         run = self.studio.library.get(run_id) if run_id else None
@@ -184,15 +182,10 @@ class TabRun(TabChecks):
         spec = result_from_run(run).spec if run is not None and mine else None
         files: dict[str, Any] = {name: gr.skip() for name in twins}
         plan: dict[str, Any] = {}
-        try:
-            marked = set(json.loads(touched)) if isinstance(touched, str) and touched else set()
-        except ValueError:
-            marked = set()
         if spec is not None:
-            for name, value, comp, again in zip(names, values, self.input_components(),
-                                               spec_values(spec, names), strict=False):
-                if (name in marked or _blank(value) != _blank(comp.value)
-                        or isinstance(again, dict)):  # touched, changed, or a gr.skip()
+            for name, comp, again in zip(names, self.input_components(),
+                                         spec_values(spec, names), strict=False):
+                if isinstance(again, dict):  # gr.skip(): the run has no value for it
                     continue
                 if name in twins:
                     files[name] = again
