@@ -234,3 +234,46 @@ def test_a_reload_brings_back_a_runs_images_ready_to_run_again(
     expect(page.locator("#tab-references .kling-card img.kling-thumb")).to_have_count(2)
     finish_a_run(page, "references")  # Ready to run, and it runs
     assert page.locator(".toast-body", has_text="not one you uploaded").count() == 0
+
+
+def test_a_second_clip_dropped_while_the_firsts_checks_are_held_gets_its_own_card(
+        app: LaunchedApp, context: BrowserContext, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """CI's loaded box again: the last run's clip came back, the person dropped theirs over it
+    while the first clip's checks were still queued, and the card kept the first clip for good
+    (Gradio's default for a `.then` drops a trigger while the same step is pending). Made
+    certain here: the first clip's checks are held on the server until the second is in."""
+    import asyncio
+
+    from kling_ui.ui.tab_checks import TabChecks
+
+    first = make_video(tmp_path / "first-clip.mp4", seconds=4, size=(1280, 720), fps=30)
+    second = make_video(tmp_path / "second-clip.mp4", seconds=3, size=(1280, 720), fps=24)
+    asked, release = threading.Event(), threading.Event()
+    real = TabChecks._check
+
+    async def held(self, path, kind, slot):  # noqa: ANN001, ANN202 - the card's own probe
+        if "first-clip" in str(path):
+            asked.set()
+            while not release.is_set():
+                await asyncio.sleep(0.05)  # the server goes on: only this answer waits
+        return await real(self, path, kind, slot)
+
+    monkeypatch.setattr(TabChecks, "_check", held)
+    page = context.new_page()
+    try:
+        page.goto(app.url)
+        page.get_by_role("tab", name="Edit video", exact=True).click()
+        drop = page.locator("#edit-video input[type=file]")
+        drop.set_input_files([str(first)])
+        assert asked.wait(60), "the first clip's checks never started"
+        page.locator("#edit-video").get_by_role("button", name="Clear").click()
+        drop.set_input_files([str(second)])
+        expect(page.locator("#edit-video video").first).to_have_attribute(
+            "src", re.compile("second-clip"))
+        page.wait_for_timeout(2000)  # the second clip's checks are asked for meanwhile
+    finally:
+        release.set()
+    card = page.locator("#tab-edit .kling-card-html").first
+    expect(card).to_contain_text("3.0 s", timeout=30_000)
+    expect(card).not_to_contain_text("4.0 s")

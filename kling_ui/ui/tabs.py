@@ -61,14 +61,18 @@ def wire_tab(ui: TabUI, handlers: TabHandlers, session: gr.State, *, concurrency
         if name.startswith("_") or name == "reference_video":
             continue
         triggers.append(comp.change)
-    private = {"api_visibility": "private", "preprocess": False, "show_progress": "hidden"}
+    # "always_last" everywhere a step reads the fields: Gradio's default for a `.then` ("once")
+    # drops a trigger while the same step is still pending, so a second clip dropped while the
+    # first's checks were queued (a loaded CI box, a slow phone) kept the first's card for good.
+    private = {"api_visibility": "private", "preprocess": False, "show_progress": "hidden",
+               "trigger_mode": "always_last"}
     checks_on = [page_load, *triggers] if page_load is not None else triggers
     refreshed = gr.on(checks_on, refresh, inputs=inputs, outputs=handlers.outputs_refresh(),
-                      trigger_mode="always_last", **private)
+                      **private)
     # Run off, with why, for a visitor the host would refuse (issue #24; ui/quota.py).
     gate = {"fn": gate_handler(handlers.studio), "inputs": [session, ui.checks],
             "outputs": [ui.run, ui.checks], "api_visibility": "private",
-            "show_progress": "hidden"}
+            "show_progress": "hidden", "trigger_mode": "always_last"}
     refreshed.then(**gate)
     # Then what Run would send goes up in the background (issue #22; runs.speculative).
     speculate = {"fn": guarded(handlers.speculate), "inputs": [session, *inputs],
@@ -93,8 +97,7 @@ def wire_tab(ui: TabUI, handlers: TabHandlers, session: gr.State, *, concurrency
             trimmer = ui.controls["_trimmer"]
             carded.then(guarded(handlers.filmstrip), inputs=inputs, outputs=[trimmer], **private)
             fine = [ui.controls["video_start"].input, ui.controls["video_length"].input]
-            gr.on(fine, guarded(handlers.window), inputs=inputs, outputs=[trimmer],
-                  trigger_mode="always_last", **private)
+            gr.on(fine, guarded(handlers.window), inputs=inputs, outputs=[trimmer], **private)
             trimmer.trim(handlers.trim, inputs=None,
                          outputs=[ui.controls["video_start"], ui.controls["video_length"]],
                          api_visibility="private", show_progress="hidden", queue=False)
