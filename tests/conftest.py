@@ -69,7 +69,9 @@ def browser():  # noqa: ANN201 - a Playwright Browser; imported lazily for non-b
 
     # Debian's headless shell where it is installed (CI installs it: there it must be used), else
     # Debian's Chromium; elsewhere (macOS) Playwright's own (`python -m playwright install`).
-    executable = next((x for x in (HEADLESS_SHELL, CHROMIUM) if os.path.exists(x)), None)
+    # KLING_TEST_CHROMIUM picks another (an A/B of browsers over the same files).
+    executable = os.environ.get("KLING_TEST_CHROMIUM") or next(
+        (x for x in (HEADLESS_SHELL, CHROMIUM) if os.path.exists(x)), None)
     if executable != HEADLESS_SHELL and os.environ.get("CI"):
         pytest.fail(f"{HEADLESS_SHELL} is missing: install Debian's chromium-headless-shell")
     with sync_playwright() as p:
