@@ -64,15 +64,14 @@ def wire_tab(ui: TabUI, handlers: TabHandlers, session: gr.State, *, concurrency
     # "always_last" everywhere a step reads the fields: Gradio's default for a `.then` ("once")
     # drops a trigger while the same step is still pending, so a second clip dropped while the
     # first's checks were queued (a loaded CI box, a slow phone) kept the first's card for good.
-    private = {"api_visibility": "private", "preprocess": False, "show_progress": "hidden",
-               "trigger_mode": "always_last"}
+    quiet = {"api_visibility": "private", "show_progress": "hidden", "trigger_mode": "always_last"}
+    private = {**quiet, "preprocess": False}
     checks_on = [page_load, *triggers] if page_load is not None else triggers
     refreshed = gr.on(checks_on, refresh, inputs=inputs, outputs=handlers.outputs_refresh(),
                       **private)
     # Run off, with why, for a visitor the host would refuse (issue #24; ui/quota.py).
     gate = {"fn": gate_handler(handlers.studio), "inputs": [session, ui.checks],
-            "outputs": [ui.run, ui.checks], "api_visibility": "private",
-            "show_progress": "hidden", "trigger_mode": "always_last"}
+            "outputs": [ui.run, ui.checks], **quiet}
     refreshed.then(**gate)
     # Then what Run would send goes up in the background (issue #22; runs.speculative).
     speculate = {"fn": guarded(handlers.speculate), "inputs": [session, *inputs],
