@@ -16,6 +16,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 QUIET_ENV = {"GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1",
@@ -112,3 +113,35 @@ def launch(script: str, env: Mapping[str, str] | None = None,
     if log:
         out.close()  # type: ignore[union-attr]
     return proc, port
+
+
+@contextlib.contextmanager
+def serving(demo: Any, opts: dict[str, Any], port: int, up_seconds: float = 90.0) -> Iterator[str]:
+    """Launch a Gradio `demo` in this process on 127.0.0.1:`port`; yield its URL; stop it fully.
+
+    Gradio's own check that the page answers is one HEAD with a 3 s timeout, and a loaded CI box
+    took longer to build this page's config once: launch raised "localhost is not accessible".
+    So that check is skipped (`_frontend=False` gates only it) and this waits, patiently, instead.
+    On exit the server stops at once, without Gradio's shutdown step, and this waits until it
+    has: Gradio waits 5 s for its thread and returns, uvicorn kept it alive while a page held a
+    stream open, and its last step then deleted files the next app in the worker was serving.
+    """
+    demo.launch(**{**opts, "prevent_thread_lock": True, "quiet": True, "_frontend": False})
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + up_seconds
+        while http_status(url, timeout=10.0) != 200:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the app at {url} did not answer in {up_seconds:.0f} s")
+            time.sleep(0.2)
+        yield url
+    finally:
+        server = getattr(demo, "server", None)
+        if server is not None:
+            server.force_exit = True
+        demo.close()
+        thread = getattr(server, "thread", None)
+        if thread is not None:
+            thread.join(timeout=60)
+            if thread.is_alive():
+                raise RuntimeError("the app's server thread did not stop in 60 s")

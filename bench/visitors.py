@@ -101,13 +101,13 @@ def app_on_simulator(
     """The real app on 127.0.0.1, backend "replicate" with the host's key, pointed at a fresh
     simulator whose `state` the caller may inject faults into."""
     from app import create_app
+    from bench.procs import serving
     from kling_ui.core.config import Secret, Settings
     from kling_ui.replicate.simulator import start_simulator
     from kling_ui.runs.service import Studio
     from kling_ui.ui import launch_options
 
     sim = start_simulator(**{**FAST_SIM, **(sim_options or {})})
-    demo = None
     studio = None
     try:
         settings = Settings(
@@ -118,13 +118,9 @@ def app_on_simulator(
         settings = replace(settings, **overrides)
         studio = Studio(settings, transport=transport)
         demo = create_app(settings, studio)
-        opts = launch_options(settings, studio)
-        opts.update(prevent_thread_lock=True, quiet=True)
-        demo.launch(**opts)
-        yield AppOnSim(f"http://127.0.0.1:{settings.port}/", demo, studio, settings, sim)
+        with serving(demo, launch_options(settings, studio), settings.port) as url:
+            yield AppOnSim(url, demo, studio, settings, sim)
     finally:
-        if demo is not None:
-            demo.close()
         if studio is not None:
             with contextlib.suppress(Exception):
                 asyncio.run(studio.aclose())

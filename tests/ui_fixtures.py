@@ -20,6 +20,7 @@ from typing import Any
 
 import gradio as gr
 
+from bench.procs import serving
 from kling_ui.core.config import Settings
 from kling_ui.runs.service import Studio
 from tests import media_factory
@@ -66,46 +67,12 @@ def launched_app(**overrides: Any) -> Iterator[LaunchedApp]:
     studio = Studio(settings)
     demo = create_app(settings, studio)
     opts = launch_options(settings, studio)
-    # Gradio's own check that the page answers is one HEAD with a 3 s timeout; a loaded CI box
-    # took longer to build this page's config once, and launch raised "localhost is not
-    # accessible". So skip it (`_frontend=False` only gates that check) and wait here instead.
-    opts.update(prevent_thread_lock=True, quiet=True, _frontend=False)
-    demo.launch(**opts)
-    _wait_until_up(f"http://127.0.0.1:{settings.port}/")
     try:
-        yield LaunchedApp(f"http://127.0.0.1:{settings.port}/", demo, studio, settings)
+        with serving(demo, opts, settings.port) as url:
+            yield LaunchedApp(url, demo, studio, settings)
     finally:
-        server = getattr(demo, "server", None)
-        # Stop at once, without Gradio's shutdown step, and wait until the server has. Gradio
-        # waits 5 s for its server thread and returns; uvicorn kept it alive while a page held a
-        # stream open, and its last step then deleted every file the app had cached, by
-        # content-hashed name, in the worker's shared GRADIO_TEMP_DIR: the next test's app, fed
-        # the same test media, handed out a frame that was deleted under it (CI's MCP test got
-        # a file URL with no file behind it). Uploads are the tests' own temp files.
-        if server is not None:
-            server.force_exit = True
-        demo.close()
-        thread = getattr(server, "thread", None)
-        if thread is not None:
-            thread.join(timeout=60)
-            assert not thread.is_alive(), "the app's server thread did not stop in 60 s"
         with contextlib.suppress(Exception):
             asyncio.run(studio.aclose())
-
-
-def _wait_until_up(url: str, seconds: float = 90.0) -> None:
-    import httpx
-
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            if httpx.head(url, timeout=10).status_code < 400:
-                return
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"the app at {url} did not answer in {seconds:.0f} s")
-        time.sleep(0.5)
 
 
 # -- media ------------------------------------------------------------------------------------
