@@ -435,3 +435,49 @@ async def test_a_3_0_run_is_sent_to_its_model_recorded_and_restored_with_its_sto
     assert studio.library.get(o1.run_id).model == "kwaivgi/kling-o1"
     assert state.creates()[-1].path == "/v1/models/kwaivgi/kling-o1/predictions"
     assert set(state.creates()[-1].body["input"]) == {"prompt", "mode", "aspect_ratio", "duration"}
+
+
+async def test_a_run_held_by_a_process_still_stopping_is_taken_once_it_has_ended(sim, tmp_path):
+    """A quick restart: the old process is alive (deleting its uploads) when the new one's
+    start-up pass looks, so that pass leaves its run. The new Studio's sweep takes it once the
+    old process has ended, and finishes the same prediction; while it lives, it never does."""
+    import socket
+    import subprocess
+    import sys
+
+    from kling_ui.runs.resumer import adopt_orphans, resume_unfinished
+
+    base_url, state = sim
+    settings = Settings(token=Secret("r8_" "HostKeyForTests00000000000000"), base_url=base_url,
+                        backend="replicate", backend_forced=True)
+    first = Studio(settings, data_dir=str(tmp_path / "data"))
+    handle = first.start(JobSpec(Tab.TEXT, "A lighthouse in fog"), visitor_token=None,
+                         visitor_id="v")
+    for _ in range(200):  # until the prediction is journaled
+        run = first.library.get(handle.run_id)
+        if run is not None and run.prediction_id:
+            break
+        await asyncio.sleep(0.05)
+    assert run is not None and run.prediction_id and run.status in ("starting", "processing")
+    first.runner.stop()
+    stopping = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:  # the row's holder: a live process of this host, with a fresh lease
+        first.library.update(run.id, worker=f"{socket.gethostname()}:{stopping.pid}")
+        second = Studio(settings, data_dir=str(tmp_path / "data"), orphan_sweep_seconds=0.2)
+        assert resume_unfinished(second) == []
+        first.library.update(run.id, lease_until=0.0)  # a slow prediction: no write for a while
+        assert adopt_orphans(second) == []  # its holder is alive: never taken, whatever its lease
+        second.start_sweeper()
+    finally:
+        stopping.kill()
+        stopping.wait(10)
+    for _ in range(100):  # the sweep (every 0.2 s here) takes it
+        if second.runner.get(run.id) is not None:
+            break
+        await asyncio.sleep(0.1)
+    result = await second.runner.get(run.id).wait()
+    assert result is not None and Path(result.output_path).is_file()
+    assert second.library.get(run.id).status == "succeeded" and len(state.creates()) == 1
+    assert adopt_orphans(second) == []  # finished, and ours: nothing left to take
+    await first.aclose()
+    await second.aclose()

@@ -3,7 +3,9 @@
 It reads the library's journal (`Library.unfinished()`), takes the lease on each run nobody alive
 holds (`Library.claim()`: two processes on one folder never follow one prediction twice), and
 hands it to `Studio.resume` on the runner, which polls the run's one prediction to its end and
-saves the output. It never creates a prediction, so a restart cannot pay twice.
+saves the output. It never creates a prediction, so a restart cannot pay twice. A process that
+was still stopping when this one started holds its runs a few seconds longer: `ResumeWatch`
+takes them once it has ended (`adopt_orphans`).
 
 Runs made with a visitor's own key cannot be resumed without it (the key is never stored): they
 wait, marked "waiting_for_key", until that visitor comes back and enters it
@@ -31,6 +33,7 @@ from ..core.config import Secret
 from ..core.errors import KlingError
 from ..core.models import Progress
 from ..library import store as lib
+from ..library.schema import worker_gone
 from ..library.store import Library, Run
 from ..replicate.client import ReplicateClient
 from .runner import RunHandle, Runner
@@ -42,6 +45,8 @@ RESTARTED_IN_LINE = ("The Studio restarted while this run waited in line, before
 WAITING_NOTE = ("This run was made with your own key before the Studio restarted. Enter the "
                 "same key to fetch its result.")
 DISK_RETRY_SECONDS = 30.0  # how often outputs waiting for disk space look for room
+ORPHAN_SWEEP_SECONDS = 30.0  # how often runs a process left after start-up are looked for
+_TAKING = threading.Lock()  # the start-up pass and the sweep never claim one run both
 
 
 class Studio(Protocol):
@@ -69,25 +74,50 @@ class Studio(Protocol):
 
 def resume_unfinished(studio: Studio) -> list[str]:
     """Submit every unfinished run this process may take; returns the ids now being resumed."""
-    resumed: list[str] = []
-    for run in studio.library.unfinished():
-        if run.status == lib.QUEUED and run.worker == studio.library.worker:
-            continue  # in this process's line right now (its handle may not be registered yet)
-        if studio.runner.get(run.id) is not None or not studio.library.claim(run.id):
-            continue  # ours already, or another live process follows it
-        if run.status == lib.QUEUED:  # it never left the line: nothing reached Replicate
-            studio.library.update(run.id, status=lib.FAILED, error=RESTARTED_IN_LINE,
-                                  log_line=RESTARTED_IN_LINE)
-            studio.give_back_quota(run)
-            continue
-        if run.key_kind == "visitor" and run.status != lib.WAITING_FOR_DISK:
-            studio.library.update(run.id, status=lib.WAITING_FOR_KEY, log_line=WAITING_NOTE)
-            continue
-        _submit(studio, run, None)
-        resumed.append(run.id)
+    with _TAKING:
+        resumed = [run.id for run in studio.library.unfinished() if _take(studio, run)]
     if resumed:
         log.info("resuming %d run(s) left in flight: %s", len(resumed), ", ".join(resumed))
     return resumed
+
+
+def adopt_orphans(studio: Studio) -> list[str]:
+    """Resume the in-flight runs whose holder, another process of this host, has ended since.
+
+    A restart can be quicker than the stop: the old process still deletes its speculative
+    uploads (up to 5 s) when the new one's start-up pass looks, so its runs are not free yet and
+    that pass leaves them. Nothing else would follow them again, and their pages would show the
+    last progress for ever. `ResumeWatch` calls this every ORPHAN_SWEEP_SECONDS. A run whose
+    holder is alive is never taken here, however old its lease: a live process may be waiting
+    on a slow prediction without writing to its row.
+    """
+    me = studio.library.worker
+    with _TAKING:
+        adopted = [run.id for run in studio.library.unfinished()
+                   if run.worker is not None and run.worker != me and worker_gone(run.worker)
+                   and _take(studio, run)]
+    if adopted:
+        log.info("resuming %d run(s) a stopped process left: %s", len(adopted), ", ".join(adopted))
+    return adopted
+
+
+def _take(studio: Studio, run: Run) -> bool:
+    """Claim `run` and do with it what a restart does; True when it is being followed again."""
+    if run.status == lib.QUEUED and run.worker == studio.library.worker:
+        return False  # in this process's line right now (its handle may not be registered yet)
+    if studio.runner.get(run.id) is not None or not studio.library.claim(run.id):
+        return False  # ours already, or another live process follows it
+    if run.status == lib.QUEUED:  # it never left the line: nothing reached Replicate
+        studio.library.update(run.id, status=lib.FAILED, error=RESTARTED_IN_LINE,
+                              log_line=RESTARTED_IN_LINE)
+        studio.give_back_quota(run)
+        return False
+    if run.key_kind == "visitor" and run.status != lib.WAITING_FOR_DISK:
+        if run.status != lib.WAITING_FOR_KEY:
+            studio.library.update(run.id, status=lib.WAITING_FOR_KEY, log_line=WAITING_NOTE)
+        return False
+    _submit(studio, run, None)
+    return True
 
 
 async def resume_with_key(studio: Studio, owner: str | None, token: Secret) -> list[str]:
@@ -193,3 +223,29 @@ class DiskWatch:
                         return
             except Exception:  # noqa: BLE001 - the watch must outlive one bad pass
                 log.exception("fetching outputs that wait for disk space failed")
+
+
+class ResumeWatch:
+    """Calls `adopt_orphans` every `interval` seconds, in a daemon thread, until `stop()`."""
+
+    def __init__(self, studio: Studio, interval: float = ORPHAN_SWEEP_SECONDS) -> None:
+        self._studio = studio
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None and not self._stop.is_set():
+            self._thread = threading.Thread(target=self._loop, name="kling-orphan-sweep",
+                                            daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                adopt_orphans(self._studio)
+            except Exception:  # noqa: BLE001 - the sweep must outlive one bad pass
+                log.exception("looking for runs a stopped process left failed")

@@ -46,7 +46,7 @@ from .orphans import StrayWatch, delete_strays
 from .outputs import Outputs
 from .pool import Pool
 from .reattach import Reattach
-from .resumer import DISK_RETRY_SECONDS, DiskWatch
+from .resumer import DISK_RETRY_SECONDS, ORPHAN_SWEEP_SECONDS, DiskWatch, ResumeWatch
 from .routes import SIMULATOR_TOKEN, Routes
 from .runner import Runner
 from .running import Running
@@ -94,6 +94,7 @@ class Studio:
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: httpx.Timeout | None = None,
         disk_retry_seconds: float = DISK_RETRY_SECONDS,
+        orphan_sweep_seconds: float = ORPHAN_SWEEP_SECONDS,
     ) -> None:
         self.settings = settings
         self.backend = settings.backend
@@ -130,6 +131,8 @@ class Studio:
         self._sweeper_stop: Any = None
         # Outputs waiting for disk space are fetched again from here (kling_ui.runs.resumer).
         self.disk_watch = DiskWatch(self, disk_retry_seconds)
+        # Runs a process still stopping held at start-up are taken once it has ended.
+        self.resume_watch = ResumeWatch(self, orphan_sweep_seconds)
 
         # The parts, each handed what it needs.
         self.routes = Routes(settings, transport=transport, timeout=timeout, book=self.library)
@@ -209,6 +212,7 @@ class Studio:
     def start_sweeper(self) -> Any:
         self._sweeper_stop = self.files.start_sweeper()
         self.strays.start()
+        self.resume_watch.start()
         return self._sweeper_stop
 
     async def delete_strays(self, visitor_token: Secret | None = None) -> int:
@@ -224,6 +228,7 @@ class Studio:
         await asyncio.to_thread(self.speculation.close)
         await self.routes.close_clients(self.runner)
         self.disk_watch.stop()
+        self.resume_watch.stop()
         self.strays.stop()
         self.runner.stop()
         self.files.stop()
