@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.ui_fixtures import LaunchedApp, launched_app, make_video
+from tests.ui_fixtures import LaunchedApp, launched_app, make_image, make_video
 
 pytestmark = pytest.mark.browser
 RUN_TIMEOUT = 90_000
@@ -277,3 +277,53 @@ def test_a_second_clip_dropped_while_the_firsts_checks_are_held_gets_its_own_car
     card = page.locator("#tab-edit .kling-card-html").first
     expect(card).to_contain_text("3.0 s", timeout=30_000)
     expect(card).not_to_contain_text("4.0 s")
+
+
+def test_a_clip_dropped_while_another_fields_checks_are_held_gets_its_own_card(
+        app: LaunchedApp, context: BrowserContext, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """CI's loaded box a third time: checks another field started (the last run's prompt coming
+    back, a picture added) were still on their way, the old clip in hand, when the person's clip
+    came in; they answered last and put the old clip's card back (the clip's own checks were a
+    second listener, so nothing ordered the two). Made certain here: a picture's checks are held
+    on the server until the new clip's would have been answered."""
+    import asyncio
+
+    from kling_ui.ui.tab_checks import TabChecks
+
+    old = make_video(tmp_path / "their-old-clip.mp4", seconds=4, size=(1280, 720), fps=30)
+    mine = make_video(tmp_path / "their-new-clip.mp4", seconds=3, size=(1280, 720), fps=24)
+    picture = make_image(tmp_path / "held-picture.png", size=(800, 600))
+    asked, release = threading.Event(), threading.Event()
+    real = TabChecks._check
+
+    async def held(self, path, kind, slot):  # noqa: ANN001, ANN202 - the picture's probe, once
+        if "held-picture" in str(path) and not asked.is_set():
+            asked.set()
+            while not release.is_set():
+                await asyncio.sleep(0.05)  # the server goes on: only this answer waits
+        return await real(self, path, kind, slot)
+
+    monkeypatch.setattr(TabChecks, "_check", held)
+    page = context.new_page()
+    try:
+        page.goto(app.url)
+        page.get_by_role("tab", name="Edit video", exact=True).click()
+        drop = page.locator("#edit-video input[type=file]")
+        drop.set_input_files([str(old)])
+        card = page.locator("#tab-edit .kling-card-html").first
+        expect(card).to_contain_text("4.0 s", timeout=60_000)
+        page.locator("#edit-refs input[type=file]").set_input_files([str(picture)])
+        assert asked.wait(60), "the picture's checks never started"
+        page.locator("#edit-video").get_by_role("button", name="Clear").click()
+        drop.set_input_files([str(mine)])
+        expect(page.locator("#edit-video video").first).to_have_attribute(
+            "src", re.compile("their-new-clip"))
+        page.wait_for_timeout(2000)  # the new clip's checks are asked for meanwhile
+    finally:
+        release.set()
+    expect(card).to_contain_text("3.0 s", timeout=30_000)
+    page.wait_for_timeout(2000)  # and nothing older lands after it
+    expect(card).to_contain_text("3.0 s")
+    expect(card).not_to_contain_text("4.0 s")
+    page.context.close()

@@ -292,12 +292,14 @@ class TabChecks:
                                     visitor_id=visitor_id(request,
                                                           self.studio.settings.trusted_proxies))
 
-    def checking(self, video: Any) -> list[Any]:
+    async def checking(self, video: Any) -> list[Any]:
         """At once, while a new clip is checked: Run waits, and says why beside it.
 
         Only for a clip whose card is not known yet: when a clip is set by the page itself
         (Next shot, Edit this, a restore) this instant event can land after the refresh that
-        already checked it, and would leave Run disabled behind "Checking" for good.
+        already checked it, and would leave Run disabled behind "Checking" for good. Async, so
+        it is answered on the event loop at once, never behind a busy thread pool, and before
+        the checks (another listener, with a probe to make) can be.
         """
         try:
             path = own_upload(video)

@@ -56,11 +56,10 @@ def wire_tab(ui: TabUI, handlers: TabHandlers, session: gr.State, *, concurrency
     """
     inputs = handlers.input_components()
     refresh = guarded(handlers.refresh)
-    triggers = []
-    for name, comp in ui.controls.items():
-        if name.startswith("_") or name == "reference_video":
-            continue
-        triggers.append(comp.change)
+    # Every field's change, the clip's too, goes through this one listener: with two (the clip
+    # had its own), checks another field started with the old clip in hand could answer after
+    # the new clip's, and put the old clip's card back (CI's loaded box; issue #23).
+    triggers = [comp.change for name, comp in ui.controls.items() if not name.startswith("_")]
     # "always_last" everywhere a step reads the fields: Gradio's default for a `.then` ("once")
     # drops a trigger while the same step is still pending, so a second clip dropped while the
     # first's checks were queued (a loaded CI box, a slow phone) kept the first's card for good.
@@ -78,21 +77,18 @@ def wire_tab(ui: TabUI, handlers: TabHandlers, session: gr.State, *, concurrency
                  "outputs": None, **private}
     refreshed.then(**speculate)
     if ui.player is not None:
-        # A new clip: Run is disabled at once (no queue), the card follows within a second,
-        # then the preview is made in the background (issue #12).
+        # A new clip: Run is disabled at once (no queue), the card follows within a second
+        # (the checks above), then the preview is made in the background (issue #12).
         preview = guarded(handlers.preview)
         refreshed.then(preview, inputs=inputs, outputs=[ui.player], **private)
         carded = ui.controls["reference_video"].change(
             handlers.checking, inputs=[ui.controls["reference_video"]],
             outputs=[ui.run, ui.checks], queue=False, preprocess=False,
-            api_visibility="private", show_progress="hidden",
-        ).then(refresh, inputs=inputs, outputs=handlers.outputs_refresh(), **private)
-        carded.then(**gate)
-        carded.then(**speculate)
-        carded.then(preview, inputs=inputs, outputs=[ui.player], **private)
+            api_visibility="private", show_progress="hidden")
         if "_trimmer" in ui.controls:
-            # The filmstrip is made beside the preview, not after it; the window the user picks
-            # goes into the start/length controls, whose change runs the checks again.
+            # The filmstrip is made beside the card, its own one listener (the only one that
+            # draws the strip); the window the user picks goes into the start/length controls,
+            # whose change runs the checks again.
             trimmer = ui.controls["_trimmer"]
             carded.then(guarded(handlers.filmstrip), inputs=inputs, outputs=[trimmer], **private)
             fine = [ui.controls["video_start"].input, ui.controls["video_length"].input]
