@@ -33,6 +33,27 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["KLING_TESTING"] = "1"  # unexpected errors are re-raised, not hidden
 
 
+def _patient_gradio_clients() -> None:
+    """gradio_client's plain calls (the config, the API info, a queue join) use httpx's default
+    5 s timeout; the app under test runs in the test's own process, and on a loaded CI box its
+    ~1 MB config once took longer (ReadTimeout in Client()). Every test's Client gets 120 s
+    unless it names its own. Streams are safe with it: Gradio sends a heartbeat every 15 s."""
+    from gradio_client import Client
+
+    if getattr(Client.__init__, "_kling_patient", False):
+        return
+    real = Client.__init__
+
+    def init(self, *args, httpx_kwargs=None, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        real(self, *args, httpx_kwargs={"timeout": 120, **(httpx_kwargs or {})}, **kwargs)
+
+    init._kling_patient = True  # type: ignore[attr-defined]
+    Client.__init__ = init  # type: ignore[method-assign]
+
+
+_patient_gradio_clients()
+
+
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"

@@ -236,6 +236,29 @@ def test_a_reload_brings_back_a_runs_images_ready_to_run_again(
     assert page.locator(".toast-body", has_text="not one you uploaded").count() == 0
 
 
+def hold_checks(monkeypatch: pytest.MonkeyPatch, name: str, *, once: bool = False
+                ) -> tuple[threading.Event, threading.Event]:
+    """Hold the server's probe of any upload whose path holds `name` (only the first, with
+    `once`) until `release` is set; `asked` is set when one is held. The server goes on: only
+    that answer waits."""
+    import asyncio
+
+    from kling_ui.ui.tab_checks import TabChecks
+
+    asked, release = threading.Event(), threading.Event()
+    real = TabChecks._check
+
+    async def held(self, path, kind, slot):  # noqa: ANN001, ANN202 - the card's own probe
+        if name in str(path) and not (once and asked.is_set()):
+            asked.set()
+            while not release.is_set():
+                await asyncio.sleep(0.05)
+        return await real(self, path, kind, slot)
+
+    monkeypatch.setattr(TabChecks, "_check", held)
+    return asked, release
+
+
 def test_a_second_clip_dropped_while_the_firsts_checks_are_held_gets_its_own_card(
         app: LaunchedApp, context: BrowserContext, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -243,23 +266,9 @@ def test_a_second_clip_dropped_while_the_firsts_checks_are_held_gets_its_own_car
     while the first clip's checks were still queued, and the card kept the first clip for good
     (Gradio's default for a `.then` drops a trigger while the same step is pending). Made
     certain here: the first clip's checks are held on the server until the second is in."""
-    import asyncio
-
-    from kling_ui.ui.tab_checks import TabChecks
-
     first = make_video(tmp_path / "first-clip.mp4", seconds=4, size=(1280, 720), fps=30)
     second = make_video(tmp_path / "second-clip.mp4", seconds=3, size=(1280, 720), fps=24)
-    asked, release = threading.Event(), threading.Event()
-    real = TabChecks._check
-
-    async def held(self, path, kind, slot):  # noqa: ANN001, ANN202 - the card's own probe
-        if "first-clip" in str(path):
-            asked.set()
-            while not release.is_set():
-                await asyncio.sleep(0.05)  # the server goes on: only this answer waits
-        return await real(self, path, kind, slot)
-
-    monkeypatch.setattr(TabChecks, "_check", held)
+    asked, release = hold_checks(monkeypatch, "first-clip")
     page = context.new_page()
     try:
         page.goto(app.url)
@@ -287,24 +296,10 @@ def test_a_clip_dropped_while_another_fields_checks_are_held_gets_its_own_card(
     came in; they answered last and put the old clip's card back (the clip's own checks were a
     second listener, so nothing ordered the two). Made certain here: a picture's checks are held
     on the server until the new clip's would have been answered."""
-    import asyncio
-
-    from kling_ui.ui.tab_checks import TabChecks
-
     old = make_video(tmp_path / "their-old-clip.mp4", seconds=4, size=(1280, 720), fps=30)
     mine = make_video(tmp_path / "their-new-clip.mp4", seconds=3, size=(1280, 720), fps=24)
     picture = make_image(tmp_path / "held-picture.png", size=(800, 600))
-    asked, release = threading.Event(), threading.Event()
-    real = TabChecks._check
-
-    async def held(self, path, kind, slot):  # noqa: ANN001, ANN202 - the picture's probe, once
-        if "held-picture" in str(path) and not asked.is_set():
-            asked.set()
-            while not release.is_set():
-                await asyncio.sleep(0.05)  # the server goes on: only this answer waits
-        return await real(self, path, kind, slot)
-
-    monkeypatch.setattr(TabChecks, "_check", held)
+    asked, release = hold_checks(monkeypatch, "held-picture", once=True)
     page = context.new_page()
     try:
         page.goto(app.url)

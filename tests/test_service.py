@@ -471,13 +471,15 @@ async def test_a_run_held_by_a_process_still_stopping_is_taken_once_it_has_ended
     finally:
         stopping.kill()
         stopping.wait(10)
-    for _ in range(100):  # the sweep (every 0.2 s here) takes it
-        if second.runner.get(run.id) is not None:
+    for _ in range(600):  # the sweep (every 0.2 s here) takes it and follows it to its end
+        done = second.library.get(run.id)
+        if done is not None and not done.in_flight:
             break
         await asyncio.sleep(0.1)
-    result = await second.runner.get(run.id).wait()
-    assert result is not None and Path(result.output_path).is_file()
-    assert second.library.get(run.id).status == "succeeded" and len(state.creates()) == 1
+    assert done is not None and done.status == "succeeded", done
+    assert done.worker == second.library.worker and done.prediction_id == run.prediction_id
+    assert done.output and (tmp_path / "data" / done.output).is_file()
+    assert len(state.creates()) == 1
     assert adopt_orphans(second) == []  # finished, and ours: nothing left to take
     await first.aclose()
     await second.aclose()

@@ -187,30 +187,46 @@ def retry_disk_waits(studio: Studio) -> list[str]:
     return fetching
 
 
-class DiskWatch:
-    """Calls `retry_disk_waits` every `interval` seconds while any run waits for disk space.
+class _Watch:
+    """A daemon thread that calls its `_loop` once started, until `stop()`."""
 
-    `poke()` starts it (a run began to wait); it stops by itself when none waits any more, and
-    for good with `stop()`.
-    """
+    name = "kling-watch"
 
-    def __init__(self, studio: Studio, interval: float = DISK_RETRY_SECONDS) -> None:
+    def __init__(self, studio: Studio, interval: float) -> None:
         self._studio = studio
         self.interval = interval
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
 
-    def poke(self) -> None:
+    def _start(self) -> None:
         with self._lock:
             if self._stop.is_set() or (self._thread is not None and self._thread.is_alive()):
                 return
-            self._thread = threading.Thread(target=self._loop, name="kling-disk-watch",
-                                            daemon=True)
+            self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
             self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
+
+    def _loop(self) -> None:
+        raise NotImplementedError
+
+
+class DiskWatch(_Watch):
+    """Calls `retry_disk_waits` every `interval` seconds while any run waits for disk space.
+
+    `poke()` starts it (a run began to wait); it stops by itself when none waits any more, and
+    for good with `stop()`.
+    """
+
+    name = "kling-disk-watch"
+
+    def __init__(self, studio: Studio, interval: float = DISK_RETRY_SECONDS) -> None:
+        super().__init__(studio, interval)
+
+    def poke(self) -> None:
+        self._start()
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
@@ -225,23 +241,16 @@ class DiskWatch:
                 log.exception("fetching outputs that wait for disk space failed")
 
 
-class ResumeWatch:
+class ResumeWatch(_Watch):
     """Calls `adopt_orphans` every `interval` seconds, in a daemon thread, until `stop()`."""
 
+    name = "kling-orphan-sweep"
+
     def __init__(self, studio: Studio, interval: float = ORPHAN_SWEEP_SECONDS) -> None:
-        self._studio = studio
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__(studio, interval)
 
     def start(self) -> None:
-        if self._thread is None and not self._stop.is_set():
-            self._thread = threading.Thread(target=self._loop, name="kling-orphan-sweep",
-                                            daemon=True)
-            self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
+        self._start()
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
