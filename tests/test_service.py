@@ -483,3 +483,23 @@ async def test_a_run_held_by_a_process_still_stopping_is_taken_once_it_has_ended
     assert adopt_orphans(second) == []  # finished, and ours: nothing left to take
     await first.aclose()
     await second.aclose()
+
+
+async def test_callers_at_the_same_moment_share_one_probe(studio, media, monkeypatch):
+    """A new clip's card and its filmstrip ask for its probe together: one ffprobe, not two."""
+    from kling_ui.media import probe
+
+    calls = []
+    real = probe.probe_video
+
+    def counted(path):  # noqa: ANN001, ANN202
+        calls.append(path)
+        return real(path)
+
+    monkeypatch.setattr(probe, "probe_video", counted)
+    first, second = await asyncio.gather(studio.check_video(media["clip"]),
+                                         studio.filmstrip(media["clip"]))
+    assert len(calls) == 1, calls
+    assert first.info.duration == pytest.approx(3.5, abs=0.1) and second.frames
+    await studio.check_video(media["clip"])  # and after: the cache, no probe at all
+    assert len(calls) == 1

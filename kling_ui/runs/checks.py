@@ -60,6 +60,7 @@ class Checks:
         self.media = media
         self.files = files
         self._probe_cache: dict[tuple[str, int, int], ImageInfo | VideoInfo] = {}
+        self._probing: dict[tuple[tuple[str, int, int], str], asyncio.Task[Any]] = {}
         self._previews: dict[tuple[Any, ...], asyncio.Future[str]] = {}
         self._strips: dict[tuple[str, str, int], asyncio.Future[Filmstrip]] = {}
 
@@ -76,11 +77,24 @@ class Checks:
         cached = self._probe_cache.get(key)
         if cached is not None:
             return cached
-        info: ImageInfo | VideoInfo
-        if kind == "image":
-            info = await self.media.run(probe.probe_image, path)
-        else:
-            info = await self.media.run(probe.probe_video, path)
+        # Callers at the same moment share one probe (a new clip's card and its filmstrip
+        # both ask), as previews and filmstrips share their runs; only on the loop that made
+        # it (the runner's loop probes too, and a task is bound to its loop).
+        loop = asyncio.get_running_loop()
+        task = self._probing.get((key, kind))
+        if task is None or task.get_loop() is not loop:
+            task = loop.create_task(self.media.run(
+                probe.probe_image if kind == "image" else probe.probe_video, path))
+            self._probing[(key, kind)] = task
+
+            def done(t: asyncio.Task[Any], name: Any = (key, kind)) -> None:
+                if self._probing.get(name) is t:
+                    del self._probing[name]
+                if not t.cancelled():
+                    t.exception()  # retrieved: a caller that left must not leave a warning
+
+            task.add_done_callback(done)
+        info: ImageInfo | VideoInfo = await asyncio.shield(task)
         if len(self._probe_cache) > 512:
             self._probe_cache.clear()
         self._probe_cache[key] = info
