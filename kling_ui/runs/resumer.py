@@ -91,11 +91,9 @@ def adopt_orphans(studio: Studio) -> list[str]:
     holder is alive is never taken here, however old its lease: a live process may be waiting
     on a slow prediction without writing to its row.
     """
-    me = studio.library.worker
-    with _TAKING:
+    with _TAKING:  # worker_gone: another process of this host (never this one), ended
         adopted = [run.id for run in studio.library.unfinished()
-                   if run.worker is not None and run.worker != me and worker_gone(run.worker)
-                   and _take(studio, run)]
+                   if worker_gone(run.worker) and _take(studio, run)]
     if adopted:
         log.info("resuming %d run(s) a stopped process left: %s", len(adopted), ", ".join(adopted))
     return adopted
