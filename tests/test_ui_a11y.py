@@ -192,3 +192,21 @@ def test_the_page_and_its_config_are_sent_compressed(app: LaunchedApp) -> None:
         assert r.status_code == 200
         assert r.headers.get("content-encoding") == "gzip", path
         assert int(r.num_bytes_downloaded) < len(r.content) / 3, path
+
+
+def test_the_page_a_person_loads_leaves_out_the_agents_endpoints(app: LaunchedApp) -> None:
+    """The named endpoints' hidden components are on a page of their own (page.API_PAGE): the
+    page a person loads does not carry them (issue #23), while every caller still finds them."""
+    import httpx
+
+    from kling_ui.ui.page import API_PAGE
+
+    page = httpx.get(app.url + "config", params={"page": ""}).json()
+    ids = {c["props"].get("elem_id") for c in page["components"]}
+    assert not ids & {"kling-api", "kling-api-runs", "kling-api-sequence", "kling-finish-api"}
+    apis = httpx.get(app.url + "config", params={"page": API_PAGE}).json()
+    assert "kling-api" in {c["props"].get("elem_id") for c in apis["components"]}
+    info = httpx.get(app.url + "gradio_api/info").json()["named_endpoints"]
+    assert {"/edit_video", "/get_run", "/motion_report"} <= set(info), sorted(info)
+    # Gradio draws a bar of page links once there are two pages; the Studio hides it.
+    assert ".nav-holder { display: none" in httpx.get(app.url).text
