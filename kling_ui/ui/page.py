@@ -66,7 +66,6 @@ from .tabs import TabHandlers, wire_tab
 MAX_FILE_SIZE = "200mb"  # Kling accepts videos up to 200 MB (kling-o1.md)
 LIBRARY_STORAGE_KEY = "kling-o1-studio-library"  # where pages before the cookie kept the key
 TITLE = "Kling O1 Studio"
-API_PAGE = "api-endpoints"  # the page holding the named endpoints: no visitor opens it
 MCP_PATH = "/gradio_api/mcp/"  # where Gradio serves the MCP server (streamable HTTP)
 
 log = logging.getLogger("kling_ui.ui")
@@ -213,6 +212,9 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
         media = getattr(studio, "media", None)
         if media is not None:  # an event's media work is its visitor's (kling_ui.hosting.bounds)
             media.identify = functools.partial(event_visitor, settings.trusted_proxies)
+        build_api(studio, concurrency=max(1, settings.concurrency))
+        build_sequence_api(studio, concurrency=max(1, settings.concurrency // 2))
+        build_finish_api(studio, concurrency=max(1, settings.concurrency))
 
         def on_load(s: Session, request: gr.Request) -> list[Any]:
             s.owner = library_owner(request)  # no cookie (a raw caller): no library at all
@@ -299,15 +301,6 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
                        after=(run_events[h.ui.tab], reattached))
         assert lib_ui.share is not None  # noqa: S101 - build_library makes one
         wire_share(lib_ui.share, sharing, session, source=lib_ui.selected)
-    # The agents' endpoints (named API endpoints and MCP tools) on a page of their own: their 68
-    # hidden components and 15 listeners are no longer in the page a person loads (Gradio's
-    # start-up walks every component against every listener; issue #23). Callers are unchanged:
-    # gradio_client reads the whole /config and MCP reads the Blocks.
-    with demo.route("API", API_PAGE, show_in_navbar=False):
-        gr.Markdown(i18n("api_page.note"))
-        build_api(studio, concurrency=max(1, settings.concurrency))
-        build_sequence_api(studio, concurrency=max(1, settings.concurrency // 2))
-        build_finish_api(studio, concurrency=max(1, settings.concurrency))
     return demo
 
 
