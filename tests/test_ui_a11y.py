@@ -9,6 +9,7 @@ same figure); every control shows a focus ring when reached with the keyboard.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -192,6 +193,14 @@ def test_the_page_and_its_config_are_sent_compressed(app: LaunchedApp) -> None:
         assert r.status_code == 200
         assert r.headers.get("content-encoding") == "gzip", path
         assert int(r.num_bytes_downloaded) < len(r.content) / 3, path
+    # Gradio's own script, compressed too, and the same bytes the second time (ui/compress.py
+    # keeps it; tests/test_compress.py shows it is compressed once).
+    script = re.search(r'assets/index-[\w-]+\.js', httpx.get(app.url).text)
+    assert script, "the page names no script"
+    first, again = (httpx.get(app.url + script.group(0), headers={"Accept-Encoding": "gzip"})
+                    for _ in range(2))
+    assert first.headers.get("content-encoding") == again.headers.get("content-encoding") == "gzip"
+    assert first.content == again.content and len(first.content) > 1000
 
 
 

@@ -22,7 +22,6 @@ from typing import Any
 import gradio as gr
 from starlette.datastructures import Headers
 from starlette.middleware import Middleware
-from starlette.middleware.gzip import GZipMiddleware
 
 from ..core.config import Secret, Settings
 from ..core.errors import AuthError, KlingConnectionError, KlingTimeoutError, ServerError
@@ -45,6 +44,7 @@ from .common import (
     owner_of,
     session_owner_filter,
 )
+from .compress import CompressOnce
 from .continue_ import SLOTS, ContinueHandlers, show_after, wire_continue, wire_sequence
 from .edge import StudioBlocks
 from .gate import EventGate
@@ -410,8 +410,9 @@ def launch_options(settings: Settings, studio: Any) -> dict[str, Any]:
         # English and Simplified Chinese labels, chosen by the browser's language (kling_ui.i18n)
         "i18n": gradio_i18n(),
         # Gradio hands app_kwargs to its FastAPI app: gzip the page, its JS/CSS and JSON (274 KiB
-        # went uncompressed). Starlette leaves video, images and the SSE event stream alone.
-        "app_kwargs": {"middleware": [Middleware(GZipMiddleware, minimum_size=1024),
+        # went uncompressed), Gradio's own unchanging frontend files once each (ui/compress.py).
+        # Video, images and the SSE event stream are left alone.
+        "app_kwargs": {"middleware": [Middleware(CompressOnce),
                                       # /share/<token> and /showcase: before the library cookie
                                       Middleware(ShareRoutes, studio=studio, settings=settings),
                                       *identity_middleware(settings, studio),
