@@ -26,6 +26,7 @@ def site(tmp_path: Path) -> tuple[CompressOnce, dict[str, int]]:
     (tmp_path / "app.js").write_bytes(JS)
     (tmp_path / "tiny.js").write_bytes(b"x=1")
     (tmp_path / "pic.png").write_bytes(b"\x89PNG" + bytes(5000))
+    (tmp_path / "page.html").write_text("<p>" + "a page " * 2000 + "</p>")
     calls: dict[str, int] = {}
 
     def counted(fn):  # noqa: ANN001, ANN202 - a route that counts how often the app is asked
@@ -45,7 +46,22 @@ def site(tmp_path: Path) -> tuple[CompressOnce, dict[str, int]]:
 
     app = Starlette(routes=[Route("/assets/{name}", counted(asset)),
                             Route("/page", counted(page))])
-    return CompressOnce(app, KeptBodies()), calls
+    return CompressOnce(with_cookies(app), KeptBodies()), calls
+
+
+def with_cookies(app):  # noqa: ANN001, ANN201 - as hosting.identity.LibraryCookie does
+    """Every HTML answer carries the asking visitor's own cookie (the `visitor` header here)."""
+    async def wrapped(scope, receive, send):  # noqa: ANN001, ANN202
+        who = dict(scope.get("headers", [])).get(b"visitor", b"nobody")
+
+        async def send_with_cookie(message):  # noqa: ANN001, ANN202
+            if message["type"] == "http.response.start":
+                headers = dict(message["headers"])
+                if headers.get(b"content-type", b"").startswith(b"text/html"):
+                    message["headers"] = [*message["headers"], (b"set-cookie", b"lib=" + who)]
+            await send(message)
+        await app(scope, receive, send_with_cookie)
+    return wrapped
 
 
 async def get(app: CompressOnce, path: str, **headers: str) -> httpx.Response:
@@ -125,3 +141,35 @@ async def test_gzip_bytes_are_what_the_browser_gets(site) -> None:  # noqa: ANN0
     await get(app, "/assets/app.js")
     (body,) = [k.body for k in app.kept._items.values()]  # noqa: SLF001 - the kept bytes
     assert gzip.decompress(body) == JS
+
+
+async def test_a_page_with_a_visitors_cookie_is_never_kept_for_the_next(site) -> None:  # noqa: ANN001
+    """An HTML answer carries the asking visitor's library cookie: kept, the next visitor would
+    be handed the first one's library."""
+    app, calls = site
+    first = await get(app, "/assets/page.html", visitor="alice")
+    second = await get(app, "/assets/page.html", visitor="mallory")
+    assert first.headers["set-cookie"] == "lib=alice"
+    assert second.headers["set-cookie"] == "lib=mallory"
+    assert calls["/assets/page.html"] == 2 and app.kept.size == 0
+    assert first.text.startswith("<p>a page")
+
+
+async def test_odd_paths_are_never_kept(site) -> None:  # noqa: ANN001
+    """A path as a raw caller sends it (no client tidies it): not a plain file name, not kept."""
+    app, _calls = site
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    for path in ("/assets/x/../app.js", "/assets/%2e%2e/app.js"):
+        scope = {"type": "http", "method": "GET", "path": path, "raw_path": path.encode(),
+                 "query_string": b"", "headers": [(b"accept-encoding", b"gzip")],
+                 "scheme": "http", "server": ("studio", 80), "root_path": "",
+                 "http_version": "1.1"}
+        await app(scope, receive, send)
+    assert sent and app.kept.size == 0 and app.kept.compressions == 0

@@ -26,8 +26,11 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 IMMUTABLE_PREFIXES = ("/assets/", "/static/")  # Gradio's built frontend: hashed names
-COMPRESSIBLE = ("text/", "application/javascript", "application/json", "image/svg+xml",
-                "application/wasm", "application/xml")
+# What a kept file may be: script, styles and their data. Never a page (text/html): a page's
+# answer carries the visitor's own library cookie (hosting.identity), which must not be kept and
+# handed to the next visitor, so anything with a set-cookie is never kept either.
+KEEPABLE = ("application/javascript", "text/javascript", "text/css", "image/svg+xml",
+            "application/json", "application/wasm", "application/manifest+json")
 MIN_BYTES = 1024  # below this gzip's header costs more than it saves
 MAX_FILE_BYTES = 16 << 20  # a file bigger than this is compressed per response, not kept
 CACHE_BYTES = 48 << 20  # all kept bodies together (Gradio's assets: about 0.7 MB gzipped)
@@ -71,9 +74,10 @@ class KeptBodies:
                 self.size -= len(dropped.body)
 
 
-def _compressible(headers: Headers) -> bool:
+def _keepable(headers: Headers) -> bool:
     kind = headers.get("content-type", "").partition(";")[0].strip().lower()
-    return kind.startswith(COMPRESSIBLE) and "content-encoding" not in headers
+    return (kind in KEEPABLE and "content-encoding" not in headers
+            and "set-cookie" not in headers and "no-store" not in headers.get("cache-control", ""))
 
 
 def _fresh(request: Headers, kept: Kept) -> bool:
@@ -99,6 +103,7 @@ class CompressOnce:
         headers = Headers(scope=scope)
         path = scope.get("path", "")
         if (scope.get("method") != "GET" or not path.startswith(IMMUTABLE_PREFIXES)
+                or ".." in path or "%" in path  # only plain file names are kept
                 or "gzip" not in headers.get("accept-encoding", "").lower()
                 or "range" in headers):
             await self.dynamic(scope, receive, send)
@@ -157,7 +162,7 @@ class CompressOnce:
             return None
         headers = MutableHeaders(raw=list(start.get("headers", [])))
         body = b"".join(chunks)
-        if start.get("status") != 200 or not _compressible(headers) or len(body) < MIN_BYTES:
+        if start.get("status") != 200 or not _keepable(headers) or len(body) < MIN_BYTES:
             await send(start)
             await send({"type": "http.response.body", "body": body})
             return None
