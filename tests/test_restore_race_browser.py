@@ -120,39 +120,10 @@ def test_a_prompt_clicked_into_before_the_last_run_comes_back_stays_the_persons(
     assert box.input_value() == "Hummingbird at a red flower", box.input_value()
 
 
-def test_a_clip_dropped_right_after_opening_edit_is_never_replaced(
-        app: LaunchedApp, context: BrowserContext, tmp_path: Path) -> None:
-    mine = make_video(tmp_path / "my-new-clip.mp4", seconds=3, size=(1280, 720), fps=24)
-    an_edit_run(app, context, tmp_path / "old-clip.mp4", "Make <<<video_1>>> a watercolour")
-    page = slowed(context)
-    page.goto(app.url)
-    page.locator("#prompt-text textarea").wait_for()
-    page.get_by_role("tab", name="Edit video", exact=True).click()
-    drop = page.locator("#edit-video input[type=file]")
-    drop.wait_for(state="attached")
-    drop.set_input_files([str(mine)])  # within moments of the tab's controls appearing
-    expect(page.locator("#edit-compare video.kc-b")).to_be_attached(timeout=RUN_TIMEOUT)
-    page.wait_for_timeout(3000)
-    card = page.locator("#tab-edit .kling-card-html").first
-    # My clip's card, not the old 4 s one (90 s: a 6x-throttled page on a loaded CI box took
-    # over 30 s to draw it once; how fast a card comes is test_page_hero_browser's to say).
-    expect(card).to_contain_text("3.0 s", timeout=90_000)
-    src = page.locator("#edit-video video").first.get_attribute("src") or ""
-    assert "my-new-clip" in src and "old-clip" not in src, src
-    assert page.locator("#prompt-edit textarea").input_value() == (
-        "Make <<<video_1>>> a watercolour")  # the prompt was left alone: it came back
-
-
-def test_a_clip_uploaded_while_the_last_runs_answer_is_held_is_kept(
-        app: LaunchedApp, context: BrowserContext, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """The race CI's loaded box found, made certain: the Edit tab's last run is asked for, the
-    server holds its answer, a clip is dropped and uploaded meanwhile, then the answer lands.
-    Deciding what to restore when the run id set out put the old clip over the new one."""
+def hold_restore(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, threading.Event]:
+    """Hold the server's answer to a tab's "bring my last run back" (its first one) until
+    `release` is set; `asked` is set when it is held."""
     from kling_ui.ui import tab_run
-
-    mine = make_video(tmp_path / "held-mine.mp4", seconds=3, size=(1280, 720), fps=24)
-    an_edit_run(app, context, tmp_path / "held-old.mp4", "Make <<<video_1>>> a pencil sketch")
 
     asked, release = threading.Event(), threading.Event()
     real = tab_run.spec_values
@@ -164,15 +135,72 @@ def test_a_clip_uploaded_while_the_last_runs_answer_is_held_is_kept(
         return real(spec, names)
 
     monkeypatch.setattr(tab_run, "spec_values", held)
+    return asked, release
+
+
+def wait_for(event: threading.Event, page: Page, what: str) -> None:
+    deadline = time.monotonic() + 60
+    while not event.is_set():
+        assert time.monotonic() < deadline, what
+        page.wait_for_timeout(100)
+
+
+def test_a_clip_dropped_right_after_opening_edit_is_never_replaced(
+        app: LaunchedApp, context: BrowserContext, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The last run's answer lands while the person is choosing their clip (the drop area
+    clicked, the file chooser open), on a page slowed 6x. The answer is held until the click,
+    then let go: without the hold the test could not say which came first. (It once aimed
+    `set_input_files` at the drop area with no click: on CI's loaded box the file's change
+    event came 5 s later, after the answer had filled the field it found empty and untouched,
+    and the input was gone. No person can pick a file without the click, or a drag, that
+    marks the field as theirs. While a clip is uploading Gradio holds the answer's last step
+    until the upload ends, and the field is then no longer at its default: the test below.)"""
+    mine = make_video(tmp_path / "my-new-clip.mp4", seconds=3, size=(1280, 720), fps=24)
+    an_edit_run(app, context, tmp_path / "old-clip.mp4", "Make <<<video_1>>> a watercolour")
+    asked, release = hold_restore(monkeypatch)
+    page = slowed(context)
+    try:
+        page.goto(app.url)
+        page.locator("#prompt-text textarea").wait_for()
+        page.get_by_role("tab", name="Edit video", exact=True).click()
+        wait_for(asked, page, "the Edit tab never asked for its last run")
+        # The person clicks the drop area: the file chooser opens...
+        with page.expect_file_chooser() as chooser:
+            page.locator("#edit-video button.upload-container").click()
+    finally:
+        release.set()
+    # ...and while they look for their clip in it, the last run comes back.
+    prompt = page.locator("#prompt-edit textarea")
+    expect(prompt).to_have_value("Make <<<video_1>>> a watercolour")  # left alone: restored
+    page.wait_for_timeout(1000)
+    chooser.value.set_files([str(mine)])  # then they pick it
+    expect(page.locator("#edit-compare video.kc-b")).to_be_attached(timeout=RUN_TIMEOUT)
+    page.wait_for_timeout(3000)
+    card = page.locator("#tab-edit .kling-card-html").first
+    # My clip's card, not the old 4 s one (90 s: a 6x-throttled page on a loaded CI box took
+    # over 30 s to draw it once; how fast a card comes is test_page_hero_browser's to say).
+    expect(card).to_contain_text("3.0 s", timeout=90_000)
+    src = page.locator("#edit-video video").first.get_attribute("src") or ""
+    assert "my-new-clip" in src and "old-clip" not in src, src
+
+
+def test_a_clip_uploaded_while_the_last_runs_answer_is_held_is_kept(
+        app: LaunchedApp, context: BrowserContext, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The race CI's loaded box found, made certain: the Edit tab's last run is asked for, the
+    server holds its answer, a clip is dropped and uploaded meanwhile, then the answer lands.
+    Deciding what to restore when the run id set out put the old clip over the new one."""
+    mine = make_video(tmp_path / "held-mine.mp4", seconds=3, size=(1280, 720), fps=24)
+    an_edit_run(app, context, tmp_path / "held-old.mp4", "Make <<<video_1>>> a pencil sketch")
+    asked, release = hold_restore(monkeypatch)
     page = context.new_page()
     try:
         page.goto(app.url)
         page.locator("#prompt-text textarea").wait_for()
         page.get_by_role("tab", name="Edit video", exact=True).click()
-        deadline = time.monotonic() + 60
-        while not asked.is_set():  # the restore is on its way, decided on the old rule
-            assert time.monotonic() < deadline, "the Edit tab never asked for its last run"
-            page.wait_for_timeout(100)
+        # The restore is on its way, decided on the old rule.
+        wait_for(asked, page, "the Edit tab never asked for its last run")
         page.locator("#edit-video input[type=file]").set_input_files([str(mine)])
         expect(page.locator("#edit-video video").first).to_have_attribute(
             "src", re.compile("held-mine"))  # uploaded, with the answer still held
