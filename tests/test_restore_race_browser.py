@@ -264,6 +264,66 @@ def test_a_reload_brings_back_a_runs_images_ready_to_run_again(
     assert page.locator(".toast-body", has_text="not one you uploaded").count() == 0
 
 
+HOLD_LOAD_JS = """(() => {
+  // The page's load event (fn_index FN) waits until the test sets `klingLetGo`.
+  const send = window.fetch.bind(window);
+  window.klingLetGo = false;
+  window.klingHeld = 0;
+  window.fetch = function (input, init) {
+    const url = typeof input === "string" ? input : (input && input.url) || "";
+    const body = init && typeof init.body === "string" ? init.body : "";
+    if (!url.includes("/gradio_api/queue/join") || !/"fn_index":FN[,}]/.test(body)) {
+      return send(input, init);
+    }
+    window.klingHeld += 1;
+    return new Promise(function wait(done) {
+      if (window.klingLetGo) done(); else setTimeout(() => wait(done), 50);
+    }).then(() => send(input, init));
+  };
+})();"""
+
+
+def test_a_tab_opened_or_run_before_the_pages_load_answered_is_the_visitors_own(
+        app: LaunchedApp, context: BrowserContext, tmp_path: Path) -> None:
+    """The page's load says whose library it is. On a loaded box the load once answered after
+    the References tab had been opened: the tab asked for its last run as nobody's, found none,
+    and stayed empty. The Library opened then listed nothing, and a run started then went into
+    no library at all."""
+    an_edit_run(app, context, tmp_path / "early-old.mp4", "Make <<<video_1>>> an oil painting")
+    load = next(i for i, fn in app.demo.fns.items() if fn.name == "on_load")
+
+    def held_page() -> Page:
+        page = context.new_page()
+        page.add_init_script(HOLD_LOAD_JS.replace("FN", str(load)))
+        page.goto(app.url)
+        page.locator("#prompt-text textarea").wait_for()
+        deadline = time.monotonic() + 60
+        while page.evaluate("window.klingHeld") == 0:  # the load is on its way, held
+            assert time.monotonic() < deadline, "the page never sent its load"
+            page.wait_for_timeout(100)
+        return page
+
+    page = held_page()  # a tab opened: its last run comes back
+    page.get_by_role("tab", name="Edit video", exact=True).click()
+    expect(page.locator("#prompt-edit textarea")).to_have_value(
+        "Make <<<video_1>>> an oil painting")
+    page.close()
+    page = held_page()  # the Library opened: it lists the visitor's runs
+    page.get_by_role("tab", name="Library").click()
+    expect(page.locator("#kling-library-gallery")).to_contain_text("oil painting",
+                                                                    timeout=60_000)
+    page.close()
+    page = held_page()  # Run pressed: the run is the visitor's
+    page.locator("#prompt-text textarea").fill("A kite over dunes, run before the load")
+    finish_a_run(page, "text")
+    page.evaluate("window.klingLetGo = true")
+    page.close()
+    again = context.new_page()
+    again.goto(app.url)  # the run went into this visitor's library: it comes back
+    expect(again.locator("#prompt-text textarea")).to_have_value(
+        "A kite over dunes, run before the load")
+
+
 def hold_checks(monkeypatch: pytest.MonkeyPatch, name: str, *, once: bool = False
                 ) -> tuple[threading.Event, threading.Event]:
     """Hold the server's probe of any upload whose path holds `name` (only the first, with

@@ -138,6 +138,13 @@ class Session:
         # refuses to be copied anyway, as it cannot be pickled).
         return Session()
 
+    def claim(self, request: gr.Request | None) -> None:
+        """Take the library of the browser behind `request` if this session has none yet. The
+        page's load sets it; an event that overtook the load (a tab opened, or Run pressed, on
+        a slow phone or a loaded box) found none, and the tab's last run did not come back."""
+        if not self.owner:
+            self.owner = library_owner(request)
+
     def run_owner(self) -> str:
         """Whose library a run this session starts goes into: its own, or (no library) an
         owner of its own that no session has, so the run is listed nowhere."""

@@ -16,6 +16,7 @@ import importlib.util
 import json
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,6 @@ from .common import (
     esc,
     event_visitor,
     guarded,
-    library_owner,
     owner_of,
     session_owner_filter,
 )
@@ -217,7 +217,7 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
         build_finish_api(studio, concurrency=max(1, settings.concurrency))
 
         def on_load(s: Session, request: gr.Request) -> list[Any]:
-            s.owner = library_owner(request)  # no cookie (a raw caller): no library at all
+            s.claim(request)  # no cookie (a raw caller): no library at all
             s.lang = request_lang(request)
             # The meter in the same answer: one event at load, not two (issue #23).
             return [_banner(studio, s.key), latest_id(s, first_tab), meter(s, request),
@@ -247,14 +247,25 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
         demo.load(on_load, inputs=[session],
                   outputs=[banner, latest[first_tab], quota.meter, goto],
                   api_visibility="private", show_progress="hidden")
+        def opened(tab: Tab) -> Callable[..., str | None]:
+            def latest_on_open(s: Session, request: gr.Request) -> str | None:
+                s.claim(request)  # the tab can be opened before the page's load has answered
+                return latest_id(s, tab)
+            return latest_on_open
+
         for tab in Tab:
             if tab is not first_tab:
-                tab_items[tab].select(functools.partial(latest_id, tab=tab), inputs=[session],
+                tab_items[tab].select(opened(tab), inputs=[session],
                                       outputs=[latest[tab]], api_visibility="private",
                                       show_progress="hidden")
         # Signing in or out reloads the page: on_load's meter covers it. The Library's grid is
         # filled when the Library is opened, not at load (issue #23: the first view's work only).
-        lib_tab.select(guarded(lib_handlers.render), inputs=[session, *refresh_inputs],
+        def library_opened(s: Session, mode: str, status: str, search: str,
+                           request: gr.Request) -> list[Any]:
+            s.claim(request)  # opened before the page's load answered: still this visitor's
+            return lib_handlers.render(s, mode, status, search)
+
+        lib_tab.select(guarded(library_opened), inputs=[session, *refresh_inputs],
                        outputs=listing_outputs(lib_ui), api_visibility="private",
                        show_progress="hidden")
         for h in handlers.values():

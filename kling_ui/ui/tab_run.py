@@ -55,6 +55,7 @@ class TabRun(TabChecks):
         The job does not belong to this handler: when the page reloads or closes, Gradio drops
         the handler and the job goes on; the reloaded page reattaches (`reattach`).
         """
+        session.claim(request)  # Run pressed before the page's load answered
         v = dict(zip(self.input_names(), values, strict=False))
         spec = spec_from(self.ui.tab, v, library=self.studio.library, owner=session.owner)
         if take_count(v.get("takes")) > 1:  # several takes side by side (ui/takes.py)
