@@ -20,7 +20,7 @@ from kling_ui.core.config import Secret, load_settings
 from kling_ui.hosting.identity import LIBRARY_COOKIE, LoginThrottle, legacy_key, set_cookie_header
 from kling_ui.library import store as lib
 from kling_ui.library.store import Run, new_run_id
-from kling_ui.ui.common import UNLISTED, owner_of
+from kling_ui.ui.visitor import UNLISTED, owner_of
 from tests.ui_fixtures import LaunchedApp, launched_app
 
 

@@ -13,8 +13,8 @@ from playwright.sync_api import Browser, Page, expect
 from kling_ui.hosting.identity import LIBRARY_COOKIE
 from kling_ui.library import store as lib
 from kling_ui.library.store import Library, Run, new_run_id
-from kling_ui.ui.common import owner_of
 from kling_ui.ui.page import LIBRARY_STORAGE_KEY
+from kling_ui.ui.visitor import owner_of
 from tests.test_identity import OLD_BLOB, OLD_KEY, OLD_SECRET
 from tests.test_ui_browser import RUN_TIMEOUT
 from tests.test_ui_library_browser import new_page, open_library, start_text_run

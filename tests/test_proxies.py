@@ -24,8 +24,8 @@ from starlette.requests import Request
 from bench.visitors import app_on_simulator
 from kling_ui.core.config import load_settings
 from kling_ui.hosting.proxies import client_address, request_peer, sign_peer
-from kling_ui.ui.common import caller_address, visitor_id
 from kling_ui.ui.page import MCP_PATH
+from kling_ui.ui.visitor import caller_address, visitor_id
 from tests.test_hardening_faults import outcome, text_job
 
 HOST = "r8_" "HOSTKEYproxies0123456789abcdefghijklm"

@@ -10,7 +10,6 @@ import pytest
 
 from kling_ui.core.config import load_settings
 from kling_ui.library.store import Library, Run, new_run_id
-from kling_ui.ui.common import Session
 from kling_ui.ui.continue_ import order_html, ordered
 from kling_ui.ui.takes import (
     TakeGroup,
@@ -22,6 +21,7 @@ from kling_ui.ui.takes import (
     take_count,
     takes_total,
 )
+from kling_ui.ui.visitor import Session
 
 
 @pytest.mark.parametrize(("value", "n"), [(1, 1), (3, 3), ("4", 4), (None, 1), ("x", 1),

@@ -9,7 +9,8 @@ import gradio as gr
 import pytest
 
 from kling_ui.core.errors import InputError, RateLimitError
-from kling_ui.ui.common import GENERIC_ERROR, guarded, visitor_id
+from kling_ui.ui.common import GENERIC_ERROR, guarded
+from kling_ui.ui.visitor import visitor_id
 
 
 def _boom_sync() -> None:

@@ -11,8 +11,8 @@ import pytest
 from starlette.requests import Request
 
 from kling_ui.hosting.access import SIGN_IN_MESSAGE, Guard, signed_in_id
-from kling_ui.ui.common import signed_in_user, visitor_id
 from kling_ui.ui.quota import _local_oauth_info, gated_checks, meter_html, run_gate
+from kling_ui.ui.visitor import signed_in_user, visitor_id
 
 
 class Clock:

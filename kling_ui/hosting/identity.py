@@ -5,7 +5,7 @@ them over in `launch_options(app_kwargs={"middleware": ...})`):
 
 - `LibraryCookie` gives each browser a random library key (256 bits) in an `HttpOnly` cookie, set
   by the server on the page it serves. The page script cannot read it (HttpOnly), nothing else
-  sent to a visitor holds it, and the server stores only its hash (ui.common.owner_of). It also
+  sent to a visitor holds it, and the server stores only its hash (ui.visitor.owner_of). It also
   answers `POST .../kling/adopt-library`: a browser from before the cookie still holds its old
   key in localStorage, encrypted with a secret that Gradio sent every visitor in /config; the
   page posts that blob once, the server decrypts it with the data folder's old secret, moves the

@@ -33,9 +33,10 @@ from ..core.profile import DEFAULT_PROFILE, PROFILE_IDS
 from ..runs.service import JobSpec
 from .api_runs import build_runs_api, modeled, new_library
 from .cancels import explicitly_cancelled
-from .common import STAGE_LABELS, api_owner, guarded, line_text, visitor_id
+from .common import STAGE_LABELS, guarded, line_text
 from .edge import own_upload, own_uploads
 from .tab_layout import RUN_POOL
+from .visitor import api_owner, visitor_id
 
 MORE = ("model", "generate_audio", "shots")  # issue #25: the model, its sound, a storyboard
 STAGES = ("checking", "fixing", "uploading", "starting", "processing", "downloading", "finishing",

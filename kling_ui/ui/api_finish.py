@@ -18,8 +18,9 @@ from typing import Any
 import gradio as gr
 
 from ..finishing.results import EXPORT_AUDIO, LAYOUTS, SPLICE_AUDIO, Finisher
-from .common import api_owner, guarded, session_id
+from .common import guarded
 from .edge import own_upload
+from .visitor import api_owner, session_id
 
 FINISH_POOL = "kling-finish"  # media work on the server's cores; runs wait in their own pool
 

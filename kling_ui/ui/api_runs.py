@@ -30,8 +30,9 @@ from ..core.profile import DEFAULT_PROFILE, PROFILES, get_profile
 from ..core.rules import parse_shots
 from ..library import store as lib
 from ..runs.service import JobSpec
-from .common import LIBRARY_KEY_HEADER, api_owner, guarded, owner_of
+from .common import guarded
 from .edge import own_upload, own_uploads
+from .visitor import LIBRARY_KEY_HEADER, api_owner, owner_of
 
 # The mode tools by name, and their tab (also the `tab` filter of list_runs).
 TOOL_TABS = {"text_to_video": Tab.TEXT, "frames_to_video": Tab.FRAMES,

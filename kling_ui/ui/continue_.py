@@ -30,7 +30,8 @@ from ..i18n import t as _t
 from ..library.store import Run
 from ..media.frames import shown_time
 from ..media.join import SIZES
-from .common import Session, esc, goto_tab, guarded, info, is_target, session_owner_filter
+from .common import esc, goto_tab, guarded, info, is_target
+from .visitor import Session, session_owner_filter
 
 NEXT_SHOT_PROMPT = "Based on <<<video_1>>>, generate the next shot."  # Kling's documented use
 EDIT_PROMPT = "<<<video_1>>> "

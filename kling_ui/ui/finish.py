@@ -30,8 +30,9 @@ from ..finishing.results import (
 from ..i18n import current_lang, i18n, t
 from ..media.motion import MAX_LAG_S, is_pace, verdict
 from ..media.motion_plot import ORIGINAL_COLOUR, OUTPUT_COLOUR, inline_svg
-from .common import esc, guarded, session_id
+from .common import esc, guarded
 from .compare import compare_html
+from .visitor import session_id
 
 FINISH_TABS = (Tab.FEATURE, Tab.EDIT)  # the tabs whose original is a video
 POOL = "kling-finish"  # the same pool as the finishing endpoints (api_finish.FINISH_POOL)

@@ -25,7 +25,6 @@ from ..library.results import result_from_run
 from ..library.store import IN_FLIGHT, TERMINAL, Run
 from ..media.motion import verdict
 from .common import (
-    Session,
     esc,
     facts_html,
     goto_tab,
@@ -33,7 +32,6 @@ from .common import (
     info,
     run_cost,
     run_progress_html,
-    session_owner_filter,
     status_text,
 )
 from .compare import compare_html
@@ -43,6 +41,7 @@ from .share import ShareUI, build_share
 from .tab_layout import ASSETS, spec_values
 from .tabs import TabHandlers
 from .takes import take_badge
+from .visitor import Session, session_owner_filter
 
 SHOWN = 60  # runs in the grid at once (newest first); the filters find older ones
 POSTER_RUNNING = str(ASSETS / "poster-running.png")

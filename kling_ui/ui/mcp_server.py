@@ -13,7 +13,7 @@ built from the endpoints' docstrings. In Gradio 6.31 a parameter holding several
 It also tells the app who is calling: a queued tool call reaches the app through Gradio's own
 client on 127.0.0.1 with the MCP request's headers copied, so the handler would see the app
 itself (and whatever X-Forwarded-For the MCP caller wrote). `StudioMCPServer` adds the MCP
-request's real socket peer, signed (kling_ui.hosting.proxies), which `ui.common.caller_address` believes.
+request's real socket peer, signed (kling_ui.hosting.proxies), which `ui.visitor.caller_address` believes.
 
 `StudioMCPServer` fixes these and changes nothing else; `install()` makes Gradio build it (Gradio
 looks the class up as `gradio.mcp.GradioMCPServer` when it launches, so there is no other hook).

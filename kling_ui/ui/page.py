@@ -35,15 +35,7 @@ from ..runs.resumer import resume_with_key
 from .api import build_api
 from .api_finish import build_finish_api
 from .api_sequence import build_sequence_api
-from .common import (
-    GOTO_JS,
-    Session,
-    esc,
-    event_visitor,
-    guarded,
-    owner_of,
-    session_owner_filter,
-)
+from .common import GOTO_JS, esc, guarded
 from .compress import CompressOnce
 from .continue_ import SLOTS, ContinueHandlers, show_after, wire_continue, wire_sequence
 from .edge import StudioBlocks
@@ -62,6 +54,7 @@ from .share import ShareHandlers, wire_share
 from .share_routes import ShareRoutes
 from .tab_layout import ASSETS, build_tab, load_presets
 from .tabs import TabHandlers, wire_tab
+from .visitor import Session, event_visitor, owner_of, session_owner_filter
 
 MAX_FILE_SIZE = "200mb"  # Kling accepts videos up to 200 MB (kling-o1.md)
 LIBRARY_STORAGE_KEY = "kling-o1-studio-library"  # where pages before the cookie kept the key

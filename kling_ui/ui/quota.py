@@ -4,7 +4,7 @@ The meter is one line above the tabs, for runs on the host's key: "2 of 5 runs l
 $1.12 of $5.00 left today" (only the limits that are set; nothing when there are none and no
 sign-in is required; nothing for a visitor using their own key, who has no host quota). It is
 rendered from the same ledger that admits runs (`Guard.quota`), for the same visitor id the run
-path uses (`common.visitor_id`), so it cannot disagree with what Run does.
+path uses (`visitor.visitor_id`), so it cannot disagree with what Run does.
 
 Sign-in (KLING_SIGN_IN=1, or a Space whose README says `hf_oauth: true`) puts Gradio's
 `gr.LoginButton` beside the meter. Signed in, the limits count per Hugging Face user (the
@@ -34,7 +34,8 @@ import gradio as gr
 from ..core.config import Settings
 from ..hosting.access import SIGN_IN_MESSAGE, SIGNED_IN_PREFIX, Guard, is_signed_in
 from ..i18n import from_english, t
-from .common import Session, esc, guarded, visitor_id
+from .common import esc, guarded
+from .visitor import Session, visitor_id
 
 log = logging.getLogger("kling_ui.ui")
 

@@ -19,7 +19,8 @@ import gradio as gr
 from ..core.errors import InputError
 from ..hosting.proxies import public_origin
 from ..i18n import i18n, t
-from .common import Session, guarded, info, session_owner_filter, visitor_id
+from .common import guarded, info
+from .visitor import Session, session_owner_filter, visitor_id
 
 
 @dataclass

@@ -22,16 +22,7 @@ from ..hosting.bounds import check_spec
 from ..i18n import cost_text, problem_text, t
 from ..media.filmstrip import Filmstrip
 from ..media.preview import badge
-from .common import (
-    card_html,
-    guarded,
-    info,
-    player_html,
-    preflight_html,
-    session_id,
-    tokens_html,
-    visitor_id,
-)
+from .common import card_html, guarded, info, player_html, preflight_html, tokens_html
 from .edge import own_upload
 from .tab_layout import ASSETS, TabUI, _empty, blocking, shots_total_html, spec_from
 from .takes import (
@@ -41,6 +32,7 @@ from .takes import (
     take_count,
 )
 from .trimmer import trimmer_value, window_from_event
+from .visitor import session_id, visitor_id
 
 
 class TabChecks:

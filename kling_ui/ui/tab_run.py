@@ -14,14 +14,7 @@ from ..core.errors import KlingError
 from ..core.models import Progress
 from ..i18n import t
 from ..library.results import result_from_run
-from .common import (
-    Changes,
-    Session,
-    facts_html,
-    progress_html,
-    run_progress_html,
-    visitor_id,
-)
+from .common import Changes, facts_html, progress_html, run_progress_html
 from .compare import compare_html
 from .finish import run_outputs
 from .tab_checks import TabChecks
@@ -29,6 +22,7 @@ from .tab_layout import WATCH_EVERY, _failure_html, live_status, spec_from, spec
 from .takes import (
     take_count,
 )
+from .visitor import Session, visitor_id
 
 
 class TabRun(TabChecks):

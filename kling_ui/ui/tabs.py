@@ -16,11 +16,7 @@ from typing import Any
 import gradio as gr
 
 from ..i18n import t
-from .common import (
-    Session,
-    guarded,
-    progress_html,
-)
+from .common import guarded, progress_html
 from .finish import wire_finish
 from .quota import gate_handler
 from .tab_layout import RUN_POOL, TabUI, live_status, model_changed, model_outputs
@@ -28,6 +24,7 @@ from .tab_run import TabRun
 from .takes import (
     wire_takes,
 )
+from .visitor import Session
 
 
 class TabHandlers(TabRun):

@@ -39,7 +39,6 @@ from ..library.store import Run
 from .common import (
     RUN_STATE,
     Changes,
-    Session,
     esc,
     file_url,
     guarded,
@@ -47,11 +46,10 @@ from .common import (
     is_target,
     line_text,
     progress_html,
-    session_owner_filter,
     stage_text,
     status_text,
-    visitor_id,
 )
+from .visitor import Session, session_owner_filter, visitor_id
 
 log = logging.getLogger(__name__)
 
