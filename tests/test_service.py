@@ -485,6 +485,38 @@ async def test_a_run_held_by_a_process_still_stopping_is_taken_once_it_has_ended
     await second.aclose()
 
 
+def test_the_first_sweep_for_runs_a_stopped_process_left_comes_soon_after_start(monkeypatch):
+    """A page reloaded right after a quick restart showed its run "processing" for 30 s (the
+    sweep's interval) before the sweep took it; the first sweep now comes FIRST_SWEEP_SECONDS
+    after start, then one each interval."""
+    import threading
+    import time
+
+    from kling_ui.runs import resumer
+
+    swept: list[float] = []
+    twice = threading.Event()
+
+    def sweep(studio):  # noqa: ANN001, ANN202 - adopt_orphans' place
+        swept.append(time.monotonic())
+        if len(swept) == 2:
+            twice.set()
+        return []
+
+    monkeypatch.setattr(resumer, "FIRST_SWEEP_SECONDS", 0.05, raising=False)
+    monkeypatch.setattr(resumer, "adopt_orphans", sweep)
+    watch = resumer.ResumeWatch(object(), interval=0.5)  # type: ignore[arg-type]
+    started = time.monotonic()
+    watch.start()
+    try:
+        assert twice.wait(20), swept
+    finally:
+        watch.stop()
+    # The first well before an interval had passed; the second an interval after the first.
+    assert swept[0] - started < swept[1] - swept[0], swept
+    assert swept[1] - swept[0] >= 0.5, swept
+
+
 async def test_callers_at_the_same_moment_share_one_probe(studio, media, monkeypatch):
     """A new clip's card and its filmstrip ask for its probe together: one ffprobe, not two."""
     from kling_ui.media import probe

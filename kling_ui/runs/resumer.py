@@ -46,6 +46,9 @@ WAITING_NOTE = ("This run was made with your own key before the Studio restarted
                 "same key to fetch its result.")
 DISK_RETRY_SECONDS = 30.0  # how often outputs waiting for disk space look for room
 ORPHAN_SWEEP_SECONDS = 30.0  # how often runs a process left after start-up are looked for
+# The first look comes sooner: a stopping process takes up to 5 s (its speculative uploads), and
+# a page reloaded after a quick restart showed its run "processing" for the 30 s until then.
+FIRST_SWEEP_SECONDS = 6.0
 _TAKING = threading.Lock()  # the start-up pass and the sweep never claim one run both
 
 
@@ -251,7 +254,9 @@ class ResumeWatch(_Watch):
         self._start()
 
     def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
+        wait = min(self.interval, FIRST_SWEEP_SECONDS)
+        while not self._stop.wait(wait):
+            wait = self.interval
             try:
                 adopt_orphans(self._studio)
             except Exception:  # noqa: BLE001 - the sweep must outlive one bad pass
