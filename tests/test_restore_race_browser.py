@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -138,9 +138,10 @@ def hold_restore(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, thre
     return asked, release
 
 
-def wait_for(event: threading.Event, page: Page, what: str) -> None:
+def wait_until(done: Callable[[], bool], page: Page, what: str) -> None:
+    """Poll `done` for up to 60 s, letting the page run between looks."""
     deadline = time.monotonic() + 60
-    while not event.is_set():
+    while not done():
         assert time.monotonic() < deadline, what
         page.wait_for_timeout(100)
 
@@ -164,7 +165,7 @@ def test_a_clip_dropped_right_after_opening_edit_is_never_replaced(
         page.goto(app.url)
         page.locator("#prompt-text textarea").wait_for()
         page.get_by_role("tab", name="Edit video", exact=True).click()
-        wait_for(asked, page, "the Edit tab never asked for its last run")
+        wait_until(asked.is_set, page, "the Edit tab never asked for its last run")
         # The person clicks the drop area: the file chooser opens...
         with page.expect_file_chooser() as chooser:
             page.locator("#edit-video button.upload-container").click()
@@ -200,7 +201,7 @@ def test_a_clip_uploaded_while_the_last_runs_answer_is_held_is_kept(
         page.locator("#prompt-text textarea").wait_for()
         page.get_by_role("tab", name="Edit video", exact=True).click()
         # The restore is on its way, decided on the old rule.
-        wait_for(asked, page, "the Edit tab never asked for its last run")
+        wait_until(asked.is_set, page, "the Edit tab never asked for its last run")
         page.locator("#edit-video input[type=file]").set_input_files([str(mine)])
         expect(page.locator("#edit-video video").first).to_have_attribute(
             "src", re.compile("held-mine"))  # uploaded, with the answer still held
@@ -297,10 +298,8 @@ def test_a_tab_opened_or_run_before_the_pages_load_answered_is_the_visitors_own(
         page.add_init_script(HOLD_LOAD_JS.replace("FN", str(load)))
         page.goto(app.url)
         page.locator("#prompt-text textarea").wait_for()
-        deadline = time.monotonic() + 60
-        while page.evaluate("window.klingHeld") == 0:  # the load is on its way, held
-            assert time.monotonic() < deadline, "the page never sent its load"
-            page.wait_for_timeout(100)
+        wait_until(lambda: page.evaluate("window.klingHeld") > 0, page,
+                   "the page never sent its load")  # the load is on its way, held
         return page
 
     page = held_page()  # a tab opened: its last run comes back

@@ -240,6 +240,7 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
         demo.load(on_load, inputs=[session],
                   outputs=[banner, latest[first_tab], quota.meter, goto],
                   api_visibility="private", show_progress="hidden")
+
         def opened(tab: Tab) -> Callable[..., str | None]:
             def latest_on_open(s: Session, request: gr.Request) -> str | None:
                 s.claim(request)  # the tab can be opened before the page's load has answered
