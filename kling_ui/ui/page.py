@@ -135,12 +135,34 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
         goto.change(None, inputs=[goto], outputs=None, js=GOTO_JS, api_visibility="private",
                     queue=False, show_progress="hidden")
         more_outputs = [goto, *[handlers[t].ui.controls[name] for t, name in SLOTS]]
+        first_tab = next(iter(Tab))
+
+        def latest_id(s: Session, tab: Tab) -> str | None:
+            run = studio.library.latest(session_owner_filter(studio, s), tab.value)
+            return run.id if run else None
+
+        def opened(tab: Tab) -> Callable[..., str | None]:
+            def latest_on_open(s: Session, request: gr.Request) -> str | None:
+                s.claim(request)  # the tab can be opened before the page's load has answered
+                return latest_id(s, tab)
+            return latest_on_open
+
+        # Opening a tab asks for its last run first: the browser sends a tab's select events in
+        # the order they were wired, and wired after the tab's checks this one went 0.6-1.3 s
+        # late (a reload, then Edit: its last result took 4.0 s to show, against 2.7 s). What the
+        # person types or drops meanwhile still wins: klingRestore decides in the browser, when
+        # the answer lands. Queued, as a State's change only follows a queued answer.
+        for tab in Tab:
+            if tab is not first_tab:
+                tab_items[tab].select(opened(tab), inputs=[session],
+                                      outputs=[latest[tab]], api_visibility="private",
+                                      show_progress="hidden")
         run_events = {}
         for h in handlers.values():
             # The first tab checks its inputs as the page loads; the others when first opened
             # (before that they say what they need, and Run is off). Every event the page
             # handles costs it dearly (ui.common.Changes): the load fired 29 of them.
-            first = h.ui.tab == next(iter(Tab))
+            first = h.ui.tab == first_tab
             run_events[h.ui.tab] = wire_tab(
                 h.ui, h, session, concurrency=max(1, settings.concurrency),
                 on_result=guarded(refresh), result_outputs=listing_outputs(lib_ui),
@@ -230,28 +252,12 @@ def build_ui(settings: Settings, studio: Any) -> gr.Blocks:
                 return gr.skip()
             return f"auto:{own[0].tab}#{own[0].id}"
 
-        def latest_id(s: Session, tab: Tab) -> str | None:
-            run = studio.library.latest(session_owner_filter(studio, s), tab.value)
-            return run.id if run else None
-
         # Only the first tab shows its last run again at load; another tab when first opened
         # (a returning visitor with runs in all five tabs waited 8-13 s for the page to settle).
-        first_tab = next(iter(Tab))
         demo.load(on_load, inputs=[session],
                   outputs=[banner, latest[first_tab], quota.meter, goto],
                   api_visibility="private", show_progress="hidden")
 
-        def opened(tab: Tab) -> Callable[..., str | None]:
-            def latest_on_open(s: Session, request: gr.Request) -> str | None:
-                s.claim(request)  # the tab can be opened before the page's load has answered
-                return latest_id(s, tab)
-            return latest_on_open
-
-        for tab in Tab:
-            if tab is not first_tab:
-                tab_items[tab].select(opened(tab), inputs=[session],
-                                      outputs=[latest[tab]], api_visibility="private",
-                                      show_progress="hidden")
         # Signing in or out reloads the page: on_load's meter covers it. The Library's grid is
         # filled when the Library is opened, not at load (issue #23: the first view's work only).
         def library_opened(s: Session, mode: str, status: str, search: str,
