@@ -200,8 +200,41 @@
       }
     });
   }
+  // 8. A file just picked that cannot be used: its card says why, right under the drop area,
+  // which on a phone is below the fold (an empty player above it, Run greyed in the bar): the
+  // card is brought into view once, when its answer (not the card it replaces) arrives.
+  let picked = null; // {input, card, before, at}
+  function cardAfter(input) {
+    const panel = input.closest('[role="tabpanel"]') || document;
+    return Array.from(panel.querySelectorAll(".kling-card-html")).find(function (c) {
+      return input.compareDocumentPosition(c) & Node.DOCUMENT_POSITION_FOLLOWING;
+    }) || null;
+  }
+  function notePick(event) {
+    const t = event.target;
+    const input = t instanceof HTMLInputElement && t.type === "file" ? t
+      : (t instanceof Element ? t.closest(".block") : null);
+    const card = input ? cardAfter(input) : null;
+    if (card) picked = { card: card, before: card.innerHTML, at: performance.now() };
+  }
+  document.addEventListener("change", notePick, true);
+  document.addEventListener("drop", notePick, true);
+  function showCardProblem() {
+    if (!picked) return;
+    const p = picked;
+    if (performance.now() - p.at > 120000 || !p.card.isConnected) { picked = null; return; }
+    if (p.card.innerHTML === p.before) return;
+    if (!p.card.querySelector(".kling-card")) return;  // still empty: no answer yet
+    picked = null;
+    if (!p.card.querySelector(".kling-err") || !p.card.getClientRects().length) return;
+    const r = p.card.getBoundingClientRect();
+    if (r.top < 0 || r.bottom > window.innerHeight - 80) {
+      p.card.scrollIntoView({ behavior: "smooth", block: "nearest" });
+    }
+  }
   new MutationObserver(function () {
     hideUnplayable();
+    showCardProblem();
     followStatus();
     followRuns();
     paintNotify();

@@ -265,3 +265,40 @@ def test_a_file_that_is_not_a_video_gets_the_cards_words_and_no_gradio_toast(
             page.wait_for_timeout(100)
     finally:
         page.context.close()
+
+
+def test_on_a_phone_a_picked_file_that_cannot_be_used_brings_its_reason_into_view(
+        browser: Browser, app: LaunchedApp, tmp_path: Path) -> None:
+    """At 390x844 the clip's card sits under a 260 px drop area: a person who picked a file
+    that is not a video saw an empty box and a greyed Run, the reason below the fold behind the
+    Run bar. The card comes into view, clear of the bar. And Gradio's own 32 px page margins
+    (a tenth of the width; rules given as css= never reached them) are 8 px on a phone."""
+    bad = tmp_path / "holiday.mp4"
+    bad.write_text("this is not a video at all\n" * 100)
+    page = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                               has_touch=True).new_page()
+    page.set_default_timeout(60_000)
+    try:
+        page.goto(app.url)
+        page.locator("#prompt-text textarea").wait_for()
+        pad = page.evaluate("getComputedStyle(document.querySelector('.gradio-container > "
+                            ".main.app')).paddingLeft")
+        assert pad == "8px", pad
+        page.get_by_role("tab", name="Edit video", exact=True).click()
+        drop = page.locator("#edit-video button.upload-container")
+        drop.scroll_into_view_if_needed()
+        with page.expect_file_chooser() as chooser:
+            drop.tap()  # as a person does: the drop area is in view, its card under it
+        chooser.value.set_files(str(bad))
+        card = page.locator("#tab-edit .kling-card-html").first
+        expect(card).to_contain_text("not a video", timeout=RUN_TIMEOUT)
+        bar = page.locator("#edit-run").bounding_box()
+        assert bar is not None
+        for _ in range(50):  # its smooth scroll
+            box = card.bounding_box()
+            if box and box["y"] >= 0 and box["y"] + box["height"] <= bar["y"]:
+                break
+            page.wait_for_timeout(100)
+        assert box and box["y"] >= 0 and box["y"] + box["height"] <= bar["y"], (box, bar)
+    finally:
+        page.context.close()

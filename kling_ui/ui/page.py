@@ -410,6 +410,9 @@ def launch_options(settings: Settings, studio: Any) -> dict[str, Any]:
         "blocked_paths": blocked,
         "theme": studio_theme(),
         "css": _read("studio.css"),
+        # Rules for Gradio's own frame (its padding on a phone): css= only reaches inside it.
+        "head": "<style>" + _read("frame.css") + "</style>",
+        # Rules for Gradio's own frame (its padding on a phone): css= only reaches inside it.
         "js": "() => {\n" + _read("studio.js") + "\n" + _read("adopt.js") + "\n}",
         "footer_links": ["api", "gradio"],
         # Only our own messages (gr.Error) reach a caller: an exception's text may name a
