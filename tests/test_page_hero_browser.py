@@ -284,6 +284,9 @@ def test_on_a_phone_a_picked_file_that_cannot_be_used_brings_its_reason_into_vie
         pad = page.evaluate("getComputedStyle(document.querySelector('.gradio-container > "
                             ".main.app')).paddingLeft")
         assert pad == "8px", pad
+        # Title, banner and key folded tight: the tabs begin in the top third (314 px down).
+        tabs = page.locator("#kling-tabs").bounding_box()
+        assert tabs is not None and tabs["y"] <= 280, tabs
         page.get_by_role("tab", name="Edit video", exact=True).click()
         drop = page.locator("#edit-video button.upload-container")
         drop.scroll_into_view_if_needed()
